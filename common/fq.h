@@ -1,0 +1,140 @@
+/* fq.h: what every layer of fengqiao shares: the error codes, the inbound message that crosses
+ * from the I/O threads to the core, a growable string buffer and small helpers.
+ *
+ * Nothing here includes a library header (no jansson, sqlite, curl, mosquitto, OpenSSL), so
+ * handlers/ can include it without breaking the layering (see `make layering`). */
+#ifndef FQ_H
+#define FQ_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Errors: append only, never renumber (they appear in logs and metrics). */
+enum fq_err {
+    FQ_OK = 0,
+    FQ_ENOMEM,     /* allocation failed */
+    FQ_EINVAL,     /* bad input from outside */
+    FQ_ENOTFOUND,  /* no such row / key */
+    FQ_ESTORE,     /* the database failed (I/O, corrupt, full, read-only) */
+    FQ_EBUSY,      /* the database is locked by someone else */
+    FQ_EIO,        /* a file or socket failed */
+    FQ_EEXIST,     /* already there (duplicate id, repeated message) */
+    FQ_ESTATE,     /* not allowed in the current state */
+    FQ_EPERM,      /* not allowed for this actor */
+    FQ_ECONFIG,    /* the configuration is invalid */
+    FQ_ELIMIT,     /* a size or rate limit was hit */
+    FQ_ESHUTDOWN,  /* the daemon is stopping */
+    FQ_EPROTO,     /* the peer broke the protocol */
+    FQ__ERR_COUNT
+};
+const char *fq_strerror(enum fq_err e);
+
+/* Severity grades (红黄蓝); the order is the escalation order. */
+enum fq_severity { FQ_SEV_BLUE = 0, FQ_SEV_YELLOW = 1, FQ_SEV_RED = 2 };
+const char *fq_severity_name(enum fq_severity s);         /* "blue" ... */
+int fq_severity_parse(const char *s);                     /* -1 when unknown */
+
+/* Org levels, top down. */
+enum fq_level { FQ_LEVEL_COUNTY = 0, FQ_LEVEL_TOWN = 1, FQ_LEVEL_VILLAGE = 2, FQ_LEVEL_GRID = 3 };
+const char *fq_level_name(enum fq_level l);
+int fq_level_parse(const char *s);                        /* -1 when unknown */
+
+/* The fourteen categories of CONTRACT 6, in menu order. */
+#define FQ_N_CATEGORIES 14
+extern const char *const fq_categories[FQ_N_CATEGORIES];
+int fq_category_index(const char *id);                    /* -1 when unknown */
+
+/* ---- time ---------------------------------------------------------------------------------- */
+int64_t fq_now(void);          /* wall clock, unix seconds */
+int64_t fq_now_ms(void);       /* wall clock, unix milliseconds */
+int64_t fq_mono_ms(void);      /* monotonic milliseconds, for timeouts and latency */
+/* RFC 3339 in UTC ("2026-11-22T08:01:02Z") into buf (at least 32 bytes). */
+void fq_rfc3339(int64_t unix_s, char *buf, size_t size);
+/* Local calendar date as YYYYMMDD. */
+int fq_local_yyyymmdd(int64_t unix_s);
+
+/* ---- strings ------------------------------------------------------------------------------- */
+/* A growable NUL-terminated buffer. Embedded: buf_init/buf_cleanup. On allocation failure the
+ * buffer sets .oom and ignores further appends; check it once at the end. */
+struct fq_buf {
+    char *s;
+    size_t len, cap;
+    bool oom;
+};
+void buf_init(struct fq_buf *b);
+void buf_cleanup(struct fq_buf *b);
+void buf_add(struct fq_buf *b, const char *s, size_t n);
+void buf_puts(struct fq_buf *b, const char *s);
+void buf_printf(struct fq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands the string to the caller (who frees it with free()) and resets the buffer. NULL on oom. */
+char *buf_take(struct fq_buf *b);
+
+char *fq_strdup(const char *s);                 /* NULL-safe strdup: NULL in, NULL out */
+char *fq_strndup(const char *s, size_t n);
+bool fq_streq(const char *a, const char *b);    /* NULL-safe */
+/* True when s is valid UTF-8 of exactly n bytes with no NUL and no overlong/surrogate forms. */
+bool fq_utf8_valid(const char *s, size_t n);
+/* Decode one UTF-8 code point at *p (advancing it); returns -1 on invalid input. */
+int32_t fq_utf8_next(const char **p, const char *end);
+/* Number of code points. */
+size_t fq_utf8_len(const char *s);
+/* Mask a phone number or name for logs and group pushes: "13812345678" -> "138****5678",
+ * "王建国" -> "王**". Caller frees. */
+char *fq_mask_phone(const char *phone);
+char *fq_mask_name(const char *name);
+
+/* ---- the inbound message --------------------------------------------------------------------- */
+enum fq_msg_kind {
+    FQ_MSG_CHAT = 0,     /* a resident's (or mediator's) chat message: webhook, MQTT inbound */
+    FQ_MSG_COMMAND,      /* a mediator command over MQTT {p}/mediators/{id}/commands */
+    FQ_MSG_ROSTER,       /* a roster to import (POST /api/v1/roster) */
+    FQ_MSG_DELIVERED,    /* the outbox confirms delivery of some rows */
+    FQ_MSG_TIMER,        /* the scheduler says timers are due */
+};
+
+enum fq_source { FQ_SRC_HTTP = 0, FQ_SRC_MQTT, FQ_SRC_WECOM, FQ_SRC_INTERNAL };
+
+struct fq_roster;  /* handlers/roster.h */
+
+/* One unit of work for the core thread. Every pointer is owned by the message and freed by
+ * fq_msg_free(). Ownership of the whole message moves with core_push(). */
+struct fq_msg {
+    enum fq_msg_kind kind;
+    enum fq_source source;
+    int64_t at;                      /* received, unix seconds */
+
+    /* FQ_MSG_CHAT (CONTRACT 3.1 body) */
+    char *channel, *user, *message_id, *type, *text, *name, *locale, *media_url, *label;
+    double latitude, longitude;
+    bool has_location;
+
+    /* FQ_MSG_COMMAND (CONTRACT 4): mediator, command, case_no, note, to, request_id;
+     * chat-style commands arrive as FQ_MSG_CHAT and are parsed by handlers/mediator.c */
+    char *mediator, *command, *case_no, *note, *to, *request_id;
+
+    /* FQ_MSG_ROSTER */
+    struct fq_roster *roster;
+
+    /* FQ_MSG_DELIVERED: outbox row ids */
+    int64_t *ids;
+    size_t n_ids;
+
+    /* The answer, filled by the core before done() is called: HTTP-like status and a JSON body
+     * (owned by the message). */
+    int status;
+    char *answer;
+
+    /* Called on the core thread after commit (or failure). The callee takes the message back
+     * (and frees it or hands it on). NULL: the core frees the message itself. */
+    void (*done)(struct fq_msg *m, void *arg);
+    void *done_arg;
+
+    struct fq_msg *next;             /* queue link, owned by whoever holds the message */
+};
+
+struct fq_msg *fq_msg_new(enum fq_msg_kind kind, enum fq_source src);
+void fq_msg_free(struct fq_msg *m);  /* NULL-safe; frees the roster too */
+
+#endif

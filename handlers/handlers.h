@@ -1,0 +1,146 @@
+/* handlers.h: the pure decisions of fengqiao. A handler gets a message and the stored state
+ * (through store/ functions, inside the core's open transaction) and fills a struct fq_actions:
+ * the answer to the sender, and the events, pushes and alerts to deliver after commit. No
+ * sockets, no SQL text, no JSON or XML here: bot/ turns actions into payloads. */
+#ifndef FQ_HANDLERS_H
+#define FQ_HANDLERS_H
+
+#include "../common/config.h"
+#include "../common/fq.h"
+#include "../store/store.h"
+#include "i18n.h"
+#include "roster.h"
+
+/* Everything a handler may read. Borrowed for the call. */
+struct fq_ctx {
+    struct store *store;
+    const struct fq_config *cfg;
+    const struct fq_lexicon *lex;
+    const struct fq_roster *roster;  /* never NULL (may be empty) */
+    int64_t now;                     /* unix seconds of this batch */
+};
+
+/* ---- actions ------------------------------------------------------------------------------- */
+struct fq_option {
+    char key[8];                     /* "1", "2", ... */
+    char *label;
+};
+
+/* The answer to the sender (CONTRACT 3.1 200 body, or an error). */
+struct fq_answer {
+    int status;                      /* 200, or an HTTP error status */
+    const char *error;               /* error code when status != 200 (static string) */
+    char **replies;
+    size_t n_replies;
+    const char *state;               /* conversation state (static string), NULL: none */
+    struct fq_option *options;
+    size_t n_options;
+    char *case_no;                   /* NULL: no case concerned */
+};
+
+enum fq_action_kind {
+    FQ_ACT_EVENT = 0,   /* {p}/events/cases/{case_no}: type, the case */
+    FQ_ACT_ASSIGN,      /* {p}/mediators/{target}/assignments: action, the case */
+    FQ_ACT_ALERT,       /* {p}/alerts/{target}: the case, reason */
+    FQ_ACT_OUTBOUND,    /* {p}/outbound/{channel}/{user}: the answer (gateway channels) */
+    FQ_ACT_MED_REPLY,   /* {p}/mediators/{target}/replies: the answer to an MQTT command */
+    FQ_ACT_NOTIFY,      /* a text for a mediator or supervisor (target = mediator id) */
+};
+
+struct fq_action {
+    enum fq_action_kind kind;
+    char *type;                      /* event type, assignment action, alert reason */
+    char *target;                    /* mediator id, org id, or NULL */
+    int64_t case_id;                 /* 0 when none */
+    char *text;                      /* NOTIFY text, MED_REPLY text, or NULL */
+    char *request_id;                /* MED_REPLY */
+    bool ok;                         /* MED_REPLY outcome */
+};
+
+/* Owned by the caller: actions_init / actions_cleanup. On allocation failure .oom is set and
+ * later additions are ignored; the core then rolls the message back. */
+struct fq_actions {
+    struct fq_answer answer;
+    struct fq_action *v;
+    size_t n, cap;
+    bool oom;
+};
+
+void actions_init(struct fq_actions *a);
+void actions_cleanup(struct fq_actions *a);
+void answer_reply(struct fq_actions *a, const char *text);          /* copies */
+void answer_reply_take(struct fq_actions *a, char *text);            /* takes ownership */
+void answer_option(struct fq_actions *a, const char *key, const char *label);
+void answer_set_case(struct fq_actions *a, const char *case_no);
+void answer_error(struct fq_actions *a, int status, const char *code, const char *text);
+void actions_event(struct fq_actions *a, const char *type, int64_t case_id);
+void actions_assign(struct fq_actions *a, const char *action, const char *mediator_id,
+                    int64_t case_id);
+void actions_alert(struct fq_actions *a, const char *reason, const char *org_id, int64_t case_id);
+void actions_notify(struct fq_actions *a, const char *mediator_id, int64_t case_id,
+                    const char *text);
+void actions_outbound(struct fq_actions *a);
+void actions_med_reply(struct fq_actions *a, const char *mediator_id, const char *request_id,
+                       bool ok, const char *text);
+
+/* ---- entry points -------------------------------------------------------------------------- */
+/* A chat message (webhook, MQTT inbound, WeCom): a mediator's command when the user is a
+ * mediator's chat_user, else the resident's conversation. */
+enum fq_err handle_chat(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
+
+/* handlers/intake.c: the resident's conversation (CONTRACT 6). */
+enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
+
+/* handlers/classify.c: what can be read from a resident's text. */
+struct fq_classified {
+    int category;                    /* index in fq_categories, -1 when none found */
+    int org;                         /* index in roster->org of the most specific place named, -1 */
+    int people;                      /* largest number of people mentioned, 0 when none */
+    bool danger;                     /* a danger word was found */
+    const char *danger_word;         /* borrowed from the lexicon, or NULL */
+    char *phone;                     /* a phone number found in the text (caller frees), or NULL */
+    bool substantive;                /* more than greetings/filler: usable as a description */
+};
+void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const char *text,
+                   struct fq_classified *out);
+void classify_cleanup(struct fq_classified *c);
+/* A numbered choice: "1" "１" "一" "①" (also "14", "十四", "⑭"): the number, or -1. Surrounding
+ * spaces (ASCII and full-width) and a trailing "." or "、" are ignored. */
+int classify_choice(const char *text);
+/* A copy of text with full-width ASCII mapped to ASCII, ideographic spaces to spaces, and
+ * leading/trailing whitespace and punctuation trimmed. Caller frees. */
+char *classify_normalize(const char *text);
+/* Severity from the draft's facts (CONTRACT 6), without the repeat-report rule. */
+int classify_severity(const char *category, int people, bool danger);
+
+/* handlers/cases.c: opening a case from a finished report. */
+struct fq_report {
+    const char *channel, *user, *name, *contact, *locale;
+    const char *category;            /* category id */
+    const char *org_id;              /* place node id, may be NULL */
+    const char *place_text;
+    const char *description;
+    int people;
+    bool danger;
+};
+/* Grades, routes, inserts the case, its events, the assignment, alerts and timers. On success
+ * *created holds the case (caller cleans up with case_cleanup), and the resident's receipt is
+ * appended to out's replies. */
+enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_actions *out,
+                      struct fq_case *created);
+
+/* handlers/route.c (CONTRACT 7, first paragraph). */
+struct fq_route_pick {
+    int node;                        /* the handling node (roster index), -1 when none */
+    int mediator;                    /* roster index of the chosen mediator, -1 when none */
+    bool by_route;                   /* chosen by a category route */
+};
+/* Picks the handling node and mediator for a case of this category and severity that happened
+ * at place (roster index, -1 when unknown: then the first root is used). */
+enum fq_err route_pick(struct fq_ctx *c, const char *category, int severity, int place,
+                       struct fq_route_pick *out);
+
+/* handlers/roster.c */
+enum fq_err roster_import(struct fq_ctx *c, struct fq_roster *r, struct fq_actions *out);
+
+#endif

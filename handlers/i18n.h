@@ -1,0 +1,81 @@
+/* i18n.h: the user-facing catalogs and keyword tables of locales/*.json, in memory.
+ * Loaded by bot/locale.c (jansson); used by handlers without any library.
+ *
+ * The catalogs: locales/zh-CN.json, zh-TW.json, en.json, each of the shape
+ *   { "locale": "zh-CN",
+ *     "messages":   { "<key>": "text with {placeholder}s", ... },
+ *     "categories": { "<category id>": "label", ... },          all 14 of CONTRACT 6
+ *     "severities": { "blue": "蓝色", "yellow": ..., "red": ... },
+ *     "statuses":   { "<case status>": "label", ... },
+ *     "keywords":   { "category": { "<category id>": ["kw", ...], ... },
+ *                     "<list name>": ["word", ...], ... } }
+ * Keyword lists of every catalog are merged (a resident may write Traditional forms while the
+ * conversation is in zh-CN), so lookups of keywords take no locale. */
+#ifndef FQ_I18N_H
+#define FQ_I18N_H
+
+#include "../common/fq.h"
+
+enum fq_locale { FQ_LOC_ZH_CN = 0, FQ_LOC_ZH_TW = 1, FQ_LOC_EN = 2, FQ_N_LOCALES = 3 };
+const char *fq_locale_name(enum fq_locale l);          /* "zh-CN" ... */
+int fq_locale_parse(const char *s);                     /* -1 when unknown */
+
+struct fq_strmap {                   /* sorted by key for bsearch */
+    char **keys, **vals;
+    size_t n;
+};
+
+struct fq_wordlist {
+    char **words;
+    size_t n;
+};
+
+/* Names of the keyword lists besides "category" (each catalog must have all of them). */
+enum fq_kw {
+    FQ_KW_DANGER = 0,     /* red: 自杀 轻生 跳楼 打架 械斗 动刀 围堵 上访 集体 ... */
+    FQ_KW_STATUS,         /* 进度 查询 status */
+    FQ_KW_CANCEL,         /* 取消 cancel */
+    FQ_KW_HELP,           /* 帮助 help */
+    FQ_KW_SKIP,           /* 跳过 skip */
+    FQ_KW_LANG_ZH_CN,     /* 中文 简体 */
+    FQ_KW_LANG_ZH_TW,     /* 繁體 繁体 */
+    FQ_KW_LANG_EN,        /* English */
+    FQ_KW_FILLER,         /* greetings and empty phrases not counted as a description: 你好 我要反映 */
+    FQ_KW_NOT_SOLVED,     /* a survey comment that says the problem is back: 没解决 又 */
+    FQ_KW_YES,            /* 是 yes */
+    FQ_KW_NO,             /* 否 no */
+    FQ_KW_PEOPLE_UNIT,    /* counters after a number of people: 人 户 名 家 people persons */
+    FQ__KW_COUNT
+};
+extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */
+
+/* Owned by the holder; freed with lexicon_free. Immutable once loaded, so it can be shared
+ * between threads. */
+struct fq_lexicon {
+    struct fq_strmap messages[FQ_N_LOCALES];
+    struct fq_strmap categories[FQ_N_LOCALES];
+    struct fq_strmap severities[FQ_N_LOCALES];
+    struct fq_strmap statuses[FQ_N_LOCALES];
+    struct fq_wordlist category_kw[FQ_N_CATEGORIES];    /* merged over locales, by fq_categories order */
+    struct fq_wordlist kw[FQ__KW_COUNT];                /* merged over locales */
+};
+
+void lexicon_free(struct fq_lexicon *lx);              /* NULL-safe */
+
+/* The text of key in locale, falling back to zh-CN, then to the key itself (never NULL). */
+const char *i18n_get(const struct fq_lexicon *lx, int locale, const char *key);
+const char *i18n_category(const struct fq_lexicon *lx, int locale, const char *category_id);
+const char *i18n_severity(const struct fq_lexicon *lx, int locale, int severity);
+const char *i18n_status(const struct fq_lexicon *lx, int locale, const char *status);
+
+/* Formats key with "{name}" placeholders replaced by the values given as name, value pairs,
+ * ending with NULL: i18n_format(lx, loc, "receipt", "case", no, "unit", name, NULL).
+ * Caller frees; NULL on oom. An unknown placeholder stays as written. */
+char *i18n_format(const struct fq_lexicon *lx, int locale, const char *key, ...);
+
+/* True when the word list contains w exactly (after the caller's normalisation). */
+bool wordlist_has(const struct fq_wordlist *wl, const char *w);
+/* The first word of the list found inside text, or NULL. */
+const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text);
+
+#endif

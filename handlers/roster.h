@@ -1,0 +1,66 @@
+/* roster.h: the territory tree, the mediators and the category routes (CONTRACT 5), in memory.
+ * Built by bot/ (from JSON) or store/ (from the database); validated here, without I/O. */
+#ifndef FQ_ROSTER_H
+#define FQ_ROSTER_H
+
+#include "../common/fq.h"
+
+struct fq_org {
+    char *id, *name, *parent_id;     /* parent_id NULL for a root */
+    enum fq_level level;
+    char **aliases;
+    size_t n_aliases;
+    double latitude, longitude;
+    bool has_coord;
+    int parent;                      /* index in roster->org, -1 for a root; set by roster_validate */
+};
+
+struct fq_mediator {
+    char *id, *name, *role;          /* role: grid_worker village_mediator town_mediator county_mediator */
+    char *org_id;
+    char *wecom_userid, *chat_user;  /* NULL when absent */
+    char **categories;               /* "*" = all */
+    size_t n_categories;
+    int max_open;                    /* 0 = no limit */
+    bool supervisor, active;
+    int org;                         /* index in roster->org; set by roster_validate */
+};
+
+struct fq_route {
+    char *category, *org_id;
+    char **mediators;
+    size_t n_mediators;
+    int org;                         /* set by roster_validate */
+};
+
+/* Owned by whoever holds the pointer; freed with roster_free. */
+struct fq_roster {
+    struct fq_org *org;
+    size_t n_org;
+    struct fq_mediator *med;
+    size_t n_med;
+    struct fq_route *routes;
+    size_t n_routes;
+};
+
+struct fq_roster *roster_new(void);
+void roster_free(struct fq_roster *r);            /* NULL-safe */
+
+/* Checks the whole roster and resolves the index fields. On the first problem returns
+ * FQ_EINVAL and sets *problem (caller frees) to a sentence naming the field and the id, e.g.
+ * "org[3] (grid-x): unknown parent \"vil-zz\"". Checks: required fields, levels, roles,
+ * duplicate ids (org, mediators), unknown parent, a parent not one level above, cycles, unknown
+ * org of a mediator, unknown category (categories and routes), unknown mediator in a route. */
+enum fq_err roster_validate(struct fq_roster *r, char **problem);
+
+int roster_org_index(const struct fq_roster *r, const char *id);            /* -1 if none */
+int roster_mediator_index(const struct fq_roster *r, const char *id);       /* -1 if none */
+int roster_mediator_by_chat_user(const struct fq_roster *r, const char *u); /* -1 if none */
+int roster_mediator_by_wecom(const struct fq_roster *r, const char *u);     /* -1 if none */
+/* True when org index a is b or an ancestor of b. */
+bool roster_org_is_ancestor(const struct fq_roster *r, int a, int b);
+/* The ancestor (or self) of org i at the given level, or -1. */
+int roster_org_at_level(const struct fq_roster *r, int i, enum fq_level level);
+bool roster_mediator_handles(const struct fq_mediator *m, const char *category);
+
+#endif
