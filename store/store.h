@@ -3,7 +3,7 @@
  * (CLI, readers) open their own.
  *
  * Durability: WAL, synchronous=FULL; the database file is created 0600. Migrations in
- * store/migrations/NNNN_name.sql are compiled in and applied in order, tracked by
+ * store/migrations/NNNN_name.sql (one file each) are compiled in and applied in order, tracked by
  * PRAGMA user_version. Every statement is prepared once per connection and cached.
  *
  * Strings returned inside structs are owned by the struct (free with the matching _cleanup);
