@@ -81,4 +81,9 @@ int64_t config_parse_duration(const char *s);
 int64_t config_sla_accept(const struct fq_config *c, int severity);
 int64_t config_sla_resolve(const struct fq_config *c, int severity);
 
+/* Prints the effective configuration c to f as an INI file that parses back to the same values
+ * (durations in their largest exact unit); every secret that is set shows as "(set)", never its
+ * value. For `check-config -v`. Nothing happens when c or f is NULL. */
+void config_print(const struct fq_config *c, FILE *f);
+
 #endif
