@@ -1,4 +1,4 @@
-/* i18n.h: the user-facing catalogs and keyword tables of locales/*.json, in memory.
+/* i18n.h: the user-facing catalogs and keyword tables of locales/ (zh-CN.json, zh-TW.json, en.json), in memory.
  * Loaded by bot/locale.c (jansson); used by handlers without any library.
  *
  * The catalogs: locales/zh-CN.json, zh-TW.json, en.json, each of the shape
@@ -45,6 +45,20 @@ enum fq_kw {
     FQ_KW_YES,            /* 是 yes */
     FQ_KW_NO,             /* 否 no */
     FQ_KW_PEOPLE_UNIT,    /* counters after a number of people: 人 户 名 家 people persons */
+    /* the mediator's command words (CONTRACT 7) and close reasons */
+    FQ_KW_CMD_ACCEPT,     /* 接单 accept */
+    FQ_KW_CMD_PROGRESS,   /* 进展 progress */
+    FQ_KW_CMD_ATTEMPT_FAILED, /* 未成 attempt_failed */
+    FQ_KW_CMD_RESOLVE,    /* 调结 resolve */
+    FQ_KW_CMD_CLOSE,      /* 终止 close */
+    FQ_KW_CMD_ESCALATE,   /* 上报 escalate */
+    FQ_KW_CMD_TRANSFER,   /* 转办 transfer */
+    FQ_KW_CMD_SURVEY,     /* 回访 survey */
+    FQ_KW_CMD_LIST,       /* 列表 list */
+    FQ_KW_REASON_LITIGATION, /* 转诉讼 litigation */
+    FQ_KW_REASON_PETITION,   /* 转信访 petition */
+    FQ_KW_REASON_WITHDRAWN,  /* 撤回 withdrawn */
+    FQ_KW_REASON_OTHER,      /* 其他 other */
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */

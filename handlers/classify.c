@@ -1,0 +1,620 @@
+/* classify.c: what can be read from a resident's free text (CONTRACT 6): the category from
+ * keywords, the place from org names and aliases, the number of people, danger words, a phone
+ * number, whether the text says anything beyond greetings, and numbered choices typed in any of
+ * the forms residents use (1, full-width 1, the Chinese numeral, the circled digit).
+ *
+ * Design choices:
+ * - Every word list comes from the lexicon (the catalogs in locales/); the only characters written here
+ *   are numerals and punctuation, given as code points so that no Chinese text sits in C source.
+ * - Category: each category scores the summed length (in characters) of its keywords found in
+ *   the text; the highest wins, ties go to the earlier category in menu order. "other" is chosen
+ *   only when no other category matched.
+ * - Place: the deepest org node (grid > village > town > county) whose name or an alias occurs
+ *   in the text; among equals the longest match.
+ * - People: a number followed by a people counter (ren, hu, "people": the lexicon's people_unit
+ *   list), optionally after duo/yu/lai/"+" ("more than", "about") and the counter ge. Approximate
+ *   Chinese numbers are read as their lower bound or a round guess: shi-ji (a dozen or so) = 10,
+ *   ji-shi / shu-shi (some tens) = 20, ji-bai = 200, er-shi-duo (twenty-odd) = 20, shang-bai
+ *   (up to a hundred) = 100, shang-qian = 1000, hao-ji or ji alone (a few) = 3. The largest
+ *   number mentioned wins; digit runs longer than 6 (phone numbers, ids) are not counts.
+ * - Phone: a mainland mobile 1[3-9]NNNNNNNNN (also written 138-1234-5678, 138 1234 5678, or
+ *   after 86) or a landline 0AA(A)-NNNNNNN(N); a run of digits longer than that is not a phone.
+ * - Substantive: after removing filler words, org names and aliases, category labels, the
+ *   phone number, punctuation and spaces, at least 4 characters remain, and the text is not a
+ *   numbered choice. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "handlers.h"
+
+/* ---- code points ---------------------------------------------------------------------------- */
+#define CP_IDEO_SPACE 0x3000
+#define CP_CN_ZERO 0x96F6     /* ling */
+#define CP_CN_ZERO2 0x3007    /* ideographic number zero */
+#define CP_CN_TEN 0x5341
+#define CP_CN_HUNDRED 0x767E
+#define CP_CN_THOUSAND 0x5343
+#define CP_CN_TENK 0x4E07
+#define CP_CN_TENK_T 0x842C
+#define CP_CN_FEW 0x51E0      /* ji: "a few" */
+#define CP_CN_FEW_T 0x5E7E
+#define CP_CN_SEVERAL 0x6570  /* shu */
+#define CP_CN_SEVERAL_T 0x6578
+#define CP_CN_GOOD 0x597D     /* hao, in "hao ji" */
+#define CP_CN_UP 0x4E0A       /* shang, in "shang bai" */
+#define CP_CN_MORE 0x591A     /* duo */
+#define CP_CN_REST 0x4F59     /* yu */
+#define CP_CN_REST_T 0x9918
+#define CP_CN_COME 0x6765     /* lai, "about" */
+#define CP_CN_COME_T 0x4F86
+#define CP_CN_GE 0x4E2A       /* the counter ge */
+#define CP_CN_GE_T 0x500B
+#define CP_CN_ORDINAL 0x7B2C  /* di, "number ..." */
+
+static int cn_digit(int32_t c)
+{
+    switch (c) {
+    case CP_CN_ZERO: case CP_CN_ZERO2: return 0;
+    case 0x4E00: return 1;
+    case 0x4E8C: case 0x4E24: case 0x5169: return 2;   /* er, liang, liang (T) */
+    case 0x4E09: return 3;
+    case 0x56DB: return 4;
+    case 0x4E94: return 5;
+    case 0x516D: return 6;
+    case 0x4E03: return 7;
+    case 0x516B: return 8;
+    case 0x4E5D: return 9;
+    default: return -1;
+    }
+}
+
+static int cn_mult(int32_t c)
+{
+    switch (c) {
+    case CP_CN_TEN: return 10;
+    case CP_CN_HUNDRED: return 100;
+    case CP_CN_THOUSAND: return 1000;
+    case CP_CN_TENK: case CP_CN_TENK_T: return 10000;
+    default: return 0;
+    }
+}
+
+static bool cn_few(int32_t c)
+{
+    return c == CP_CN_FEW || c == CP_CN_FEW_T || c == CP_CN_SEVERAL || c == CP_CN_SEVERAL_T;
+}
+
+/* Punctuation and spaces trimmed by classify_normalize and ignored by the substance count. */
+static bool is_punct_cp(int32_t c)
+{
+    if (c < 0x80)
+        return isspace(c) || ispunct(c);
+    switch (c) {
+    case 0x00A0: case 0x00B7: case 0x2014: case 0x2018: case 0x2019: case 0x201C: case 0x201D:
+    case 0x2026: case 0x3001: case 0x3002: case 0xFF61: case 0xFF64: case 0xFE0F:
+        return true;
+    default:
+        return (c >= 0x3008 && c <= 0x3011) || (c >= 0x3014 && c <= 0x301F);
+    }
+}
+
+static void put_cp(struct fq_buf *b, int32_t c)
+{
+    char u[4];
+    size_t n;
+    if (c < 0x80) {
+        u[0] = (char)c;
+        n = 1;
+    } else if (c < 0x800) {
+        u[0] = (char)(0xC0 | (c >> 6));
+        u[1] = (char)(0x80 | (c & 0x3F));
+        n = 2;
+    } else if (c < 0x10000) {
+        u[0] = (char)(0xE0 | (c >> 12));
+        u[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (c & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (c >> 18));
+        u[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (c & 0x3F));
+        n = 4;
+    }
+    buf_add(b, u, n);
+}
+
+/* Decodes s into code points with their byte offsets (offs has n+1 entries: the end last).
+ * Invalid bytes are skipped. Caller frees both arrays. */
+static size_t decode(const char *s, int32_t **cps, size_t **offs)
+{
+    size_t len = strlen(s), n = 0;
+    *cps = malloc((len + 1) * sizeof **cps);
+    *offs = malloc((len + 1) * sizeof **offs);
+    if (!*cps || !*offs) {
+        free(*cps);
+        free(*offs);
+        *cps = NULL;
+        *offs = NULL;
+        return 0;
+    }
+    const char *p = s, *end = s + len;
+    while (p < end) {
+        const char *at = p;
+        int32_t c = fq_utf8_next(&p, end);
+        if (c < 0) {
+            p = at + 1;
+            continue;
+        }
+        (*cps)[n] = c;
+        (*offs)[n] = (size_t)(at - s);
+        n++;
+    }
+    (*offs)[n] = len;
+    return n;
+}
+
+char *classify_normalize(const char *text)
+{
+    if (!text)
+        return NULL;
+    struct fq_buf b;
+    buf_init(&b);
+    buf_add(&b, "", 0);
+    const char *p = text, *end = text + strlen(text);
+    while (p < end) {
+        int32_t c = fq_utf8_next(&p, end);
+        if (c < 0) {             /* not UTF-8 (the edge rejects it): drop the byte */
+            p++;
+            continue;
+        }
+        if (c >= 0xFF01 && c <= 0xFF5E)
+            c -= 0xFEE0;
+        else if (c == CP_IDEO_SPACE)
+            c = ' ';
+        put_cp(&b, c);
+    }
+    char *s = buf_take(&b);
+    if (!s)
+        return NULL;
+    /* trim by code points */
+    const char *q = s, *e = s + strlen(s), *first = NULL, *last_end = s;
+    while (q < e) {
+        const char *at = q;
+        int32_t c = fq_utf8_next(&q, e);
+        if (c < 0)
+            break;
+        if (!is_punct_cp(c)) {
+            if (!first)
+                first = at;
+            last_end = q;
+        }
+    }
+    if (!first) {
+        s[0] = '\0';
+        return s;
+    }
+    size_t n = (size_t)(last_end - first);
+    memmove(s, first, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* ---- choices ------------------------------------------------------------------------------- */
+/* A Chinese numeral from 0 to 99 written with digits and one "ten": -1 when not one. */
+static int cn_small_number(const int32_t *c, size_t n)
+{
+    if (n == 1) {
+        if (c[0] == CP_CN_TEN)
+            return 10;
+        return cn_digit(c[0]);
+    }
+    int tens = -1, ones = 0;
+    size_t i = 0;
+    if (c[0] == CP_CN_TEN) {
+        tens = 1;
+        i = 1;
+    } else if (n >= 2 && cn_digit(c[0]) > 0 && c[1] == CP_CN_TEN) {
+        tens = cn_digit(c[0]);
+        i = 2;
+    } else {
+        return -1;
+    }
+    if (i < n) {
+        if (i + 1 != n || (ones = cn_digit(c[i])) <= 0)
+            return -1;
+    }
+    return tens * 10 + ones;
+}
+
+int classify_choice(const char *text)
+{
+    char *s = classify_normalize(text);
+    if (!s)
+        return -1;
+    int v = -1;
+    int32_t *cps = NULL;
+    size_t *offs = NULL;
+    size_t n = decode(s, &cps, &offs);
+    if (!cps || n == 0)
+        goto out;
+    size_t i = 0;
+    if (cps[0] == CP_CN_ORDINAL && n > 1)
+        i = 1;
+    bool ascii = true;
+    for (size_t k = i; k < n; k++)
+        ascii = ascii && cps[k] >= '0' && cps[k] <= '9';
+    if (ascii) {
+        if (n - i <= 2) {
+            v = 0;
+            for (size_t k = i; k < n; k++)
+                v = v * 10 + (cps[k] - '0');
+        }
+    } else if (n - i == 1 && cps[i] >= 0x2460 && cps[i] <= 0x2473) {
+        v = cps[i] - 0x2460 + 1;                        /* circled 1..20 */
+    } else if (n - i == 1 && cps[i] == 0x24EA) {
+        v = 0;                                          /* circled 0 */
+    } else if (n - i == 1 && cps[i] >= 0x2776 && cps[i] <= 0x2793) {
+        v = (cps[i] - 0x2776) % 10 + 1;                 /* dingbat circled 1..10 */
+    } else {
+        v = cn_small_number(cps + i, n - i);
+    }
+    if (v > 20)
+        v = -1;
+out:
+    free(cps);
+    free(offs);
+    free(s);
+    return v;
+}
+
+/* ---- matching ------------------------------------------------------------------------------ */
+static bool word_byte(unsigned char ch)
+{
+    return ch < 0x80 && (isalnum(ch) || ch == '_');
+}
+
+/* As wordlist_find_in for one word (i18n.c): ASCII case ignored, word boundaries for words
+ * that start or end with an ASCII letter or digit. */
+static const char *find_word(const char *text, const char *word)
+{
+    size_t wl = strlen(word);
+    if (wl == 0)
+        return NULL;
+    bool left = word_byte((unsigned char)word[0]), right = word_byte((unsigned char)word[wl - 1]);
+    for (const char *p = text; *p; p++) {
+        if (((unsigned char)*p & 0xC0) == 0x80 || strncasecmp(p, word, wl) != 0)
+            continue;
+        if (left && p > text && word_byte((unsigned char)p[-1]))
+            continue;
+        if (right && word_byte((unsigned char)p[wl]))
+            continue;
+        return p;
+    }
+    return NULL;
+}
+
+/* Length of a word of wl that starts exactly at p (0 when none); list is longest first. */
+static size_t unit_at(const struct fq_wordlist *wl, const char *p)
+{
+    for (size_t i = 0; i < wl->n; i++) {
+        size_t n = strlen(wl->words[i]);
+        if (strncasecmp(p, wl->words[i], n) != 0)
+            continue;
+        if (word_byte((unsigned char)wl->words[i][n - 1]) && word_byte((unsigned char)p[n]))
+            continue;
+        return n;
+    }
+    return 0;
+}
+
+static void blank(char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (char *p; n && (p = (char *)find_word(text, word));)
+        memset(p, ' ', n);
+}
+
+/* ---- category and place -------------------------------------------------------------------- */
+static int find_category(const struct fq_lexicon *lx, const char *text)
+{
+    int best = -1, other = fq_category_index("other");
+    size_t best_score = 0;
+    bool other_hit = false;
+    for (int i = 0; i < FQ_N_CATEGORIES; i++) {
+        size_t score = 0;
+        const struct fq_wordlist *wl = &lx->category_kw[i];
+        for (size_t k = 0; k < wl->n; k++)
+            if (find_word(text, wl->words[k]))
+                score += fq_utf8_len(wl->words[k]);
+        if (i == other) {
+            other_hit = score > 0;
+            continue;
+        }
+        if (score > best_score) {
+            best_score = score;
+            best = i;
+        }
+    }
+    return best >= 0 ? best : (other_hit ? other : -1);
+}
+
+static int find_place(const struct fq_roster *r, const char *text)
+{
+    int best = -1, best_level = -1;
+    size_t best_len = 0;
+    for (size_t i = 0; r && i < r->n_org; i++) {
+        const struct fq_org *o = &r->org[i];
+        for (size_t k = 0; k <= o->n_aliases; k++) {
+            const char *name = k == 0 ? o->name : o->aliases[k - 1];
+            if (!name || !*name || !find_word(text, name))
+                continue;
+            size_t len = strlen(name);
+            if ((int)o->level > best_level || ((int)o->level == best_level && len > best_len)) {
+                best = (int)i;
+                best_level = (int)o->level;
+                best_len = len;
+            }
+        }
+    }
+    return best;
+}
+
+/* ---- people -------------------------------------------------------------------------------- */
+#define PEOPLE_MAX 1000000
+
+/* Reads a number at cps[i] (see the header comment); returns it (or -1) and the index after it. */
+static long read_number(const int32_t *c, size_t n, size_t i, size_t *end)
+{
+    long v = -1;
+    size_t j = i;
+    if (c[j] >= '0' && c[j] <= '9') {
+        long d = 0;
+        size_t k = j;
+        while (k < n && c[k] >= '0' && c[k] <= '9' && k - j < 8)
+            d = d * 10 + (c[k++] - '0');
+        if (k - j > 6 || (k < n && c[k] >= '0' && c[k] <= '9'))
+            return -1;
+        j = k;
+        v = d;
+        if (j < n && cn_mult(c[j])) {
+            v *= cn_mult(c[j]);
+            j++;
+        }
+    } else if (c[j] == CP_CN_UP && j + 1 < n && cn_mult(c[j + 1]) >= 100) {
+        v = cn_mult(c[j + 1]);
+        j += 2;
+    } else {
+        long total = 0, section = 0, cur = -1;
+        bool any = false;
+        if (c[j] == CP_CN_GOOD && j + 1 < n && cn_few(c[j + 1]))
+            j++;
+        for (; j < n; j++) {
+            int d = cn_digit(c[j]), m = cn_mult(c[j]);
+            if (d >= 0) {
+                cur = d;
+            } else if (cn_few(c[j])) {
+                bool before_unit = j + 1 < n && cn_mult(c[j + 1]);
+                bool after_unit = j > i && cn_mult(c[j - 1]);
+                cur = before_unit ? 2 : after_unit ? 0 : 3;
+            } else if (m == 10000) {
+                total += (section + (cur < 0 ? (any ? 0 : 1) : cur)) * 10000;
+                section = 0;
+                cur = -1;
+            } else if (m) {
+                section += (cur < 0 ? 1 : cur) * m;
+                cur = -1;
+            } else {
+                break;
+            }
+            any = true;
+        }
+        if (!any)
+            return -1;
+        v = total + section + (cur < 0 ? 0 : cur);
+    }
+    /* duo, yu, lai or "+" after the number, then spaces and the counter ge */
+    while (j < n && (c[j] == CP_CN_MORE || c[j] == CP_CN_REST || c[j] == CP_CN_REST_T ||
+                     c[j] == CP_CN_COME || c[j] == CP_CN_COME_T || c[j] == '+'))
+        j++;
+    while (j < n && c[j] == ' ')
+        j++;
+    *end = j;
+    return v > PEOPLE_MAX ? PEOPLE_MAX : v;
+}
+
+static bool number_char(int32_t c)
+{
+    return (c >= '0' && c <= '9') || cn_digit(c) >= 0 || cn_mult(c) || cn_few(c);
+}
+
+static int find_people(const struct fq_lexicon *lx, const char *text)
+{
+    int32_t *c = NULL;
+    size_t *off = NULL;
+    size_t n = decode(text, &c, &off);
+    long best = 0;
+    for (size_t i = 0; c && i < n; i++) {
+        if (i > 0 && number_char(c[i - 1]))
+            continue;                  /* only at the start of a number */
+        if (!number_char(c[i]) && c[i] != CP_CN_UP && c[i] != CP_CN_GOOD)
+            continue;
+        size_t j = i;
+        long v = read_number(c, n, i, &j);
+        if (v < 0 || j >= n)
+            continue;
+        size_t u = unit_at(&lx->kw[FQ_KW_PEOPLE_UNIT], text + off[j]);
+        if (!u && (c[j] == CP_CN_GE || c[j] == CP_CN_GE_T) && j + 1 < n)
+            u = unit_at(&lx->kw[FQ_KW_PEOPLE_UNIT], text + off[j + 1]);
+        if (u && v > best)
+            best = v;
+    }
+    free(c);
+    free(off);
+    return (int)best;
+}
+
+/* ---- phone --------------------------------------------------------------------------------- */
+static bool is_mobile(const char *d, size_t n)
+{
+    if (n != 11 || d[0] != '1' || d[1] < '3' || d[1] > '9')
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)d[i]))
+            return false;
+    return true;
+}
+
+/* A phone in one maximal digit group g of length n: a copy, or NULL. */
+static char *phone_single(const char *g, size_t n)
+{
+    if (is_mobile(g, n))
+        return strndup(g, n);
+    if (n == 13 && g[0] == '8' && g[1] == '6' && is_mobile(g + 2, 11))
+        return strndup(g + 2, 11);
+    if (n >= 10 && n <= 12 && g[0] == '0' && g[1] != '0')
+        return strndup(g, n);
+    return NULL;
+}
+
+/* Finds the first phone number in text; *at and *len give its span in text. */
+static char *find_phone(const char *text, const char **at, size_t *len)
+{
+    for (const char *p = text; *p; p++) {
+        if (!isdigit((unsigned char)*p) || (p > text && isdigit((unsigned char)p[-1])))
+            continue;
+        /* groups of digits joined by one '-' or ' ' */
+        const char *gs[6];
+        size_t gl[6], ng = 0;
+        const char *q = p;
+        while (ng < 6) {
+            const char *s = q;
+            while (isdigit((unsigned char)*q))
+                q++;
+            gs[ng] = s;
+            gl[ng++] = (size_t)(q - s);
+            if ((q[0] == '-' || q[0] == ' ') && isdigit((unsigned char)q[1]))
+                q++;
+            else
+                break;
+        }
+        while (isdigit((unsigned char)*q))
+            q++;
+        char *found = NULL;
+        const char *fs = NULL, *fe = NULL;
+        for (size_t k = 0; !found && k + 2 < ng; k++) {
+            if (gl[k] != 3 || gl[k + 1] != 4 || gl[k + 2] != 4)
+                continue;
+            char d[12];
+            memcpy(d, gs[k], 3);
+            memcpy(d + 3, gs[k + 1], 4);
+            memcpy(d + 7, gs[k + 2], 4);
+            d[11] = '\0';
+            if (is_mobile(d, 11)) {
+                found = strdup(d);
+                fs = gs[k];
+                fe = gs[k + 2] + 4;
+            }
+        }
+        for (size_t k = 0; !found && k + 1 < ng; k++) {
+            if (gs[k][0] == '0' && (gl[k] == 3 || gl[k] == 4) && gs[k][1] != '0' &&
+                (gl[k + 1] == 7 || gl[k + 1] == 8) && gs[k + 1][-1] == '-') {
+                found = strndup(gs[k], (size_t)(gs[k + 1] + gl[k + 1] - gs[k]));
+                fs = gs[k];
+                fe = gs[k + 1] + gl[k + 1];
+            }
+        }
+        for (size_t k = 0; !found && k < ng; k++) {
+            if ((found = phone_single(gs[k], gl[k]))) {
+                fs = gs[k];
+                fe = gs[k] + gl[k];
+            }
+        }
+        if (found) {
+            *at = fs;
+            *len = (size_t)(fe - fs);
+            return found;
+        }
+        p = q - 1;
+    }
+    return NULL;
+}
+
+/* ---- substance ----------------------------------------------------------------------------- */
+static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, const char *norm,
+                        const char *phone_at, size_t phone_len)
+{
+    char *rest = strdup(norm);
+    if (!rest)
+        return false;
+    if (phone_at)
+        memset(rest + (phone_at - norm), ' ', phone_len);
+    const struct fq_wordlist *fill = &lx->kw[FQ_KW_FILLER];
+    for (size_t i = 0; i < fill->n; i++)
+        blank(rest, fill->words[i]);
+    for (int l = 0; l < FQ_N_LOCALES; l++)
+        for (size_t i = 0; i < lx->categories[l].n; i++)
+            blank(rest, lx->categories[l].vals[i]);
+    for (size_t i = 0; r && i < r->n_org; i++) {
+        const struct fq_org *o = &r->org[i];
+        if (o->name)
+            blank(rest, o->name);
+        for (size_t k = 0; k < o->n_aliases; k++)
+            if (o->aliases[k])
+                blank(rest, o->aliases[k]);
+    }
+    size_t count = 0;
+    const char *p = rest, *end = rest + strlen(rest);
+    while (p < end) {
+        int32_t c = fq_utf8_next(&p, end);
+        if (c < 0)
+            break;
+        if (!is_punct_cp(c))
+            count++;
+    }
+    free(rest);
+    return count >= 4;
+}
+
+/* ---- the whole text ------------------------------------------------------------------------ */
+void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const char *text,
+                   struct fq_classified *out)
+{
+    memset(out, 0, sizeof *out);
+    out->category = -1;
+    out->org = -1;
+    char *norm = classify_normalize(text);
+    if (!norm || !lx)
+        goto out;
+    out->category = find_category(lx, norm);
+    out->org = find_place(r, norm);
+    out->people = find_people(lx, norm);
+    out->danger_word = wordlist_find_in(&lx->kw[FQ_KW_DANGER], norm);
+    out->danger = out->danger_word != NULL;
+    const char *at = NULL;
+    size_t len = 0;
+    out->phone = find_phone(norm, &at, &len);
+    out->substantive = classify_choice(norm) < 0 && substantive(lx, r, norm, at, len);
+out:
+    free(norm);
+}
+
+void classify_cleanup(struct fq_classified *c)
+{
+    if (!c)
+        return;
+    free(c->phone);
+    c->phone = NULL;
+}
+
+int classify_severity(const char *category, int people, bool danger)
+{
+    if (danger || people >= 10)
+        return FQ_SEV_RED;
+    if (people >= 5 || fq_streq(category, "demolition") || fq_streq(category, "wage") ||
+        fq_streq(category, "village_affairs"))
+        return FQ_SEV_YELLOW;
+    return FQ_SEV_BLUE;
+}

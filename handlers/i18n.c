@@ -1,0 +1,255 @@
+/* i18n.c: lookups in the loaded catalogs (handlers/i18n.h) without any library: locale names,
+ * message and label lookup with fallback, "{placeholder}" formatting, and keyword matching.
+ *
+ * Design choices:
+ * - The string maps are sorted by bot/locale.c, so a lookup is a bsearch; the catalogs are
+ *   immutable after loading and shared by every thread.
+ * - Keyword matching ignores ASCII case ("English" = "english") and, for a keyword whose first or
+ *   last character is an ASCII letter or digit, requires a word boundary there, so "hi" does not
+ *   match inside "this" and "kill" not inside "skill". CJK keywords match anywhere (Chinese text
+ *   has no spaces). bot/locale.c sorts every merged list longest first, so "the first word found"
+ *   is also the longest one (a longer danger phrase wins over a word inside it). */
+#include "i18n.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const fq_kw_names[FQ__KW_COUNT] = {
+    [FQ_KW_DANGER] = "danger",         [FQ_KW_STATUS] = "status",
+    [FQ_KW_CANCEL] = "cancel",         [FQ_KW_HELP] = "help",
+    [FQ_KW_SKIP] = "skip",             [FQ_KW_LANG_ZH_CN] = "lang_zh_cn",
+    [FQ_KW_LANG_ZH_TW] = "lang_zh_tw", [FQ_KW_LANG_EN] = "lang_en",
+    [FQ_KW_FILLER] = "filler",         [FQ_KW_NOT_SOLVED] = "not_solved",
+    [FQ_KW_YES] = "yes",               [FQ_KW_NO] = "no",
+    [FQ_KW_PEOPLE_UNIT] = "people_unit",
+    [FQ_KW_CMD_ACCEPT] = "cmd_accept", [FQ_KW_CMD_PROGRESS] = "cmd_progress",
+    [FQ_KW_CMD_ATTEMPT_FAILED] = "cmd_attempt_failed", [FQ_KW_CMD_RESOLVE] = "cmd_resolve",
+    [FQ_KW_CMD_CLOSE] = "cmd_close",   [FQ_KW_CMD_ESCALATE] = "cmd_escalate",
+    [FQ_KW_CMD_TRANSFER] = "cmd_transfer", [FQ_KW_CMD_SURVEY] = "cmd_survey",
+    [FQ_KW_CMD_LIST] = "cmd_list",
+    [FQ_KW_REASON_LITIGATION] = "reason_litigation", [FQ_KW_REASON_PETITION] = "reason_petition",
+    [FQ_KW_REASON_WITHDRAWN] = "reason_withdrawn", [FQ_KW_REASON_OTHER] = "reason_other",
+};
+
+static const char *const locale_names[FQ_N_LOCALES] = {"zh-CN", "zh-TW", "en"};
+
+const char *fq_locale_name(enum fq_locale l)
+{
+    return ((int)l >= 0 && l < FQ_N_LOCALES) ? locale_names[l] : locale_names[FQ_LOC_ZH_CN];
+}
+
+/* BCP 47 and POSIX spellings, case-insensitive: "zh-CN" "zh_CN" "zh-Hans(-CN)" "zh-SG" "zh" ->
+ * zh-CN; "zh-TW" "zh_TW" "zh-Hant(-*)" "zh-HK" "zh-MO" -> zh-TW; "en" "en-US" "en_GB.UTF-8" ->
+ * en. An encoding suffix (".UTF-8") or modifier ("@...") is ignored. */
+int fq_locale_parse(const char *s)
+{
+    if (!s)
+        return -1;
+    char buf[32];
+    size_t n = 0;
+    for (; s[n] && s[n] != '.' && s[n] != '@'; n++) {
+        if (n + 1 >= sizeof buf)
+            return -1;
+        buf[n] = s[n] == '_' ? '-' : (char)tolower((unsigned char)s[n]);
+    }
+    buf[n] = '\0';
+    if (n == 0)
+        return -1;
+    if (strcmp(buf, "en") == 0 || strncmp(buf, "en-", 3) == 0)
+        return FQ_LOC_EN;
+    if (strcmp(buf, "zh") != 0 && strncmp(buf, "zh-", 3) != 0)
+        return -1;
+    if (strstr(buf, "hant") || strstr(buf, "-tw") || strstr(buf, "-hk") || strstr(buf, "-mo"))
+        return FQ_LOC_ZH_TW;
+    return FQ_LOC_ZH_CN;
+}
+
+/* ---- lexicon ------------------------------------------------------------------------------- */
+static void strmap_cleanup(struct fq_strmap *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->keys ? m->keys[i] : NULL);
+        free(m->vals ? m->vals[i] : NULL);
+    }
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static void wordlist_cleanup(struct fq_wordlist *w)
+{
+    for (size_t i = 0; i < w->n; i++)
+        free(w->words[i]);
+    free(w->words);
+    memset(w, 0, sizeof *w);
+}
+
+void lexicon_free(struct fq_lexicon *lx)
+{
+    if (!lx)
+        return;
+    for (int l = 0; l < FQ_N_LOCALES; l++) {
+        strmap_cleanup(&lx->messages[l]);
+        strmap_cleanup(&lx->categories[l]);
+        strmap_cleanup(&lx->severities[l]);
+        strmap_cleanup(&lx->statuses[l]);
+    }
+    for (int i = 0; i < FQ_N_CATEGORIES; i++)
+        wordlist_cleanup(&lx->category_kw[i]);
+    for (int i = 0; i < FQ__KW_COUNT; i++)
+        wordlist_cleanup(&lx->kw[i]);
+    free(lx);
+}
+
+static int cmp_key(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, *(char *const *)elem);
+}
+
+static const char *strmap_get(const struct fq_strmap *m, const char *key)
+{
+    if (!m || !m->keys || !key || m->n == 0)
+        return NULL;
+    char *const *hit = bsearch(key, m->keys, m->n, sizeof *m->keys, cmp_key);
+    return hit ? m->vals[hit - m->keys] : NULL;
+}
+
+/* One of the four maps in locale, else in zh-CN, else the key itself. */
+static const char *lookup(const struct fq_lexicon *lx, size_t map_offset, int locale,
+                          const char *key)
+{
+    if (!key)
+        return "";
+    if (!lx)
+        return key;
+    if (locale < 0 || locale >= FQ_N_LOCALES)
+        locale = FQ_LOC_ZH_CN;
+    const struct fq_strmap *maps = (const struct fq_strmap *)((const char *)lx + map_offset);
+    const char *v = strmap_get(&maps[locale], key);
+    if (!v && locale != FQ_LOC_ZH_CN)
+        v = strmap_get(&maps[FQ_LOC_ZH_CN], key);
+    return v ? v : key;
+}
+
+const char *i18n_get(const struct fq_lexicon *lx, int locale, const char *key)
+{
+    return lookup(lx, offsetof(struct fq_lexicon, messages), locale, key);
+}
+
+const char *i18n_category(const struct fq_lexicon *lx, int locale, const char *category_id)
+{
+    return lookup(lx, offsetof(struct fq_lexicon, categories), locale, category_id);
+}
+
+const char *i18n_severity(const struct fq_lexicon *lx, int locale, int severity)
+{
+    return lookup(lx, offsetof(struct fq_lexicon, severities), locale,
+                  fq_severity_name((enum fq_severity)severity));
+}
+
+const char *i18n_status(const struct fq_lexicon *lx, int locale, const char *status)
+{
+    return lookup(lx, offsetof(struct fq_lexicon, statuses), locale, status);
+}
+
+#define MAX_ARGS 16
+
+char *i18n_format(const struct fq_lexicon *lx, int locale, const char *key, ...)
+{
+    const char *names[MAX_ARGS], *vals[MAX_ARGS];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, key);
+    for (;;) {
+        const char *name = va_arg(ap, const char *);
+        if (!name)
+            break;
+        const char *val = va_arg(ap, const char *);
+        if (n < MAX_ARGS) {
+            names[n] = name;
+            vals[n] = val ? val : "";
+            n++;
+        }
+    }
+    va_end(ap);
+
+    const char *t = i18n_get(lx, locale, key);
+    struct fq_buf b;
+    buf_init(&b);
+    while (*t) {
+        const char *open = strchr(t, '{');
+        if (!open) {
+            buf_puts(&b, t);
+            break;
+        }
+        buf_add(&b, t, (size_t)(open - t));
+        const char *close = strchr(open + 1, '}');
+        size_t i = n;
+        if (close) {
+            size_t len = (size_t)(close - open - 1);
+            for (i = 0; i < n; i++)
+                if (strlen(names[i]) == len && memcmp(names[i], open + 1, len) == 0)
+                    break;
+        }
+        if (i < n) {
+            buf_puts(&b, vals[i]);
+            t = close + 1;
+        } else {                         /* unknown placeholder or a lone brace: as written */
+            buf_add(&b, open, 1);
+            t = open + 1;
+        }
+    }
+    if (!b.s && !b.oom)
+        buf_add(&b, "", 0);
+    return buf_take(&b);
+}
+
+/* ---- keywords ------------------------------------------------------------------------------ */
+static bool is_word_byte(unsigned char ch)
+{
+    return ch < 0x80 && (isalnum(ch) || ch == '_');
+}
+
+/* Where word occurs in text (ASCII case ignored, boundaries as in the header comment). */
+static const char *find_word(const char *text, const char *word)
+{
+    size_t wl = strlen(word);
+    if (wl == 0)
+        return NULL;
+    bool need_left = is_word_byte((unsigned char)word[0]);
+    bool need_right = is_word_byte((unsigned char)word[wl - 1]);
+    for (const char *p = text; *p; p++) {
+        if (((unsigned char)*p & 0xC0) == 0x80)
+            continue;                    /* not at a character boundary */
+        if (strncasecmp(p, word, wl) != 0)
+            continue;
+        if (need_left && p > text && is_word_byte((unsigned char)p[-1]))
+            continue;
+        if (need_right && is_word_byte((unsigned char)p[wl]))
+            continue;
+        return p;
+    }
+    return NULL;
+}
+
+bool wordlist_has(const struct fq_wordlist *wl, const char *w)
+{
+    if (!wl || !w)
+        return false;
+    for (size_t i = 0; i < wl->n; i++)
+        if (strcasecmp(wl->words[i], w) == 0)
+            return true;
+    return false;
+}
+
+const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text)
+{
+    if (!wl || !text)
+        return NULL;
+    for (size_t i = 0; i < wl->n; i++)
+        if (find_word(text, wl->words[i]))
+            return wl->words[i];
+    return NULL;
+}

@@ -1,0 +1,642 @@
+/* intake.c: the resident's side of the conversation (CONTRACT 6). One message in, the stored
+ * conversation (struct fq_convo) moves from one state to the next and the answer says what to
+ * ask or confirm; a confirmed report becomes a case through case_open (handlers/cases.c).
+ *
+ * Design choices:
+ * - The draft, not the state, decides the next question: after every message the first missing
+ *   field of category, place, description, contact is asked, then the summary. So a first
+ *   message that says everything goes straight to confirm, and an answer that also names a
+ *   place or a phone fills those in on the way ("fill in what you can").
+ * - A contact the resident declined ("skip") is stored as the empty string, so that the draft
+ *   can tell "not asked yet" (NULL) from "declined" (""); case_open gets NULL for it.
+ * - Commands valid in every state (status, cancel, help, language) must be the whole message
+ *   (after normalisation), so a description that mentions "progress" is not a command.
+ * - Idle timeout is checked lazily, when the resident writes again: a draft older than
+ *   conversation.idle_timeout is dropped with a notice and the message is handled from idle.
+ * - All text comes from the lexicon in the conversation's locale; everything stored goes through
+ *   store/ functions. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "handlers.h"
+
+enum st {
+    ST_IDLE = 0, ST_ASK_CATEGORY, ST_ASK_LOCATION, ST_ASK_DESCRIPTION, ST_ASK_CONTACT, ST_CONFIRM,
+    ST_SUBMITTED, ST_SURVEY, ST__COUNT
+};
+
+static const char *const st_names[ST__COUNT] = {
+    "idle", "ask_category", "ask_location", "ask_description", "ask_contact", "confirm",
+    "submitted", "survey",
+};
+
+#define MAX_PLACE_OPTIONS 20
+#define STATUS_LIMIT 10
+
+static enum st st_parse(const char *s)
+{
+    for (int i = 0; i < ST__COUNT; i++)
+        if (fq_streq(s, st_names[i]))
+            return (enum st)i;
+    return ST_IDLE;
+}
+
+static bool in_draft(enum st s) { return s >= ST_ASK_CATEGORY && s <= ST_CONFIRM; }
+
+/* One message's work: the context, the message, the answer and the conversation being edited. */
+struct turn {
+    struct fq_ctx *c;
+    const struct fq_msg *m;
+    struct fq_actions *out;
+    struct fq_convo cv;
+    struct fq_resident res;
+    bool have_res;
+    int loc;
+    char *norm;                      /* normalised text, "" when the message has none */
+    char *raw;                       /* the text with surrounding whitespace removed */
+    struct fq_classified cls;
+};
+
+static void set_str(struct turn *t, char **dst, const char *v)
+{
+    char *s = fq_strdup(v);
+    if (v && !s)
+        t->out->oom = true;
+    free(*dst);
+    *dst = s;
+}
+
+static void reply(struct turn *t, const char *key)
+{
+    answer_reply(t->out, i18n_get(t->c->lex, t->loc, key));
+}
+
+static void draft_reset(struct fq_convo *cv)
+{
+    free(cv->category);
+    free(cv->org_id);
+    free(cv->place_text);
+    free(cv->description);
+    free(cv->contact);
+    cv->category = cv->org_id = cv->place_text = cv->description = cv->contact = NULL;
+    cv->people = 0;
+    cv->danger = false;
+    cv->has_location = false;
+    cv->latitude = cv->longitude = 0;
+}
+
+/* ---- places -------------------------------------------------------------------------------- */
+/* Villages and grids of the roster in roster order, when there are at most MAX_PLACE_OPTIONS. */
+static size_t place_options(const struct fq_roster *r, int idx[MAX_PLACE_OPTIONS])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_org; i++) {
+        if (r->org[i].level != FQ_LEVEL_VILLAGE && r->org[i].level != FQ_LEVEL_GRID)
+            continue;
+        if (n == MAX_PLACE_OPTIONS)
+            return 0;
+        idx[n++] = (int)i;
+    }
+    return n;
+}
+
+static const char *place_example(struct turn *t)
+{
+    const struct fq_roster *r = t->c->roster;
+    for (int level = FQ_LEVEL_GRID; level >= FQ_LEVEL_VILLAGE; level--)
+        for (size_t i = 0; i < r->n_org; i++)
+            if ((int)r->org[i].level == level && r->org[i].name)
+                return r->org[i].name;
+    return i18n_get(t->c->lex, t->loc, "place_example_default");
+}
+
+/* The nearest org node with coordinates, grids first; -1 when none has coordinates. */
+static int nearest_org(const struct fq_roster *r, double lat, double lon)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        int best = -1;
+        double best_d = 0;
+        for (size_t i = 0; i < r->n_org; i++) {
+            const struct fq_org *o = &r->org[i];
+            if (!o->has_coord || (pass == 0 && o->level != FQ_LEVEL_GRID))
+                continue;
+            double dy = o->latitude - lat;
+            double dx = (o->longitude - lon) * cos(lat * M_PI / 180.0);
+            double d = dx * dx + dy * dy;
+            if (best < 0 || d < best_d) {
+                best = (int)i;
+                best_d = d;
+            }
+        }
+        if (best >= 0)
+            return best;
+    }
+    return -1;
+}
+
+static void take_location(struct turn *t)
+{
+    const struct fq_msg *m = t->m;
+    t->cv.has_location = true;
+    t->cv.latitude = m->latitude;
+    t->cv.longitude = m->longitude;
+    int o = nearest_org(t->c->roster, m->latitude, m->longitude);
+    if (o >= 0)
+        set_str(t, &t->cv.org_id, t->c->roster->org[o].id);
+    if (m->label && *m->label) {
+        set_str(t, &t->cv.place_text, m->label);
+    } else {
+        char la[32], lo[32];
+        snprintf(la, sizeof la, "%.5f", m->latitude);
+        snprintf(lo, sizeof lo, "%.5f", m->longitude);
+        char *s = i18n_format(t->c->lex, t->loc, "location_coords", "latitude", la, "longitude",
+                              lo, (char *)NULL);
+        if (!s)
+            t->out->oom = true;
+        free(t->cv.place_text);
+        t->cv.place_text = s;
+    }
+}
+
+static bool has_place(const struct fq_convo *cv)
+{
+    return cv->org_id || cv->place_text || cv->has_location;
+}
+
+/* ---- questions ----------------------------------------------------------------------------- */
+static char *menu_line(struct turn *t, int n, const char *label)
+{
+    char num[12];
+    snprintf(num, sizeof num, "%d", n);
+    return i18n_format(t->c->lex, t->loc, "menu_item", "n", num, "label", label, (char *)NULL);
+}
+
+/* The question of state s with its options; returns s. */
+static enum st ask(struct turn *t, enum st s, bool retry)
+{
+    const struct fq_lexicon *lx = t->c->lex;
+    struct fq_actions *out = t->out;
+    struct fq_buf menu;
+    buf_init(&menu);
+    buf_add(&menu, "", 0);
+    char key[8];
+    switch (s) {
+    case ST_ASK_CATEGORY:
+        if (retry)
+            reply(t, "invalid_choice");
+        for (int i = 0; i < FQ_N_CATEGORIES; i++) {
+            const char *label = i18n_category(lx, t->loc, fq_categories[i]);
+            snprintf(key, sizeof key, "%d", i + 1);
+            answer_option(out, key, label);
+            char *line = menu_line(t, i + 1, label);
+            if (i)
+                buf_puts(&menu, "\n");
+            buf_puts(&menu, line);
+            free(line);
+        }
+        answer_reply_take(out, i18n_format(lx, t->loc, "ask_category", "menu", menu.s,
+                                           (char *)NULL));
+        break;
+    case ST_ASK_LOCATION: {
+        answer_reply_take(out, i18n_format(lx, t->loc, retry ? "ask_location_retry" : "ask_location",
+                                           "example", place_example(t), (char *)NULL));
+        int idx[MAX_PLACE_OPTIONS];
+        size_t n = retry ? place_options(t->c->roster, idx) : 0;
+        for (size_t i = 0; i < n; i++) {
+            const char *name = t->c->roster->org[idx[i]].name;
+            snprintf(key, sizeof key, "%zu", i + 1);
+            answer_option(out, key, name);
+            char *line = menu_line(t, (int)i + 1, name);
+            if (i)
+                buf_puts(&menu, "\n");
+            buf_puts(&menu, line);
+            free(line);
+        }
+        if (n)
+            answer_reply_take(out, i18n_format(lx, t->loc, "ask_location_options", "menu",
+                                               menu.s, (char *)NULL));
+        break;
+    }
+    case ST_ASK_DESCRIPTION:
+        reply(t, "ask_description");
+        break;
+    case ST_ASK_CONTACT:
+        reply(t, retry ? "invalid_phone" : "ask_contact");
+        break;
+    case ST_CONFIRM: {
+        struct fq_convo *cv = &t->cv;
+        int o = roster_org_index(t->c->roster, cv->org_id);
+        const char *place = o >= 0 ? t->c->roster->org[o].name : cv->place_text;
+        const char *contact = cv->contact && *cv->contact ? cv->contact
+                                                          : i18n_get(lx, t->loc, "contact_none");
+        if (retry)
+            reply(t, "invalid_choice");
+        answer_reply_take(out, i18n_format(lx, t->loc, "confirm", "category",
+                                           i18n_category(lx, t->loc, cv->category), "place",
+                                           place ? place : "", "description",
+                                           cv->description ? cv->description : "", "contact",
+                                           contact, (char *)NULL));
+        answer_option(out, "1", i18n_get(lx, t->loc, "confirm_opt_submit"));
+        answer_option(out, "2", i18n_get(lx, t->loc, "confirm_opt_restart"));
+        answer_option(out, "0", i18n_get(lx, t->loc, "confirm_opt_cancel"));
+        break;
+    }
+    default:
+        break;
+    }
+    if (menu.oom)
+        out->oom = true;
+    buf_cleanup(&menu);
+    return s;
+}
+
+/* The first missing field's question (or the summary). */
+static enum st ask_next(struct turn *t)
+{
+    const struct fq_convo *cv = &t->cv;
+    if (!cv->category)
+        return ask(t, ST_ASK_CATEGORY, false);
+    if (!has_place(cv))
+        return ask(t, ST_ASK_LOCATION, false);
+    if (!cv->description)
+        return ask(t, ST_ASK_DESCRIPTION, false);
+    if (!cv->contact)
+        return ask(t, ST_ASK_CONTACT, false);
+    return ask(t, ST_CONFIRM, false);
+}
+
+/* ---- filling the draft --------------------------------------------------------------------- */
+static void media_description(struct turn *t)
+{
+    const char *key = fq_streq(t->m->type, "voice") ? "media_voice" : "media_image";
+    char *s = i18n_format(t->c->lex, t->loc, key, "url", t->m->media_url, (char *)NULL);
+    if (!s)
+        t->out->oom = true;
+    free(t->cv.description);
+    t->cv.description = s;
+}
+
+/* Takes from the classified text what the draft still lacks. */
+static void absorb(struct turn *t, bool description)
+{
+    struct fq_convo *cv = &t->cv;
+    const struct fq_classified *k = &t->cls;
+    if (!cv->category && k->category >= 0)
+        set_str(t, &cv->category, fq_categories[k->category]);
+    if (!cv->org_id && k->org >= 0) {
+        set_str(t, &cv->org_id, t->c->roster->org[k->org].id);
+        if (!cv->place_text)
+            set_str(t, &cv->place_text, t->c->roster->org[k->org].name);
+    }
+    if (k->phone && !(cv->contact && *cv->contact))
+        set_str(t, &cv->contact, k->phone);
+    if (k->people > cv->people)
+        cv->people = k->people;
+    if (k->danger && !cv->danger) {
+        cv->danger = true;
+        reply(t, "emergency_110");      /* at once, before any further question */
+    }
+    if (description && !cv->description && k->substantive)
+        set_str(t, &cv->description, t->raw);
+    if (t->m->has_location)
+        take_location(t);
+}
+
+/* A category named by number (any accepted form) or by its label in any locale; -1 if none. */
+static int category_answer(struct turn *t)
+{
+    int n = classify_choice(t->norm);
+    if (n >= 1 && n <= FQ_N_CATEGORIES)
+        return n - 1;
+    for (int l = 0; l < FQ_N_LOCALES; l++)
+        for (int i = 0; i < FQ_N_CATEGORIES; i++)
+            if (*t->norm && strcasecmp(t->norm, i18n_category(t->c->lex, l, fq_categories[i])) == 0)
+                return i;
+    return -1;
+}
+
+/* ---- commands valid in every state --------------------------------------------------------- */
+static bool is_kw(struct turn *t, enum fq_kw kw)
+{
+    const struct fq_wordlist *wl = &t->c->lex->kw[kw];
+    return (*t->norm && wordlist_has(wl, t->norm)) || (*t->raw && wordlist_has(wl, t->raw));
+}
+
+struct status_ctx {
+    struct turn *t;
+    struct fq_buf b;
+    size_t n;
+};
+
+static void status_line(const struct fq_case *k, void *arg)
+{
+    struct status_ctx *s = arg;
+    const struct fq_lexicon *lx = s->t->c->lex;
+    int loc = s->t->loc;
+    char date[16];
+    time_t tt = (time_t)k->created_at;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    char *line = i18n_format(lx, loc, "status_line", "case", k->case_no, "category",
+                             i18n_category(lx, loc, k->category), "status",
+                             i18n_status(lx, loc, k->status), "date", date, (char *)NULL);
+    if (!line) {
+        s->b.oom = true;
+        return;
+    }
+    buf_puts(&s->b, "\n");
+    buf_puts(&s->b, line);
+    free(line);
+    s->n++;
+}
+
+static enum fq_err do_status(struct turn *t)
+{
+    struct status_ctx s = {.t = t};
+    buf_init(&s.b);
+    buf_puts(&s.b, i18n_get(t->c->lex, t->loc, "status_header"));
+    struct fq_case_filter f = {.channel = t->cv.channel, .user = t->cv.user, .limit = STATUS_LIMIT};
+    enum fq_err err = store_case_list(t->c->store, &f, status_line, &s);
+    if (!err) {
+        if (s.n == 0)
+            reply(t, "status_none");
+        else
+            answer_reply_take(t->out, buf_take(&s.b));
+    }
+    buf_cleanup(&s.b);
+    return err;
+}
+
+/* Handles status, cancel, help and language words; *handled false when the text is none. */
+static enum fq_err commands(struct turn *t, enum st *s, bool *handled)
+{
+    *handled = true;
+    if (is_kw(t, FQ_KW_STATUS)) {
+        enum fq_err err = do_status(t);
+        if (err)
+            return err;
+    } else if (is_kw(t, FQ_KW_CANCEL)) {
+        if (in_draft(*s)) {
+            draft_reset(&t->cv);
+            reply(t, "cancelled");
+            *s = ST_IDLE;
+        } else {
+            reply(t, "nothing_to_cancel");
+        }
+        return FQ_OK;
+    } else if (is_kw(t, FQ_KW_HELP)) {
+        reply(t, "help");
+    } else {
+        int to = is_kw(t, FQ_KW_LANG_EN) ? FQ_LOC_EN
+                 : is_kw(t, FQ_KW_LANG_ZH_TW) ? FQ_LOC_ZH_TW
+                 : is_kw(t, FQ_KW_LANG_ZH_CN) ? FQ_LOC_ZH_CN : -1;
+        if (to < 0) {
+            *handled = false;
+            return FQ_OK;
+        }
+        t->loc = t->cv.locale = to;
+        reply(t, "lang_switched");
+    }
+    if (in_draft(*s))
+        ask(t, *s, false);              /* back to the question that was open */
+    return FQ_OK;
+}
+
+/* ---- states -------------------------------------------------------------------------------- */
+/* A message that starts a report (idle, submitted, or after a timeout or restart). */
+static enum st start_report(struct turn *t)
+{
+    draft_reset(&t->cv);
+    t->cv.started_at = t->c->now;
+    absorb(t, true);
+    if (!t->cv.description && t->m->media_url)
+        media_description(t);
+    bool understood = t->cv.category || has_place(&t->cv) || t->cv.description;
+    if (!t->cv.contact && t->have_res && t->res.contact && *t->res.contact)
+        set_str(t, &t->cv.contact, t->res.contact);
+    if (!understood)
+        reply(t, "greeting");
+    return ask_next(t);
+}
+
+static enum fq_err submit(struct turn *t, enum st *s)
+{
+    struct fq_convo *cv = &t->cv;
+    struct fq_report r = {
+        .channel = cv->channel, .user = cv->user, .name = cv->name,
+        .contact = cv->contact && *cv->contact ? cv->contact : NULL,
+        .locale = fq_locale_name((enum fq_locale)t->loc), .category = cv->category,
+        .org_id = cv->org_id, .place_text = cv->place_text, .description = cv->description,
+        .people = cv->people, .danger = cv->danger,
+    };
+    struct fq_case k;
+    memset(&k, 0, sizeof k);
+    enum fq_err err = case_open(t->c, &r, t->out, &k);
+    if (!err) {
+        set_str(t, &cv->last_case_no, k.case_no);
+        answer_set_case(t->out, k.case_no);
+        draft_reset(cv);
+        *s = ST_SUBMITTED;
+    }
+    case_cleanup(&k);
+    return err;
+}
+
+static enum fq_err on_confirm(struct turn *t, enum st *s)
+{
+    switch (classify_choice(t->norm)) {
+    case 1:
+        return submit(t, s);
+    case 2:
+        draft_reset(&t->cv);
+        reply(t, "restarted");
+        if (t->have_res && t->res.contact && *t->res.contact)
+            set_str(t, &t->cv.contact, t->res.contact);
+        *s = ask_next(t);
+        return FQ_OK;
+    case 0:
+        draft_reset(&t->cv);
+        reply(t, "cancelled");
+        *s = ST_IDLE;
+        return FQ_OK;
+    default:
+        *s = ask(t, ST_CONFIRM, true);
+        return FQ_OK;
+    }
+}
+
+/* An answer to the open question s. */
+static enum st on_answer(struct turn *t, enum st s)
+{
+    struct fq_convo *cv = &t->cv;
+    const struct fq_roster *r = t->c->roster;
+    bool answered = false;
+    switch (s) {
+    case ST_ASK_CATEGORY: {
+        int k = category_answer(t);
+        if (k >= 0 && !cv->category)
+            set_str(t, &cv->category, fq_categories[k]);
+        absorb(t, true);
+        answered = cv->category != NULL;
+        break;
+    }
+    case ST_ASK_LOCATION: {
+        int idx[MAX_PLACE_OPTIONS];
+        size_t n = place_options(r, idx);
+        int k = classify_choice(t->norm);
+        if (!t->m->has_location && k >= 1 && (size_t)k <= n) {
+            set_str(t, &cv->org_id, r->org[idx[k - 1]].id);
+            set_str(t, &cv->place_text, r->org[idx[k - 1]].name);
+        } else if (!t->m->has_location && t->cls.org >= 0) {
+            /* the words as written when they are only a place, else the node's name */
+            set_str(t, &cv->org_id, r->org[t->cls.org].id);
+            set_str(t, &cv->place_text, t->cls.substantive ? r->org[t->cls.org].name : t->raw);
+        } else if (!t->m->has_location && r->n_org == 0 && *t->norm && k < 0) {
+            set_str(t, &cv->place_text, t->raw);   /* no roster: take the words as written */
+        }
+        absorb(t, true);
+        answered = has_place(cv);
+        break;
+    }
+    case ST_ASK_DESCRIPTION:
+        absorb(t, false);
+        if (!cv->description) {
+            if (*t->norm)
+                set_str(t, &cv->description, t->raw);
+            else if (t->m->media_url)
+                media_description(t);
+        }
+        answered = cv->description != NULL;
+        break;
+    case ST_ASK_CONTACT:
+        absorb(t, false);
+        if (!cv->contact && is_kw(t, FQ_KW_SKIP))
+            set_str(t, &cv->contact, "");
+        answered = cv->contact != NULL;
+        break;
+    default:
+        break;
+    }
+    return answered ? ask_next(t) : ask(t, s, true);
+}
+
+/* ---- the entry point ----------------------------------------------------------------------- */
+static char *trim_space(const char *s)
+{
+    if (!s)
+        return strdup("");
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
+        n--;
+    return strndup(s, n);
+}
+
+enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out)
+{
+    struct turn t = {.c = c, .m = m, .out = out};
+    enum fq_err err = store_convo_get(c->store, m->channel, m->user, &t.cv);
+    bool fresh = err == FQ_ENOTFOUND;
+    if (fresh) {
+        memset(&t.cv, 0, sizeof t.cv);
+        t.cv.channel = fq_strdup(m->channel);
+        t.cv.user = fq_strdup(m->user);
+        snprintf(t.cv.state, sizeof t.cv.state, "%s", st_names[ST_IDLE]);
+        t.cv.locale = -1;
+        t.cv.started_at = c->now;
+        if (!t.cv.channel || !t.cv.user) {
+            err = FQ_ENOMEM;
+            goto out;
+        }
+    } else if (err) {
+        return err;
+    }
+    err = store_resident_get(c->store, m->channel, m->user, &t.res);
+    if (err == FQ_ENOTFOUND) {
+        memset(&t.res, 0, sizeof t.res);
+        t.res.locale = -1;
+    } else if (err) {
+        goto out;
+    } else {
+        t.have_res = true;
+    }
+
+    /* the language: the message's, else the conversation's, else the resident's, else zh-CN */
+    int loc = fq_locale_parse(m->locale);
+    if (loc < 0)
+        loc = t.cv.locale;
+    if (loc < 0 || loc >= FQ_N_LOCALES)
+        loc = t.res.locale;
+    if (loc < 0 || loc >= FQ_N_LOCALES)
+        loc = FQ_LOC_ZH_CN;
+    t.loc = t.cv.locale = loc;
+    if (m->name && *m->name)
+        set_str(&t, &t.cv.name, m->name);
+
+    enum st s = st_parse(t.cv.state);
+    int64_t idle = c->cfg ? c->cfg->conversation_idle_timeout : 0;
+    if (in_draft(s) && idle > 0 && c->now - t.cv.updated_at > idle) {
+        draft_reset(&t.cv);
+        reply(&t, "idle_dropped");
+        s = ST_IDLE;
+    }
+
+    t.norm = classify_normalize(m->text ? m->text : "");
+    t.raw = trim_space(m->text);
+    if (!t.norm || !t.raw) {
+        err = FQ_ENOMEM;
+        goto out;
+    }
+    classify_text(c->lex, c->roster, t.norm, &t.cls);
+
+    bool handled = false;
+    if ((err = commands(&t, &s, &handled)))
+        goto out;
+    if (!handled) {
+        switch (s) {
+        case ST_IDLE:
+        case ST_SUBMITTED:
+        case ST_SURVEY:
+            /* survey: the follow-up of CONTRACT 8 belongs to handlers/survey.c, which will take
+             * the message here before it can start a new report; until then it starts one. */
+            s = start_report(&t);
+            break;
+        case ST_CONFIRM:
+            if ((err = on_confirm(&t, &s)))
+                goto out;
+            break;
+        default:
+            s = on_answer(&t, s);
+            break;
+        }
+    }
+
+    snprintf(t.cv.state, sizeof t.cv.state, "%s", st_names[s]);
+    t.cv.updated_at = c->now;
+    if ((err = store_convo_put(c->store, &t.cv)))
+        goto out;
+    struct fq_resident res = {
+        .channel = t.cv.channel, .user = t.cv.user, .name = t.cv.name, .locale = t.loc,
+        .first_seen = t.have_res && t.res.first_seen ? t.res.first_seen : c->now,
+        .last_seen = c->now,
+    };
+    if ((err = store_resident_put(c->store, &res)))
+        goto out;
+    out->answer.state = st_names[s];
+    if (out->oom)
+        err = FQ_ENOMEM;
+out:
+    classify_cleanup(&t.cls);
+    free(t.norm);
+    free(t.raw);
+    convo_cleanup(&t.cv);
+    if (t.have_res)
+        resident_cleanup(&t.res);
+    return err;
+}
