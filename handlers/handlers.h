@@ -140,7 +140,20 @@ struct fq_route_pick {
 enum fq_err route_pick(struct fq_ctx *c, const char *category, int severity, int place,
                        struct fq_route_pick *out);
 
+/* handlers/mediator.c: a mediator's chat text (CONTRACT 7 commands: 接单 <case>, 进展 <case>
+ * <note>, ...); `mediator` is the roster index of the sender. */
+enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int mediator,
+                             struct fq_actions *out);
+/* A mediator command from MQTT {p}/mediators/{id}/commands (FQ_MSG_COMMAND): the outcome goes
+ * to out as an FQ_ACT_MED_REPLY action (and the answer). */
+enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
+
 /* handlers/roster.c */
 enum fq_err roster_import(struct fq_ctx *c, struct fq_roster *r, struct fq_actions *out);
+/* Stores a validated roster and bumps its generation, so a running core notices a roster
+ * imported by another process (the CLI) and reloads it. Inside the caller's transaction. */
+enum fq_err roster_store(struct store *s, const struct fq_roster *r);
+/* The stored roster generation (caller frees), NULL when none was ever imported. */
+char *roster_generation(struct store *s);
 
 #endif

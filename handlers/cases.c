@@ -1,0 +1,115 @@
+/* cases.c: turning a finished report into a case. One place grades it (CONTRACT 6), routes it
+ * (route.c), writes the case and its first events, schedules its deadlines as timer rows, and
+ * queues what must be delivered after commit: the case events, the mediator's assignment, and
+ * for red cases the alerts up the tree. The resident's receipt (受理回执) is the last reply. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "handlers.h"
+
+#define REPEAT_WINDOW (30 * 86400)
+
+static void format_local(int64_t t, char *buf, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
+}
+
+enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_actions *out,
+                      struct fq_case *created)
+{
+    const struct fq_roster *ro = c->roster;
+    enum fq_err err;
+    memset(created, 0, sizeof *created);
+
+    int severity = classify_severity(r->category, r->people, r->danger);
+    if (severity < FQ_SEV_YELLOW) {
+        int64_t before = 0;
+        err = store_case_count_by_resident(c->store, r->channel, r->user, c->now - REPEAT_WINDOW,
+                                           &before);
+        if (err)
+            return err;
+        if (before > 0)
+            severity = FQ_SEV_YELLOW;   /* the same resident again within 30 days */
+    }
+
+    int place = roster_org_index(ro, r->org_id);
+    struct fq_route_pick pick;
+    if ((err = route_pick(c, r->category, severity, place, &pick)))
+        return err;
+
+    struct fq_case *k = created;
+    k->channel = fq_strdup(r->channel);
+    k->user = fq_strdup(r->user);
+    k->name = fq_strdup(r->name);
+    k->contact = fq_strdup(r->contact);
+    snprintf(k->category, sizeof k->category, "%s", r->category ? r->category : "other");
+    k->severity = severity;
+    k->place_org = fq_strdup(r->org_id);
+    k->place_text = fq_strdup(r->place_text);
+    k->description = fq_strdup(r->description);
+    k->people = r->people;
+    k->org_id = pick.node >= 0 ? fq_strdup(ro->org[pick.node].id) : NULL;
+    k->mediator_id = pick.mediator >= 0 ? fq_strdup(ro->med[pick.mediator].id) : NULL;
+    snprintf(k->status, sizeof k->status, "%s", pick.mediator >= 0 ? "assigned" : "unassigned");
+    k->tier = pick.node >= 0 ? (int)ro->org[pick.node].level : FQ_LEVEL_GRID;
+    k->locale = fq_strdup(r->locale);
+    k->created_at = k->updated_at = c->now;
+    k->assigned_at = pick.mediator >= 0 ? c->now : 0;
+    int64_t accept = config_sla_accept(c->cfg, severity);
+    k->due_accept = c->now + accept;
+    k->due_resolve = c->now + config_sla_resolve(c->cfg, severity);
+    if ((r->channel && !k->channel) || (r->user && !k->user) ||
+        (r->description && !k->description))
+        return FQ_ENOMEM;
+
+    if ((err = store_case_insert(c->store, k)))
+        return err;
+    if ((err = store_case_event_add(c->store, k->id, "created", "resident", NULL, NULL, c->now)))
+        return err;
+    actions_event(out, "created", k->id);
+    if (k->mediator_id) {
+        if ((err = store_case_event_add(c->store, k->id, "assigned", "system", k->mediator_id,
+                                        NULL, c->now)))
+            return err;
+        actions_event(out, "assigned", k->id);
+        actions_assign(out, "assigned", k->mediator_id, k->id);
+        /* the deadlines of CONTRACT 7: reminder, then 督办, then overdue */
+        if ((err = store_timer_add(c->store, k->due_accept, "accept_remind", k->id, NULL, NULL)) ||
+            (err = store_timer_add(c->store, c->now + 2 * accept, "accept_escalate", k->id, NULL,
+                                   NULL)))
+            return err;
+    }
+    if ((err = store_timer_add(c->store, k->due_resolve, "resolve_overdue", k->id, NULL, NULL)))
+        return err;
+
+    if (severity == FQ_SEV_RED) {
+        /* alerts for the place (or the handling node) and every ancestor */
+        int n = place >= 0 ? place : pick.node;
+        for (size_t hops = 0; n >= 0 && hops <= ro->n_org; hops++, n = ro->org[n].parent)
+            actions_alert(out, r->danger ? "danger" : "red", ro->org[n].id, k->id);
+    }
+
+    struct fq_resident res = {.channel = (char *)r->channel, .user = (char *)r->user,
+                              .name = (char *)r->name, .contact = (char *)r->contact,
+                              .locale = fq_locale_parse(r->locale), .last_seen = c->now};
+    if ((err = store_resident_put(c->store, &res)))
+        return err;
+
+    int loc = fq_locale_parse(r->locale);
+    if (loc < 0)
+        loc = FQ_LOC_ZH_CN;
+    char due[32];
+    format_local(k->due_accept, due, sizeof due);
+    const char *unit = pick.node >= 0 ? ro->org[pick.node].name : "";
+    answer_reply_take(out, i18n_format(c->lex, loc, severity == FQ_SEV_RED ? "receipt_red" : "receipt",
+                                       "case", k->case_no, "category",
+                                       i18n_category(c->lex, loc, k->category), "unit", unit,
+                                       "due", due, (char *)NULL));
+    answer_set_case(out, k->case_no);
+    return out->oom ? FQ_ENOMEM : FQ_OK;
+}

@@ -1,0 +1,423 @@
+/* lifecycle.c: the case state machine (CONTRACT 7) behind every mediator command, whatever
+ * channel it came from (chat text, WeCom card button, MQTT).
+ *
+ * Design: what is allowed is data, not code. lifecycle_table lists every (status, command)
+ * pair that is allowed, with the status that follows and the CONTRACT 4 event it emits; a pair
+ * not in the table is refused. What a command does besides the status change (timestamps,
+ * timers, moving the case to another mediator) lives in one effect function per command,
+ * chosen from `effects[]` by the command, so no code branches on the status.
+ *
+ * Every check that can refuse (ownership, the table, the arguments, whether anyone can take an
+ * escalated case) runs before the first write, so a refusal changes nothing and the caller needs
+ * no rollback. Store errors are returned as they are; the core then rolls the message back.
+ *
+ * Event details: the close reason and a survey answer go into case_events.data as a one-key
+ * JSON object. Both values come from closed sets checked here (a reason id, a digit 1-4), so
+ * the text is written with a format string, without a JSON library and without escaping. */
+#include "lifecycle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const lifecycle_statuses[] = {"unassigned", "assigned", "accepted", "in_progress",
+                                          "resolved",   "closed",   "reopened", "cancelled",
+                                          NULL};
+
+/* A mediator must accept before anything else; escalate and transfer are also allowed before
+ * accepting (the case is not theirs to handle). Nothing is allowed in unassigned (nobody owns
+ * it), closed or cancelled; a resolved case only takes survey answers (and a system reopen). */
+const struct lc_transition lifecycle_table[] = {
+    {"assigned", LC_ACCEPT, "accepted", "accepted"},
+    {"assigned", LC_ESCALATE, "assigned", "escalated"},
+    {"assigned", LC_TRANSFER, "assigned", "transferred"},
+
+    {"reopened", LC_ACCEPT, "accepted", "accepted"},
+    {"reopened", LC_ESCALATE, "assigned", "escalated"},
+    {"reopened", LC_TRANSFER, "assigned", "transferred"},
+
+    {"accepted", LC_PROGRESS, "in_progress", "progress"},
+    {"accepted", LC_ATTEMPT_FAILED, "in_progress", "attempt_failed"},
+    {"accepted", LC_RESOLVE, "resolved", "resolved"},
+    {"accepted", LC_CLOSE, "closed", "closed"},
+    {"accepted", LC_ESCALATE, "assigned", "escalated"},
+    {"accepted", LC_TRANSFER, "assigned", "transferred"},
+
+    {"in_progress", LC_PROGRESS, "in_progress", "progress"},
+    {"in_progress", LC_ATTEMPT_FAILED, "in_progress", "attempt_failed"},
+    {"in_progress", LC_RESOLVE, "resolved", "resolved"},
+    {"in_progress", LC_CLOSE, "closed", "closed"},
+    {"in_progress", LC_ESCALATE, "assigned", "escalated"},
+    {"in_progress", LC_TRANSFER, "assigned", "transferred"},
+
+    {"resolved", LC_SURVEY, "resolved", "survey_answered"},
+    {"resolved", LC_REOPEN, "reopened", "reopened"},
+};
+const size_t lifecycle_table_len = sizeof lifecycle_table / sizeof lifecycle_table[0];
+
+static const char *const cmd_names[LC__CMD_COUNT] = {
+    [LC_ACCEPT] = "accept",   [LC_PROGRESS] = "progress", [LC_ATTEMPT_FAILED] = "attempt_failed",
+    [LC_RESOLVE] = "resolve", [LC_CLOSE] = "close",       [LC_ESCALATE] = "escalate",
+    [LC_TRANSFER] = "transfer", [LC_SURVEY] = "survey",   [LC_REOPEN] = "reopen",
+};
+
+static const char *const close_reasons[] = {"litigation", "petition", "withdrawn", "other"};
+
+const char *lifecycle_cmd_name(enum lc_cmd cmd)
+{
+    return (int)cmd >= 0 && cmd < LC__CMD_COUNT ? cmd_names[cmd] : "";
+}
+
+int lifecycle_cmd_parse(const char *name)
+{
+    for (int i = 0; name && i < LC__CMD_COUNT; i++)
+        if (strcmp(cmd_names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+const struct lc_transition *lifecycle_find(const char *status, enum lc_cmd cmd)
+{
+    for (size_t i = 0; status && i < lifecycle_table_len; i++)
+        if (lifecycle_table[i].cmd == cmd && strcmp(lifecycle_table[i].status, status) == 0)
+            return &lifecycle_table[i];
+    return NULL;
+}
+
+/* ---- shared steps -------------------------------------------------------------------------- */
+static const char *actor_id(const struct fq_ctx *c, const struct lc_request *rq)
+{
+    return rq->actor >= 0 ? c->roster->med[rq->actor].id : "system";
+}
+
+/* Appends the event to the history and queues its publication. */
+static enum fq_err record(struct fq_ctx *c, const struct fq_case *k, const char *type,
+                          const char *actor, const char *note, const char *data,
+                          struct fq_actions *out)
+{
+    enum fq_err err = store_case_event_add(c->store, k->id, type, actor, note, data, c->now);
+    if (!err)
+        actions_event(out, type, k->id);
+    return err;
+}
+
+static enum fq_err save(struct fq_ctx *c, struct fq_case *k)
+{
+    k->updated_at = c->now;
+    return store_case_update(c->store, k);
+}
+
+static void set_status(struct fq_case *k, const char *status)
+{
+    snprintf(k->status, sizeof k->status, "%s", status);
+}
+
+/* The deadlines of a fresh assignment: a reminder at due_accept, 督办 at twice the SLA. */
+static enum fq_err accept_timers(struct fq_ctx *c, struct fq_case *k)
+{
+    int64_t sla = config_sla_accept(c->cfg, k->severity);
+    k->due_accept = c->now + sla;
+    enum fq_err err;
+    if ((err = store_timer_cancel(c->store, k->id, "accept_remind")) ||
+        (err = store_timer_cancel(c->store, k->id, "accept_escalate")) ||
+        (err = store_timer_add(c->store, k->due_accept, "accept_remind", k->id, NULL, NULL)) ||
+        (err = store_timer_add(c->store, c->now + 2 * sla, "accept_escalate", k->id, NULL, NULL)))
+        return err;
+    return FQ_OK;
+}
+
+/* Gives the case to mediator `med` at node `node` (roster indexes, both valid): status
+ * assigned, fresh accept deadline, the event, and the two assignment messages. */
+static enum fq_err hand_over(struct fq_ctx *c, struct fq_case *k, int med, int node,
+                             const char *event, const char *actor, const char *note,
+                             bool escalation, struct fq_actions *out)
+{
+    const struct fq_roster *r = c->roster;
+    char *mid = fq_strdup(r->med[med].id), *oid = fq_strdup(r->org[node].id);
+    if (!mid || !oid) {
+        free(mid);
+        free(oid);
+        return FQ_ENOMEM;
+    }
+    bool same_node = fq_streq(k->org_id, oid);
+    char *old = k->mediator_id;
+    free(k->org_id);
+    k->org_id = oid;
+    k->mediator_id = mid;
+    k->tier = (int)r->org[node].level;
+    if (escalation) {
+        k->attempts = 0;
+        k->escalations++;
+    } else if (!same_node) {
+        k->attempts = 0;   /* attempts count per tier */
+    }
+    set_status(k, "assigned");
+    k->assigned_at = c->now;
+    k->accepted_at = 0;    /* the new mediator has to accept */
+
+    enum fq_err err;
+    if ((err = accept_timers(c, k)) || (err = save(c, k)) ||
+        (err = record(c, k, event, actor, note, NULL, out)))
+        goto out;
+    if (old && strcmp(old, mid) != 0)
+        actions_assign(out, "unassigned", old, k->id);
+    actions_assign(out, "assigned", mid, k->id);
+out:
+    free(old);
+    return err;
+}
+
+enum fq_err case_reassign_at(struct fq_ctx *c, struct fq_case *k, int node, const char *actor,
+                             const char *note, struct fq_actions *out, int *picked)
+{
+    if (picked)
+        *picked = -1;
+    if (node < 0 || (size_t)node >= c->roster->n_org)
+        return FQ_EINVAL;
+    /* route_pick for a blue case starting at a node above grid level takes the node itself as
+     * the tier, then routes and territory upwards: exactly "this node or above". */
+    struct fq_route_pick p;
+    enum fq_err err = route_pick(c, k->category, FQ_SEV_BLUE, node, &p);
+    if (err)
+        return err;
+    if (p.mediator < 0 || p.node < 0)
+        return FQ_ENOTFOUND;
+    if (picked)
+        *picked = p.mediator;
+    return hand_over(c, k, p.mediator, p.node, "escalated", actor ? actor : "system", note, true,
+                     out);
+}
+
+/* The handling node of k, or the mediator's node when the case names none the roster knows. */
+static int handling_node(const struct fq_ctx *c, const struct fq_case *k)
+{
+    int n = roster_org_index(c->roster, k->org_id);
+    if (n < 0) {
+        int m = roster_mediator_index(c->roster, k->mediator_id);
+        n = m >= 0 ? c->roster->med[m].org : -1;
+    }
+    return n;
+}
+
+/* ---- effects: one per command; each checks its arguments before writing --------------------- */
+typedef enum fq_err (*effect_fn)(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                                 struct lc_result *res, struct fq_actions *out);
+
+static enum fq_err do_accept(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                             struct lc_result *res, struct fq_actions *out)
+{
+    enum fq_err err;
+    set_status(k, res->row->next);
+    k->accepted_at = c->now;
+    if ((err = store_timer_cancel(c->store, k->id, "accept_remind")) ||
+        (err = store_timer_cancel(c->store, k->id, "accept_escalate")) || (err = save(c, k)))
+        return err;
+    return record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out);
+}
+
+static enum fq_err do_progress(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                               struct lc_result *res, struct fq_actions *out)
+{
+    set_status(k, res->row->next);
+    enum fq_err err = save(c, k);
+    return err ? err : record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out);
+}
+
+static enum fq_err do_attempt_failed(struct fq_ctx *c, struct fq_case *k,
+                                     const struct lc_request *rq, struct lc_result *res,
+                                     struct fq_actions *out)
+{
+    set_status(k, res->row->next);
+    k->attempts++;
+    enum fq_err err = save(c, k);
+    if (!err)
+        err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out);
+    if (err)
+        return err;
+    int limit = c->cfg->sla_attempts_per_tier;
+    if (limit <= 0 || k->attempts < limit)
+        return FQ_OK;
+    /* 三三调处: the tier is used up, the case goes one node up */
+    int node = handling_node(c, k);
+    int parent = node >= 0 ? c->roster->org[node].parent : -1;
+    int picked = -1;
+    err = parent >= 0 ? case_reassign_at(c, k, parent, actor_id(c, rq), NULL, out, &picked)
+                      : FQ_ENOTFOUND;
+    if (err == FQ_ENOTFOUND) {
+        res->top_reached = true;   /* the attempt stands; the mediator carries on */
+        return FQ_OK;
+    }
+    if (!err)
+        res->moved = true;
+    return err;
+}
+
+static enum fq_err do_resolve(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                              struct lc_result *res, struct fq_actions *out)
+{
+    set_status(k, res->row->next);
+    k->resolved_at = c->now;
+    enum fq_err err;
+    if ((err = store_timer_cancel(c->store, k->id, "resolve_overdue")) || (err = save(c, k)))
+        return err;
+    return record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out);
+}
+
+static enum fq_err do_close(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                            struct lc_result *res, struct fq_actions *out)
+{
+    const char *reason = NULL;
+    for (size_t i = 0; rq->reason && i < sizeof close_reasons / sizeof close_reasons[0]; i++)
+        if (strcmp(rq->reason, close_reasons[i]) == 0)
+            reason = close_reasons[i];
+    if (!reason) {
+        res->refusal = LC_BAD_REASON;
+        return FQ_OK;
+    }
+    char *copy = fq_strdup(reason);
+    if (!copy)
+        return FQ_ENOMEM;
+    free(k->close_reason);
+    k->close_reason = copy;
+    set_status(k, res->row->next);
+    k->closed_at = c->now;
+    char data[48];
+    snprintf(data, sizeof data, "{\"reason\":\"%s\"}", reason);
+    enum fq_err err;
+    if ((err = store_timer_cancel(c->store, k->id, NULL)) || (err = save(c, k)))
+        return err;
+    return record(c, k, res->row->event, actor_id(c, rq), rq->note, data, out);
+}
+
+static enum fq_err do_escalate(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                               struct lc_result *res, struct fq_actions *out)
+{
+    int node = handling_node(c, k);
+    int parent = node >= 0 ? c->roster->org[node].parent : -1;
+    if (parent < 0) {
+        res->refusal = LC_TOP_TIER;
+        return FQ_OK;
+    }
+    int picked = -1;
+    enum fq_err err = case_reassign_at(c, k, parent, actor_id(c, rq), rq->note, out, &picked);
+    if (err == FQ_ENOTFOUND) {   /* nothing was written */
+        res->refusal = LC_NO_MEDIATOR;
+        res->node = parent;
+        return FQ_OK;
+    }
+    if (!err)
+        res->moved = true;
+    return err;
+}
+
+static enum fq_err do_transfer(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                               struct lc_result *res, struct fq_actions *out)
+{
+    const struct fq_roster *r = c->roster;
+    int to = roster_mediator_index(r, rq->to);
+    if (to < 0) {
+        res->refusal = LC_UNKNOWN_TARGET;
+        return FQ_OK;
+    }
+    res->mediator = to;
+    if (!r->med[to].active) {
+        res->refusal = LC_TARGET_INACTIVE;
+        return FQ_OK;
+    }
+    if (fq_streq(k->mediator_id, r->med[to].id)) {
+        res->refusal = LC_TARGET_SELF;
+        return FQ_OK;
+    }
+    if (r->med[to].org < 0 || (size_t)r->med[to].org >= r->n_org) {
+        res->refusal = LC_UNKNOWN_TARGET;
+        return FQ_OK;
+    }
+    enum fq_err err = hand_over(c, k, to, r->med[to].org, res->row->event, actor_id(c, rq),
+                                rq->note, false, out);
+    if (!err)
+        res->moved = true;
+    return err;
+}
+
+static enum fq_err do_survey(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                             struct lc_result *res, struct fq_actions *out)
+{
+    if (rq->answer < 1 || rq->answer > 4) {
+        res->refusal = LC_BAD_ANSWER;
+        return FQ_OK;
+    }
+    char data[24];
+    snprintf(data, sizeof data, "{\"answer\":%d}", rq->answer);
+    set_status(k, res->row->next);
+    enum fq_err err = save(c, k);
+    return err ? err : record(c, k, res->row->event, actor_id(c, rq), rq->note, data, out);
+}
+
+/* The survey module's "not satisfied": the case goes back to its mediator at the same tier,
+ * who has to accept it again. */
+static enum fq_err do_reopen(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                             struct lc_result *res, struct fq_actions *out)
+{
+    set_status(k, res->row->next);
+    enum fq_err err;
+    if ((err = accept_timers(c, k)) || (err = save(c, k)) ||
+        (err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out)))
+        return err;
+    if (k->mediator_id)
+        actions_assign(out, "assigned", k->mediator_id, k->id);
+    return FQ_OK;
+}
+
+static const effect_fn effects[LC__CMD_COUNT] = {
+    [LC_ACCEPT] = do_accept,     [LC_PROGRESS] = do_progress, [LC_ATTEMPT_FAILED] = do_attempt_failed,
+    [LC_RESOLVE] = do_resolve,   [LC_CLOSE] = do_close,       [LC_ESCALATE] = do_escalate,
+    [LC_TRANSFER] = do_transfer, [LC_SURVEY] = do_survey,     [LC_REOPEN] = do_reopen,
+};
+
+/* Who may act on k: its own mediator; for a survey answer also a grid worker of the grid where
+ * the case happened (the 回访 task goes to them, CONTRACT 8); the system always. */
+static bool may_act(const struct fq_ctx *c, const struct fq_case *k, const struct lc_request *rq)
+{
+    if (rq->actor < 0)
+        return true;
+    const struct fq_mediator *m = &c->roster->med[rq->actor];
+    if (fq_streq(k->mediator_id, m->id))
+        return true;
+    if (rq->cmd != LC_SURVEY)
+        return false;
+    int place = roster_org_index(c->roster, k->place_org);
+    int grid = place >= 0 ? roster_org_at_level(c->roster, place, FQ_LEVEL_GRID) : -1;
+    return grid >= 0 && m->org == grid;
+}
+
+enum fq_err lifecycle_apply(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                            struct lc_result *res, struct fq_actions *out)
+{
+    memset(res, 0, sizeof *res);
+    res->node = roster_org_index(c->roster, k->org_id);
+    res->mediator = roster_mediator_index(c->roster, k->mediator_id);
+    res->attempts = k->attempts;
+    if ((int)rq->cmd < 0 || rq->cmd >= LC__CMD_COUNT ||
+        (rq->actor >= 0 && (size_t)rq->actor >= c->roster->n_med))
+        return FQ_EINVAL;
+    if (rq->cmd == LC_REOPEN && rq->actor >= 0) {
+        res->refusal = LC_SYSTEM_ONLY;
+        return FQ_OK;
+    }
+    if (!may_act(c, k, rq)) {
+        res->refusal = LC_NOT_YOURS;
+        return FQ_OK;
+    }
+    res->row = lifecycle_find(k->status, rq->cmd);
+    if (!res->row) {
+        res->refusal = LC_BAD_STATE;
+        return FQ_OK;
+    }
+    enum fq_err err = effects[rq->cmd](c, k, rq, res, out);
+    if (err || res->refusal != LC_DONE)
+        return err;
+    res->node = roster_org_index(c->roster, k->org_id);
+    res->mediator = roster_mediator_index(c->roster, k->mediator_id);
+    res->attempts = k->attempts;
+    return out->oom ? FQ_ENOMEM : FQ_OK;
+}

@@ -1,0 +1,726 @@
+/* mediator.c: the mediator's side of CONTRACT 7. Chat text (接单 <case>, 进展 <case> <note>, ...)
+ * and MQTT commands ({"command": "accept", ...}) are both read into one struct parsed, run
+ * through lifecycle_apply (handlers/lifecycle.c, the state machine), and the outcome is put
+ * into words here, in the mediator's locale (zh-CN unless the message names one).
+ *
+ * Design choices:
+ * - The command words (接单 接單 accept ...) and close reasons are keyword lists of locales/
+ *   (cmd_* and reason_*, merged over the catalogs like every keyword list), and every text a
+ *   mediator reads comes from locales/ too ("med_*" messages).
+ * - Chat input is tolerant: classify_normalize maps full-width forms, then separators (spaces,
+ *   commas, colons, 、) between the parts are skipped; the command word may touch the case
+ *   number ("接单FQ20261122-0001"). Case numbers are accepted with or without "FQ", in any
+ *   case, with or without the dash, with a short sequence ("20261122-1").
+ * - A refusal is an answer, not an error: the handler returns FQ_OK with the reason, and
+ *   lifecycle_apply guarantees nothing was written. Only store failures are errors. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lifecycle.h"
+
+/* Commands besides those of the state machine. */
+enum { CMD_UNKNOWN = -1, CMD_LIST = LC__CMD_COUNT, CMD_HELP };
+
+/* Which keyword list of the lexicon (locales/) stands for which value. */
+struct word {
+    enum fq_kw list;
+    int v;
+};
+
+static const struct word command_words[] = {
+    {FQ_KW_CMD_ACCEPT, LC_ACCEPT},     {FQ_KW_CMD_PROGRESS, LC_PROGRESS},
+    {FQ_KW_CMD_ATTEMPT_FAILED, LC_ATTEMPT_FAILED},
+    {FQ_KW_CMD_RESOLVE, LC_RESOLVE},   {FQ_KW_CMD_CLOSE, LC_CLOSE},
+    {FQ_KW_CMD_ESCALATE, LC_ESCALATE}, {FQ_KW_CMD_TRANSFER, LC_TRANSFER},
+    {FQ_KW_CMD_SURVEY, LC_SURVEY},     {FQ_KW_CMD_LIST, CMD_LIST},
+    {FQ_KW_HELP, CMD_HELP},
+};
+
+static const char *const reason_ids[] = {"litigation", "petition", "withdrawn", "other"};
+
+static const struct word reason_words[] = {
+    {FQ_KW_REASON_LITIGATION, 0}, {FQ_KW_REASON_PETITION, 1},
+    {FQ_KW_REASON_WITHDRAWN, 2},  {FQ_KW_REASON_OTHER, 3},
+};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- reading the text ---------------------------------------------------------------------- */
+static bool is_word_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '_';
+}
+
+/* The longest keyword of the tables' lists that text starts with; an ASCII word must end at a
+ * word boundary, a CJK one may touch what follows. Returns the entry's value, or -1; sets *len
+ * to the keyword's length in bytes. */
+static int match_word(const struct fq_lexicon *lx, const char *text, const struct word *tab,
+                      size_t n, size_t *len)
+{
+    int best = -1;
+    size_t best_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct fq_wordlist *wl = &lx->kw[tab[i].list];
+        for (size_t k = 0; k < wl->n; k++) {
+            const char *w = wl->words[k];
+            size_t l = strlen(w);
+            if (l == 0 || l <= best_len || strncasecmp(text, w, l) != 0)
+                continue;
+            bool ascii = (unsigned char)w[l - 1] < 0x80;
+            if (ascii && is_word_char(text[l]))
+                continue;
+            best = tab[i].v;
+            best_len = l;
+        }
+    }
+    *len = best_len;
+    return best;
+}
+
+/* Separators between the parts of a command. "、" is the only non-ASCII one left after
+ * classify_normalize (full-width commas and colons become ASCII). */
+static size_t sep_len(const char *p)
+{
+    if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',' || *p == ':' ||
+        *p == ';')
+        return 1;
+    if (strncmp(p, "\xE3\x80\x81", 3) == 0)   /* 、 */
+        return 3;
+    return 0;
+}
+
+static const char *skip_sep(const char *p)
+{
+    size_t n;
+    while ((n = sep_len(p)) > 0)
+        p += n;
+    return p;
+}
+
+static size_t token_len(const char *p)
+{
+    size_t n = 0;
+    while (p[n] && sep_len(p + n) == 0)
+        n++;
+    return n;
+}
+
+/* A case number in any accepted form, written canonically into out ("FQ20261122-0001"). */
+static bool parse_case_no(const char *tok, size_t n, char out[24])
+{
+    size_t i = 0;
+    if (n >= 2 && tolower((unsigned char)tok[0]) == 'f' && tolower((unsigned char)tok[1]) == 'q')
+        i = 2;
+    if (i < n && tok[i] == '#')
+        i++;
+    size_t d0 = i;
+    while (i < n && isdigit((unsigned char)tok[i]))
+        i++;
+    size_t digits = i - d0;
+    char date[9];
+    size_t seq_at, seq_n;
+    if (digits == 12) {                         /* no dash: 8 + 4 */
+        memcpy(date, tok + d0, 8);
+        seq_at = d0 + 8;
+        seq_n = 4;
+    } else if (digits == 8 && i < n && (tok[i] == '-' || tok[i] == '_')) {
+        memcpy(date, tok + d0, 8);
+        seq_at = ++i;
+        while (i < n && isdigit((unsigned char)tok[i]))
+            i++;
+        seq_n = i - seq_at;
+        if (seq_n < 1 || seq_n > 6)
+            return false;
+    } else {
+        return false;
+    }
+    if (i != n)
+        return false;
+    date[8] = '\0';
+    int seq = 0;
+    for (size_t k = 0; k < seq_n; k++)
+        seq = seq * 10 + (tok[seq_at + k] - '0');
+    if (seq <= 0)
+        return false;
+    snprintf(out, 24, "FQ%s-%04d", date, seq);
+    return true;
+}
+
+/* A command, read from chat text or from an MQTT message. Owned strings are freed by
+ * parsed_cleanup. */
+struct parsed {
+    int cmd;                   /* enum lc_cmd, CMD_LIST, CMD_HELP or CMD_UNKNOWN */
+    char case_no[24];
+    bool has_case;
+    char *case_text;           /* the case token as written, when it is not a case number */
+    char *first_word;          /* CMD_UNKNOWN: what the sender wrote first */
+    const char *reason;        /* a reason id (static) or NULL */
+    char *reason_text;         /* the reason as written when it is not one */
+    char *to;                  /* transfer target token */
+    int answer;                /* survey answer, -1 when not given or not 1..4 */
+    const char *note;          /* NULL when empty; points into note_own once parsing is done */
+    char *note_own;            /* the note as the mediator wrote it */
+};
+
+static void parsed_cleanup(struct parsed *p)
+{
+    free(p->case_text);
+    free(p->first_word);
+    free(p->reason_text);
+    free(p->to);
+    free(p->note_own);
+    memset(p, 0, sizeof *p);
+}
+
+static const char *nonempty(const char *s)
+{
+    return s && *s ? s : NULL;
+}
+
+/* Reads "<reason> <note>" at p. */
+static enum fq_err read_reason(const struct fq_lexicon *lx, struct parsed *p, const char *s)
+{
+    size_t len;
+    int w = match_word(lx, s, reason_words, N_OF(reason_words), &len);
+    if (w >= 0) {
+        p->reason = reason_ids[w];
+        p->note = nonempty(skip_sep(s + len));
+        return FQ_OK;
+    }
+    size_t n = token_len(s);
+    if (n && !(p->reason_text = fq_strndup(s, n)))
+        return FQ_ENOMEM;
+    p->note = nonempty(skip_sep(s + n));
+    return FQ_OK;
+}
+
+/* Reads "<1-4> [comment]" at s: the token as a choice, else its first character ("2满意"). */
+static void read_answer(struct parsed *p, const char *s)
+{
+    size_t n = token_len(s);
+    char tok[64];
+    p->answer = -1;
+    if (n == 0 || n >= sizeof tok) {
+        p->note = nonempty(s);
+        return;
+    }
+    memcpy(tok, s, n);
+    tok[n] = '\0';
+    int v = classify_choice(tok);
+    const char *rest = s + n;
+    if (v < 0) {
+        const char *q = tok;
+        if (fq_utf8_next(&q, tok + n) >= 0) {
+            size_t l = (size_t)(q - tok);
+            char one[8];
+            memcpy(one, tok, l);
+            one[l] = '\0';
+            v = classify_choice(one);
+            if (v >= 0)
+                rest = s + l;
+        }
+    }
+    p->answer = v >= 1 && v <= 4 ? v : -1;
+    if (v < 0)
+        rest = s;   /* not an answer: everything stays for the error message */
+    p->note = nonempty(skip_sep(rest));
+}
+
+/* Reads the arguments after the case number, by command. */
+static enum fq_err read_args(const struct fq_lexicon *lx, struct parsed *p, const char *s)
+{
+    switch (p->cmd) {
+    case LC_CLOSE:
+        return read_reason(lx, p, s);
+    case LC_SURVEY:
+        read_answer(p, s);
+        return FQ_OK;
+    case LC_TRANSFER: {
+        size_t n = token_len(s);
+        if (n && !(p->to = fq_strndup(s, n)))
+            return FQ_ENOMEM;
+        p->note = nonempty(skip_sep(s + n));
+        return FQ_OK;
+    }
+    default:
+        p->note = nonempty(s);
+        return FQ_OK;
+    }
+}
+
+/* Parses normalized chat text into p. */
+static enum fq_err parse_chat(const struct fq_ctx *c, const char *t, struct parsed *p)
+{
+    memset(p, 0, sizeof *p);
+    p->answer = -1;
+    size_t len;
+    int w = match_word(c->lex, t, command_words, N_OF(command_words), &len);
+    if (w < 0) {
+        p->cmd = CMD_UNKNOWN;
+        size_t n = token_len(t);
+        const char *q = t;
+        for (size_t k = 0; k < 16 && q < t + n; k++)   /* at most 16 characters back */
+            if (fq_utf8_next(&q, t + n) < 0)
+                break;
+        if (!(p->first_word = fq_strndup(t, (size_t)(q - t))))
+            return FQ_ENOMEM;
+        return FQ_OK;
+    }
+    p->cmd = w;
+    if (p->cmd == CMD_LIST || p->cmd == CMD_HELP)
+        return FQ_OK;
+    const char *s = skip_sep(t + len);
+    size_t n = token_len(s);
+    if (n == 0)
+        return FQ_OK;
+    p->has_case = parse_case_no(s, n, p->case_no);
+    if (!p->has_case) {
+        if (!(p->case_text = fq_strndup(s, n)))
+            return FQ_ENOMEM;
+        return FQ_OK;
+    }
+    return read_args(c->lex, p, skip_sep(s + n));
+}
+
+static int32_t fold(int32_t c)
+{
+    if (c >= 0xFF01 && c <= 0xFF5E)
+        return c - 0xFEE0;
+    return c == 0x3000 ? ' ' : c;
+}
+
+/* The note as the mediator wrote it (full-width punctuation kept), from the part `at` of norm =
+ * classify_normalize(orig). That function maps code points one to one (fold above) and trims
+ * spaces and punctuation at both ends, so the k-th code point of norm is the (L + k)-th of orig,
+ * L being the number trimmed in front: orig's first code point that folds to norm's first one
+ * (a trimmed one cannot, being punctuation). Trailing white space is dropped. Falls back to the
+ * normalized text when orig is not valid UTF-8. Caller frees; NULL on oom. */
+static char *original_part(const char *orig, const char *norm, const char *at)
+{
+    const char *oe = orig + strlen(orig), *ne = norm + strlen(norm), *q = norm;
+    if (!fq_utf8_valid(orig, strlen(orig)) || at < norm || at > ne)
+        return fq_strdup(at);
+    size_t k = 0;
+    while (q < at) {
+        if (fq_utf8_next(&q, ne) < 0)
+            return fq_strdup(at);
+        k++;
+    }
+    q = norm;
+    int32_t first = fq_utf8_next(&q, ne);
+    const char *p = orig;
+    bool found = false;
+    while (first >= 0 && p < oe) {
+        const char *here = p;
+        if (fold(fq_utf8_next(&p, oe)) == first) {
+            p = here;
+            found = true;
+            break;
+        }
+    }
+    if (!found)
+        return fq_strdup(at);
+    for (size_t i = 0; i < k && p < oe; i++)
+        fq_utf8_next(&p, oe);
+    size_t n = (size_t)(oe - p);
+    for (;;) {
+        if (n > 0 && isspace((unsigned char)p[n - 1]))
+            n--;
+        else if (n >= 3 && memcmp(p + n - 3, "\xE3\x80\x80", 3) == 0)   /* ideographic space */
+            n -= 3;
+        else
+            break;
+    }
+    return fq_strndup(p, n);
+}
+
+/* Replaces the parsed note (a part of norm) with the same part of orig. */
+static enum fq_err keep_original_note(struct parsed *p, const char *orig, const char *norm)
+{
+    if (!p->note || !orig || !norm)
+        return FQ_OK;
+    if (!(p->note_own = original_part(orig, norm, p->note)))
+        return FQ_ENOMEM;
+    p->note = nonempty(p->note_own);
+    return FQ_OK;
+}
+
+/* ---- answering ----------------------------------------------------------------------------- */
+static void format_local(int64_t t, char *buf, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
+}
+
+static const char *cmd_key(const char *prefix, int cmd, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s", prefix, lifecycle_cmd_name((enum lc_cmd)cmd));
+    return buf;
+}
+
+static const char *org_name(const struct fq_ctx *c, int i)
+{
+    return i >= 0 && (size_t)i < c->roster->n_org ? c->roster->org[i].name : "";
+}
+
+static const char *med_name(const struct fq_ctx *c, int i)
+{
+    return i >= 0 && (size_t)i < c->roster->n_med ? c->roster->med[i].name : "";
+}
+
+static char *help_text(const struct fq_ctx *c, int loc)
+{
+    return fq_strdup(i18n_get(c->lex, loc, "med_help"));
+}
+
+struct list_ctx {
+    const struct fq_ctx *c;
+    int loc;
+    struct fq_buf b;
+    size_t n;
+};
+
+static void list_one(const struct fq_case *k, void *arg)
+{
+    struct list_ctx *l = arg;
+    char due[32];
+    format_local(k->due_resolve, due, sizeof due);
+    char *line = i18n_format(l->c->lex, l->loc, "med_list_line", "case", k->case_no, "category",
+                             i18n_category(l->c->lex, l->loc, k->category), "status",
+                             i18n_status(l->c->lex, l->loc, k->status), "due", due, (char *)NULL);
+    if (!line) {
+        l->b.oom = true;
+        return;
+    }
+    buf_puts(&l->b, "\n");
+    buf_puts(&l->b, line);
+    free(line);
+    l->n++;
+}
+
+/* The sender's open cases, newest first. */
+static enum fq_err list_text(struct fq_ctx *c, int sender, int loc, char **text)
+{
+    struct list_ctx l = {.c = c, .loc = loc};
+    buf_init(&l.b);
+    struct fq_case_filter f = {.status = "open", .mediator_id = c->roster->med[sender].id,
+                               .limit = 100};
+    enum fq_err err = store_case_list(c->store, &f, list_one, &l);
+    if (err)
+        goto out;
+    char n[24];
+    snprintf(n, sizeof n, "%zu", l.n);
+    char *head = l.n ? i18n_format(c->lex, loc, "med_list_header", "n", n, (char *)NULL)
+                     : fq_strdup(i18n_get(c->lex, loc, "med_list_none"));
+    struct fq_buf all;
+    buf_init(&all);
+    buf_add(&all, "", 0);   /* never empty: a take then always gives a string */
+    buf_puts(&all, head);
+    if (!head || l.b.oom)
+        all.oom = true;
+    if (l.b.s)
+        buf_add(&all, l.b.s, l.b.len);
+    free(head);
+    *text = buf_take(&all);
+    if (!*text)
+        err = FQ_ENOMEM;
+out:
+    buf_cleanup(&l.b);
+    return err;
+}
+
+/* The words for a refusal. */
+static char *refusal_text(const struct fq_ctx *c, int loc, const struct parsed *p,
+                          const struct fq_case *k, const struct lc_result *res)
+{
+    char key[48];
+    const char *action = i18n_get(c->lex, loc, cmd_key("med_cmd_", p->cmd, key, sizeof key));
+    switch (res->refusal) {
+    case LC_NOT_YOURS:
+        return i18n_format(c->lex, loc, "med_not_yours", "case", k->case_no, "action", action,
+                           (char *)NULL);
+    case LC_BAD_STATE: {
+        char *a = i18n_format(c->lex, loc, "med_bad_state", "case", k->case_no, "status",
+                              i18n_status(c->lex, loc, k->status), "action", action,
+                              (char *)NULL);
+        /* not yet accepted: say what to do first */
+        if (!a || p->cmd == LC_ACCEPT || !lifecycle_find(k->status, LC_ACCEPT))
+            return a;
+        char *h = i18n_format(c->lex, loc, "med_hint_accept", "case", k->case_no, (char *)NULL);
+        struct fq_buf b;
+        buf_init(&b);
+        buf_puts(&b, a);
+        if (h) {
+            buf_puts(&b, "\n");
+            buf_puts(&b, h);
+        }
+        free(a);
+        free(h);
+        return buf_take(&b);
+    }
+    case LC_TOP_TIER:
+        return i18n_format(c->lex, loc, "med_top_tier", "case", k->case_no, (char *)NULL);
+    case LC_NO_MEDIATOR:
+        return i18n_format(c->lex, loc, "med_no_mediator", "case", k->case_no, "unit",
+                           org_name(c, res->node), (char *)NULL);
+    case LC_UNKNOWN_TARGET:
+        return i18n_format(c->lex, loc, "med_unknown_target", "who", p->to ? p->to : "",
+                           (char *)NULL);
+    case LC_TARGET_INACTIVE:
+        return i18n_format(c->lex, loc, "med_target_inactive", "who", med_name(c, res->mediator),
+                           (char *)NULL);
+    case LC_TARGET_SELF:
+        return i18n_format(c->lex, loc, "med_target_self", "case", k->case_no, (char *)NULL);
+    case LC_BAD_REASON:
+        return fq_strdup(i18n_get(c->lex, loc, "med_bad_reason"));
+    case LC_BAD_ANSWER:
+        return fq_strdup(i18n_get(c->lex, loc, "med_bad_answer"));
+    case LC_SYSTEM_ONLY:
+    case LC_DONE:
+        break;
+    }
+    return i18n_format(c->lex, loc, "med_bad_command", "command",
+                       lifecycle_cmd_name((enum lc_cmd)p->cmd), (char *)NULL);
+}
+
+/* The words for a command that was applied. */
+static char *done_text(const struct fq_ctx *c, int loc, const struct parsed *p,
+                       const struct fq_case *k, const struct lc_result *res)
+{
+    char n[16], max[16], due[32], key[48];
+    snprintf(max, sizeof max, "%d", c->cfg->sla_attempts_per_tier);
+    const char *unit = org_name(c, res->node), *who = med_name(c, res->mediator);
+    switch ((enum lc_cmd)p->cmd) {
+    case LC_ACCEPT:
+        format_local(k->due_resolve, due, sizeof due);
+        return i18n_format(c->lex, loc, "med_ok_accept", "case", k->case_no, "due", due,
+                           (char *)NULL);
+    case LC_ATTEMPT_FAILED:
+        if (res->moved) {
+            return i18n_format(c->lex, loc, "med_ok_attempt_moved", "case", k->case_no, "n", max,
+                               "unit", unit, "mediator", who, (char *)NULL);
+        }
+        snprintf(n, sizeof n, "%d", k->attempts);
+        return i18n_format(c->lex, loc, res->top_reached ? "med_ok_attempt_top" : "med_ok_attempt",
+                           "case", k->case_no, "n", n, "max", max, (char *)NULL);
+    case LC_CLOSE:
+        snprintf(key, sizeof key, "med_reason_%s", k->close_reason ? k->close_reason : "other");
+        return i18n_format(c->lex, loc, "med_ok_close", "case", k->case_no, "reason",
+                           i18n_get(c->lex, loc, key), (char *)NULL);
+    case LC_SURVEY:
+        snprintf(key, sizeof key, "med_answer_%d", p->answer);
+        return i18n_format(c->lex, loc, "med_ok_survey", "case", k->case_no, "answer",
+                           i18n_get(c->lex, loc, key), (char *)NULL);
+    case LC_PROGRESS:
+    case LC_RESOLVE:
+    case LC_ESCALATE:
+    case LC_TRANSFER:
+    case LC_REOPEN:
+    case LC__CMD_COUNT:
+        break;
+    }
+    return i18n_format(c->lex, loc, cmd_key("med_ok_", p->cmd, key, sizeof key), "case",
+                       k->case_no, "unit", unit, "mediator", who, (char *)NULL);
+}
+
+/* A transfer target as a mediator may write it: the id, the id in another case, the name or
+ * the chat user. Returns the roster id (borrowed) or tok itself. */
+static const char *resolve_mediator(const struct fq_roster *r, const char *tok)
+{
+    if (!tok || roster_mediator_index(r, tok) >= 0)
+        return tok;
+    for (size_t i = 0; i < r->n_med; i++)
+        if (strcasecmp(r->med[i].id, tok) == 0 || fq_streq(r->med[i].name, tok) ||
+            fq_streq(r->med[i].chat_user, tok))
+            return r->med[i].id;
+    return tok;
+}
+
+/* Runs a parsed command for the roster mediator `sender`. *text (caller frees) is the answer,
+ * *ok whether it was applied, *case_id the case concerned (0 when none). */
+static enum fq_err run(struct fq_ctx *c, int sender, int loc, const struct parsed *p,
+                       struct fq_actions *out, char **text, bool *ok, int64_t *case_id)
+{
+    char key[48];
+    *text = NULL;
+    *ok = false;
+    *case_id = 0;
+    if (p->cmd == CMD_LIST) {
+        *ok = true;
+        return list_text(c, sender, loc, text);
+    }
+    if (p->cmd == CMD_HELP || p->cmd == CMD_UNKNOWN) {
+        *ok = p->cmd == CMD_HELP;
+        if (p->cmd == CMD_HELP)
+            *text = help_text(c, loc);
+        else {
+            struct fq_buf b;
+            buf_init(&b);
+            char *u = i18n_format(c->lex, loc, "mediator_unknown_command", "command",
+                                  p->first_word ? p->first_word : "", (char *)NULL);
+            if (u)
+                buf_puts(&b, u);
+            else
+                b.oom = true;
+            free(u);
+            buf_puts(&b, "\n");
+            buf_puts(&b, i18n_get(c->lex, loc, "med_help"));
+            *text = buf_take(&b);
+        }
+        return *text ? FQ_OK : FQ_ENOMEM;
+    }
+    if (!p->has_case) {
+        if (p->case_text)
+            *text = i18n_format(c->lex, loc, "med_bad_case", "text", p->case_text, (char *)NULL);
+        else
+            *text = i18n_format(c->lex, loc, "med_need_case", "usage",
+                                i18n_get(c->lex, loc, cmd_key("med_usage_", p->cmd, key,
+                                                              sizeof key)),
+                                (char *)NULL);
+        return *text ? FQ_OK : FQ_ENOMEM;
+    }
+
+    struct fq_case k;
+    enum fq_err err = store_case_get(c->store, p->case_no, &k);
+    if (err == FQ_ENOTFOUND) {
+        *text = i18n_format(c->lex, loc, "med_no_such_case", "case", p->case_no, (char *)NULL);
+        return *text ? FQ_OK : FQ_ENOMEM;
+    }
+    if (err)
+        return err;
+    *case_id = k.id;
+    struct lc_request rq = {
+        .cmd = (enum lc_cmd)p->cmd,
+        .actor = sender,
+        .note = p->note,
+        .reason = p->reason ? p->reason : p->reason_text,
+        .to = resolve_mediator(c->roster, p->to),
+        .answer = p->answer,
+    };
+    struct lc_result res;
+    err = lifecycle_apply(c, &k, &rq, &res, out);
+    if (!err) {
+        *ok = res.refusal == LC_DONE;
+        *text = *ok ? done_text(c, loc, p, &k, &res) : refusal_text(c, loc, p, &k, &res);
+        if (!*text)
+            err = FQ_ENOMEM;
+        else
+            answer_set_case(out, k.case_no);
+    }
+    case_cleanup(&k);
+    return err;
+}
+
+static int locale_of(const struct fq_msg *m)
+{
+    int loc = fq_locale_parse(m->locale);
+    return loc < 0 ? FQ_LOC_ZH_CN : loc;
+}
+
+enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int mediator,
+                             struct fq_actions *out)
+{
+    if (mediator < 0 || (size_t)mediator >= c->roster->n_med)
+        return FQ_EINVAL;
+    int loc = locale_of(m);
+    char *t = classify_normalize(m->text ? m->text : "");
+    if (!t)
+        return FQ_ENOMEM;
+    struct parsed p;
+    char *text = NULL;
+    bool ok;
+    int64_t case_id;
+    enum fq_err err = parse_chat(c, t, &p);
+    if (!err)
+        err = keep_original_note(&p, m->text, t);
+    if (!err)
+        err = run(c, mediator, loc, &p, out, &text, &ok, &case_id);
+    if (!err)
+        answer_reply_take(out, text);
+    parsed_cleanup(&p);
+    free(t);
+    return err ? err : (out->oom ? FQ_ENOMEM : FQ_OK);
+}
+
+/* Reads an MQTT command (CONTRACT 4) into p; close takes "reason note" and survey
+ * "answer comment" in note. */
+static enum fq_err parse_command(const struct fq_ctx *c, const struct fq_msg *m, char **norm,
+                               struct parsed *p)
+{
+    memset(p, 0, sizeof *p);
+    p->answer = -1;
+    *norm = NULL;
+    int cmd = lifecycle_cmd_parse(m->command);
+    if (cmd == LC_REOPEN)
+        cmd = CMD_UNKNOWN;
+    if (cmd < 0 && fq_streq(m->command, "list"))
+        cmd = CMD_LIST;
+    p->cmd = cmd < 0 ? CMD_UNKNOWN : cmd;
+    if (p->cmd == CMD_UNKNOWN || p->cmd == CMD_LIST)
+        return FQ_OK;
+    if (m->case_no) {
+        char *cn = classify_normalize(m->case_no);
+        if (!cn)
+            return FQ_ENOMEM;
+        p->has_case = *cn && parse_case_no(cn, strlen(cn), p->case_no);
+        if (!p->has_case && *cn && !(p->case_text = fq_strdup(cn))) {
+            free(cn);
+            return FQ_ENOMEM;
+        }
+        free(cn);
+    }
+    if (m->note && !(*norm = classify_normalize(m->note)))
+        return FQ_ENOMEM;
+    const char *note = *norm ? *norm : "";
+    enum fq_err err = FQ_OK;
+    if (p->cmd == LC_TRANSFER) {
+        if (m->to && !(p->to = fq_strdup(m->to)))
+            return FQ_ENOMEM;
+        p->note = nonempty(note);
+    } else {
+        err = read_args(c->lex, p, note);
+    }
+    return err ? err : keep_original_note(p, m->note, *norm);
+}
+
+enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out)
+{
+    int loc = locale_of(m);
+    int sender = roster_mediator_index(c->roster, m->mediator);
+    struct parsed p;
+    char *norm = NULL, *text = NULL;
+    bool ok = false;
+    int64_t case_id = 0;
+    enum fq_err err = FQ_OK;
+    memset(&p, 0, sizeof p);
+    if (sender < 0) {
+        text = i18n_format(c->lex, loc, "med_not_mediator", "who", m->mediator ? m->mediator : "",
+                           (char *)NULL);
+    } else if (!(err = parse_command(c, m, &norm, &p))) {
+        if (p.cmd == CMD_UNKNOWN)
+            text = i18n_format(c->lex, loc, "med_bad_command", "command",
+                               m->command ? m->command : "", (char *)NULL);
+        else
+            err = run(c, sender, loc, &p, out, &text, &ok, &case_id);
+    }
+    if (!err && !text)
+        err = FQ_ENOMEM;
+    if (!err) {
+        actions_med_reply(out, m->mediator, m->request_id, ok, text);
+        /* the reply names the case it concerns */
+        if (!out->oom && out->n && out->v[out->n - 1].kind == FQ_ACT_MED_REPLY)
+            out->v[out->n - 1].case_id = case_id;
+        answer_reply_take(out, text);
+        text = NULL;
+    }
+    free(text);
+    free(norm);
+    parsed_cleanup(&p);
+    return err ? err : (out->oom ? FQ_ENOMEM : FQ_OK);
+}
