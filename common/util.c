@@ -162,10 +162,11 @@ char *buf_take(struct fq_buf *b)
         buf_cleanup(b);
         return NULL;
     }
-    if (!b->s && !buf_reserve(b, 0))
-        return NULL;
-    if (!b->s)
-        return NULL;
+    if (!b->s) {   /* never written: an empty string, not NULL */
+        if (!buf_reserve(b, 0))
+            return NULL;
+        b->s[0] = '\0';
+    }
     char *s = b->s;
     memset(b, 0, sizeof *b);
     return s;

@@ -1,0 +1,200 @@
+/* chat.c: the body of the chat webhook (CONTRACT 3.1), parsed once here for both the HTTP
+ * endpoint and the MQTT inbound topic, and the JSON of the answers. Everything taken from the
+ * body is bounded before it is copied; identifiers that become MQTT topic levels (channel,
+ * user) may not contain '/', '+' or '#'. */
+#include "chat.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../handlers/handlers.h"
+
+#define MAX_ID 128
+#define MAX_TEXT 8192
+#define MAX_URL 2048
+
+static bool topic_safe(const char *s)
+{
+    for (; *s; s++)
+        if (*s == '/' || *s == '+' || *s == '#' || (unsigned char)*s < 0x20)
+            return false;
+    return true;
+}
+
+/* A required or optional string field; *why is set on a type or size problem. */
+static bool get_str(json_t *o, const char *key, bool required, size_t max, char **dst,
+                    const char **why, const char *why_missing, const char *why_bad)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required) {
+            *why = why_missing;
+            return false;
+        }
+        return true;
+    }
+    if (!json_is_string(v) || json_string_length(v) > max ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        *why = why_bad;
+        return false;
+    }
+    *dst = strdup(json_string_value(v));
+    if (!*dst) {
+        *why = "out of memory";
+        return false;
+    }
+    return true;
+}
+
+enum fq_err chat_parse(const char *body, size_t len, struct fq_msg **out, const char **why)
+{
+    *out = NULL;
+    *why = NULL;
+    if (!fq_utf8_valid(body, len)) {
+        *why = "body is not valid UTF-8";
+        return FQ_EINVAL;
+    }
+    json_error_t jerr;
+    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!o) {
+        *why = "body is not valid JSON";
+        return FQ_EINVAL;
+    }
+    enum fq_err err = FQ_EINVAL;
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_HTTP);
+    if (!m) {
+        err = FQ_ENOMEM;
+        goto out;
+    }
+    if (!json_is_object(o)) {
+        *why = "body is not a JSON object";
+        goto out;
+    }
+    if (!get_str(o, "channel", true, 32, &m->channel, why, "missing field: channel",
+                 "channel must be a string of at most 32 bytes") ||
+        !get_str(o, "user", true, MAX_ID, &m->user, why, "missing field: user",
+                 "user must be a string of at most 128 bytes") ||
+        !get_str(o, "message_id", true, MAX_ID, &m->message_id, why,
+                 "missing field: message_id", "message_id must be a string of at most 128 bytes") ||
+        !get_str(o, "type", true, 16, &m->type, why, "missing field: type",
+                 "type must be a string") ||
+        !get_str(o, "name", false, 256, &m->name, why, NULL, "name must be a short string") ||
+        !get_str(o, "locale", false, 16, &m->locale, why, NULL, "locale must be a string"))
+        goto out;
+    /* every optional field has its type whatever the message type (a wrong type is a 400) */
+    {
+        json_t *v;
+        if (((v = json_object_get(o, "latitude")) && !json_is_number(v) && !json_is_null(v)) ||
+            ((v = json_object_get(o, "longitude")) && !json_is_number(v) && !json_is_null(v))) {
+            *why = "latitude and longitude must be numbers";
+            goto out;
+        }
+        const char *strs[] = {"text", "media_url", "label"};
+        for (size_t i = 0; i < 3; i++)
+            if ((v = json_object_get(o, strs[i])) && !json_is_string(v) && !json_is_null(v)) {
+                *why = "text, media_url and label must be strings";
+                goto out;
+            }
+    }
+    if (!*m->channel || !topic_safe(m->channel)) {
+        *why = "channel must be non-empty without '/', '+' or '#'";
+        goto out;
+    }
+    if (!*m->user || !topic_safe(m->user)) {
+        *why = "user must be non-empty without '/', '+' or '#'";
+        goto out;
+    }
+    if (!*m->message_id) {
+        *why = "message_id must be non-empty";
+        goto out;
+    }
+    if (m->locale && fq_locale_parse(m->locale) < 0) {
+        *why = "locale must be zh-CN, zh-TW or en";
+        goto out;
+    }
+    if (strcmp(m->type, "text") == 0) {
+        if (!get_str(o, "text", true, MAX_TEXT, &m->text, why, "type text needs field: text",
+                     "text must be a string of at most 8192 bytes"))
+            goto out;
+        if (!*m->text) {
+            *why = "text must be non-empty";
+            goto out;
+        }
+    } else if (strcmp(m->type, "image") == 0 || strcmp(m->type, "voice") == 0) {
+        if (!get_str(o, "media_url", true, MAX_URL, &m->media_url, why,
+                     "this type needs field: media_url", "media_url must be a string"))
+            goto out;
+        if (!get_str(o, "text", false, MAX_TEXT, &m->text, why, NULL, "text must be a string"))
+            goto out;
+    } else if (strcmp(m->type, "location") == 0) {
+        json_t *la = json_object_get(o, "latitude"), *lo = json_object_get(o, "longitude");
+        if (!la || !lo) {
+            *why = "type location needs fields: latitude, longitude";
+            goto out;
+        }
+        if (!json_is_number(la) || !json_is_number(lo)) {
+            *why = "latitude and longitude must be numbers";
+            goto out;
+        }
+        m->latitude = json_number_value(la);
+        m->longitude = json_number_value(lo);
+        if (!isfinite(m->latitude) || !isfinite(m->longitude) || fabs(m->latitude) > 90 ||
+            fabs(m->longitude) > 180) {
+            *why = "latitude or longitude out of range";
+            goto out;
+        }
+        m->has_location = true;
+        if (!get_str(o, "label", false, 512, &m->label, why, NULL, "label must be a string"))
+            goto out;
+    } else {
+        *why = "type must be text, image, voice or location";
+        goto out;
+    }
+    *out = m;
+    m = NULL;
+    err = FQ_OK;
+out:
+    fq_msg_free(m);
+    json_decref(o);
+    return err;
+}
+
+char *chat_answer_json(const struct fq_actions *a)
+{
+    const struct fq_answer *an = &a->answer;
+    json_t *o = json_object(), *replies = json_array();
+    if (!o || !replies) {
+        json_decref(o);
+        json_decref(replies);
+        return NULL;
+    }
+    for (size_t i = 0; i < an->n_replies; i++)
+        json_array_append_new(replies, json_pack("{s:s}", "text", an->replies[i]));
+    json_object_set_new(o, "replies", replies);
+    if (an->state)
+        json_object_set_new(o, "state", json_string(an->state));
+    if (an->n_options) {
+        json_t *opts = json_array();
+        for (size_t i = 0; i < an->n_options; i++)
+            json_array_append_new(opts, json_pack("{s:s,s:s}", "key", an->options[i].key,
+                                                  "label", an->options[i].label));
+        json_object_set_new(o, "options", opts);
+    }
+    if (an->case_no)
+        json_object_set_new(o, "case", json_string(an->case_no));
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+char *chat_error_json(const char *code, const char *message)
+{
+    json_t *o = json_pack("{s:s,s:s}", "error", code, "message", message ? message : code);
+    if (!o)
+        return NULL;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}

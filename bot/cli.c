@@ -1,0 +1,509 @@
+/* cli.c: subcommands other than serve: roster import, cases list|show, chat, check-config.
+ * Each opens what it needs itself (its own store connection, or HTTP to a running daemon), so
+ * they work next to a running daemon: SQLite's WAL lets the CLI read while the daemon writes,
+ * and a roster import from the CLI waits for the write lock like any other writer. */
+#include "cli.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/config.h"
+#include "../handlers/handlers.h"
+#include "../store/store.h"
+#include "admin.h"
+#include "crypto.h"
+#include "payload.h"
+#include "roster_json.h"
+
+#define MAX_ROSTER_FILE (64 * 1024 * 1024)
+
+static const char usage_main[] =
+    "usage: fengqiao <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve [-c FILE]                          run the daemon in the foreground\n"
+    "  roster import FILE [-c FILE]             load org nodes, mediators and routes\n"
+    "  cases list [--status S] [--format text|json] [-c FILE]\n"
+    "                                           the case ledger\n"
+    "  cases show CASE_NO [-c FILE]             one case with its full history\n"
+    "  chat [--url URL] [--user ID] [-c FILE]   talk to a running daemon as a resident\n"
+    "  check-config [-c FILE]                   validate the configuration\n"
+    "\n"
+    "Without -c, ./fengqiao.conf is used when present, else the built-in defaults.\n"
+    "`fengqiao <command> --help` describes one command.\n";
+
+static const char usage_serve[] =
+    "usage: fengqiao serve [-c FILE]\n"
+    "Runs the daemon in the foreground, logging to stderr. SIGTERM/SIGINT stop it cleanly;\n"
+    "SIGHUP re-reads the configuration.\n";
+static const char usage_roster[] =
+    "usage: fengqiao roster import FILE [-c FILE]\n"
+    "Loads org nodes, mediators and category routes from a JSON roster file. The file is\n"
+    "validated whole: on the first problem nothing is changed and the exit code is 1.\n";
+static const char usage_cases[] =
+    "usage: fengqiao cases list [--status S] [--format text|json] [-c FILE]\n"
+    "       fengqiao cases show CASE_NO [-c FILE]\n"
+    "Lists the case ledger (newest first), or shows one case with its event history.\n"
+    "S is a case status (assigned, accepted, resolved, closed, ...) or \"open\".\n";
+static const char usage_chat[] =
+    "usage: fengqiao chat [--url URL] [--user ID] [-c FILE]\n"
+    "An interactive client for a running daemon's chat webhook. Type a message and press\n"
+    "Enter; the bot's numbered options are shown as a menu (answer with the number).\n"
+    "URL defaults to the configured server.listen; ID to $USER. chat.secret comes from the\n"
+    "configuration. /quit or end of input leaves.\n";
+static const char usage_check[] =
+    "usage: fengqiao check-config [-c FILE] [-v]\n"
+    "Validates the configuration (file and FENGQIAO_* variables) and prints each problem as\n"
+    "file:line: key: problem. Exit 1 when there is any. -v also prints the effective values.\n";
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
+}
+
+/* -c FILE, else ./fengqiao.conf when present, else NULL (defaults). */
+static const char *conf_default(const char *c)
+{
+    if (c)
+        return c;
+    return access("fengqiao.conf", F_OK) == 0 ? "fengqiao.conf" : NULL;
+}
+
+static struct fq_config *load_config(const char *conf)
+{
+    struct fq_config_problems probs = {0};
+    struct fq_config *cfg = config_load(conf_default(conf), &probs);
+    if (!cfg)
+        config_problems_print(&probs, stderr);
+    config_problems_cleanup(&probs);
+    return cfg;
+}
+
+/* Reads a whole file, at most max bytes. Caller frees. */
+static char *read_file(const char *path, size_t max, size_t *len, char **why)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *why = strdup(strerror(errno));
+        return NULL;
+    }
+    struct fq_buf b;
+    buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > max) {
+            fclose(f);
+            buf_cleanup(&b);
+            *why = strdup("file too large");
+            return NULL;
+        }
+        buf_add(&b, chunk, n);
+    }
+    fclose(f);
+    *len = b.len;
+    char *s = buf_take(&b);
+    if (!s)
+        s = strdup("");
+    return s;
+}
+
+/* ---- roster import ------------------------------------------------------------------------- */
+static int cmd_roster(int argc, char **argv)
+{
+    const char *conf = NULL, *file = NULL;
+    if (argc < 2 || is_help(argv[1])) {
+        fputs(usage_roster, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (strcmp(argv[1], "import") != 0) {
+        fprintf(stderr, "fengqiao roster: unknown subcommand \"%s\"\n%s", argv[1], usage_roster);
+        return 2;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_roster, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            conf = argv[++i];
+        } else if (argv[i][0] == '-' || file) {
+            fprintf(stderr, "fengqiao roster import: unexpected argument \"%s\"\n%s", argv[i],
+                    usage_roster);
+            return 2;
+        } else {
+            file = argv[i];
+        }
+    }
+    if (!file) {
+        fputs(usage_roster, stderr);
+        return 2;
+    }
+    size_t len = 0;
+    char *why = NULL;
+    char *text = read_file(file, MAX_ROSTER_FILE, &len, &why);
+    if (!text) {
+        fprintf(stderr, "%s: %s\n", file, why ? why : "cannot read");
+        free(why);
+        return 1;
+    }
+    struct fq_roster *r = NULL;
+    char *problem = NULL;
+    enum fq_err err = roster_json_parse(text, len, &r, &problem);
+    free(text);
+    if (err) {
+        fprintf(stderr, "%s: %s\n", file, problem ? problem : fq_strerror(err));
+        free(problem);
+        return 1;
+    }
+    struct fq_config *cfg = load_config(conf);
+    if (!cfg) {
+        roster_free(r);
+        return 1;
+    }
+    struct store *s = NULL;
+    char *cause = NULL;
+    int rc = 1;
+    if (store_open(cfg->store_path, &s, &cause) != FQ_OK) {
+        fprintf(stderr, "%s: %s\n", cfg->store_path, cause ? cause : "cannot open");
+        goto out;
+    }
+    if ((err = store_begin(s)) || (err = roster_store(s, r)) || (err = store_commit(s))) {
+        store_rollback(s);
+        fprintf(stderr, "%s: cannot store the roster: %s\n", cfg->store_path, store_errmsg(s));
+        goto out;
+    }
+    printf("roster imported: %zu org nodes, %zu mediators, %zu routes\n", r->n_org, r->n_med,
+           r->n_routes);
+    rc = 0;
+out:
+    free(cause);
+    store_close(s);
+    roster_free(r);
+    config_free(cfg);
+    return rc;
+}
+
+/* ---- cases --------------------------------------------------------------------------------- */
+static void print_case_line(json_t *c)
+{
+    printf("%-16s %-10s %-16s %-7s %-14s %-10s %s\n",
+           json_string_value(json_object_get(c, "case_no")),
+           json_string_value(json_object_get(c, "status")),
+           json_string_value(json_object_get(c, "category")),
+           json_string_value(json_object_get(c, "severity")),
+           json_is_string(json_object_get(c, "org")) ? json_string_value(json_object_get(c, "org")) : "-",
+           json_is_string(json_object_get(c, "mediator")) ? json_string_value(json_object_get(c, "mediator")) : "-",
+           json_is_string(json_object_get(c, "created_at")) ? json_string_value(json_object_get(c, "created_at")) : "");
+}
+
+static int cmd_cases(int argc, char **argv)
+{
+    const char *conf = NULL, *status = NULL, *format = "text", *case_no = NULL;
+    if (argc < 2 || is_help(argv[1])) {
+        fputs(usage_cases, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    bool list = strcmp(argv[1], "list") == 0, show = strcmp(argv[1], "show") == 0;
+    if (!list && !show) {
+        fprintf(stderr, "fengqiao cases: unknown subcommand \"%s\"\n%s", argv[1], usage_cases);
+        return 2;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_cases, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            conf = argv[++i];
+        } else if (list && strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
+            status = argv[++i];
+        } else if (list && strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
+            format = argv[++i];
+        } else if (show && !case_no && argv[i][0] != '-') {
+            case_no = argv[i];
+        } else {
+            fprintf(stderr, "fengqiao cases: unexpected argument \"%s\"\n%s", argv[i], usage_cases);
+            return 2;
+        }
+    }
+    if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+        fprintf(stderr, "fengqiao cases list: --format must be text or json\n");
+        return 2;
+    }
+    if (show && !case_no) {
+        fputs(usage_cases, stderr);
+        return 2;
+    }
+    struct fq_config *cfg = load_config(conf);
+    if (!cfg)
+        return 1;
+    struct admin_query q = {.status = status, .case_no = case_no, .limit = "10000"};
+    int st = 0;
+    char *json = NULL;
+    if (list)
+        admin_cases(cfg, &q, &st, &json);
+    else
+        admin_case(cfg, &q, &st, &json);
+    config_free(cfg);
+    int rc = st == 200 ? 0 : 1;
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    if (st != 200) {
+        fprintf(stderr, "fengqiao cases: %s\n",
+                o && json_is_string(json_object_get(o, "message"))
+                    ? json_string_value(json_object_get(o, "message")) : "failed");
+    } else if (list && strcmp(format, "text") == 0) {
+        json_t *arr = json_object_get(o, "cases"), *c;
+        size_t i;
+        printf("%-16s %-10s %-16s %-7s %-14s %-10s %s\n", "CASE", "STATUS", "CATEGORY",
+               "GRADE", "ORG", "MEDIATOR", "CREATED");
+        json_array_foreach(arr, i, c) print_case_line(c);
+        printf("%zu case(s)\n", json_array_size(arr));
+    } else if (show) {
+        char *pretty = json_dumps(o, JSON_INDENT(2));
+        printf("%s\n", pretty ? pretty : json);
+        free(pretty);
+    } else {
+        printf("%s\n", json);
+    }
+    json_decref(o);
+    free(json);
+    return rc;
+}
+
+/* ---- chat client --------------------------------------------------------------------------- */
+static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    buf_add(arg, ptr, size * nmemb);
+    return size * nmemb;
+}
+
+static int chat_send(CURL *curl, const char *url, const char *secret, const char *user,
+                     const char *text, struct fq_buf *resp, long *status)
+{
+    char mid[33];
+    payload_event_id(mid);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "channel", "cli", "user", user, "message_id",
+                          mid, "type", "text", "text", text);
+    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!body)
+        return -1;
+    char ts[24];
+    snprintf(ts, sizeof ts, "%lld", (long long)fq_now());
+    struct fq_buf signed_text;
+    buf_init(&signed_text);
+    buf_printf(&signed_text, "%s.%s", ts, body);
+    unsigned char mac[32];
+    char hex[65];
+    crypto_hmac_sha256(secret, strlen(secret), signed_text.s, signed_text.len, mac);
+    buf_cleanup(&signed_text);
+    crypto_hex(mac, 32, hex);
+    char h_ts[64], h_sig[128];
+    snprintf(h_ts, sizeof h_ts, "X-FQ-Timestamp: %s", ts);
+    snprintf(h_sig, sizeof h_sig, "X-FQ-Signature: sha256=%s", hex);
+    struct curl_slist *hdr = NULL;
+    hdr = curl_slist_append(hdr, "Content-Type: application/json");
+    hdr = curl_slist_append(hdr, h_ts);
+    hdr = curl_slist_append(hdr, h_sig);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdr);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+    CURLcode cc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(hdr);
+    free(body);
+    if (cc != CURLE_OK) {
+        fprintf(stderr, "fengqiao chat: %s: %s\n", url, curl_easy_strerror(cc));
+        return -1;
+    }
+    return 0;
+}
+
+static void chat_show(const char *resp, long status)
+{
+    json_t *o = json_loads(resp, 0, NULL);
+    if (!o) {
+        printf("[%ld] %s\n", status, resp);
+        return;
+    }
+    if (status != 200) {
+        printf("[%ld %s] %s\n", status, json_string_value(json_object_get(o, "error")),
+               json_string_value(json_object_get(o, "message")));
+        json_decref(o);
+        return;
+    }
+    json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(o, "replies"), i, v)
+        printf("\n%s\n", json_string_value(json_object_get(v, "text")));
+    json_t *opts = json_object_get(o, "options");
+    if (json_array_size(opts)) {
+        printf("\n");
+        json_array_foreach(opts, i, v)
+            printf("  %3s) %s\n", json_string_value(json_object_get(v, "key")),
+                   json_string_value(json_object_get(v, "label")));
+    }
+    const char *state = json_string_value(json_object_get(o, "state"));
+    const char *cs = json_string_value(json_object_get(o, "case"));
+    printf("\n  [state: %s%s%s]\n", state ? state : "-", cs ? ", case: " : "", cs ? cs : "");
+    json_decref(o);
+}
+
+static int cmd_chat(int argc, char **argv)
+{
+    const char *conf = NULL, *url = NULL, *user = getenv("USER");
+    static const struct option opts[] = {{"url", required_argument, 0, 'u'},
+                                         {"user", required_argument, 0, 'U'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': conf = optarg; break;
+        case 'u': url = optarg; break;
+        case 'U': user = optarg; break;
+        case 'h': fputs(usage_chat, stdout); return 0;
+        default: fputs(usage_chat, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "fengqiao chat: unexpected argument \"%s\"\n%s", argv[optind], usage_chat);
+        return 2;
+    }
+    struct fq_config *cfg = load_config(conf);
+    if (!cfg)
+        return 1;
+    if (!cfg->chat_secret) {
+        fprintf(stderr, "fengqiao chat: chat.secret is not set in the configuration\n");
+        config_free(cfg);
+        return 1;
+    }
+    struct fq_buf u;
+    buf_init(&u);
+    if (url)
+        buf_printf(&u, "%s/chat/v1/messages", url);
+    else
+        buf_printf(&u, "http://%s/chat/v1/messages", cfg->server_listen);
+    if (!user || !*user)
+        user = "cli-user";
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    CURL *curl = curl_easy_init();
+    int rc = 0;
+    bool tty = isatty(0);
+    if (tty)
+        printf("fengqiao chat: %s as %s (/quit to leave)\n", u.s, user);
+    char line[4096];
+    for (;;) {
+        if (tty) {
+            printf("> ");
+            fflush(stdout);
+        }
+        if (!fgets(line, sizeof line, stdin))
+            break;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!*line)
+            continue;
+        if (strcmp(line, "/quit") == 0)
+            break;
+        struct fq_buf resp;
+        buf_init(&resp);
+        long status = 0;
+        if (chat_send(curl, u.s, cfg->chat_secret, user, line, &resp, &status) != 0) {
+            buf_cleanup(&resp);
+            rc = 1;
+            break;
+        }
+        chat_show(resp.s ? resp.s : "", status);
+        fflush(stdout);
+        buf_cleanup(&resp);
+    }
+    curl_easy_cleanup(curl);
+    curl_global_cleanup();
+    buf_cleanup(&u);
+    config_free(cfg);
+    return rc;
+}
+
+/* ---- check-config -------------------------------------------------------------------------- */
+static int cmd_check_config(int argc, char **argv)
+{
+    const char *conf = NULL;
+    bool verbose = false;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage_check, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            conf = argv[++i];
+        } else if (strcmp(argv[i], "-v") == 0) {
+            verbose = true;
+        } else {
+            fprintf(stderr, "fengqiao check-config: unexpected argument \"%s\"\n%s", argv[i],
+                    usage_check);
+            return 2;
+        }
+    }
+    struct fq_config_problems probs = {0};
+    const char *file = conf_default(conf);
+    struct fq_config *cfg = config_load(file, &probs);
+    if (!cfg) {
+        config_problems_print(&probs, stdout);
+        config_problems_cleanup(&probs);
+        return 1;
+    }
+    config_problems_cleanup(&probs);
+    if (verbose)
+        config_print(cfg, stdout);
+    printf("%s: configuration ok\n", file ? file : "(built-in defaults)");
+    config_free(cfg);
+    return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_main, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (is_help(cmd) || strcmp(cmd, "--help") == 0) {
+        fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        const char *conf = NULL;
+        for (int i = 2; i < argc; i++) {
+            if (is_help(argv[i])) {
+                fputs(usage_serve, stdout);
+                return 0;
+            } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+                conf = argv[++i];
+            } else {
+                fprintf(stderr, "fengqiao serve: unexpected argument \"%s\"\n%s", argv[i], usage_serve);
+                return 2;
+            }
+        }
+        return cmd_serve(conf_default(conf));
+    }
+    if (strcmp(cmd, "roster") == 0)
+        return cmd_roster(argc - 1, argv + 1);
+    if (strcmp(cmd, "cases") == 0)
+        return cmd_cases(argc - 1, argv + 1);
+    if (strcmp(cmd, "chat") == 0)
+        return cmd_chat(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-config") == 0)
+        return cmd_check_config(argc - 1, argv + 1);
+    fprintf(stderr, "fengqiao: unknown command \"%s\"\n%s", cmd, usage_main);
+    return 2;
+}

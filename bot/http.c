@@ -1,0 +1,504 @@
+/* http.c: the HTTP face of the daemon (CONTRACT 3), on libmicrohttpd with a thread pool.
+ *
+ * A chat request is verified (size, content type, HMAC signature, timestamp window), parsed and
+ * rate-limited on the HTTP thread, then handed to the core; the connection is SUSPENDED rather
+ * than blocking a worker, and resumed by the core after the batch that holds it has committed.
+ * So two HTTP threads can keep hundreds of requests in one group commit, and nothing is
+ * answered before it is durable. Rejected requests never reach the core: nothing is stored. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../store/store.h"
+#include "admin.h"
+#include "chat.h"
+#include "core.h"
+#include "crypto.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "roster_json.h"
+
+#define TIMESTAMP_WINDOW 300
+#define RATE_BURST 30
+#define RATE_PERIOD_MS 60000
+
+struct http {
+    struct MHD_Daemon *d;
+    struct core *core;
+    const struct fq_config *cfg;
+    struct ratelimit *rl;
+    atomic_int inflight;
+    pthread_mutex_t mu;
+};
+
+/* Per-request state, owned by MHD's con_cls slot until the completed callback frees it. */
+struct req {
+    enum metrics_endpoint ep;
+    struct fq_buf body;
+    bool too_big;
+    bool suspended, answered;
+    bool counted;         /* in h->inflight until the request completes */
+    struct MHD_Connection *conn;
+    struct http *h;
+    int status;
+    char *answer;         /* JSON, owned */
+};
+
+static const struct fq_config *cfg_of(struct http *h)
+{
+    pthread_mutex_lock(&h->mu);
+    const struct fq_config *c = h->cfg;
+    pthread_mutex_unlock(&h->mu);
+    return c;
+}
+
+void http_set_config(struct http *h, const struct fq_config *cfg)
+{
+    pthread_mutex_lock(&h->mu);
+    h->cfg = cfg;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *conn, struct req *r, int status,
+                                 const char *ctype, const char *body)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                                                MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    metrics_request(r ? r->ep : EP_OTHER, status);
+    return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, struct req *r, int status,
+                                 const char *json)
+{
+    return send_body(conn, r, status, "application/json; charset=utf-8", json ? json : "{}");
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct req *r, int status,
+                                  const char *code, const char *message)
+{
+    char *j = chat_error_json(code, message);
+    enum MHD_Result ret = send_json(conn, r, status, j ? j : "{\"error\":\"internal\"}");
+    free(j);
+    return ret;
+}
+
+/* Called by the core after commit, on the core thread: keep the answer, wake the connection. */
+static void on_done(struct fq_msg *m, void *arg)
+{
+    struct req *r = arg;
+    r->status = m->status ? m->status : 500;
+    r->answer = m->answer;
+    m->answer = NULL;
+    fq_msg_free(m);
+    r->answered = true;
+    MHD_resume_connection(r->conn);
+}
+
+/* Hands m to the core and suspends the connection until on_done. */
+static enum MHD_Result to_core(struct http *h, struct req *r, struct MHD_Connection *conn,
+                               struct fq_msg *m)
+{
+    m->done = on_done;
+    m->done_arg = r;
+    r->conn = conn;
+    r->suspended = true;
+    r->counted = true;
+    atomic_fetch_add(&h->inflight, 1);
+    MHD_suspend_connection(conn);
+    enum fq_err err = core_push(h->core, m);
+    if (err) {
+        /* not taken: answer now (resume first: we are on the connection's own thread) */
+        atomic_fetch_sub(&h->inflight, 1);
+        r->counted = false;
+        MHD_resume_connection(conn);
+        r->suspended = false;
+        fq_msg_free(m);
+        return send_error(conn, r, err == FQ_ELIMIT ? 503 : 503, "unavailable",
+                          err == FQ_ELIMIT ? "too busy, try again" : "shutting down");
+    }
+    return MHD_YES;
+}
+
+static bool content_type_json(struct MHD_Connection *conn)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (!ct)
+        return false;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static enum MHD_Result chat_request(struct http *h, struct req *r, struct MHD_Connection *conn)
+{
+    const struct fq_config *cfg = cfg_of(h);
+    if (!cfg->chat_secret)
+        return send_error(conn, r, 503, "unavailable", "chat.secret is not configured");
+    if (r->too_big)
+        return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
+    if (!content_type_json(conn))
+        return send_error(conn, r, 415, "unsupported_media_type",
+                          "Content-Type must be application/json");
+
+    const char *ts = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-FQ-Timestamp");
+    const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-FQ-Signature");
+    if (!ts || !sig || strncmp(sig, "sha256=", 7) != 0 || strlen(ts) > 20)
+        return send_error(conn, r, 401, "bad_signature", "missing or malformed signature headers");
+    /* HMAC over timestamp "." body, compared in constant time */
+    const char *body = r->body.s ? r->body.s : "";
+    size_t tlen = strlen(ts), blen = r->body.len;
+    char *signed_text = malloc(tlen + 1 + blen + 1);
+    if (!signed_text)
+        return send_error(conn, r, 503, "unavailable", "out of memory");
+    memcpy(signed_text, ts, tlen);
+    signed_text[tlen] = '.';
+    memcpy(signed_text + tlen + 1, body, blen);
+    unsigned char mac[32];
+    char hex[65];
+    crypto_hmac_sha256(cfg->chat_secret, strlen(cfg->chat_secret), signed_text, tlen + 1 + blen,
+                       mac);
+    free(signed_text);
+    crypto_hex(mac, 32, hex);
+    const char *given = sig + 7;
+    if (!crypto_equal(hex, 64, given, strlen(given)))
+        return send_error(conn, r, 401, "bad_signature", "signature does not match");
+    char *end = NULL;
+    long long t = strtoll(ts, &end, 10);
+    long long now = (long long)fq_now();
+    if (!end || *end || end == ts || t < now - TIMESTAMP_WINDOW || t > now + TIMESTAMP_WINDOW)
+        return send_error(conn, r, 401, "stale_timestamp",
+                          "X-FQ-Timestamp is more than 300 s from the server's clock");
+
+    struct fq_msg *m = NULL;
+    const char *why = NULL;
+    enum fq_err err = chat_parse(body, blen, &m, &why);
+    if (err)
+        return send_error(conn, r, err == FQ_ENOMEM ? 503 : 400,
+                          err == FQ_ENOMEM ? "unavailable" : "bad_request", why);
+    m->source = FQ_SRC_HTTP;
+    struct fq_buf key;
+    buf_init(&key);
+    buf_printf(&key, "%s\x1f%s", m->channel, m->user);
+    bool ok = key.s && ratelimit_take(h->rl, key.s, fq_mono_ms());
+    buf_cleanup(&key);
+    if (!ok) {
+        fq_msg_free(m);
+        return send_error(conn, r, 429, "rate_limited", "more than 30 messages a minute");
+    }
+    metrics_message_in("chat");
+    return to_core(h, r, conn, m);
+}
+
+static enum MHD_Result roster_request(struct http *h, struct req *r, struct MHD_Connection *conn)
+{
+    if (r->too_big)
+        return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
+    struct fq_roster *ro = NULL;
+    char *problem = NULL;
+    enum fq_err err = roster_json_parse(r->body.s ? r->body.s : "", r->body.len, &ro, &problem);
+    if (err) {
+        enum MHD_Result ret = send_error(conn, r, err == FQ_ENOMEM ? 503 : 400,
+                                         err == FQ_ENOMEM ? "unavailable" : "invalid_roster",
+                                         problem ? problem : fq_strerror(err));
+        free(problem);
+        return ret;
+    }
+    struct fq_msg *m = fq_msg_new(FQ_MSG_ROSTER, FQ_SRC_HTTP);
+    if (!m) {
+        roster_free(ro);
+        return send_error(conn, r, 503, "unavailable", "out of memory");
+    }
+    m->roster = ro;
+    return to_core(h, r, conn, m);
+}
+
+static bool admin_authorized(const struct fq_config *cfg, struct MHD_Connection *conn)
+{
+    const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!a || strncmp(a, "Bearer ", 7) != 0)
+        return false;
+    const char *tok = a + 7;
+    return crypto_equal(tok, strlen(tok), cfg->admin_token, strlen(cfg->admin_token));
+}
+
+static enum metrics_endpoint classify_url(const char *url)
+{
+    if (strcmp(url, "/chat/v1/messages") == 0)
+        return EP_CHAT;
+    if (strcmp(url, "/wecom/callback") == 0)
+        return EP_WECOM;
+    if (strcmp(url, "/healthz") == 0)
+        return EP_HEALTHZ;
+    if (strcmp(url, "/readyz") == 0)
+        return EP_READYZ;
+    if (strcmp(url, "/metrics") == 0)
+        return EP_METRICS;
+    if (strcmp(url, "/api/v1/cases") == 0)
+        return EP_ADMIN_CASES;
+    if (strncmp(url, "/api/v1/cases/", 14) == 0 && url[14])
+        return EP_ADMIN_CASE;
+    if (strcmp(url, "/api/v1/reports/monthly") == 0)
+        return EP_ADMIN_REPORT;
+    if (strcmp(url, "/api/v1/roster") == 0)
+        return EP_ADMIN_ROSTER;
+    return EP_OTHER;
+}
+
+static bool method_ok(enum metrics_endpoint ep, const char *method)
+{
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    bool post = strcmp(method, "POST") == 0;
+    switch (ep) {
+    case EP_CHAT:
+    case EP_ADMIN_ROSTER:
+        return post;
+    case EP_WECOM:
+        return get || post;
+    default:
+        return get;
+    }
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct http *h = cls;
+    struct req *r = *con_cls;
+    const struct fq_config *cfg = cfg_of(h);
+
+    if (!r) {                                    /* first call: headers only */
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        r->h = h;
+        r->ep = classify_url(url);
+        buf_init(&r->body);
+        *con_cls = r;
+        if (r->ep == EP_OTHER)
+            return send_error(conn, r, 404, "not_found", "no such endpoint");
+        if (!method_ok(r->ep, method))
+            return send_error(conn, r, 405, "method_not_allowed", "method not allowed here");
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)cfg->server_max_body)
+            return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {                     /* body chunks, bounded */
+        if (!r->too_big && r->body.len + *upload_data_size <= (size_t)cfg->server_max_body)
+            buf_add(&r->body, upload_data, *upload_data_size);
+        else
+            r->too_big = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (r->suspended) {                          /* resumed by the core */
+        if (!r->answered)
+            return MHD_YES;
+        r->suspended = false;
+        return send_json(conn, r, r->status, r->answer);
+    }
+    if (r->body.oom)
+        return send_error(conn, r, 503, "unavailable", "out of memory");
+
+    switch (r->ep) {
+    case EP_CHAT:
+        return chat_request(h, r, conn);
+    case EP_WECOM:
+        return send_error(conn, r, 503, "unavailable", "wecom is not enabled");
+    case EP_HEALTHZ:
+        return send_json(conn, r, 200, "{\"status\":\"ok\"}");
+    case EP_READYZ: {
+        bool ready = core_ready(h->core);
+        const char *mq = !cfg->mqtt_enabled ? "disabled"
+                         : metrics_mqtt_is_connected() ? "connected" : "disconnected";
+        char body[128];
+        snprintf(body, sizeof body, "{\"status\":\"%s\",\"store\":\"%s\",\"mqtt\":\"%s\"}",
+                 ready ? "ready" : "not_ready", ready ? "ok" : "unavailable", mq);
+        return send_json(conn, r, ready ? 200 : 503, body);
+    }
+    case EP_METRICS: {
+        char *text = metrics_render();
+        enum MHD_Result ret = send_body(conn, r, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                        text ? text : "");
+        free(text);
+        return ret;
+    }
+    default:
+        break;
+    }
+
+    /* admin API */
+    if (!cfg->admin_token)
+        return send_error(conn, r, 503, "unavailable", "admin.token is not configured");
+    if (!admin_authorized(cfg, conn))
+        return send_error(conn, r, 401, "unauthorized", "missing or wrong bearer token");
+    if (r->ep == EP_ADMIN_ROSTER)
+        return roster_request(h, r, conn);
+
+    struct admin_query q = {
+        .status = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "status"),
+        .org = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "org"),
+        .since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since"),
+        .limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
+        .month = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "month"),
+        .case_no = r->ep == EP_ADMIN_CASE ? url + strlen("/api/v1/cases/") : NULL,
+    };
+    int status = 500;
+    char *json = NULL;
+    if (r->ep == EP_ADMIN_CASES)
+        admin_cases(cfg, &q, &status, &json);
+    else if (r->ep == EP_ADMIN_CASE)
+        admin_case(cfg, &q, &status, &json);
+    else
+        admin_report(cfg, &q, &status, &json);
+    enum MHD_Result ret = send_json(conn, r, status, json);
+    free(json);
+    return ret;
+}
+
+/* The request is over (answer sent, or the client went away): free its state. */
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct req *r = *con_cls;
+    if (!r)
+        return;
+    if (r->counted)
+        atomic_fetch_sub(&r->h->inflight, 1);
+    buf_cleanup(&r->body);
+    free(r->answer);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_warn("http \"%s\"", line);
+}
+
+/* "host:port", "[v6]:port" */
+static bool parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    char host[128];
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof host)
+        return false;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535)
+        return false;
+    if (host[0] == '[') {
+        size_t n = strlen(host);
+        if (n < 2 || host[n - 1] != ']')
+            return false;
+        host[n - 1] = '\0';
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "") == 0 || strcmp(host, "*") == 0) {
+        a->sin_addr.s_addr = htonl(INADDR_ANY);
+        return true;
+    }
+    if (strcmp(host, "localhost") == 0)
+        return inet_pton(AF_INET, "127.0.0.1", &a->sin_addr) == 1;
+    return inet_pton(AF_INET, host, &a->sin_addr) == 1;
+}
+
+enum fq_err http_start(const struct fq_config *cfg, struct core *core, struct http **out,
+                       char **cause)
+{
+    *out = NULL;
+    struct sockaddr_storage ss;
+    if (!parse_listen(cfg->server_listen, &ss)) {
+        *cause = fq_strdup("server.listen: not a host:port address");
+        return FQ_ECONFIG;
+    }
+    struct http *h = calloc(1, sizeof *h);
+    if (!h)
+        return FQ_ENOMEM;
+    h->core = core;
+    h->cfg = cfg;
+    pthread_mutex_init(&h->mu, NULL);
+    h->rl = ratelimit_new(RATE_BURST, RATE_PERIOD_MS);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+                            MHD_OPTION_END);
+    if (!h->d || !h->rl) {
+        *cause = fq_strdup("cannot listen on server.listen (address in use or not permitted)");
+        ratelimit_free(h->rl);
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+        return FQ_EIO;
+    }
+    *out = h;
+    return FQ_OK;
+}
+
+void http_quiesce(struct http *h)
+{
+    if (h && h->d) {
+        MHD_socket s = MHD_quiesce_daemon(h->d);
+        if (s != MHD_INVALID_SOCKET)
+            close(s);
+    }
+}
+
+int http_inflight(struct http *h) { return h ? atomic_load(&h->inflight) : 0; }
+
+void http_stop(struct http *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    ratelimit_free(h->rl);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

@@ -1,0 +1,205 @@
+/* serve.c: `fengqiao serve`: start-up order, signals, and shutdown in reverse order.
+ *
+ * Start-up: config → locales → core (store, migrations, roster) → MQTT → outbox → HTTP. Signals are
+ * blocked in every thread and taken synchronously here with sigwait, so no handler runs in an
+ * arbitrary thread. SIGTERM/SIGINT: stop accepting, let requests already in the core commit and
+ * be answered, drain, stop the rest, exit 0 (within 5 s). SIGHUP: re-read the config and the
+ * locales; an invalid one is refused and the running one kept. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/config.h"
+#include "cli.h"
+#include "core.h"
+#include "http.h"
+#include "locale.h"
+#include "log.h"
+#include "metrics.h"
+#include "mqtt.h"
+#include "outbox.h"
+
+struct daemon {
+    struct fq_config *cfg;
+    struct fq_lexicon *lex;
+    /* configs and lexicons replaced by SIGHUP stay alive until exit: other threads may still
+     * hold a borrowed pointer to them */
+    struct fq_config *old_cfg[16];
+    struct fq_lexicon *old_lex[16];
+    int n_old;
+    struct core *core;
+    struct mqtt *mq;
+    struct outbox *ob;
+    struct http *http;
+};
+
+static void on_mqtt_msg(struct fq_msg *m, void *arg)
+{
+    struct daemon *d = arg;
+    metrics_message_in("mqtt");
+    if (core_push(d->core, m) != FQ_OK) {
+        log_warn("mqtt inbound message dropped: core not taking messages");
+        fq_msg_free(m);
+    }
+}
+
+static void on_delivered(int64_t *ids, size_t n, void *arg)
+{
+    struct daemon *d = arg;
+    struct fq_msg *m = fq_msg_new(FQ_MSG_DELIVERED, FQ_SRC_INTERNAL);
+    if (!m) {
+        free(ids);
+        return;
+    }
+    m->ids = ids;
+    m->n_ids = n;
+    if (core_push(d->core, m) != FQ_OK)
+        fq_msg_free(m);   /* stopping: the rows are published again on the next start */
+}
+
+static void on_commit(void *arg)
+{
+    struct daemon *d = arg;
+    if (d->ob)
+        outbox_kick(d->ob);
+}
+
+static void reload(struct daemon *d)
+{
+    struct fq_config_problems probs = {0};
+    struct fq_config *cfg = config_load(d->cfg->file, &probs);
+    if (!cfg) {
+        log_error("SIGHUP: new configuration refused, keeping the running one");
+        config_problems_print(&probs, stderr);
+        config_problems_cleanup(&probs);
+        return;
+    }
+    config_problems_cleanup(&probs);
+    char *dir = locale_dir_default(), *cause = NULL;
+    struct fq_lexicon *lex = NULL;
+    if (locale_load(dir, &lex, &cause) != FQ_OK) {
+        log_error("SIGHUP: locales refused, keeping the running ones cause=\"%s\"", cause ? cause : "");
+        free(cause);
+        free(dir);
+        config_free(cfg);
+        return;
+    }
+    free(dir);
+    if (d->n_old >= 16) {
+        log_error("SIGHUP: too many reloads without restart; restart the daemon to reload");
+        config_free(cfg);
+        lexicon_free(lex);
+        return;
+    }
+    d->old_cfg[d->n_old] = d->cfg;
+    d->old_lex[d->n_old++] = d->lex;
+    d->cfg = cfg;
+    d->lex = lex;
+    core_set_config(d->core, cfg, lex);
+    http_set_config(d->http, cfg);
+    log_info("configuration reloaded");
+}
+
+static void shutdown_all(struct daemon *d)
+{
+    int64_t start = fq_mono_ms();
+    http_quiesce(d->http);
+    /* requests already handed to the core get their answer; wait at most ~3 s for them */
+    while (http_inflight(d->http) > 0 && fq_mono_ms() - start < 3000)
+        usleep(10 * 1000);
+    /* the outbox first, so PUBACKs of its last second still reach the core as deliveries */
+    outbox_stop(d->ob);            /* undelivered rows stay in the store */
+    d->ob = NULL;
+    core_stop(d->core);            /* drains the queue: every taken message is committed */
+    d->core = NULL;
+    http_stop(d->http);
+    d->http = NULL;
+    mqtt_free(d->mq);
+    d->mq = NULL;
+}
+
+int cmd_serve(const char *conf)
+{
+    struct daemon d;
+    memset(&d, 0, sizeof d);
+    int rc = 1;
+    char *cause = NULL;
+    struct fq_config_problems probs = {0};
+    d.cfg = config_load(conf, &probs);
+    if (!d.cfg) {
+        config_problems_print(&probs, stderr);
+        config_problems_cleanup(&probs);
+        return 1;
+    }
+    config_problems_cleanup(&probs);
+    char *dir = locale_dir_default();
+    if (locale_load(dir, &d.lex, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao: locales: %s\n", cause ? cause : "cannot load");
+        goto out;
+    }
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);   /* inherited by every thread started below */
+
+    if (core_start(d.cfg, d.lex, &d.core, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao: store %s: %s\n", d.cfg->store_path, cause ? cause : "cannot open");
+        goto out;
+    }
+    core_on_commit(d.core, on_commit, &d);
+    if (d.cfg->mqtt_enabled) {
+        struct mqtt_opts mo = {.cfg = d.cfg, .on_msg = on_mqtt_msg, .arg = &d};
+        if (mqtt_start(&mo, &d.mq, &cause) != FQ_OK) {
+            fprintf(stderr, "fengqiao: mqtt: %s\n", cause ? cause : "cannot start");
+            goto out;
+        }
+        if (outbox_start(d.cfg, d.mq, on_delivered, &d, &d.ob, &cause) != FQ_OK) {
+            fprintf(stderr, "fengqiao: outbox: %s\n", cause ? cause : "cannot start");
+            goto out;
+        }
+    }
+    if (http_start(d.cfg, d.core, &d.http, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao: http %s: %s\n", d.cfg->server_listen,
+                cause ? cause : "cannot listen");
+        goto out;
+    }
+    log_info("serving listen=%s store=%s mqtt=%s", d.cfg->server_listen, d.cfg->store_path,
+             d.cfg->mqtt_enabled ? "on" : "off");
+
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            reload(&d);
+            continue;
+        }
+        if (sig == SIGPIPE)
+            continue;
+        log_info("stopping signal=%d", sig);
+        break;
+    }
+    shutdown_all(&d);
+    log_info("stopped");
+    rc = 0;
+out:
+    shutdown_all(&d);
+    free(cause);
+    free(dir);
+    for (int i = 0; i < d.n_old; i++) {
+        config_free(d.old_cfg[i]);
+        lexicon_free(d.old_lex[i]);
+    }
+    lexicon_free(d.lex);
+    config_free(d.cfg);
+    return rc;
+}
