@@ -4,7 +4,8 @@
 CC      ?= cc
 PKGS    := libmicrohttpd libcurl jansson libmosquitto sqlite3 expat openssl inih
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
+# The language and warning flags stay whatever CFLAGS a caller passes (make asan passes its own).
+FQ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
 CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
 
@@ -34,12 +35,12 @@ all: $(BIN)
 $(BIN): $(OBJS)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The migrations are compiled into the binary, so a copied binary can create its database.
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
@@ -47,12 +48,12 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
 	$(Q)sh scripts/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(TEST_HELPERS)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  TEST-LD $@"
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-error=unused-parameter -o $@ $< $(TEST_HELPERS) $(LIB_OBJS) $(LDLIBS) -lcriterion
+	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_HELPERS) $(LIB_OBJS) $(LDLIBS) -lcriterion
 
 deps:
 	@sh scripts/deps.sh build

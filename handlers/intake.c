@@ -208,7 +208,7 @@ static enum st ask(struct turn *t, enum st s, bool retry)
         size_t n = retry ? place_options(t->c->roster, idx) : 0;
         for (size_t i = 0; i < n; i++) {
             const char *name = t->c->roster->org[idx[i]].name;
-            snprintf(key, sizeof key, "%zu", i + 1);
+            snprintf(key, sizeof key, "%d", (int)(i + 1) % 1000);
             answer_option(out, key, name);
             char *line = menu_line(t, (int)i + 1, name);
             if (i)

@@ -562,7 +562,7 @@ Test(mediator, three_failed_attempts_move_up_one_tier_each_time)
     open_case(&k);
     say(M_WANG, "接单 %s", k.case_no);
     struct fq_actions a;
-    char text[128], n[8];
+    char text[128], n[16];
     snprintf(text, sizeof text, "未成 %s 双方各执一词", k.case_no);
     for (int i = 1; i <= 2; i++) {
         snprintf(n, sizeof n, "%d", i);

@@ -780,7 +780,7 @@ Test(store, convo_round_trip_and_idle)
     const char *states[] = {"idle", "submitted", "ask_location", "survey", "ask_contact"};
     const int64_t at[] = {10, 10, 10, 20, 500};
     for (int i = 0; i < 5; i++) {
-        char u[8];
+        char u[16];
         snprintf(u, sizeof u, "v%d", i);
         convo_set(&c, u, states[i], at[i]);
         cr_assert_eq(store_convo_put(st, &c), FQ_OK);
