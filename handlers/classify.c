@@ -276,26 +276,6 @@ static bool word_byte(unsigned char ch)
     return ch < 0x80 && (isalnum(ch) || ch == '_');
 }
 
-/* As wordlist_find_in for one word (i18n.c): ASCII case ignored, word boundaries for words
- * that start or end with an ASCII letter or digit. */
-static const char *find_word(const char *text, const char *word)
-{
-    size_t wl = strlen(word);
-    if (wl == 0)
-        return NULL;
-    bool left = word_byte((unsigned char)word[0]), right = word_byte((unsigned char)word[wl - 1]);
-    for (const char *p = text; *p; p++) {
-        if (((unsigned char)*p & 0xC0) == 0x80 || strncasecmp(p, word, wl) != 0)
-            continue;
-        if (left && p > text && word_byte((unsigned char)p[-1]))
-            continue;
-        if (right && word_byte((unsigned char)p[wl]))
-            continue;
-        return p;
-    }
-    return NULL;
-}
-
 /* Length of a word of wl that starts exactly at p (0 when none); list is longest first. */
 static size_t unit_at(const struct fq_wordlist *wl, const char *p)
 {
@@ -313,7 +293,7 @@ static size_t unit_at(const struct fq_wordlist *wl, const char *p)
 static void blank(char *text, const char *word)
 {
     size_t n = strlen(word);
-    for (char *p; n && (p = (char *)find_word(text, word));)
+    for (char *p; n && (p = (char *)i18n_find_word(text, word));)
         memset(p, ' ', n);
 }
 
@@ -327,7 +307,7 @@ static int find_category(const struct fq_lexicon *lx, const char *text)
         size_t score = 0;
         const struct fq_wordlist *wl = &lx->category_kw[i];
         for (size_t k = 0; k < wl->n; k++)
-            if (find_word(text, wl->words[k]))
+            if (i18n_find_word(text, wl->words[k]))
                 score += fq_utf8_len(wl->words[k]);
         if (i == other) {
             other_hit = score > 0;
@@ -349,7 +329,7 @@ static int find_place(const struct fq_roster *r, const char *text)
         const struct fq_org *o = &r->org[i];
         for (size_t k = 0; k <= o->n_aliases; k++) {
             const char *name = k == 0 ? o->name : o->aliases[k - 1];
-            if (!name || !*name || !find_word(text, name))
+            if (!name || !*name || !i18n_find_word(text, name))
                 continue;
             size_t len = strlen(name);
             if ((int)o->level > best_level || ((int)o->level == best_level && len > best_len)) {

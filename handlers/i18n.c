@@ -213,25 +213,29 @@ static bool is_word_byte(unsigned char ch)
 }
 
 /* Where word occurs in text (ASCII case ignored, boundaries as in the header comment). */
-static const char *find_word(const char *text, const char *word)
+const char *i18n_find_word(const char *text, const char *word)
 {
     size_t wl = strlen(word);
     if (wl == 0)
         return NULL;
     bool need_left = is_word_byte((unsigned char)word[0]);
     bool need_right = is_word_byte((unsigned char)word[wl - 1]);
-    for (const char *p = text; *p; p++) {
-        if (((unsigned char)*p & 0xC0) == 0x80)
-            continue;                    /* not at a character boundary */
-        if (strncasecmp(p, word, wl) != 0)
-            continue;
+    bool letters = false;
+    for (const char *w = word; *w && !letters; w++)
+        letters = ((unsigned char)*w < 0x80) && isalpha((unsigned char)*w);
+    /* glibc's strstr is a vectorised two-way search; a valid UTF-8 needle can only match at a
+     * character boundary, so no per-byte loop is needed. Case folding only when the word has
+     * ASCII letters (Chinese keywords, most of the tables, take the fast path). */
+    for (const char *p = text;; p++) {
+        p = letters ? strcasestr(p, word) : strstr(p, word);
+        if (!p)
+            return NULL;
         if (need_left && p > text && is_word_byte((unsigned char)p[-1]))
             continue;
         if (need_right && is_word_byte((unsigned char)p[wl]))
             continue;
         return p;
     }
-    return NULL;
 }
 
 bool wordlist_has(const struct fq_wordlist *wl, const char *w)
@@ -249,7 +253,7 @@ const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text)
     if (!wl || !text)
         return NULL;
     for (size_t i = 0; i < wl->n; i++)
-        if (find_word(text, wl->words[i]))
+        if (i18n_find_word(text, wl->words[i]))
             return wl->words[i];
     return NULL;
 }

@@ -89,6 +89,9 @@ char *i18n_format(const struct fq_lexicon *lx, int locale, const char *key, ...)
 
 /* True when the word list contains w exactly (after the caller's normalisation). */
 bool wordlist_has(const struct fq_wordlist *wl, const char *w);
+/* Where word occurs in text, ASCII case ignored; a word that starts or ends with an ASCII
+ * letter or digit must do so at a word boundary ("kill" is not in "skill"). NULL when absent. */
+const char *i18n_find_word(const char *text, const char *word);
 /* The first word of the list found inside text, or NULL. */
 const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text);
 
