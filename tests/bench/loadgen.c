@@ -26,6 +26,10 @@
  *   loadgen send -a HOST:PORT -f FILE [-i INDEX]        one request of FILE, body to stdout
  *   loadgen wait -a HOST:PORT [-p PATH] [-t TIMEOUT_S] until TCP accepts (or PATH answers 200)
  *   loadgen port                                        prints a free loopback TCP port
+ *   loadgen cpu  [-n THREADS] [-d SECONDS]              how much CPU the machine really gives:
+ *                THREADS spinning threads count the time they were not running (gaps over
+ *                200 us between two clock reads); prints effective_cpus=... (a shared VM may
+ *                give two vCPUs but much less than two CPUs of work under load)
  * `run` prints one line of key=value figures on stdout (run.sh parses it). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -37,6 +41,7 @@
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -498,6 +503,21 @@ static void on_event(struct run *r, struct conn *c, uint32_t ev, int64_t t)
     }
 }
 
+/* epoll_wait with a nanosecond timeout (epoll_pwait2, Linux 5.11); where that is missing
+ * (older kernels, valgrind) a millisecond timeout rounded up. */
+static int wait_events(int ep, struct epoll_event *evs, int n, int64_t wait_ns)
+{
+    static bool no_pwait2;
+    if (!no_pwait2) {
+        struct timespec tmo = {.tv_sec = wait_ns / 1000000000, .tv_nsec = wait_ns % 1000000000};
+        int k = epoll_pwait2(ep, evs, n, &tmo, NULL);
+        if (k >= 0 || errno != ENOSYS)
+            return k;
+        no_pwait2 = true;
+    }
+    return epoll_wait(ep, evs, n, (int)((wait_ns + 999999) / 1000000));
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -666,8 +686,7 @@ static int cmd_run(int argc, char **argv)
             if (wait > 100000000)
                 wait = 100000000;
         }
-        struct timespec tmo = {.tv_sec = wait / 1000000000, .tv_nsec = wait % 1000000000};
-        int k = epoll_pwait2(r.ep, evs, 256, &tmo, NULL);
+        int k = wait_events(r.ep, evs, 256, wait);
         if (k < 0 && errno != EINTR)
             die("epoll_wait failed");
         int64_t te = now_ns();
@@ -857,6 +876,57 @@ static int cmd_wait(int argc, char **argv)
     return 1;
 }
 
+struct spin {
+    int64_t end, ran;
+};
+
+static void *spin_main(void *arg)
+{
+    struct spin *s = arg;
+    int64_t last = now_ns(), ran = 0;
+    for (;;) {
+        int64_t t = now_ns();
+        if (t - last < 200000)
+            ran += t - last;
+        last = t;
+        if (t >= s->end)
+            break;
+    }
+    s->ran = ran;
+    return NULL;
+}
+
+static int cmd_cpu(int argc, char **argv)
+{
+    long n = 2;
+    double secs = 2;
+    int o;
+    while ((o = getopt(argc, argv, "n:d:")) != -1) {
+        switch (o) {
+        case 'n': n = strtol(optarg, NULL, 10); break;
+        case 'd': secs = strtod(optarg, NULL); break;
+        default: return 2;
+        }
+    }
+    if (n < 1 || n > 64 || secs <= 0 || secs > 10)
+        die("cpu needs -n 1..64 and -d in (0, 10]");
+    pthread_t th[64];
+    struct spin sp[64];
+    int64_t start = now_ns(), end = start + (int64_t)(secs * 1e9);
+    for (long i = 0; i < n; i++) {
+        sp[i] = (struct spin){.end = end};
+        if (pthread_create(&th[i], NULL, spin_main, &sp[i]) != 0)
+            die("pthread_create failed");
+    }
+    double ran = 0;
+    for (long i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        ran += (double)sp[i].ran;
+    }
+    printf("effective_cpus=%.2f threads=%ld\n", ran / (double)(now_ns() - start), n);
+    return 0;
+}
+
 static int cmd_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -873,7 +943,7 @@ static int cmd_port(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: loadgen gen|run|get|send|wait|port [options] (see loadgen.c)\n");
+        fprintf(stderr, "usage: loadgen gen|run|get|send|wait|port|cpu [options] (see loadgen.c)\n");
         return 2;
     }
     const char *cmd = argv[1];
@@ -891,6 +961,8 @@ int main(int argc, char **argv)
         return cmd_wait(argc, argv);
     if (strcmp(cmd, "port") == 0)
         return cmd_port();
+    if (strcmp(cmd, "cpu") == 0)
+        return cmd_cpu(argc, argv);
     fprintf(stderr, "loadgen: unknown command %s\n", cmd);
     return 2;
 }

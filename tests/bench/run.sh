@@ -100,8 +100,20 @@ metric() {
     v=$(awk -v k="$2" '$1 == k { print $2; exit }' "$1")
     echo "${v:-0}"
 }
-# integer arithmetic on possibly fractional input
+# arithmetic on possibly fractional input, printed with $2 decimals (default 1): calc EXPR [N]
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", ($1) }"; }
+
+# CPU ticks used so far by the daemon's threads: cpu_ticks PID -> "HTTP_WORKERS OTHERS"
+# (utime + stime of each thread; the MHD workers are named MHD-worker, the core and the rest
+# keep the process name).
+cpu_ticks() {
+    for t in /proc/"$1"/task/*; do
+        c=$(cat "$t/comm" 2>/dev/null) || continue
+        v=$(sed 's/^.*) //' "$t/stat" 2>/dev/null | awk '{ print $12 + $13 }') || continue
+        echo "$c ${v:-0}"
+    done | awk '$1 == "MHD-worker" { h += $2; next } { o += $2 } END { printf "%d %d\n", h, o }'
+}
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 scrape() { "$LG" get -a "127.0.0.1:$PORT" -p /metrics -t 5 > "$1" || die "GET /metrics failed"; }
 
@@ -110,6 +122,7 @@ start_broker() {
 listener $MQ_PORT 127.0.0.1
 allow_anonymous true
 persistence false
+user $(id -un)
 EOF
     mosquitto -c "$TMP/mosquitto.conf" >>"$TMP/mosquitto.log" 2>&1 &
     mq_pid=$!
@@ -128,6 +141,11 @@ wait_mqtt() {
     return 1
 }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+NPROC=$(nproc)
+# What the CPUs really deliver: on a shared VM two vCPUs may give much less than two CPUs.
+CPU0=$("$LG" cpu -n "$NPROC" -d 2)
+
 # ---- 1. the HTTP ceiling ----------------------------------------------------------------------
 BARE_PORT=$("$LG" port)
 "$ROOT/$OUT/bare" "$BARE_PORT" 2 &
@@ -137,12 +155,10 @@ bare_pid=$!
     -o "$TMP/bare.req"
 say "phase 1/7: bare libmicrohttpd ceiling, $CONNS connections, 5 s"
 BARE=$("$LG" run -a "127.0.0.1:$BARE_PORT" -f "$TMP/bare.req" -W -c "$CONNS" -d 5 -w "$WARM")
-stop_pid "$bare_pid"
-bare_pid=""
 BARE_RPS=$(kv "$BARE" rps)
 [ "$(kv "$BARE" errors)" = 0 ] || say "warning: the bare server had errors: $BARE"
 
-# ---- 2. the storage ceiling -------------------------------------------------------------------
+# ---- 2. the storage ceiling (the bare server stays up, idle, for a second look at the end) -------------------------------------------------------------------
 say "phase 2/7: SQLite ceiling (WAL, synchronous=FULL), 2 s + 2 s"
 SQL=$("$ROOT/$OUT/sqlite_ceiling" "$TMP" 2 500) || die "sqlite_ceiling failed"
 
@@ -192,7 +208,9 @@ phase() {
     file=$2
     shift 2
     scrape "$TMP/before.txt"
+    cpu0=$(cpu_ticks "$fq_pid")
     line=$("$LG" run -a "127.0.0.1:$PORT" -f "$file" "$@") || die "loadgen failed in $name"
+    cpu1=$(cpu_ticks "$fq_pid")
     scrape "$TMP/after.txt"
     b0=$(metric "$TMP/before.txt" fq_batches_total)
     b1=$(metric "$TMP/after.txt" fq_batches_total)
@@ -208,6 +226,10 @@ phase() {
     R_CPR=$(calc "$R_OK > 0 ? $R_BATCHES / $R_OK : 0" 4)
     R_BATCH=$(calc "$R_BATCHES > 0 ? $R_MSGS / $R_BATCHES : 0" 1)
     R_OUTBOX=$(metric "$TMP/after.txt" fq_outbox_depth)
+    # daemon CPU per answered request, in microseconds: HTTP threads, core and other threads
+    set -- $cpu0 $cpu1
+    R_CPU_HTTP=$(calc "$R_OK > 0 ? ($3 - $1) * 1000000 / $HZ / $R_OK : 0" 0)
+    R_CPU_CORE=$(calc "$R_OK > 0 ? ($4 - $2) * 1000000 / $HZ / $R_OK : 0" 0)
     [ "$(kv "$line" errors)" = 0 ] || say "warning: errors in $name: $line"
 }
 
@@ -231,6 +253,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null 2>&1; then
 fi
 phase full "$TMP/full.req" -c "$CONNS" -d "$DUR" -w "$WARM"
 FULL=$R_LINE FULL_B=$R_BATCHES FULL_M=$R_MSGS FULL_OK=$R_OK FULL_CPR=$R_CPR FULL_BATCH=$R_BATCH
+FULL_CPU="$R_CPU_HTTP / $R_CPU_CORE"
 FULL_RPS=$(kv "$FULL" rps)
 rm -f "$TMP/full.req"
 if [ -n "$perf_pid" ]; then
@@ -248,7 +271,7 @@ n=$(calc "$HALF_RATE * $DUR * 1.1 + 1000" 0)
 "$LG" gen -s "$SECRET" -a "127.0.0.1:$PORT" -n "$n" -x half -t "$REPORT_TEXT" -o "$TMP/half.req"
 say "phase 5/7: daemon, half load ($HALF_RATE req/s open loop), $DUR s"
 phase half "$TMP/half.req" -c "$CONNS" -d "$DUR" -w "$WARM" -r "$HALF_RATE"
-HALF=$R_LINE HALF_CPR=$R_CPR HALF_BATCH=$R_BATCH
+HALF=$R_LINE HALF_CPR=$R_CPR HALF_BATCH=$R_BATCH HALF_CPU="$R_CPU_HTTP / $R_CPU_CORE"
 rm -f "$TMP/half.req"
 
 # 6. report + "1" pairs (cases opened, outbox rows written), broker up
@@ -258,6 +281,7 @@ n=$(calc "$FULL_RPS * $CASE_DUR * 1.6 + 5000" 0)
 say "phase 6/7: daemon, report + submit pairs (cases), broker up, $CASE_DUR s"
 phase cases "$TMP/cases.req" -c "$CONNS" -d "$CASE_DUR" -w "$WARM"
 CASES=$R_LINE CASES_CPR=$R_CPR CASES_BATCH=$R_BATCH CASES_OUTBOX=$R_OUTBOX
+CASES_CPU="$R_CPU_HTTP / $R_CPU_CORE"
 rm -f "$TMP/cases.req"
 
 # 7. the same with the broker stopped: intake must not slow down, the outbox grows
@@ -271,7 +295,7 @@ sleep 1.2     # let the outbox gauge (refreshed once a second) settle
 scrape "$TMP/m.txt"
 DOWN_OUTBOX0=$(metric "$TMP/m.txt" fq_outbox_depth)
 phase down "$TMP/down.req" -c "$CONNS" -d "$CASE_DUR" -w "$WARM"
-DOWN=$R_LINE DOWN_CPR=$R_CPR DOWN_BATCH=$R_BATCH
+DOWN=$R_LINE DOWN_CPR=$R_CPR DOWN_BATCH=$R_BATCH DOWN_CPU="$R_CPU_HTTP / $R_CPU_CORE"
 rm -f "$TMP/down.req"
 sleep 1.2
 scrape "$TMP/m.txt"
@@ -306,19 +330,30 @@ else
 fi
 grep -q 'level=error' "$TMP/daemon.log" && say "warning: the daemon logged errors"
 
+# ---- the HTTP ceiling again: this machine's speed drifts (a shared VM), so the ratio uses the
+# mean of the two looks and both are reported
+stop_pid "$fq_pid"
+fq_pid=""
+say "bare libmicrohttpd ceiling again, 3 s"
+BARE2=$("$LG" run -a "127.0.0.1:$BARE_PORT" -f "$TMP/bare.req" -W -c "$CONNS" -d 3 -w "$WARM")
+stop_pid "$bare_pid"
+bare_pid=""
+BARE2_RPS=$(kv "$BARE2" rps)
+BARE_MEAN=$(calc "($BARE_RPS + $BARE2_RPS) / 2" 1)
+CPU1=$("$LG" cpu -n "$NPROC" -d 2)
+
 # ---- report -----------------------------------------------------------------------------------
-RATIO=$(calc "$BARE_RPS > 0 ? 100 * $FULL_RPS / $BARE_RPS : 0" 1)
-NPROC=$(nproc)
+RATIO=$(calc "$BARE_MEAN > 0 ? 100 * $FULL_RPS / $BARE_MEAN : 0" 1)
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 FS=$(df -PT "$TMP" 2>/dev/null | awk 'NR == 2 { print $2 }')
 
-row() { # name line cpr batch
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(kv "$2" rps)" \
+row() { # name line cpr batch cpu
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$(kv "$2" rps)" \
         "$(kv "$2" p50_ms)" "$(kv "$2" p90_ms)" "$(kv "$2" p99_ms)" "$(kv "$2" max_ms)" \
-        "$(kv "$2" errors)" "$3" "$4"
+        "$(kv "$2" errors)" "$3" "$4" "$5"
 }
 statuses() { printf '%s\n' "$1" | tr ' ' '\n' | grep '^status_' | tr '\n' ' '; }
 
@@ -328,7 +363,10 @@ statuses() { printf '%s\n' "$1" | tr ' ' '\n' | grep '^status_' | tr '\n' ' '; }
     echo "Generated by \`make bench\` (tests/bench/run.sh); do not edit by hand."
     echo
     echo "- date: $DATE"
-    echo "- machine: $NPROC CPUs, $MODEL; database on $FS"
+    echo "- machine: $NPROC CPUs, $MODEL; database on $FS; load average before the run"
+    echo "  $LOAD0, after $(cut -d' ' -f1-3 /proc/loadavg) (the load generator shares the CPUs)"
+    echo "- CPU actually delivered with $NPROC threads spinning (\`loadgen cpu\`): $(kv "$CPU0" effective_cpus)"
+    echo "  CPUs before the run, $(kv "$CPU1" effective_cpus) after (1.0 means the $NPROC vCPUs give one CPU of work)"
     echo "- commit: $COMMIT$DIRTY"
     echo "- load: loadgen on the same machine, $CONNS keep-alive connections, one request in"
     echo "  flight each; signed requests built before the clock starts; first ${WARM} s of each"
@@ -342,22 +380,27 @@ statuses() { printf '%s\n' "$1" | tr ' ' '\n' | grep '^status_' | tr '\n' ' '; }
     echo
     echo "| what | figure |"
     echo "| --- | --- |"
-    echo "| bare libmicrohttpd (2 threads, epoll, answers {}), req/s | $BARE_RPS (p50 $(kv "$BARE" p50_ms) ms, p99 $(kv "$BARE" p99_ms) ms) |"
+    echo "| bare libmicrohttpd (2 threads, epoll, answers {}), req/s, first look | $BARE_RPS (p50 $(kv "$BARE" p50_ms) ms, p99 $(kv "$BARE" p99_ms) ms) |"
+    echo "| same, second look after the daemon phases | $BARE2_RPS (p50 $(kv "$BARE2" p50_ms) ms, p99 $(kv "$BARE2" p99_ms) ms) |"
     echo "| SQLite, WAL + synchronous=FULL, 1 row per transaction, txn/s | $(kv "$SQL" single_txn_per_s) ($(kv "$SQL" fsync_ms) ms per commit) |"
     echo "| SQLite, same, 500 rows per transaction, rows/s | $(kv "$SQL" batched_rows_per_s) |"
     echo
     echo "## Daemon, POST /chat/v1/messages"
     echo
-    echo "| phase | req/s | p50 | p90 | p99 | max | errors | commits/request | messages/commit |"
-    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-    row "full load, closed loop, ${DUR} s" "$FULL" "$FULL_CPR" "$FULL_BATCH"
-    row "half load, open loop at $HALF_RATE req/s, ${DUR} s" "$HALF" "$HALF_CPR" "$HALF_BATCH"
-    row "cases (report + 1), broker up, ${CASE_DUR} s" "$CASES" "$CASES_CPR" "$CASES_BATCH"
-    row "cases (report + 1), broker stopped, ${CASE_DUR} s" "$DOWN" "$DOWN_CPR" "$DOWN_BATCH"
+    echo "| phase | req/s | p50 | p90 | p99 | max | errors | commits/request | messages/commit | CPU µs/request (HTTP / core+other) |"
+    echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    row "full load, closed loop, ${DUR} s" "$FULL" "$FULL_CPR" "$FULL_BATCH" "$FULL_CPU"
+    row "half load, open loop at $HALF_RATE req/s, ${DUR} s" "$HALF" "$HALF_CPR" "$HALF_BATCH" "$HALF_CPU"
+    row "cases (report + 1), broker up, ${CASE_DUR} s" "$CASES" "$CASES_CPR" "$CASES_BATCH" "$CASES_CPU"
+    row "cases (report + 1), broker stopped, ${CASE_DUR} s" "$DOWN" "$DOWN_CPR" "$DOWN_BATCH" "$DOWN_CPU"
     echo
-    echo "- daemon / bare ceiling at full load: **$RATIO %**"
-    echo "- full load: $FULL_OK answers 200 in the phase, $FULL_B group commits holding $FULL_M"
-    echo "  messages (one fsync per commit: $FULL_CPR commits per request); statuses: $(statuses "$FULL")"
+    echo "- daemon / bare ceiling at full load: **$RATIO %** ($FULL_RPS / $BARE_MEAN, the mean of both looks)"
+    echo "- full load, whole phase including its warm-up second (from /metrics): $FULL_OK answers 200,"
+    echo "  $FULL_B group commits holding $FULL_M messages (one fsync per commit: $FULL_CPR commits"
+    echo "  per request); statuses in the measured window: $(statuses "$FULL")"
+    echo "- CPU µs/request: CPU time of the daemon's threads during the phase (utime + stime from"
+    echo "  /proc, 1/$HZ s ticks) over the requests answered: MHD workers / core, outbox, MQTT and"
+    echo "  scheduler threads"
     echo "- half load: due requests waited before being sent (p99) $(kv "$HALF" send_late_p99_ms) ms:"
     echo "  the generator's own wake-up jitter, or all $CONNS connections busy; this wait is part of"
     echo "  the half-load latencies; requests due but never sent: $(kv "$HALF" backlog)"
@@ -366,10 +409,24 @@ statuses() { printf '%s\n' "$1" | tr ' ' '\n' | grep '^status_' | tr '\n' ' '; }
     echo "  statuses: $(statuses "$DOWN")"
     echo "- broker back: $DRAIN_TXT"
     echo
+    echo "## Reading these figures"
+    echo
+    echo "- Everything shares the machine's CPUs: the load generator, the daemon's two HTTP"
+    echo "  threads, its core thread. The effective-CPU line above says how much the machine gave;"
+    echo "  compare runs by CPU µs/request (least sensitive to that) and by the daemon / bare ratio."
+    echo "- Half load is open loop: when the machine's capacity dips during the phase, requests"
+    echo "  queue and the tail latencies grow by hundreds of ms; compare p50 with the full-load p50."
+    echo "- The cases phases never close a case, so the same few mediators collect thousands of open"
+    echo "  cases; the second cases phase (broker stopped) routes against more open cases than the"
+    echo "  first, which is part of why it is slower, independent of the broker."
+    echo "- Commits/request is group commits per answered request (one fsync each, WAL +"
+    echo "  synchronous=FULL); a commit per request would be capped by the single-row SQLite figure."
+    echo
     echo "Raw loadgen lines:"
     echo
     echo '```'
     echo "bare  $BARE"
+    echo "bare2 $BARE2"
     echo "sqlite $SQL"
     echo "full  $FULL"
     echo "half  $HALF"
@@ -379,18 +436,20 @@ statuses() { printf '%s\n' "$1" | tr ' ' '\n' | grep '^status_' | tr '\n' ' '; }
 } > "$TMP/RESULTS.md"
 cp "$TMP/RESULTS.md" "$RESULTS"
 
-printf '\n%-46s %10s %8s %8s %8s %8s %7s %9s %8s\n' phase req/s p50ms p90ms p99ms maxms errors commit/rq msg/cmt
+printf '\n%-44s %9s %7s %7s %7s %7s %6s %9s %7s %s\n' phase req/s p50ms p90ms p99ms maxms errors commit/rq msg/cmt "CPU us/rq http/core"
 tab() {
-    printf '%-46s %10s %8s %8s %8s %8s %7s %9s %8s\n' "$1" "$(kv "$2" rps)" "$(kv "$2" p50_ms)" \
-        "$(kv "$2" p90_ms)" "$(kv "$2" p99_ms)" "$(kv "$2" max_ms)" "$(kv "$2" errors)" "$3" "$4"
+    printf '%-44s %9s %7s %7s %7s %7s %6s %9s %7s %s\n' "$1" "$(kv "$2" rps)" "$(kv "$2" p50_ms)" \
+        "$(kv "$2" p90_ms)" "$(kv "$2" p99_ms)" "$(kv "$2" max_ms)" "$(kv "$2" errors)" "$3" "$4" "$5"
 }
-tab "bare MHD ceiling (5 s)" "$BARE" - -
-tab "daemon full load (${DUR} s)" "$FULL" "$FULL_CPR" "$FULL_BATCH"
-tab "daemon half load @ $HALF_RATE/s (open loop)" "$HALF" "$HALF_CPR" "$HALF_BATCH"
-tab "daemon cases, broker up (${CASE_DUR} s)" "$CASES" "$CASES_CPR" "$CASES_BATCH"
-tab "daemon cases, broker stopped (${CASE_DUR} s)" "$DOWN" "$DOWN_CPR" "$DOWN_BATCH"
+tab "bare MHD ceiling (5 s)" "$BARE" - - -
+tab "bare MHD ceiling again (3 s)" "$BARE2" - - -
+tab "daemon full load (${DUR} s)" "$FULL" "$FULL_CPR" "$FULL_BATCH" "$FULL_CPU"
+tab "daemon half load @ $HALF_RATE/s (open loop)" "$HALF" "$HALF_CPR" "$HALF_BATCH" "$HALF_CPU"
+tab "daemon cases, broker up (${CASE_DUR} s)" "$CASES" "$CASES_CPR" "$CASES_BATCH" "$CASES_CPU"
+tab "daemon cases, broker stopped (${CASE_DUR} s)" "$DOWN" "$DOWN_CPR" "$DOWN_BATCH" "$DOWN_CPU"
 echo
 echo "SQLite WAL+FULL: $(kv "$SQL" single_txn_per_s) txn/s (1 row each), $(kv "$SQL" batched_rows_per_s) rows/s (500 per txn)"
 echo "daemon / bare: $RATIO %"
+echo "effective CPUs with $NPROC busy threads: $(kv "$CPU0" effective_cpus) before, $(kv "$CPU1" effective_cpus) after"
 echo "outbox with the broker stopped: $DOWN_OUTBOX0 -> $DOWN_OUTBOX1; broker back: $DRAIN_TXT"
 echo "written: $RESULTS"
