@@ -290,15 +290,18 @@ static size_t unit_at(const struct fq_wordlist *wl, const char *p)
     return 0;
 }
 
-static void blank(char *text, const char *word)
+static void blank(char *text, const struct fq_textmask *m, const char *word)
 {
     size_t n = strlen(word);
+    if (!i18n_textmask_may_have(m, word))
+        return;
     for (char *p; n && (p = (char *)i18n_find_word(text, word));)
         memset(p, ' ', n);
 }
 
 /* ---- category and place -------------------------------------------------------------------- */
-static int find_category(const struct fq_lexicon *lx, const char *text)
+static int find_category(const struct fq_lexicon *lx, const char *text,
+                         const struct fq_textmask *m)
 {
     int best = -1, other = fq_category_index("other");
     size_t best_score = 0;
@@ -307,7 +310,7 @@ static int find_category(const struct fq_lexicon *lx, const char *text)
         size_t score = 0;
         const struct fq_wordlist *wl = &lx->category_kw[i];
         for (size_t k = 0; k < wl->n; k++)
-            if (i18n_find_word(text, wl->words[k]))
+            if (i18n_textmask_may_have(m, wl->words[k]) && i18n_find_word(text, wl->words[k]))
                 score += fq_utf8_len(wl->words[k]);
         if (i == other) {
             other_hit = score > 0;
@@ -321,7 +324,7 @@ static int find_category(const struct fq_lexicon *lx, const char *text)
     return best >= 0 ? best : (other_hit ? other : -1);
 }
 
-static int find_place(const struct fq_roster *r, const char *text)
+static int find_place(const struct fq_roster *r, const char *text, const struct fq_textmask *m)
 {
     int best = -1, best_level = -1;
     size_t best_len = 0;
@@ -329,7 +332,8 @@ static int find_place(const struct fq_roster *r, const char *text)
         const struct fq_org *o = &r->org[i];
         for (size_t k = 0; k <= o->n_aliases; k++) {
             const char *name = k == 0 ? o->name : o->aliases[k - 1];
-            if (!name || !*name || !i18n_find_word(text, name))
+            if (!name || !*name || !i18n_textmask_may_have(m, name) ||
+                !i18n_find_word(text, name))
                 continue;
             size_t len = strlen(name);
             if ((int)o->level > best_level || ((int)o->level == best_level && len > best_len)) {
@@ -524,7 +528,7 @@ static char *find_phone(const char *text, const char **at, size_t *len)
 
 /* ---- substance ----------------------------------------------------------------------------- */
 static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, const char *norm,
-                        const char *phone_at, size_t phone_len)
+                        const struct fq_textmask *m, const char *phone_at, size_t phone_len)
 {
     char *rest = strdup(norm);
     if (!rest)
@@ -533,17 +537,17 @@ static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, 
         memset(rest + (phone_at - norm), ' ', phone_len);
     const struct fq_wordlist *fill = &lx->kw[FQ_KW_FILLER];
     for (size_t i = 0; i < fill->n; i++)
-        blank(rest, fill->words[i]);
+        blank(rest, m, fill->words[i]);
     for (int l = 0; l < FQ_N_LOCALES; l++)
         for (size_t i = 0; i < lx->categories[l].n; i++)
-            blank(rest, lx->categories[l].vals[i]);
+            blank(rest, m, lx->categories[l].vals[i]);
     for (size_t i = 0; r && i < r->n_org; i++) {
         const struct fq_org *o = &r->org[i];
         if (o->name)
-            blank(rest, o->name);
+            blank(rest, m, o->name);
         for (size_t k = 0; k < o->n_aliases; k++)
             if (o->aliases[k])
-                blank(rest, o->aliases[k]);
+                blank(rest, m, o->aliases[k]);
     }
     size_t count = 0;
     const char *p = rest, *end = rest + strlen(rest);
@@ -568,15 +572,17 @@ void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const
     char *norm = classify_normalize(text);
     if (!norm || !lx)
         goto out;
-    out->category = find_category(lx, norm);
-    out->org = find_place(r, norm);
+    struct fq_textmask m;
+    i18n_textmask(norm, &m);
+    out->category = find_category(lx, norm, &m);
+    out->org = find_place(r, norm, &m);
     out->people = find_people(lx, norm);
     out->danger_word = wordlist_find_in(&lx->kw[FQ_KW_DANGER], norm);
     out->danger = out->danger_word != NULL;
     const char *at = NULL;
     size_t len = 0;
     out->phone = find_phone(norm, &at, &len);
-    out->substantive = classify_choice(norm) < 0 && substantive(lx, r, norm, at, len);
+    out->substantive = classify_choice(norm) < 0 && substantive(lx, r, norm, &m, at, len);
 out:
     free(norm);
 }

@@ -238,6 +238,38 @@ const char *i18n_find_word(const char *text, const char *word)
     }
 }
 
+static unsigned mask_slot(int32_t cp)
+{
+    if (cp >= 'A' && cp <= 'Z')
+        cp += 'a' - 'A';
+    return (unsigned)(((uint32_t)cp * 2654435761u) >> 24);   /* 0..255 */
+}
+
+void i18n_textmask(const char *text, struct fq_textmask *m)
+{
+    memset(m, 0, sizeof *m);
+    const char *p = text, *end = text + strlen(text);
+    while (p < end) {
+        int32_t cp = fq_utf8_next(&p, end);
+        if (cp < 0) {   /* not UTF-8: let every word through */
+            memset(m->bits, 0xff, sizeof m->bits);
+            return;
+        }
+        unsigned k = mask_slot(cp);
+        m->bits[k >> 6] |= (uint64_t)1 << (k & 63);
+    }
+}
+
+bool i18n_textmask_may_have(const struct fq_textmask *m, const char *word)
+{
+    const char *p = word, *end = word + strlen(word);
+    int32_t cp = fq_utf8_next(&p, end);
+    if (cp < 0)
+        return true;
+    unsigned k = mask_slot(cp);
+    return (m->bits[k >> 6] >> (k & 63)) & 1;
+}
+
 bool wordlist_has(const struct fq_wordlist *wl, const char *w)
 {
     if (!wl || !w)
@@ -252,8 +284,10 @@ const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text)
 {
     if (!wl || !text)
         return NULL;
+    struct fq_textmask m;
+    i18n_textmask(text, &m);
     for (size_t i = 0; i < wl->n; i++)
-        if (i18n_find_word(text, wl->words[i]))
+        if (i18n_textmask_may_have(&m, wl->words[i]) && i18n_find_word(text, wl->words[i]))
             return wl->words[i];
     return NULL;
 }

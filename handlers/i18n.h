@@ -92,6 +92,15 @@ bool wordlist_has(const struct fq_wordlist *wl, const char *w);
 /* Where word occurs in text, ASCII case ignored; a word that starts or ends with an ASCII
  * letter or digit must do so at a word boundary ("kill" is not in "skill"). NULL when absent. */
 const char *i18n_find_word(const char *text, const char *word);
+/* A 256-bit sketch of the first code points present in a text (ASCII letters folded), to skip
+ * the search for words that cannot occur: most of ~1000 keywords fail this test at once. */
+struct fq_textmask {
+    uint64_t bits[4];
+};
+void i18n_textmask(const char *text, struct fq_textmask *m);
+/* False when word certainly does not occur in the text the mask was made from (or in any text
+ * made from it by blanking parts out); true when it may. */
+bool i18n_textmask_may_have(const struct fq_textmask *m, const char *word);
 /* The first word of the list found inside text, or NULL. */
 const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text);
 

@@ -287,3 +287,32 @@ Test(classify, severity_rules)
     cr_assert_eq(classify_severity("wage", 0, true), FQ_SEV_RED);
     cr_assert_eq(classify_severity(NULL, 0, false), FQ_SEV_BLUE);
 }
+
+/* The text mask may only skip words that cannot occur: every keyword of every list, embedded in
+ * other text (and in upper case for ASCII words), is still found; and for an unrelated text it
+ * does skip most of them, which is what it is for. */
+Test(classify, textmask_never_hides_a_present_word)
+{
+    size_t skipped = 0, total = 0;
+    struct fq_textmask unrelated;
+    i18n_textmask("hello 12345", &unrelated);
+    for (int kw = 0; kw < FQ__KW_COUNT + FQ_N_CATEGORIES; kw++) {
+        const struct fq_wordlist *wl = kw < FQ__KW_COUNT ? &lx->kw[kw]
+                                                        : &lx->category_kw[kw - FQ__KW_COUNT];
+        for (size_t i = 0; i < wl->n; i++) {
+            char text[512];
+            snprintf(text, sizeof text, "前面的话 %s 后面的话", wl->words[i]);
+            for (char *p = text; *p; p++)
+                if (*p >= 'a' && *p <= 'z')
+                    *p = (char)(*p - 'a' + 'A');
+            struct fq_textmask m;
+            i18n_textmask(text, &m);
+            cr_assert(i18n_textmask_may_have(&m, wl->words[i]), "mask hides \"%s\"", wl->words[i]);
+            cr_assert_not_null(i18n_find_word(text, wl->words[i]), "\"%s\" not found", wl->words[i]);
+            total++;
+            skipped += !i18n_textmask_may_have(&unrelated, wl->words[i]);
+        }
+    }
+    cr_assert_gt(total, 100);
+    cr_assert_gt(skipped * 10, total * 8, "the mask skipped only %zu of %zu words", skipped, total);
+}
