@@ -1,0 +1,700 @@
+/* timers.c: what a due timer does (CONTRACT 7), and the other lifecycle duties that are not a
+ * mediator's command: absence (a mediator set inactive loses their unaccepted cases), alerts on
+ * danger words in a later message of a case, and the supervisors' digest.
+ *
+ * The core marks a timer fired before calling timers_fire, in the same savepoint, so whatever
+ * happens here is committed together with "fired" and happens once (bot/sched.c). Every timer
+ * re-reads the case and checks that the case still needs it: a reminder for a case accepted or
+ * reassigned meanwhile, or an overdue notice for a finished case, does nothing. lifecycle.c
+ * cancels timers when the case moves on; the check here is the second line of defence (a
+ * timer already queued when the case moved, a row written by an older version).
+ *
+ * Kinds:
+ *   accept_remind    case still waiting for its mediator to accept: assignment "reminder" and
+ *                    a notify text to the mediator; event "reminder" {"kind":"accept"}.
+ *   accept_escalate  twice the accept SLA (督办): each supervisor of the handling node and its
+ *                    ancestors gets assignment "reminder" and a notify text (so MQTT-only and
+ *                    WeCom deployments both see it); event "reminder" {"kind":"supervise"};
+ *                    then the case is transferred (lifecycle LC_TRANSFER by the system: event
+ *                    "transferred", fresh accept timers) to another active mediator of the same
+ *                    node who handles the category, fewest open cases first, when there is one.
+ *   resolve_overdue  not finished by the resolve SLA: assignment "overdue" + notify to the
+ *                    mediator and each supervisor; event "overdue"; the next one a day later.
+ *   digest           arg = a supervisor's id: the new, overdue and escalated cases of their node
+ *                    and below over the last period (a day when sensitive.enabled, else a
+ *                    week), as a notify text and an action of kind NOTIFY, type "digest" (bot/
+ *                    payload.c publishes it on {p}/mediators/{id}/digest); the next one is
+ *                    scheduled at 08:00 local of the next day (sensitive) or next Monday.
+ *   survey*, relapse_check   handed to survey_on_timer (handlers/survey.c).
+ *   report_monthly   handed to report_on_timer (handlers/report.c).
+ * A supervisor is a mediator with "supervisor": true, active, at the node or an ancestor; the
+ * case's own mediator is never told twice (not also as a supervisor).
+ *
+ * Mediators have no locale in the roster: their texts are zh-CN. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lifecycle.h"
+
+#define DAY 86400
+#define DIGEST_HOUR 8
+#define DIGEST_LIST_MAX 20     /* case numbers written into the digest text per list */
+#define DIGEST_DATA_MAX 200    /* case numbers in the digest's data per list */
+#define MAX_SUPERVISORS 64
+
+static const int loc = FQ_LOC_ZH_CN;
+
+const char *timers_metric_label(const char *kind)
+{
+    if (!kind)
+        return "other";
+    if (strcmp(kind, "accept_remind") == 0)
+        return "reminder";
+    if (strcmp(kind, "accept_escalate") == 0)
+        return "escalation";
+    if (strcmp(kind, "resolve_overdue") == 0)
+        return "overdue";
+    if (strncmp(kind, "survey_remind", 13) == 0)
+        return "survey_reminder";
+    if (strncmp(kind, "survey", 6) == 0)
+        return "survey";
+    if (strcmp(kind, "relapse_check") == 0)
+        return "relapse";
+    return "other";
+}
+
+/* ---- small helpers ------------------------------------------------------------------------- */
+static void format_local(int64_t t, char *buf, size_t size)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
+}
+
+static bool is_finished(const struct fq_case *k)
+{
+    return strcmp(k->status, "resolved") == 0 || strcmp(k->status, "closed") == 0 ||
+           strcmp(k->status, "cancelled") == 0;
+}
+
+static bool awaits_accept(const struct fq_case *k)
+{
+    return k->mediator_id &&
+           (strcmp(k->status, "assigned") == 0 || strcmp(k->status, "reopened") == 0);
+}
+
+/* The handling node of k, or its mediator's node when the roster does not know org_id. */
+static int handling_node(const struct fq_roster *r, const struct fq_case *k)
+{
+    int n = roster_org_index(r, k->org_id);
+    if (n < 0) {
+        int m = roster_mediator_index(r, k->mediator_id);
+        n = m >= 0 ? r->med[m].org : -1;
+    }
+    return n;
+}
+
+static const char *org_name(const struct fq_roster *r, int i)
+{
+    return i >= 0 && (size_t)i < r->n_org ? r->org[i].name : "";
+}
+
+static const char *mediator_name(const struct fq_ctx *c, const char *id)
+{
+    int m = roster_mediator_index(c->roster, id);
+    return m >= 0 ? c->roster->med[m].name : i18n_get(c->lex, loc, "tm_nobody");
+}
+
+static const char *place_name(const struct fq_ctx *c, const struct fq_case *k)
+{
+    int p = roster_org_index(c->roster, k->place_org);
+    if (p >= 0)
+        return c->roster->org[p].name;
+    return k->place_text ? k->place_text : "";
+}
+
+size_t timers_supervisors(const struct fq_roster *r, int node, int *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t hops = 0; node >= 0 && (size_t)node < r->n_org && hops <= r->n_org; hops++) {
+        for (size_t i = 0; i < r->n_med && n < max; i++) {
+            const struct fq_mediator *m = &r->med[i];
+            if (m->org == node && m->supervisor && m->active)
+                out[n++] = (int)i;
+        }
+        node = r->org[node].parent;
+    }
+    return n;
+}
+
+/* Supervisors of the case's handling node (and, for alerts, its place) and their ancestors,
+ * without duplicates and without the case's own mediator. */
+static size_t case_supervisors(const struct fq_ctx *c, const struct fq_case *k, bool with_place,
+                               int *out, size_t max)
+{
+    const struct fq_roster *r = c->roster;
+    size_t n = timers_supervisors(r, handling_node(r, k), out, max);
+    if (with_place) {
+        int more[MAX_SUPERVISORS];
+        size_t m = timers_supervisors(r, roster_org_index(r, k->place_org), more,
+                                      MAX_SUPERVISORS);
+        for (size_t i = 0; i < m && n < max; i++) {
+            bool seen = false;
+            for (size_t j = 0; j < n; j++)
+                seen = seen || out[j] == more[i];
+            if (!seen)
+                out[n++] = more[i];
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!fq_streq(r->med[out[i]].id, k->mediator_id))
+            out[w++] = out[i];
+    return w;
+}
+
+/* Appends a notify action with text (taken; NULL marks oom). */
+static void notify_take(struct fq_actions *out, const char *mediator, int64_t case_id, char *text)
+{
+    if (!text) {
+        out->oom = true;
+        return;
+    }
+    actions_notify(out, mediator, case_id, text);
+    free(text);
+}
+
+static enum fq_err record(struct fq_ctx *c, const struct fq_case *k, const char *type,
+                          const char *data, struct fq_actions *out)
+{
+    enum fq_err err = store_case_event_add(c->store, k->id, type, "system", NULL, data, c->now);
+    if (!err)
+        actions_event(out, type, k->id);
+    return err;
+}
+
+/* Another active mediator at node for k's category (not k's own), not full, with the fewest
+ * open cases, then the least recently assigned; -1 when none. */
+static enum fq_err other_mediator(struct fq_ctx *c, const struct fq_case *k, int node, int *pick)
+{
+    const struct fq_roster *r = c->roster;
+    int64_t best_open = 0, best_last = 0;
+    *pick = -1;
+    for (size_t i = 0; node >= 0 && i < r->n_med; i++) {
+        const struct fq_mediator *m = &r->med[i];
+        if (m->org != node || !m->active || fq_streq(m->id, k->mediator_id) ||
+            !roster_mediator_handles(m, k->category))
+            continue;
+        int64_t open = 0, last = 0;
+        enum fq_err err = store_mediator_load(c->store, m->id, &open, &last);
+        if (err && err != FQ_ENOTFOUND)
+            return err;
+        if (m->max_open > 0 && open >= m->max_open)
+            continue;
+        if (*pick < 0 || open < best_open || (open == best_open && last < best_last)) {
+            *pick = (int)i;
+            best_open = open;
+            best_last = last;
+        }
+    }
+    return FQ_OK;
+}
+
+/* Gives k to mediator `to` as the system (lifecycle's transfer: event "transferred", the
+ * assignments, fresh accept timers). */
+static enum fq_err transfer_to(struct fq_ctx *c, struct fq_case *k, int to, bool *moved,
+                               struct fq_actions *out)
+{
+    struct lc_request rq = {.cmd = LC_TRANSFER, .actor = -1, .to = c->roster->med[to].id};
+    struct lc_result res;
+    enum fq_err err = lifecycle_apply(c, k, &rq, &res, out);
+    if (moved)
+        *moved = !err && res.refusal == LC_DONE;
+    return err;
+}
+
+/* ---- the kinds ----------------------------------------------------------------------------- */
+static enum fq_err fire_remind(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                              struct fq_actions *out)
+{
+    /* a reminder belongs to the assignment it was set for */
+    if (!awaits_accept(k) || t->due_at < k->assigned_at)
+        return FQ_OK;
+    char due[32];
+    format_local(k->due_accept, due, sizeof due);
+    enum fq_err err = record(c, k, "reminder", "{\"kind\":\"accept\"}", out);
+    if (err)
+        return err;
+    actions_assign(out, "reminder", k->mediator_id, k->id);
+    notify_take(out, k->mediator_id, k->id,
+                i18n_format(c->lex, loc, "tm_remind", "case", k->case_no, "category",
+                            i18n_category(c->lex, loc, k->category), "place", place_name(c, k),
+                            "due", due, (char *)NULL));
+    return FQ_OK;
+}
+
+static enum fq_err fire_supervise(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                                  struct fq_actions *out)
+{
+    if (!awaits_accept(k) || t->due_at < k->assigned_at)
+        return FQ_OK;
+    const struct fq_roster *r = c->roster;
+    int node = handling_node(r, k);
+    int to = -1;
+    enum fq_err err = other_mediator(c, k, node, &to);
+    if (err)
+        return err;
+    int sup[MAX_SUPERVISORS];
+    size_t n = case_supervisors(c, k, false, sup, MAX_SUPERVISORS);
+
+    char due[32];
+    format_local(k->due_accept, due, sizeof due);
+    const char *cat = i18n_category(c->lex, loc, k->category);
+    const char *unit = org_name(r, node), *who = mediator_name(c, k->mediator_id);
+    err = record(c, k, "reminder",
+                 to >= 0 ? "{\"kind\":\"supervise\",\"reassigned\":true}"
+                         : "{\"kind\":\"supervise\",\"reassigned\":false}",
+                 out);
+    if (err)
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        const char *sid = r->med[sup[i]].id;
+        actions_assign(out, "reminder", sid, k->id);
+        notify_take(out, sid, k->id,
+                    to >= 0 ? i18n_format(c->lex, loc, "tm_supervise_reassigned", "case",
+                                          k->case_no, "category", cat, "unit", unit, "mediator",
+                                          who, "due", due, "new_mediator", r->med[to].name,
+                                          (char *)NULL)
+                            : i18n_format(c->lex, loc, "tm_supervise", "case", k->case_no,
+                                          "category", cat, "unit", unit, "mediator", who, "due",
+                                          due, (char *)NULL));
+    }
+    if (to < 0)
+        return FQ_OK;
+    return transfer_to(c, k, to, NULL, out);
+}
+
+static enum fq_err fire_overdue(struct fq_ctx *c, struct fq_case *k, struct fq_actions *out)
+{
+    if (is_finished(k))
+        return FQ_OK;
+    const struct fq_roster *r = c->roster;
+    char due[32];
+    format_local(k->due_resolve, due, sizeof due);
+    const char *cat = i18n_category(c->lex, loc, k->category);
+    enum fq_err err = record(c, k, "overdue", NULL, out);
+    if (!err)
+        err = store_timer_add(c->store, c->now + DAY, "resolve_overdue", k->id, NULL, NULL);
+    if (err)
+        return err;
+    if (k->mediator_id) {
+        actions_assign(out, "overdue", k->mediator_id, k->id);
+        notify_take(out, k->mediator_id, k->id,
+                    i18n_format(c->lex, loc, "tm_overdue", "case", k->case_no, "category", cat,
+                                "due", due, (char *)NULL));
+    }
+    int sup[MAX_SUPERVISORS];
+    size_t n = case_supervisors(c, k, false, sup, MAX_SUPERVISORS);
+    for (size_t i = 0; i < n; i++) {
+        const char *sid = r->med[sup[i]].id;
+        actions_assign(out, "overdue", sid, k->id);
+        notify_take(out, sid, k->id,
+                    i18n_format(c->lex, loc, "tm_overdue_supervisor", "case", k->case_no,
+                                "category", cat, "unit", org_name(r, handling_node(r, k)),
+                                "mediator", mediator_name(c, k->mediator_id), "due", due,
+                                (char *)NULL));
+    }
+    return FQ_OK;
+}
+
+/* ---- digest -------------------------------------------------------------------------------- */
+static int64_t digest_period(const struct fq_ctx *c)
+{
+    return c->cfg && c->cfg->sensitive_enabled ? DAY : 7 * DAY;
+}
+
+int64_t timers_digest_next(int64_t now, bool daily)
+{
+    time_t tt = (time_t)now;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    tm.tm_hour = DIGEST_HOUR;
+    tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    if (!daily) {
+        int days = (8 - tm.tm_wday) % 7;   /* to Monday (tm_wday 1) */
+        tm.tm_mday += days;
+    }
+    time_t t = mktime(&tm);
+    while ((int64_t)t <= now) {
+        tm.tm_mday += daily ? 1 : 7;
+        tm.tm_isdst = -1;
+        t = mktime(&tm);
+    }
+    return (int64_t)t;
+}
+
+struct digest {
+    const struct fq_roster *r;
+    int node;
+    size_t n_new, n_overdue, n_escalated;
+    struct fq_buf list[3];           /* text lists: new, overdue, escalated */
+    struct fq_buf data[3];           /* JSON arrays */
+    size_t shown[3], in_data[3];
+};
+
+static bool under(const struct fq_roster *r, int node, const char *org)
+{
+    int i = roster_org_index(r, org);
+    return i >= 0 && roster_org_is_ancestor(r, node, i);
+}
+
+static void digest_add(struct digest *d, int which, const char *case_no)
+{
+    if (d->shown[which] < DIGEST_LIST_MAX) {
+        buf_puts(&d->list[which], d->shown[which] ? ", " : "");
+        buf_puts(&d->list[which], case_no);
+        d->shown[which]++;
+    }
+    if (d->in_data[which] < DIGEST_DATA_MAX) {
+        /* case numbers are FQ<digits>-<digits>: nothing to escape */
+        buf_printf(&d->data[which], "%s\"%s\"", d->in_data[which] ? "," : "", case_no);
+        d->in_data[which]++;
+    }
+}
+
+static void digest_row(const struct fq_digest_row *row, void *arg)
+{
+    struct digest *d = arg;
+    if (!under(d->r, d->node, row->org_id) && !under(d->r, d->node, row->place_org))
+        return;
+    if (row->is_new) {
+        d->n_new++;
+        digest_add(d, 0, row->case_no);
+    }
+    if (row->overdue) {
+        d->n_overdue++;
+        digest_add(d, 1, row->case_no);
+    }
+    if (row->escalated) {
+        d->n_escalated++;
+        digest_add(d, 2, row->case_no);
+    }
+}
+
+static void digest_cleanup(struct digest *d)
+{
+    for (int i = 0; i < 3; i++) {
+        buf_cleanup(&d->list[i]);
+        buf_cleanup(&d->data[i]);
+    }
+}
+
+/* Schedules the next digest of supervisor `id` and remembers its timer id in kv. */
+static enum fq_err digest_schedule(struct fq_ctx *c, const char *id)
+{
+    int64_t tid = 0;
+    int64_t due = timers_digest_next(c->now, digest_period(c) == DAY);
+    enum fq_err err = store_timer_add(c->store, due, "digest", 0, id, &tid);
+    if (err)
+        return err;
+    char key[160], val[32];
+    snprintf(key, sizeof key, "tm_digest:%s", id);
+    snprintf(val, sizeof val, "%lld", (long long)tid);
+    return store_kv_put(c->store, key, val);
+}
+
+static enum fq_err fire_digest(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+{
+    const struct fq_roster *r = c->roster;
+    int m = roster_mediator_index(r, t->arg);
+    if (m < 0 || !r->med[m].supervisor || !r->med[m].active)
+        return FQ_OK;   /* no longer a supervisor: timers_ensure_digests starts again if needed */
+    /* only the digest timer kv names is the supervisor's: a stray one would double the digests */
+    char key[160], *cur = NULL;
+    snprintf(key, sizeof key, "tm_digest:%s", r->med[m].id);
+    enum fq_err err = store_kv_get(c->store, key, &cur);
+    if (err && err != FQ_ENOTFOUND)
+        return err;
+    bool stray = cur && atoll(cur) != t->id;
+    free(cur);
+    if (stray)
+        return FQ_OK;
+    bool daily = digest_period(c) == DAY;
+    struct digest d = {.r = r, .node = r->med[m].org};
+    for (int i = 0; i < 3; i++) {
+        buf_init(&d.list[i]);
+        buf_init(&d.data[i]);
+        buf_puts(&d.list[i], "");
+        buf_puts(&d.data[i], "");
+    }
+    char *text = NULL, *data = NULL;
+    err = store_digest_cases(c->store, c->now - digest_period(c), c->now, digest_row,
+                                         &d);
+    if (err)
+        goto out;
+    char nn[24], no[24], ne[24];
+    snprintf(nn, sizeof nn, "%zu", d.n_new);
+    snprintf(no, sizeof no, "%zu", d.n_overdue);
+    snprintf(ne, sizeof ne, "%zu", d.n_escalated);
+    struct fq_buf b;
+    buf_init(&b);
+    char *head = i18n_format(c->lex, loc, daily ? "tm_digest_daily" : "tm_digest_weekly", "unit",
+                             org_name(r, d.node), "new", nn, "overdue", no, "escalated", ne,
+                             (char *)NULL);
+    buf_puts(&b, head ? head : "");
+    free(head);
+    static const char *const keys[3] = {"tm_digest_list_new", "tm_digest_list_overdue",
+                                        "tm_digest_list_escalated"};
+    const size_t counts[3] = {d.n_new, d.n_overdue, d.n_escalated};
+    for (int i = 0; i < 3; i++) {
+        if (!counts[i])
+            continue;
+        char *line = i18n_format(c->lex, loc, keys[i], "cases", d.list[i].s ? d.list[i].s : "",
+                                 (char *)NULL);
+        buf_printf(&b, "\n%s", line ? line : "");
+        free(line);
+        if (counts[i] > d.shown[i]) {
+            char total[24];
+            snprintf(total, sizeof total, "%zu", counts[i]);
+            char *more = i18n_format(c->lex, loc, "tm_digest_more", "n", total, (char *)NULL);
+            buf_printf(&b, "%s", more ? more : "");
+            free(more);
+        }
+    }
+    text = buf_take(&b);
+    struct fq_buf j;
+    buf_init(&j);
+    buf_printf(&j,
+               "{\"period\":\"%s\",\"since\":%lld,\"new\":%zu,\"overdue\":%zu,\"escalated\":%zu,"
+               "\"new_cases\":[%s],\"overdue_cases\":[%s],\"escalated_cases\":[%s]}",
+               daily ? "daily" : "weekly", (long long)(c->now - digest_period(c)), d.n_new,
+               d.n_overdue, d.n_escalated, d.data[0].s ? d.data[0].s : "",
+               d.data[1].s ? d.data[1].s : "", d.data[2].s ? d.data[2].s : "");
+    data = buf_take(&j);
+    if (!text || !data) {
+        err = FQ_ENOMEM;
+        goto out;
+    }
+    if ((err = timers_digest_action(out, r->med[m].id, text, data)))
+        goto out;
+    err = digest_schedule(c, r->med[m].id);
+out:
+    free(text);
+    free(data);
+    digest_cleanup(&d);
+    return err;
+}
+
+enum fq_err timers_digest_action(struct fq_actions *out, const char *supervisor, const char *text,
+                                 const char *data)
+{
+    size_t before = out->n;
+    actions_notify(out, supervisor, 0, text);
+    if (out->n == before)
+        return FQ_ENOMEM;
+    struct fq_action *x = &out->v[out->n - 1];
+    char *type = fq_strdup("digest"), *d = fq_strdup(data);
+    if (!type || (data && !d)) {
+        free(type);
+        free(d);
+        out->oom = true;
+        return FQ_ENOMEM;
+    }
+    free(x->type);
+    x->type = type;
+    x->request_id = d;
+    return FQ_OK;
+}
+
+enum fq_err timers_ensure_digests(struct fq_ctx *c)
+{
+    const struct fq_roster *r = c->roster;
+    int64_t period = digest_period(c);
+    for (size_t i = 0; i < r->n_med; i++) {
+        const struct fq_mediator *m = &r->med[i];
+        if (!m->supervisor || !m->active)
+            continue;
+        char key[160], *val = NULL;
+        snprintf(key, sizeof key, "tm_digest:%s", m->id);
+        enum fq_err err = store_kv_get(c->store, key, &val);
+        if (err && err != FQ_ENOTFOUND)
+            return err;
+        bool need = true;
+        if (val) {
+            struct fq_timer t;
+            int state = -1;
+            err = store_timer_get(c->store, atoll(val), &t, &state);
+            free(val);
+            if (err && err != FQ_ENOTFOUND)
+                return err;
+            if (!err) {
+                need = state != 0;
+                /* the cadence changed (sensitive.enabled turned on): the pending one is too far */
+                if (state == 0 && t.due_at > c->now + period) {
+                    if ((err = store_timer_fire(c->store, t.id, c->now)) && err != FQ_ENOTFOUND) {
+                        timer_cleanup(&t);
+                        return err;
+                    }
+                    need = true;
+                }
+                timer_cleanup(&t);
+            }
+        }
+        if (need && (err = digest_schedule(c, m->id)))
+            return err;
+    }
+    return FQ_OK;
+}
+
+/* ---- absence ------------------------------------------------------------------------------- */
+struct idlist {
+    int64_t *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void collect_id(const struct fq_case *k, void *arg)
+{
+    struct idlist *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        int64_t *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = k->id;
+}
+
+enum fq_err timers_absence(struct fq_ctx *c, struct fq_actions *out, size_t *moved)
+{
+    const struct fq_roster *r = c->roster;
+    struct idlist ids = {0};
+    enum fq_err err = FQ_OK;
+    if (moved)
+        *moved = 0;
+    for (size_t i = 0; i < r->n_med && !err; i++) {
+        if (r->med[i].active)
+            continue;
+        static const char *const statuses[] = {"assigned", "reopened"};
+        for (size_t s = 0; s < 2 && !err; s++) {
+            struct fq_case_filter f = {.status = statuses[s], .mediator_id = r->med[i].id};
+            err = store_case_list(c->store, &f, collect_id, &ids);
+        }
+    }
+    if (!err && ids.oom)
+        err = FQ_ENOMEM;
+    for (size_t i = 0; i < ids.n && !err; i++) {
+        struct fq_case k;
+        if ((err = store_case_get_id(c->store, ids.v[i], &k)))
+            break;
+        /* route again from the handling node: this node or above, inactive mediators skipped */
+        struct fq_route_pick p;
+        int node = handling_node(r, &k);
+        err = node >= 0 ? route_pick(c, k.category, FQ_SEV_BLUE, node, &p) : FQ_OK;
+        bool done = false;
+        if (!err && node >= 0 && p.mediator >= 0)
+            err = transfer_to(c, &k, p.mediator, &done, out);
+        if (!err && done && moved)
+            (*moved)++;
+        case_cleanup(&k);
+    }
+    free(ids.v);
+    return err;
+}
+
+enum fq_err timers_housekeep(struct fq_ctx *c, struct fq_actions *out)
+{
+    enum fq_err err = timers_absence(c, out, NULL);
+    if (!err)
+        err = report_ensure_timer(c);   /* handlers/report.c: the monthly report timer */
+    return err ? err : timers_ensure_digests(c);
+}
+
+/* ---- danger words in a later message -------------------------------------------------------- */
+static void first_id(const struct fq_case *k, void *arg)
+{
+    int64_t *id = arg;
+    if (!*id)
+        *id = k->id;
+}
+
+enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *user,
+                             struct fq_actions *out)
+{
+    if (!channel || !user)
+        return FQ_OK;
+    int64_t id = 0;
+    struct fq_case_filter f = {.status = "open", .channel = channel, .user = user, .limit = 1};
+    enum fq_err err = store_case_list(c->store, &f, first_id, &id);
+    if (err || !id)
+        return err;
+    struct fq_case k;
+    if ((err = store_case_get_id(c->store, id, &k)))
+        return err;
+    const struct fq_roster *r = c->roster;
+    if (k.severity != FQ_SEV_RED) {
+        k.severity = FQ_SEV_RED;
+        k.updated_at = c->now;
+        if ((err = store_case_update(c->store, &k)) ||
+            (err = record(c, &k, "progress", "{\"severity\":\"red\",\"reason\":\"danger\"}", out)))
+            goto out;
+    }
+    int n = roster_org_index(r, k.place_org);
+    if (n < 0)
+        n = handling_node(r, &k);
+    for (size_t hops = 0; n >= 0 && hops <= r->n_org; hops++, n = r->org[n].parent)
+        actions_alert(out, "danger", r->org[n].id, k.id);
+    char *text = i18n_format(c->lex, loc, "tm_danger", "case", k.case_no, "category",
+                             i18n_category(c->lex, loc, k.category), "place", place_name(c, &k),
+                             (char *)NULL);
+    if (!text) {
+        err = FQ_ENOMEM;
+        goto out;
+    }
+    if (k.mediator_id)
+        actions_notify(out, k.mediator_id, k.id, text);
+    int sup[MAX_SUPERVISORS];
+    size_t ns = case_supervisors(c, &k, true, sup, MAX_SUPERVISORS);
+    for (size_t i = 0; i < ns; i++)
+        actions_notify(out, r->med[sup[i]].id, k.id, text);
+    free(text);
+out:
+    case_cleanup(&k);
+    return err ? err : out->oom ? FQ_ENOMEM : FQ_OK;
+}
+
+/* ---- the entry point ----------------------------------------------------------------------- */
+enum fq_err timers_fire(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+{
+    if (strncmp(t->kind, "survey", 6) == 0 || strcmp(t->kind, "relapse_check") == 0)
+        return survey_on_timer(c, t, out);
+    if (strcmp(t->kind, "report_monthly") == 0)
+        return report_on_timer(c, t, out);   /* handlers/report.c: the monthly report */
+    if (strcmp(t->kind, "digest") == 0)
+        return fire_digest(c, t, out);
+    if (strcmp(t->kind, "report_monthly") == 0)
+        return report_on_timer(c, t, out);
+    bool remind = strcmp(t->kind, "accept_remind") == 0;
+    bool supervise = strcmp(t->kind, "accept_escalate") == 0;
+    bool overdue = strcmp(t->kind, "resolve_overdue") == 0;
+    if (!(remind || supervise || overdue) || t->case_id <= 0)
+        return FQ_OK;   /* a kind this version does not know: consumed without effect */
+    struct fq_case k;
+    enum fq_err err = store_case_get_id(c->store, t->case_id, &k);
+    if (err == FQ_ENOTFOUND)
+        return FQ_OK;
+    if (err)
+        return err;
+    err = remind ? fire_remind(c, t, &k, out)
+                 : supervise ? fire_supervise(c, t, &k, out) : fire_overdue(c, &k, out);
+    case_cleanup(&k);
+    return err ? err : out->oom ? FQ_ENOMEM : FQ_OK;
+}
