@@ -1,0 +1,685 @@
+/* report.c: the monthly statistics and the ledger (台账) of CONTRACT 8, computed in C from the
+ * rows store/report.c selects. Nothing here renders: bot/report_out.c makes text, JSON, CSV
+ * and XLSX from these structs.
+ *
+ * Which cases count where. The month is the local calendar month P = [start, end). The report
+ * reflects the ledger as it stands when it is made (a case reopened after being resolved no
+ * longer counts as resolved):
+ * - received:   created_at in P.
+ * - resolved:   status "resolved" now and resolved_at (its latest resolution) in P.
+ * - unresolved: status "closed" (closed without agreement), closed_at in P, reason other than
+ *               "withdrawn".
+ * - withdrawn:  the same with reason "withdrawn"; counted apart, in neither side of the success
+ *               rate.
+ * - open:       created before end, not cancelled, and not finished before end (finished =
+ *               resolved with resolved_at < end, or closed with closed_at < end): the backlog at
+ *               the end of the month (for the running month: now).
+ * - overdue:    open, with a resolve deadline (due_resolve) before min(end, now).
+ * - success rate = resolved / (resolved + unresolved); null when both are 0.
+ * - surveys: satisfaction surveys concluded in P: answered (answered_at = closed_at in P) or
+ *   no_response (expired in P). Satisfaction rate = answers 1-3 / answered; no-response
+ *   surveys are counted apart and never in the satisfaction rate; response rate = answered /
+ *   (answered + no_response).
+ * - time to accept: over cases with accepted_at in P, accepted_at - created_at (from the report
+ *   to acceptance by the mediator holding the case); time to resolve: over resolved cases (as
+ *   above), resolved_at - created_at. Mean, and the 90th percentile by nearest rank (the
+ *   ceil(0.9 n)-th smallest).
+ * - escalations, reopened: "escalated" and "reopened" events with at in P (a relapse moved up
+ *   a tier counts as an escalation); relapses: cases received in P that have a parent_case.
+ * - breakdowns: each case counts in the row of its category, severity and channel, and in the
+ *   row of its territory node (the place where it happened, else its handling node) and every
+ *   ancestor of it, so each node's row is the subtotal of its subtree. A report for one node
+ *   holds only the cases of that node's subtree.
+ * A month without cases is a report of zeros (零报告), never an error.
+ *
+ * The scheduled report: one pending "report_monthly" timer, due at local midnight on the first
+ * of next month (report_ensure_timer at start-up; its id in kv "rp_monthly_timer" so a stray
+ * duplicate does nothing). When it fires, the previous month's report for every node that has a
+ * supervisor and for every root becomes an FQ_ACT_REPORT action (bot/payload.c publishes the
+ * JSON retained on {p}/reports/{org}/monthly) and a notify text to each supervisor; then the next
+ * month's timer is added. */
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int report_parse_month(const char *s, int *year, int *month)
+{
+    if (!s || strlen(s) != 7 || s[4] != '-')
+        return -1;
+    int y = 0, m = 0;
+    for (int i = 0; i < 7; i++) {
+        if (i == 4)
+            continue;
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        if (i < 4)
+            y = y * 10 + (s[i] - '0');
+        else
+            m = m * 10 + (s[i] - '0');
+    }
+    if (y < 1970 || m < 1 || m > 12)
+        return -1;
+    *year = y;
+    *month = m;
+    return 0;
+}
+
+static int64_t local_midnight(int year, int month, int day)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm);
+}
+
+void report_month_bounds(int year, int month, int64_t *start, int64_t *end)
+{
+    *start = local_midnight(year, month, 1);
+    *end = month == 12 ? local_midnight(year + 1, 1, 1) : local_midnight(year, month + 1, 1);
+}
+
+/* ---- rows ---------------------------------------------------------------------------------- */
+static struct rp_row *row_add(struct rp_rows *rs, const char *key, const char *label, int depth)
+{
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? rs->cap * 2 : 16;
+        struct rp_row *v = realloc(rs->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        rs->v = v;
+        rs->cap = cap;
+    }
+    struct rp_row *r = &rs->v[rs->n];
+    memset(r, 0, sizeof *r);
+    r->key = fq_strdup(key);
+    r->label = fq_strdup(label ? label : key);
+    r->depth = depth;
+    if (!r->key || !r->label) {
+        free(r->key);
+        free(r->label);
+        return NULL;
+    }
+    rs->n++;
+    return r;
+}
+
+static struct rp_row *row_find(struct rp_rows *rs, const char *key)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (strcmp(rs->v[i].key, key) == 0)
+            return &rs->v[i];
+    return NULL;
+}
+
+static void rows_cleanup(struct rp_rows *rs)
+{
+    for (size_t i = 0; i < rs->n; i++) {
+        free(rs->v[i].key);
+        free(rs->v[i].label);
+    }
+    free(rs->v);
+    memset(rs, 0, sizeof *rs);
+}
+
+void report_monthly_free(struct rp_monthly *r)
+{
+    if (!r)
+        return;
+    rows_cleanup(&r->by_category);
+    rows_cleanup(&r->by_severity);
+    rows_cleanup(&r->by_org);
+    rows_cleanup(&r->by_channel);
+    free(r->org);
+    free(r->org_name);
+    free(r);
+}
+
+static void counts_add(struct rp_counts *to, const struct rp_counts *n)
+{
+    to->received += n->received;
+    to->resolved += n->resolved;
+    to->unresolved += n->unresolved;
+    to->withdrawn += n->withdrawn;
+    to->open += n->open;
+    to->overdue += n->overdue;
+}
+
+/* by_org: the subtree of node i in depth-first roster order. */
+static bool org_rows(const struct fq_roster *ro, int i, int depth, struct rp_rows *rs)
+{
+    if (!row_add(rs, ro->org[i].id, ro->org[i].name, depth))
+        return false;
+    for (size_t j = 0; j < ro->n_org; j++)
+        if (ro->org[j].parent == i && !org_rows(ro, (int)j, depth + 1, rs))
+            return false;
+    return true;
+}
+
+/* The territory node of a case (roster index), -1 when the roster knows none. */
+static int case_node(const struct fq_roster *ro, const struct fq_case *k)
+{
+    int n = roster_org_index(ro, k->place_org);
+    return n >= 0 ? n : roster_org_index(ro, k->org_id);
+}
+
+/* ---- durations ----------------------------------------------------------------------------- */
+struct durs {
+    int64_t *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void durs_add(struct durs *d, int64_t x)
+{
+    if (x < 0)
+        x = 0;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 64;
+        int64_t *v = realloc(d->v, cap * sizeof *v);
+        if (!v) {
+            d->oom = true;
+            return;
+        }
+        d->v = v;
+        d->cap = cap;
+    }
+    d->v[d->n++] = x;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void durs_stats(struct durs *d, struct rp_duration *out)
+{
+    memset(out, 0, sizeof *out);
+    out->count = (int64_t)d->n;
+    if (!d->n)
+        return;
+    qsort(d->v, d->n, sizeof d->v[0], cmp_i64);
+    double sum = 0;
+    for (size_t i = 0; i < d->n; i++)
+        sum += (double)d->v[i];
+    out->mean_s = sum / (double)d->n;
+    size_t rank = (d->n * 9 + 9) / 10;   /* ceil(0.9 n), at least 1 */
+    out->p90_s = d->v[rank - 1];
+}
+
+/* ---- the monthly report -------------------------------------------------------------------- */
+struct evcount {
+    int64_t start, end;
+    int64_t escalations, reopened;
+};
+
+static void count_event(const struct fq_case_event *e, void *arg)
+{
+    struct evcount *ec = arg;
+    if (e->at < ec->start || e->at >= ec->end)
+        return;
+    if (fq_streq(e->type, "escalated"))
+        ec->escalations++;
+    else if (fq_streq(e->type, "reopened"))
+        ec->reopened++;
+}
+
+struct svlist {
+    struct fq_survey *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void collect_survey(const struct fq_survey *s, void *arg)
+{
+    struct svlist *l = arg;
+    if (strcmp(s->kind, "satisfaction") != 0)
+        return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 32;
+        struct fq_survey *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    struct fq_survey *d = &l->v[l->n++];
+    *d = *s;
+    d->comment = d->answered_by = d->task_mediator = NULL;   /* strings not needed */
+}
+
+/* The facts of one case for the month. */
+static void classify_case(const struct fq_case *k, int64_t start, int64_t end, int64_t now,
+                          struct rp_counts *n)
+{
+    memset(n, 0, sizeof *n);
+    bool in_p_created = k->created_at >= start && k->created_at < end;
+    bool resolved = strcmp(k->status, "resolved") == 0;
+    bool closed = strcmp(k->status, "closed") == 0;
+    bool withdrawn = closed && fq_streq(k->close_reason, "withdrawn");
+    n->received = in_p_created;
+    n->resolved = resolved && k->resolved_at >= start && k->resolved_at < end;
+    bool closed_in = closed && k->closed_at >= start && k->closed_at < end;
+    n->unresolved = closed_in && !withdrawn;
+    n->withdrawn = closed_in && withdrawn;
+    bool finished = (resolved && k->resolved_at < end) || (closed && k->closed_at < end);
+    n->open = k->created_at < end && strcmp(k->status, "cancelled") != 0 && !finished;
+    int64_t cut = now < end ? now : end;
+    n->overdue = n->open && k->due_resolve > 0 && k->due_resolve < cut;
+}
+
+static bool nonzero(const struct rp_counts *n)
+{
+    return n->received || n->resolved || n->unresolved || n->withdrawn || n->open || n->overdue;
+}
+
+enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *org,
+                           struct rp_monthly **out)
+{
+    *out = NULL;
+    const struct fq_roster *ro = c->roster;
+    int scope = -1;
+    if (org) {
+        scope = roster_org_index(ro, org);
+        if (scope < 0)
+            return FQ_ENOTFOUND;
+    }
+    struct rp_monthly *r = calloc(1, sizeof *r);
+    if (!r)
+        return FQ_ENOMEM;
+    r->year = year;
+    r->month = month;
+    report_month_bounds(year, month, &r->start, &r->end);
+    r->generated_at = c->now;
+    r->success_rate = r->satisfaction_rate = r->response_rate = -1;
+    enum fq_err err = FQ_OK;
+    int64_t *ids = NULL;
+    size_t n_ids = 0;
+    struct durs acc = {0}, res = {0};
+    struct svlist sv = {0};
+    struct evcount ec = {.start = r->start, .end = r->end};
+    if (org && (!(r->org = fq_strdup(org)) || !(r->org_name = fq_strdup(ro->org[scope].name)))) {
+        err = FQ_ENOMEM;
+        goto out;
+    }
+
+    /* the fixed rows, so a zero report still lists every category, severity and node */
+    for (int i = 0; i < FQ_N_CATEGORIES; i++)
+        if (!row_add(&r->by_category, fq_categories[i],
+                     i18n_category(c->lex, FQ_LOC_ZH_CN, fq_categories[i]), 0))
+            err = FQ_ENOMEM;
+    for (int i = FQ_SEV_BLUE; i <= FQ_SEV_RED; i++)
+        if (!row_add(&r->by_severity, fq_severity_name(i), i18n_severity(c->lex, FQ_LOC_ZH_CN, i),
+                     0))
+            err = FQ_ENOMEM;
+    for (size_t i = 0; i < ro->n_org && !err; i++)
+        if ((scope >= 0 ? (int)i == scope : ro->org[i].parent < 0) &&
+            !org_rows(ro, (int)i, 0, &r->by_org))
+            err = FQ_ENOMEM;
+    if (err)
+        goto out;
+
+    if ((err = store_report_case_ids(c->store, r->start, r->end, &ids, &n_ids)))
+        goto out;
+    for (size_t i = 0; i < n_ids && !err; i++) {
+        struct fq_case k;
+        if ((err = store_case_get_id(c->store, ids[i], &k)))
+            break;
+        int node = case_node(ro, &k);
+        if (scope >= 0 && (node < 0 || !roster_org_is_ancestor(ro, scope, node))) {
+            case_cleanup(&k);
+            continue;
+        }
+        struct rp_counts n;
+        classify_case(&k, r->start, r->end, c->now, &n);
+        if (k.accepted_at >= r->start && k.accepted_at < r->end && k.accepted_at > 0)
+            durs_add(&acc, k.accepted_at - k.created_at);
+        if (n.resolved)
+            durs_add(&res, k.resolved_at - k.created_at);
+        if (n.received && k.parent_case)
+            r->relapses++;
+        if (k.updated_at >= r->start)   /* only a case touched since start has events in P */
+            err = store_case_events(c->store, k.id, count_event, &ec);
+        if (!err && nonzero(&n)) {
+            counts_add(&r->total, &n);
+            int ci = fq_category_index(k.category);
+            if (ci >= 0)
+                counts_add(&r->by_category.v[ci].n, &n);
+            if (k.severity >= FQ_SEV_BLUE && k.severity <= FQ_SEV_RED)
+                counts_add(&r->by_severity.v[k.severity].n, &n);
+            struct rp_row *ch = row_find(&r->by_channel, k.channel ? k.channel : "");
+            if (!ch)
+                ch = row_add(&r->by_channel, k.channel ? k.channel : "", NULL, 0);
+            if (!ch)
+                err = FQ_ENOMEM;
+            else
+                counts_add(&ch->n, &n);
+            if (node < 0) {
+                const char *unplaced = i18n_get(c->lex, FQ_LOC_ZH_CN, "rp_unplaced");
+                struct rp_row *u = row_find(&r->by_org, "");
+                if (!u)
+                    u = row_add(&r->by_org, "", unplaced, 0);
+                if (!u)
+                    err = FQ_ENOMEM;
+                else
+                    counts_add(&u->n, &n);
+            }
+            for (int a = node; a >= 0 && !err; a = ro->org[a].parent) {
+                struct rp_row *o = row_find(&r->by_org, ro->org[a].id);
+                if (o)
+                    counts_add(&o->n, &n);
+                if (a == scope)
+                    break;
+            }
+        }
+        case_cleanup(&k);
+    }
+    if (err)
+        goto out;
+    r->escalations = ec.escalations;
+    r->reopened = ec.reopened;
+
+    if ((err = store_survey_closed_in(c->store, r->start, r->end, collect_survey, &sv)))
+        goto out;
+    if (sv.oom) {
+        err = FQ_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < sv.n && !err; i++) {
+        const struct fq_survey *s = &sv.v[i];
+        if (scope >= 0) {
+            struct fq_case k;
+            err = store_case_get_id(c->store, s->case_id, &k);
+            if (err == FQ_ENOTFOUND) {
+                err = FQ_OK;
+                continue;
+            }
+            if (err)
+                break;
+            int node = case_node(ro, &k);
+            case_cleanup(&k);
+            if (node < 0 || !roster_org_is_ancestor(ro, scope, node))
+                continue;
+        }
+        if (strcmp(s->status, "no_response") == 0) {
+            r->surveys_no_response++;
+        } else if (s->answer >= 1 && s->answer <= 4) {
+            r->surveys_answered++;
+            r->answers[s->answer]++;
+            if (s->answer <= 3)
+                r->surveys_satisfied++;
+        }
+    }
+    if (err)
+        goto out;
+
+    if (r->total.resolved + r->total.unresolved > 0)
+        r->success_rate =
+            (double)r->total.resolved / (double)(r->total.resolved + r->total.unresolved);
+    if (r->surveys_answered > 0)
+        r->satisfaction_rate = (double)r->surveys_satisfied / (double)r->surveys_answered;
+    if (r->surveys_answered + r->surveys_no_response > 0)
+        r->response_rate = (double)r->surveys_answered /
+                           (double)(r->surveys_answered + r->surveys_no_response);
+    if (acc.oom || res.oom) {
+        err = FQ_ENOMEM;
+        goto out;
+    }
+    durs_stats(&acc, &r->to_accept);
+    durs_stats(&res, &r->to_resolve);
+out:
+    free(ids);
+    free(acc.v);
+    free(res.v);
+    free(sv.v);
+    if (err)
+        report_monthly_free(r);
+    else
+        *out = r;
+    return err;
+}
+
+/* ---- the ledger ---------------------------------------------------------------------------- */
+void report_ledger_free(struct rp_ledger *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        struct rp_ledger_row *x = &l->v[i];
+        free(x->parties);
+        free(x->category);
+        free(x->place);
+        free(x->severity);
+        free(x->mediator);
+        free(x->outcome);
+        free(x->survey);
+    }
+    free(l->v);
+    free(l);
+}
+
+struct last_answer {
+    int answer;                      /* 1..4, 0 none, -1 no response */
+};
+
+static void last_survey(const struct fq_survey *s, void *arg)
+{
+    struct last_answer *la = arg;
+    if (strcmp(s->kind, "satisfaction") != 0)
+        return;
+    if (s->answer >= 1 && s->answer <= 4)
+        la->answer = s->answer;
+    else if (strcmp(s->status, "no_response") == 0)
+        la->answer = -1;
+}
+
+static char *parties_of(const struct fq_case *k)
+{
+    char *n = fq_mask_name(k->name), *p = fq_mask_phone(k->contact);
+    struct fq_buf b;
+    buf_init(&b);
+    buf_puts(&b, n ? n : "");
+    if (n && *n && p && *p)
+        buf_puts(&b, " ");
+    buf_puts(&b, p ? p : "");
+    free(n);
+    free(p);
+    char *s = buf_take(&b);
+    return s ? s : fq_strdup("");
+}
+
+static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct rp_ledger_row *x)
+{
+    const struct fq_roster *ro = c->roster;
+    const struct fq_lexicon *lx = c->lex;
+    const int L = FQ_LOC_ZH_CN;
+    snprintf(x->case_no, sizeof x->case_no, "%s", k->case_no);
+    x->received = k->created_at;
+    x->accepted = k->accepted_at;
+    x->closed = strcmp(k->status, "resolved") == 0 ? k->resolved_at
+                : strcmp(k->status, "closed") == 0 ? k->closed_at : 0;
+    x->attempts = k->attempts;
+    int place = roster_org_index(ro, k->place_org), med = roster_mediator_index(ro, k->mediator_id);
+    x->parties = parties_of(k);
+    x->category = fq_strdup(i18n_category(lx, L, k->category));
+    x->place = fq_strdup(place >= 0 ? ro->org[place].name : k->place_text ? k->place_text : "");
+    x->severity = fq_strdup(i18n_severity(lx, L, k->severity));
+    x->mediator = fq_strdup(med >= 0 ? ro->med[med].name : k->mediator_id ? k->mediator_id : "");
+    if (strcmp(k->status, "closed") == 0 && k->close_reason) {
+        char key[48];
+        snprintf(key, sizeof key, "med_reason_%s", k->close_reason);
+        x->outcome = i18n_format(lx, L, "rp_outcome_closed", "status", i18n_status(lx, L, k->status),
+                                 "reason", i18n_get(lx, L, key), (char *)NULL);
+    } else {
+        x->outcome = fq_strdup(i18n_status(lx, L, k->status));
+    }
+    struct last_answer la = {0};
+    enum fq_err err = store_survey_list(c->store, k->id, last_survey, &la);
+    if (err)
+        return err;
+    char key[16];
+    snprintf(key, sizeof key, "sv_opt_%d", la.answer);
+    x->survey = fq_strdup(la.answer > 0    ? i18n_get(lx, L, key)
+                          : la.answer < 0 ? i18n_get(lx, L, "rp_no_response")
+                                          : "");
+    if (!x->parties || !x->category || !x->place || !x->severity || !x->mediator ||
+        !x->outcome || !x->survey)
+        return FQ_ENOMEM;
+    return FQ_OK;
+}
+
+enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_ledger **out)
+{
+    *out = NULL;
+    struct rp_ledger *l = calloc(1, sizeof *l);
+    if (!l)
+        return FQ_ENOMEM;
+    l->from = from;
+    l->to = to;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    enum fq_err err = store_report_created_ids(c->store, from, to, &ids, &n);
+    if (!err && n && !(l->v = calloc(n, sizeof *l->v)))
+        err = FQ_ENOMEM;
+    for (size_t i = 0; i < n && !err; i++) {
+        struct fq_case k;
+        if ((err = store_case_get_id(c->store, ids[i], &k)))
+            break;
+        l->n++;
+        err = ledger_row(c, &k, &l->v[i]);
+        case_cleanup(&k);
+    }
+    free(ids);
+    if (err)
+        report_ledger_free(l);
+    else
+        *out = l;
+    return err;
+}
+
+/* ---- the scheduled report ------------------------------------------------------------------ */
+/* The first moment of the month after the one holding t. */
+static int64_t next_month_start(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    int y = tm.tm_year + 1900, m = tm.tm_mon + 1;
+    return m == 12 ? local_midnight(y + 1, 1, 1) : local_midnight(y, m + 1, 1);
+}
+
+#define TIMER_KEY "rp_monthly_timer"
+
+/* Adds the report timer due at the start of the month after `after` and remembers its id. */
+static enum fq_err add_report_timer(struct fq_ctx *c, int64_t after)
+{
+    int64_t id = 0;
+    enum fq_err err = store_timer_add(c->store, next_month_start(after), "report_monthly", 0,
+                                      NULL, &id);
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)id);
+    return err ? err : store_kv_put(c->store, TIMER_KEY, v);
+}
+
+enum fq_err report_ensure_timer(struct fq_ctx *c)
+{
+    char *cur = NULL;
+    enum fq_err err = store_kv_get(c->store, TIMER_KEY, &cur);
+    if (err && err != FQ_ENOTFOUND)
+        return err;
+    int64_t id = cur ? atoll(cur) : 0;
+    free(cur);
+    if (id > 0) {
+        struct fq_timer t;
+        int state = -1;
+        err = store_timer_get(c->store, id, &t, &state);
+        if (!err)
+            timer_cleanup(&t);
+        if (!err && state == 0)
+            return FQ_OK;   /* pending: nothing to do */
+        if (err && err != FQ_ENOTFOUND)
+            return err;
+    }
+    return add_report_timer(c, c->now);
+}
+
+enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+{
+    /* only the timer the kv names is the live one: a stray one would send the report twice */
+    char *cur = NULL;
+    enum fq_err kerr = store_kv_get(c->store, TIMER_KEY, &cur);
+    if (kerr && kerr != FQ_ENOTFOUND)
+        return kerr;
+    bool stray = cur && atoll(cur) != t->id;
+    free(cur);
+    if (stray)
+        return FQ_OK;
+    /* the month before the one the timer was due in (it may fire late, after a restart) */
+    time_t due = (time_t)(t->due_at > 0 ? t->due_at : c->now);
+    struct tm tm;
+    localtime_r(&due, &tm);
+    int y = tm.tm_year + 1900, m = tm.tm_mon;   /* tm_mon is 0-based: the previous month */
+    if (m == 0) {
+        m = 12;
+        y--;
+    }
+    char month[16];
+    snprintf(month, sizeof month, "%04d-%02d", y, m);
+    const struct fq_roster *ro = c->roster;
+    enum fq_err err = FQ_OK;
+    /* one report per node that has a supervisor, and one per root (the whole county) */
+    for (size_t i = 0; i < ro->n_org && !err; i++) {
+        bool wanted = ro->org[i].parent < 0;
+        for (size_t j = 0; j < ro->n_med && !wanted; j++)
+            wanted = ro->med[j].supervisor && ro->med[j].org == (int)i;
+        if (!wanted)
+            continue;
+        struct rp_monthly *r = NULL;
+        if ((err = report_monthly(c, y, m, ro->org[i].id, &r)))
+            break;
+        size_t before = out->n;
+        /* actions.c has no constructor for FQ_ACT_REPORT: push an alert-shaped action (type,
+         * target) and retype it */
+        actions_alert(out, "report", ro->org[i].id, 0);
+        if (!out->oom && out->n > before) {
+            struct fq_action *x = &out->v[out->n - 1];
+            x->kind = FQ_ACT_REPORT;
+            x->text = fq_strdup(month);
+            if (!x->text)
+                out->oom = true;
+        }
+        char rec[24], res[24], unres[24], open[24], over[24];
+        snprintf(rec, sizeof rec, "%lld", (long long)r->total.received);
+        snprintf(res, sizeof res, "%lld", (long long)r->total.resolved);
+        snprintf(unres, sizeof unres, "%lld", (long long)r->total.unresolved);
+        snprintf(open, sizeof open, "%lld", (long long)r->total.open);
+        snprintf(over, sizeof over, "%lld", (long long)r->total.overdue);
+        for (size_t j = 0; j < ro->n_med; j++) {
+            if (!ro->med[j].supervisor || ro->med[j].org != (int)i)
+                continue;
+            char *text = i18n_format(c->lex, FQ_LOC_ZH_CN, "rp_notify_monthly", "month", month,
+                                     "unit", ro->org[i].name, "received", rec, "resolved", res,
+                                     "unresolved", unres, "open", open, "overdue", over,
+                                     (char *)NULL);
+            if (!text)
+                out->oom = true;
+            else
+                actions_notify(out, ro->med[j].id, 0, text);
+            free(text);
+        }
+        report_monthly_free(r);
+    }
+    if (!err)
+        err = add_report_timer(c, c->now > (int64_t)due ? c->now : (int64_t)due);
+    if (!err && out->oom)
+        err = FQ_ENOMEM;
+    return err;
+}

@@ -1,0 +1,86 @@
+/* report.h: the monthly statistics and the case ledger (台账) of CONTRACT 8, as plain structs
+ * computed from the store (handlers/report.c). Rendering (text, JSON, CSV, XLSX) is bot/'s
+ * (bot/report_out.c). Every string in these structs is owned by the struct. */
+#ifndef FQ_REPORT_H
+#define FQ_REPORT_H
+
+#include "handlers.h"
+
+/* The counts of one line of a report (see report.c for exactly which cases each holds). */
+struct rp_counts {
+    int64_t received, resolved, unresolved, withdrawn, open, overdue;
+};
+
+/* One line of a breakdown: a category, severity, org node or channel. */
+struct rp_row {
+    char *key;                       /* category id, severity name, org id, channel name */
+    char *label;                     /* the zh-CN label (org name, category label, ...) */
+    int depth;                       /* by_org: depth below the report's top node, else 0 */
+    struct rp_counts n;
+};
+
+struct rp_rows {
+    struct rp_row *v;
+    size_t n, cap;
+};
+
+/* Time-to-X statistics in seconds; mean and p90 are meaningful only when count > 0. */
+struct rp_duration {
+    int64_t count;
+    double mean_s;
+    int64_t p90_s;                   /* 90th percentile, nearest-rank */
+};
+
+struct rp_monthly {
+    int year, month;                 /* the calendar month, local time */
+    int64_t start, end;              /* [start, end) in unix seconds */
+    char *org;                       /* the node the report is restricted to, NULL: everything */
+    char *org_name;
+    int64_t generated_at;
+    struct rp_counts total;
+    struct rp_rows by_category, by_severity, by_org, by_channel;
+    /* success = resolved / (resolved + unresolved); withdrawn counted in neither */
+    double success_rate;             /* -1 when the denominator is 0 */
+    /* surveys concluded in the month (answered or expired), satisfaction kind */
+    int64_t surveys_answered, surveys_satisfied, surveys_no_response, answers[5];
+    double satisfaction_rate;        /* satisfied / answered, -1 when none answered */
+    double response_rate;            /* answered / (answered + no_response), -1 when none */
+    struct rp_duration to_accept, to_resolve;
+    int64_t escalations, reopened, relapses;
+};
+
+/* Parses "YYYY-MM" (month 01-12, year 1970-9999). Returns 0, or -1 when invalid. */
+int report_parse_month(const char *s, int *year, int *month);
+/* [start, end) of a local calendar month. */
+void report_month_bounds(int year, int month, int64_t *start, int64_t *end);
+
+/* Computes the report of one month, restricted to the subtree of org node `org` when not NULL
+ * (FQ_ENOTFOUND when the roster has no such node). c->store may be a read-only connection;
+ * c->lex gives the labels; c->now is "now" for overdue. *out: free with report_monthly_free. */
+enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *org,
+                           struct rp_monthly **out);
+void report_monthly_free(struct rp_monthly *r);   /* NULL-safe */
+
+/* One line of the ledger (台账). Times are unix seconds, 0 when not yet. */
+struct rp_ledger_row {
+    char case_no[24];
+    int64_t received, accepted, closed;   /* closed: resolved or closed without agreement */
+    char *parties;                   /* masked name and phone, e.g. "王** 138****5678" */
+    char *category, *place, *severity, *mediator;   /* zh-CN labels and names */
+    int attempts;
+    char *outcome;                   /* status label, with the close reason */
+    char *survey;                    /* the last survey answer's label, "" when none */
+};
+
+struct rp_ledger {
+    int64_t from, to;                /* [from, to) */
+    struct rp_ledger_row *v;
+    size_t n;
+};
+
+/* The ledger of cases received in [from, to), oldest first. *out: free with
+ * report_ledger_free. */
+enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_ledger **out);
+void report_ledger_free(struct rp_ledger *l);     /* NULL-safe */
+
+#endif

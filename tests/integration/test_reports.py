@@ -1,0 +1,188 @@
+"""The monthly report and the ledger (CONTRACT 1, 3.4, 4 and 8) through the real daemon: the zero
+report (零报告) of an empty month from the admin API and the CLI, the figures of a month with a
+resolved and a withdrawn case in every format (JSON, text, CSV with a BOM, an XLSX workbook read
+back with zipfile), the ledger for a period, usage errors, and the scheduled report retained on
+{p}/reports/{org}/monthly."""
+import csv
+import io
+import json
+import os
+import re
+import sqlite3
+import time
+import zipfile
+
+from lib import (PREFIX, Broker, Daemon, Sub, check, expect_error, short, submit)
+
+REPORT = "枫源村一网格的邻居在楼道堆放杂物，多次沟通无果，我的电话13800000001"
+
+
+def test_monthly_report_of_an_empty_month():
+    """CONTRACT 8: a month with no cases still yields a report with zero counts (零报告). The
+    field names are not fixed by the contract: the counts are the numbers under keys naming
+    received, resolved, unresolved, open or overdue, and each must be 0."""
+    d = Daemon()
+    r = d.admin("GET", "/api/v1/reports/monthly?month=2020-01")
+    check(r.status == 200 and isinstance(r.json, dict), f"monthly report of 2020-01: {r}")
+    got = counts(r.json)
+    check(got and all(v == 0 for v in got.values()), f"empty month counts: {got or r}")
+    c = d.cli("report", "monthly", "--month", "2020-01", "--format", "json")
+    check(c.returncode == 0, f"report monthly exit {c.returncode}: {c.stderr}")
+    check(counts(json.loads(c.stdout)) == got, f"the CLI's report differs: {c.stdout[:300]}")
+    # Contract-silent: an impossible month is a bad request.
+    expect_error(d.admin("GET", "/api/v1/reports/monthly?month=2020-13"), 400, None, "month 13")
+    expect_error(d.admin("GET", "/api/v1/reports/monthly"), 400, None, "no month")
+
+
+COUNT_WORDS = ("received", "resolved", "unresolved", "open", "overdue")
+
+
+def counts(obj, path=""):
+    """{path: number} of every number under a key naming one of CONTRACT 8's counts."""
+    out = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            p = f"{path}.{k}"
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and \
+                    any(w in k for w in COUNT_WORDS):
+                out[p] = v
+            else:
+                out.update(counts(v, p))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.update(counts(v, f"{path}[{i}]"))
+    return out
+
+
+def xlsx_sheet(path, n):
+    """(rows, {cell ref: value}) of sheet n, strings resolved through sharedStrings."""
+    z = zipfile.ZipFile(path)
+    ss = [re.sub(r"<[^>]+>", "", si) for si in
+          re.findall(r"<si>(.*?)</si>", z.read("xl/sharedStrings.xml").decode(), re.S)]
+    xml = z.read(f"xl/worksheets/sheet{n}.xml").decode()
+    cells = {}
+    for ref, attrs, v in re.findall(r'<c r="([A-Z]+\d+)"([^>]*)>(?:<f>[^<]*</f>)?<v>([^<]*)</v>',
+                                    xml):
+        cells[ref] = ss[int(v)] if 't="s"' in attrs else float(v)
+    rows = re.findall(r'<row r="(\d+)"', xml)
+    return rows, cells, xml
+
+
+def test_monthly_report_figures_and_files():
+    d = Daemon()
+    c1, _ = submit(d, "rp-1", REPORT)
+    c2, _ = submit(d, "rp-2", REPORT.replace("13800000001", "13800000002"))
+    for who, text in (("m-wang", f"接单 {c1}"), ("m-wang", f"调结 {c1} 达成协议"),
+                      ("m-wang", f"接单 {c2}"), ("m-wang", f"终止 {c2} 撤回 当事人撤回申请")):
+        r = d.chat(who, text)
+        check(r.status == 200, f"{text}: {r}")
+    month = time.strftime("%Y-%m")
+    r = d.admin("GET", f"/api/v1/reports/monthly?month={month}")
+    check(r.status == 200, f"report: {r}")
+    j = r.json
+    # 2 received, 1 resolved, the withdrawn one in neither side of the success rate
+    check(j["received"] == 2 and j["resolved"] == 1 and j["unresolved"] == 0
+          and j["withdrawn"] == 1 and j["open"] == 0, f"report counts: {short(j)}")
+    check(j["success_rate"] == 1.0, f"success rate {j['success_rate']}")
+    cat = {x["key"]: x for x in j["by_category"]}
+    check(cat["neighbour"]["received"] == 2, f"by category: {short(j['by_category'])}")
+    org = {x["key"]: x for x in j["by_org"]}
+    check(org["grid-fy-01"]["received"] == 2 and org["county-zj"]["received"] == 2
+          and org["vil-lq"]["received"] == 0, f"by org with subtotals: {short(j['by_org'])}")
+    check(j["by_channel"] and j["by_channel"][0]["key"] == "web", f"by channel {j['by_channel']}")
+    check(j["time_to_accept"]["count"] == 2, f"time to accept {j['time_to_accept']}")
+
+    c = d.cli("report", "monthly", "--month", month, "--format", "json")
+    check(c.returncode == 0 and counts(json.loads(c.stdout)) == counts(j),
+          f"CLI json differs from the API: {c.stderr}{c.stdout[:300]}")
+    t = d.cli("report", "monthly", "--month", month)
+    check(t.returncode == 0 and "受理" in t.stdout and "邻里纠纷" in t.stdout,
+          f"text report: {t.stdout[:500]}{t.stderr}")
+    out_csv = os.path.join(d.dir, "m.csv")
+    c = d.cli("report", "monthly", "--month", month, "--format", "csv", "-o", out_csv)
+    check(c.returncode == 0, f"csv: {c.stderr}")
+    raw = open(out_csv, "rb").read()
+    check(raw.startswith(b"\xef\xbb\xbf"), "CSV has no UTF-8 BOM")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    check(["受理", "2"] in rows and ["撤回", "1"] in rows, f"CSV rows: {rows[:12]}")
+
+    xl = os.path.join(d.dir, "m.xlsx")
+    c = d.cli("report", "monthly", "--month", month, "--format", "xlsx", "-o", xl)
+    check(c.returncode == 0 and zipfile.is_zipfile(xl), f"xlsx: {c.stderr}")
+    names = re.findall(r'<sheet name="([^"]+)"', zipfile.ZipFile(xl).read("xl/workbook.xml")
+                       .decode())
+    check(names == ["月度统计", "台账"], f"sheets: {names}")
+    rows1, cells1, xml1 = xlsx_sheet(xl, 1)
+    check(cells1.get("A1") == "指标" and cells1.get("B1") == "数值", f"stats header: {cells1}")
+    check(cells1.get("A3") == "受理" and cells1.get("B3") == 2.0, f"stats cells: {cells1}")
+    check('state="frozen"' in xml1, "stats header row not frozen")
+    rows2, cells2, xml2 = xlsx_sheet(xl, 2)
+    check(len(rows2) == 3, f"ledger rows (header + 2): {rows2}")
+    check(cells2.get("A1") == "案件编号" and cells2.get("E1") == "当事人"
+          and cells2.get("L1") == "回访结果", f"ledger headers: {cells2}")
+    check({cells2.get("A2"), cells2.get("A3")} == {c1, c2}, f"ledger case numbers: {cells2}")
+    check(isinstance(cells2.get("B2"), float) and cells2["B2"] > 40000,
+          f"received date is not an Excel date: {cells2.get('B2')}")
+    check('state="frozen"' in xml2 and "<cols>" in xml2, "ledger: frozen header, widths")
+    check("13800000001" not in json.dumps(cells2, ensure_ascii=False),
+          "a phone number in the ledger is not masked")
+
+    today = time.strftime("%Y-%m-%d")
+    lx = os.path.join(d.dir, "l.xlsx")
+    c = d.cli("report", "ledger", "--from", today, "--to", today, "--format", "xlsx", "-o", lx)
+    check(c.returncode == 0, f"ledger xlsx: {c.stderr}")
+    rows, cells, _ = xlsx_sheet(lx, 1)
+    check(len(rows) == 3 and cells.get("A1") == "案件编号", f"ledger workbook: {rows} {cells}")
+    c = d.cli("report", "ledger", "--from", today, "--to", today)
+    lines = c.stdout.lstrip("\ufeff").strip().splitlines()
+    check(c.returncode == 0 and len(lines) == 3, f"ledger csv: {c.stdout[:400]}{c.stderr}")
+    c = d.cli("report", "ledger", "--from", "2020-01-01", "--to", "2020-01-31")
+    check(c.returncode == 0 and len(c.stdout.strip().splitlines()) == 1,
+          f"empty ledger: {c.stdout}")
+
+    # usage errors
+    for args in (["report", "monthly", "--month", month, "--format", "xlsx"],
+                 ["report", "monthly", "--month", "2026-13"],
+                 ["report", "monthly"],
+                 ["report", "ledger", "--from", today],
+                 ["report", "ledger", "--from", today, "--to", today, "--format", "json"],
+                 ["report", "nonsense"]):
+        c = d.cli(*args)
+        check(c.returncode == 2 and c.stderr, f"{args}: exit {c.returncode} {c.stderr}")
+    c = d.cli("report", "--help")
+    check(c.returncode == 0 and "ledger" in c.stdout, "report --help")
+
+
+def test_scheduled_monthly_report_is_retained():
+    b = Broker()
+    d = Daemon(b)
+    submit(d, "rp-sched", REPORT)
+    # the first-of-month timer, due now (as if the month had just turned)
+    db = sqlite3.connect(d.db, timeout=10)
+    n = db.execute("SELECT count(*) FROM timers WHERE kind = 'report_monthly' AND "
+                   "fired_at IS NULL").fetchone()[0]
+    check(n == 1, f"start-up should schedule one report_monthly timer, found {n}")
+    db.execute("UPDATE timers SET due_at = CAST(strftime('%s','now') AS INTEGER) "
+               "WHERE kind = 'report_monthly' AND fired_at IS NULL")
+    db.commit()
+    db.close()
+    topic = f"{PREFIX}/reports/town-fq/monthly"
+    got = []
+    deadline = time.time() + 15
+    while time.time() < deadline and not got:
+        time.sleep(1)
+        sub = Sub(b, topic)   # a new subscriber sees only what was retained
+        got = sub.wait(topic, timeout=2)
+        sub.stop()
+    check(got, f"no retained report on {topic}")
+    p = got[0].payload
+    now = time.localtime()
+    prev = f"{now.tm_year - (now.tm_mon == 1):04d}-{(now.tm_mon - 2) % 12 + 1:02d}"
+    check(p.get("month") == prev and p.get("org") == "town-fq" and "received" in p
+          and p.get("event_id"), f"retained report: {short(p)}")
+    # the next one is scheduled
+    db = sqlite3.connect(d.db, timeout=10)
+    n = db.execute("SELECT count(*) FROM timers WHERE kind = 'report_monthly' AND "
+                   "fired_at IS NULL AND due_at > strftime('%s','now')").fetchone()[0]
+    db.close()
+    check(n == 1, "the next monthly report is not scheduled")
