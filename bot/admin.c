@@ -11,7 +11,10 @@
 #include "../handlers/handlers.h"
 #include "../store/store.h"
 #include "chat.h"
+#include "../handlers/report.h"
+#include "locale.h"
 #include "payload.h"
+#include "report_out.h"
 
 int64_t admin_parse_time(const char *s)
 {
@@ -130,6 +133,36 @@ static void collect_event(const struct fq_case_event *e, void *arg)
     json_array_append_new(arr, o);
 }
 
+/* One survey (回访 or relapse check) of a case, for admin_case. */
+static void collect_survey(const struct fq_survey *v, void *arg)
+{
+    json_t *arr = arg, *o = json_object();
+    if (!o)
+        return;
+    char t[32];
+    json_object_set_new(o, "kind", json_string(v->kind));
+    json_object_set_new(o, "status", json_string(v->status));
+    json_object_set_new(o, "via", json_string(v->via));
+    json_object_set_new(o, "answer", v->answer ? json_integer(v->answer) : json_null());
+    json_object_set_new(o, "comment", v->comment ? json_string(v->comment) : json_null());
+    json_object_set_new(o, "answered_by",
+                        v->answered_by ? json_string(v->answered_by) : json_null());
+    json_object_set_new(o, "task_mediator",
+                        v->task_mediator ? json_string(v->task_mediator) : json_null());
+    json_object_set_new(o, "reminded", json_integer(v->reminded));
+    const int64_t times[] = {v->resolved_at, v->sent_at, v->answered_at, v->closed_at};
+    const char *const names[] = {"resolved_at", "sent_at", "answered_at", "closed_at"};
+    for (int i = 0; i < 4; i++) {
+        if (times[i] > 0) {
+            fq_rfc3339(times[i], t, sizeof t);
+            json_object_set_new(o, names[i], json_string(t));
+        } else {
+            json_object_set_new(o, names[i], json_null());
+        }
+    }
+    json_array_append_new(arr, o);
+}
+
 void admin_case(const struct fq_config *cfg, const struct admin_query *q, int *status,
                 char **json)
 {
@@ -154,7 +187,12 @@ void admin_case(const struct fq_config *cfg, const struct admin_query *q, int *s
         json_t *events = json_array();
         if (o && events && !store_case_events(s, k.id, collect_event, events)) {
             json_object_set_new(o, "events", events);
-            json_object_set_new(o, "surveys", json_array());
+            json_t *surveys = json_array();
+            if (surveys && store_survey_list(s, k.id, collect_survey, surveys) != FQ_OK) {
+                json_decref(surveys);
+                surveys = json_null();
+            }
+            json_object_set_new(o, "surveys", surveys);
             *json = json_dumps(o, JSON_COMPACT);
             *status = 200;
         } else {
@@ -168,10 +206,42 @@ void admin_case(const struct fq_config *cfg, const struct admin_query *q, int *s
     store_close(s);
 }
 
+/* GET /api/v1/reports/monthly?month=YYYY-MM[&org=ID] (CONTRACT 8): the report as JSON. The
+ * labels come from the catalogs, loaded per request (reports are rare; a SIGHUP'd catalog is
+ * picked up without any shared state). */
 void admin_report(const struct fq_config *cfg, const struct admin_query *q, int *status,
                   char **json)
 {
-    (void)cfg;
-    (void)q;
-    error(status, json, 404, "not_found", "monthly reports are not available in this version");
+    int year, month;
+    if (!q->month || report_parse_month(q->month, &year, &month) != 0)
+        return error(status, json, 400, "bad_request", "month: use YYYY-MM (month 01-12)");
+    char *dir = locale_dir_default(), *cause = NULL;
+    struct fq_lexicon *lex = NULL;
+    enum fq_err err = dir ? locale_load(dir, &lex, &cause) : FQ_ENOMEM;
+    free(dir);
+    free(cause);
+    if (err)
+        return error(status, json, 503, "unavailable", "the locale catalogs cannot be read");
+    struct store *s;
+    struct fq_roster *r;
+    if (!open_read(cfg, &s, &r, status, json)) {
+        lexicon_free(lex);
+        return;
+    }
+    struct fq_ctx ctx = {.store = s, .cfg = cfg, .lex = lex, .roster = r, .now = fq_now()};
+    struct rp_monthly *rep = NULL;
+    err = report_monthly(&ctx, year, month, q->org && *q->org ? q->org : NULL, &rep);
+    if (err == FQ_ENOTFOUND) {
+        error(status, json, 400, "bad_request", "org: no such org node in the roster");
+    } else if (err) {
+        error(status, json, 503, "unavailable", "the store cannot be read");
+    } else if (!(*json = report_json(rep, false))) {
+        error(status, json, 503, "unavailable", "out of memory");
+    } else {
+        *status = 200;
+    }
+    report_monthly_free(rep);
+    roster_free(r);
+    store_close(s);
+    lexicon_free(lex);
 }

@@ -19,8 +19,10 @@
 #include "../handlers/handlers.h"
 #include "../store/store.h"
 #include "admin.h"
+#include "backup.h"
 #include "crypto.h"
 #include "payload.h"
+#include "report_out.h"
 #include "roster_json.h"
 
 #define MAX_ROSTER_FILE (64 * 1024 * 1024)
@@ -36,6 +38,12 @@ static const char usage_main[] =
     "  cases show CASE_NO [-c FILE]             one case with its full history\n"
     "  chat [--url URL] [--user ID] [-c FILE]   talk to a running daemon as a resident\n"
     "  check-config [-c FILE]                   validate the configuration\n"
+    "  report monthly --month YYYY-MM [--format text|json|csv|xlsx] [-o FILE] [-c FILE]\n"
+    "                                           the monthly statistics\n"
+    "  report ledger --from YYYY-MM-DD --to YYYY-MM-DD [--format csv|xlsx] [-o FILE] [-c FILE]\n"
+    "                                           the case ledger for a period\n"
+    "  backup FILE [-c FILE]                    a consistent copy of the database, online\n"
+    "  restore FILE [-c FILE]                   check a backup, then replace the database\n"
     "\n"
     "Without -c, ./fengqiao.conf is used when present, else the built-in defaults.\n"
     "`fengqiao <command> --help` describes one command.\n";
@@ -504,6 +512,12 @@ int cli_main(int argc, char **argv)
         return cmd_chat(argc - 1, argv + 1);
     if (strcmp(cmd, "check-config") == 0)
         return cmd_check_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return report_cli_main(argc - 1, argv + 1);   /* bot/report_cli.c */
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(argc - 1, argv + 1);
+    if (strcmp(cmd, "restore") == 0)
+        return cmd_restore(argc - 1, argv + 1);
     fprintf(stderr, "fengqiao: unknown command \"%s\"\n%s", cmd, usage_main);
     return 2;
 }

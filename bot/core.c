@@ -21,6 +21,8 @@
 #include "log.h"
 #include "metrics.h"
 #include "payload.h"
+#include "sched.h"
+#include "wecom_out.h"
 
 #define BATCH_MAX 512
 #define QUEUE_MAX 20000
@@ -141,7 +143,9 @@ static char *scope_of(const struct fq_msg *m)
 {
     struct fq_buf b;
     buf_init(&b);
-    if (m->kind == FQ_MSG_COMMAND)
+    if (m->source == FQ_SRC_WECOM)   /* MsgId, event key, or kf msgid (bot/wecom.c) */
+        buf_printf(&b, "wecom:%s", m->channel);
+    else if (m->kind == FQ_MSG_COMMAND)
         buf_printf(&b, "cmd:%s", m->mediator);
     else
         buf_printf(&b, "chat:%s:%s", m->channel, m->user);
@@ -172,11 +176,16 @@ static enum fq_err run_inbound(struct core *c, struct fq_ctx *ctx, struct fq_msg
     }
     struct fq_actions a;
     actions_init(&a);
-    err = m->kind == FQ_MSG_COMMAND ? mediator_on_command(ctx, m, &a) : handle_chat(ctx, m, &a);
+    err = m->source == FQ_SRC_WECOM ? wecom_inbound_prepare(ctx, m) : FQ_OK;
+    if (!err)
+        err = m->kind == FQ_MSG_COMMAND ? mediator_on_command(ctx, m, &a)
+                                        : handle_chat(ctx, m, &a);
     if (!err && a.oom)
         err = FQ_ENOMEM;
     if (!err && m->kind == FQ_MSG_CHAT && m->source == FQ_SRC_MQTT && a.answer.status == 200)
         actions_outbound(&a);                 /* gateway channels get the answer by MQTT */
+    if (!err && m->kind == FQ_MSG_CHAT && m->source == FQ_SRC_WECOM && a.answer.status == 200)
+        actions_outbound(&a);                 /* WeCom users get it by the WeCom API */
     if (!err)
         err = payload_emit(ctx, c->cfg->mqtt_prefix, m, &a, st);
     char *json = NULL;
@@ -204,6 +213,16 @@ static enum fq_err run_roster(struct fq_ctx *ctx, struct fq_msg *m)
     struct fq_actions a;
     actions_init(&a);
     enum fq_err err = roster_import(ctx, m->roster, &a);
+    if (!err && a.answer.status == 200) {
+        /* absence and digests under the new roster, in the same transaction (handlers/timers.c) */
+        struct fq_ctx nc = *ctx;
+        nc.roster = m->roster;
+        err = timers_housekeep(&nc, &a);
+        if (!err && a.oom)
+            err = FQ_ENOMEM;
+        if (!err)
+            err = payload_emit(&nc, ctx->cfg->mqtt_prefix, NULL, &a, NULL);
+    }
     if (!err) {
         if (a.answer.status != 200) {
             set_error(m, a.answer.status, a.answer.error ? a.answer.error : "invalid_roster",
@@ -233,9 +252,8 @@ static enum fq_err run_one(struct core *c, struct fq_ctx *ctx, struct fq_msg *m,
     case FQ_MSG_DELIVERED:
         m->status = 200;
         return store_outbox_done(c->store, m->ids, m->n_ids, ctx->now);
-    case FQ_MSG_TIMER:
-        m->status = 200;
-        return FQ_OK;
+    case FQ_MSG_TIMER:   /* due timers, or housekeeping without ids (bot/sched.c) */
+        return sched_run(ctx, ctx->cfg->mqtt_prefix, m);
     }
     return FQ_EINVAL;
 }
@@ -267,6 +285,10 @@ static void run_batch(struct core *c, struct fq_msg *list)
     const struct fq_config *cfg = c->cfg;
     const struct fq_lexicon *lex = c->lex;
     pthread_mutex_unlock(&c->mu);
+    /* a housekeeping message (the scheduler saw a new roster generation) must see that roster */
+    for (size_t i = 0; i < n; i++)
+        if (slots[i].m->kind == FQ_MSG_TIMER && slots[i].m->n_ids == 0)
+            c->roster_checked = 0;
     roster_refresh(c);
 
     struct fq_ctx ctx = {.store = c->store, .cfg = cfg, .lex = lex, .roster = c->roster,

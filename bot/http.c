@@ -28,6 +28,8 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "roster_json.h"
+#include "wecom.h"
+#include "wecom_out.h"
 
 #define TIMESTAMP_WINDOW 300
 #define RATE_BURST 30
@@ -39,6 +41,7 @@ struct http {
     const struct fq_config *cfg;
     struct ratelimit *rl;
     atomic_int inflight;
+    atomic_int active;    /* requests whose headers arrived and that are not completed */
     pthread_mutex_t mu;
 };
 
@@ -237,6 +240,107 @@ static bool admin_authorized(const struct fq_config *cfg, struct MHD_Connection 
     return crypto_equal(tok, strlen(tok), cfg->admin_token, strlen(cfg->admin_token));
 }
 
+/* ---- WeCom callback (CONTRACT 3.2; logic in bot/wecom.c) ----------------------------------- */
+/* WeCom's envelopes may exceed server.max_body (the 64 KB message of the vectors is ~90 KB). */
+static int64_t body_limit(const struct req *r, const struct fq_config *cfg)
+{
+    if (r->ep == EP_WECOM && cfg->server_max_body < WECOM_MAX_BODY)
+        return WECOM_MAX_BODY;
+    return cfg->server_max_body;
+}
+
+/* A query parameter as sent: libmicrohttpd has already percent-decoded it and turned "+" into
+ * a space; none of these four parameters can hold a real space (hex, digits, base64), so a space
+ * is turned back into the "+" that was sent (PROTOCOL.md 2: a literal "+" stays "+"). */
+static char *wecom_arg(struct MHD_Connection *conn, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    char *c = v ? fq_strdup(v) : NULL;
+    for (char *p = c; p && *p; p++)
+        if (*p == ' ')
+            *p = '+';
+    return c;
+}
+
+static enum MHD_Result send_empty(struct MHD_Connection *conn, struct req *r, int status)
+{
+    return send_body(conn, r, status, "text/plain; charset=utf-8", "");
+}
+
+/* Verification (GET) answers the decrypted echostr; a message (POST) is verified, decrypted and
+ * parsed here, handed to the core (or the 微信客服 puller) and answered 200 with an empty body AT
+ * ONCE, without waiting for the commit: WeCom wants an answer within 1 s (CONTRACT 3.2), and its
+ * retries of a message whose commit failed or was lost in a crash are safe because the core
+ * deduplicates on MsgId (or the event key) in the transaction that applies the message. A
+ * message the core cannot take (queue full, stopping) gets 503, so WeCom retries it. Rejections
+ * (401 signature or stale timestamp, 400 anything else) have an empty body and no effect, as
+ * WeCom's side expects (vectors: "non-2xx with an empty body"). */
+static enum MHD_Result wecom_request(struct http *h, struct req *r, struct MHD_Connection *conn,
+                                     const struct fq_config *cfg, const char *method)
+{
+    if (r->too_big)
+        return send_empty(conn, r, 413);
+    struct wecom_crypt wc;
+    int rc = wecom_crypt_init(&wc, cfg->wecom_token, cfg->wecom_encoding_aes_key,
+                              cfg->wecom_corp_id);
+    if (rc)
+        return send_empty(conn, r, 503);
+    char *sig = wecom_arg(conn, "msg_signature"), *ts = wecom_arg(conn, "timestamp"),
+         *nonce = wecom_arg(conn, "nonce");
+    enum MHD_Result ret;
+    int status = 200;
+    if (strcmp(method, "POST") != 0) {
+        char *echo = wecom_arg(conn, "echostr"), *plain = NULL;
+        size_t len = 0;
+        rc = wecom_url_verify(&wc, sig, ts, nonce, echo, &plain, &len);
+        if (!rc && (len == 0 || strlen(plain) != len))
+            rc = WECOM_E_BUFFER;
+        free(echo);
+        if (!rc) {
+            ret = send_body(conn, r, 200, "text/plain; charset=utf-8", plain);
+            free(plain);
+            goto out;
+        }
+        free(plain);
+    } else {
+        struct wecom_xml x;
+        rc = wecom_callback_open(&wc, sig, ts, nonce, r->body.s ? r->body.s : "", r->body.len,
+                                 cfg->wecom_max_age, fq_now(), &x);
+        if (!rc) {
+            struct fq_msg *m = NULL;
+            struct wecom_kf_bell bell;
+            bool oom = false;
+            enum wecom_route route = wecom_route_message(&x, fq_now(), &m, &bell, &oom);
+            if (oom)
+                status = 503;
+            else if (route == WECOM_ROUTE_CORE) {
+                metrics_message_in("wecom");
+                if (core_push(h->core, m) != FQ_OK) {   /* m->done NULL: the core frees it */
+                    fq_msg_free(m);
+                    status = 503;
+                }
+            } else if (route == WECOM_ROUTE_KF) {
+                if (!wecom_out_bell(bell.token, bell.open_kfid))
+                    status = 503;
+                wecom_kf_bell_cleanup(&bell);
+            }
+            wecom_xml_cleanup(&x);
+        }
+    }
+    if (rc) {
+        log_info("wecom callback refused method=%s reason=%s", method, wecom_code_name(rc));
+        status = rc == WECOM_E_SIGNATURE || rc == WECOM_E_STALE ? 401
+                 : rc == WECOM_E_NOMEM ? 503 : 400;
+    }
+    ret = send_empty(conn, r, status);
+out:
+    free(sig);
+    free(ts);
+    free(nonce);
+    wecom_crypt_cleanup(&wc);
+    return ret;
+}
+
 static enum metrics_endpoint classify_url(const char *url)
 {
     if (strcmp(url, "/chat/v1/messages") == 0)
@@ -292,18 +396,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         r->ep = classify_url(url);
         buf_init(&r->body);
         *con_cls = r;
+        atomic_fetch_add(&h->active, 1);
         if (r->ep == EP_OTHER)
             return send_error(conn, r, 404, "not_found", "no such endpoint");
         if (!method_ok(r->ep, method))
             return send_error(conn, r, 405, "method_not_allowed", "method not allowed here");
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)cfg->server_max_body)
+        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)body_limit(r, cfg))
             return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
         return MHD_YES;
     }
 
     if (*upload_data_size) {                     /* body chunks, bounded */
-        if (!r->too_big && r->body.len + *upload_data_size <= (size_t)cfg->server_max_body)
+        if (!r->too_big && r->body.len + *upload_data_size <= (size_t)body_limit(r, cfg))
             buf_add(&r->body, upload_data, *upload_data_size);
         else
             r->too_big = true;
@@ -324,16 +429,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     case EP_CHAT:
         return chat_request(h, r, conn);
     case EP_WECOM:
-        return send_error(conn, r, 503, "unavailable", "wecom is not enabled");
+        if (!cfg->wecom_enabled)
+            return send_error(conn, r, 503, "unavailable", "wecom is not enabled");
+        return wecom_request(h, r, conn, cfg, method);
     case EP_HEALTHZ:
         return send_json(conn, r, 200, "{\"status\":\"ok\"}");
     case EP_READYZ: {
         bool ready = core_ready(h->core);
         const char *mq = !cfg->mqtt_enabled ? "disabled"
                          : metrics_mqtt_is_connected() ? "connected" : "disconnected";
-        char body[128];
-        snprintf(body, sizeof body, "{\"status\":\"%s\",\"store\":\"%s\",\"mqtt\":\"%s\"}",
-                 ready ? "ready" : "not_ready", ready ? "ok" : "unavailable", mq);
+        const char *wc = !cfg->wecom_enabled ? "disabled"
+                         : metrics_wecom_failing_code() ? "failing" : "ok";
+        char body[160];
+        snprintf(body, sizeof body,
+                 "{\"status\":\"%s\",\"store\":\"%s\",\"mqtt\":\"%s\",\"wecom\":\"%s\"}",
+                 ready ? "ready" : "not_ready", ready ? "ok" : "unavailable", mq, wc);
         return send_json(conn, r, ready ? 200 : 503, body);
     }
     case EP_METRICS: {
@@ -388,6 +498,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (r->counted)
         atomic_fetch_sub(&r->h->inflight, 1);
+    atomic_fetch_sub(&r->h->active, 1);
     buf_cleanup(&r->body);
     free(r->answer);
     free(r);
@@ -492,6 +603,8 @@ void http_quiesce(struct http *h)
 }
 
 int http_inflight(struct http *h) { return h ? atomic_load(&h->inflight) : 0; }
+
+int http_active(struct http *h) { return h ? atomic_load(&h->active) : 0; }
 
 void http_stop(struct http *h)
 {

@@ -407,6 +407,12 @@ char *locale_dir_default(void)
             if (has_catalog(p))
                 return p;
             free(p);
+            /* installed: PREFIX/bin/fengqiao next to PREFIX/share/fengqiao/locales */
+            if (asprintf(&p, "%s/../share/fengqiao/locales", exe) < 0)
+                return NULL;
+            if (has_catalog(p))
+                return p;
+            free(p);
         }
     }
     if (has_catalog("/usr/share/fengqiao/locales"))

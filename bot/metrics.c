@@ -54,6 +54,8 @@ static atomic_int_least64_t outbox_depth;
 static atomic_int_least64_t outbox_oldest_age;
 static atomic_uint_least64_t batches;
 static atomic_uint_least64_t batch_messages;
+static atomic_long wecom_failing_code;
+static atomic_uint_least64_t wecom_kf_blocked;
 
 /* Index of s in names, or the last index ("other") when absent. */
 static size_t label_index(const char *const *names, size_t n, const char *s)
@@ -129,6 +131,10 @@ void metrics_batch(size_t n_msgs)
     atomic_fetch_add_explicit(&batch_messages, (uint64_t)n_msgs, memory_order_relaxed);
 }
 
+void metrics_wecom_failing(long errcode) { atomic_store(&wecom_failing_code, errcode); }
+long metrics_wecom_failing_code(void) { return atomic_load(&wecom_failing_code); }
+void metrics_wecom_kf_blocked(void) { add1(&wecom_kf_blocked); }
+
 /* ---- rendering ------------------------------------------------------------------------------- */
 static void head(struct fq_buf *b, const char *name, const char *type, const char *help)
 {
@@ -188,6 +194,16 @@ char *metrics_render(void)
 
     head(&b, "fq_mqtt_connected", "gauge", "1 while connected to the MQTT broker.");
     buf_printf(&b, "fq_mqtt_connected %d\n", atomic_load(&mqtt_up));
+
+    head(&b, "fq_wecom_failing", "gauge",
+         "1 while a WeCom configuration error holds deliveries (see fq_wecom_failing_errcode).");
+    long wf = atomic_load(&wecom_failing_code);
+    buf_printf(&b, "fq_wecom_failing %d\n", wf != 0);
+    head(&b, "fq_wecom_failing_errcode", "gauge", "The WeCom errcode of that error, 0 when ok.");
+    buf_printf(&b, "fq_wecom_failing_errcode %ld\n", wf);
+    head(&b, "fq_wecom_kf_blocked_total", "counter",
+         "Customer-service messages not sent because the 48 h / 5-message window was closed.");
+    buf_printf(&b, "fq_wecom_kf_blocked_total %llu\n", (unsigned long long)get(&wecom_kf_blocked));
 
     head(&b, "fq_batches_total", "counter", "Group commits of the core.");
     buf_printf(&b, "fq_batches_total %llu\n", (unsigned long long)get(&batches));

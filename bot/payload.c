@@ -10,6 +10,9 @@
 #include <sys/random.h>
 
 #include "../common/fq.h"
+#include "../handlers/report.h"
+#include "report_out.h"
+#include "wecom_out.h"
 
 void payload_event_id(char out[33])
 {
@@ -181,6 +184,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             snprintf(topic, sizeof topic, "%s/mediators/%s/assignments", prefix, x->target);
             o = json_pack("{s:o,s:s}", "case", case_obj(c, kp, true), "action", x->type);
             err = put_row(c, o, topic, false, kp->case_no);
+            if (!err && c->cfg->wecom_enabled)   /* also a WeCom card (bot/wecom_payload.c) */
+                err = wecom_payload_assign(c, x, kp);
             break;
         case FQ_ACT_ALERT:
             if (!x->target)
@@ -191,13 +196,54 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
                 json_object_set_new(o, "case", case_obj(c, kp, false));
             err = put_row(c, o, topic, false, kp ? kp->case_no : NULL);
             break;
-        case FQ_ACT_OUTBOUND:
-            if (!m || !m->channel || !m->user)
+        case FQ_ACT_OUTBOUND: {
+            /* WeCom users get the answer through the WeCom API (bot/wecom_payload.c) */
+            const char *wch = x->target && x->text ? x->text
+                              : m && m->source == FQ_SRC_WECOM ? m->channel : NULL;
+            if (wch && (strcmp(wch, "wecom") == 0 || strcmp(wch, "wecom_kf") == 0)) {
+                if (c->cfg->wecom_enabled)
+                    err = wecom_payload_answer(c, wch, x->target && x->text ? x->target : m->user,
+                                               &a->answer);
+                break;
+            }
+        }
+            /* addressed explicitly (a survey pushed by a timer: user in .target, channel in
+             * .text), else to the sender of m */
+            if (x->target && x->text) {
+                if (strcmp(x->text, "wecom_kf") == 0)
+                    continue;   /* WeCom customer service: delivered by the WeCom sender */
+                snprintf(topic, sizeof topic, "%s/outbound/%s/%s", prefix, x->text, x->target);
+            } else if (m && m->channel && m->user) {
+                snprintf(topic, sizeof topic, "%s/outbound/%s/%s", prefix, m->channel, m->user);
+            } else {
                 continue;
-            snprintf(topic, sizeof topic, "%s/outbound/%s/%s", prefix, m->channel, m->user);
+            }
             err = put_row(c, answer_obj(&a->answer), topic, false, a->answer.case_no);
             break;
+        case FQ_ACT_REPORT: {
+            /* the monthly report of node .target for month .text, retained (CONTRACT 4) */
+            int y, mo;
+            struct rp_monthly *rep = NULL;
+            if (!x->target || report_parse_month(x->text, &y, &mo) != 0)
+                continue;
+            err = report_monthly(c, y, mo, x->target, &rep);
+            if (err == FQ_ENOTFOUND) {
+                err = FQ_OK;
+                continue;
+            }
+            if (err)
+                break;
+            snprintf(topic, sizeof topic, "%s/reports/%s/monthly", prefix, x->target);
+            err = put_row(c, report_json_obj(rep), topic, true, NULL);
+            report_monthly_free(rep);
+            break;
+        }
         case FQ_ACT_MED_REPLY:
+            if (m && m->source == FQ_SRC_WECOM) {   /* a card click: answered on WeCom */
+                if (c->cfg->wecom_enabled)
+                    err = wecom_payload_med_reply(c, m, x);
+                break;
+            }
             if (!x->target)
                 continue;
             snprintf(topic, sizeof topic, "%s/mediators/%s/replies", prefix, x->target);
@@ -210,8 +256,24 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             err = put_row(c, o, topic, false, kp ? kp->case_no : NULL);
             break;
         case FQ_ACT_NOTIFY:
+            if (c->cfg->wecom_enabled && x->target && x->text) {   /* a WeCom text too */
+                if ((err = wecom_payload_notify(c, x, kp)))
+                    break;
+            }
             /* texts for mediators and supervisors go out through WeCom; on MQTT the
-             * assignments topic already carries reminders and overdue notices */
+             * assignments topic already carries reminders and overdue notices. A supervisor's
+             * digest (handlers/timers.c: type "digest", its JSON data in request_id) also goes
+             * to {p}/mediators/{id}/digest. */
+            if (x->target && fq_streq(x->type, "digest")) {
+                snprintf(topic, sizeof topic, "%s/mediators/%s/digest", prefix, x->target);
+                json_t *data = x->request_id ? json_loads(x->request_id, 0, NULL) : NULL;
+                o = json_pack("{s:s,s:s,s:s}", "type", "digest", "mediator", x->target, "text",
+                              x->text ? x->text : "");
+                if (o && json_is_object(data))
+                    json_object_update(o, data);
+                json_decref(data);
+                err = put_row(c, o, topic, false, NULL);
+            }
             break;
         }
     }

@@ -1,10 +1,12 @@
 /* serve.c: `fengqiao serve`: start-up order, signals, and shutdown in reverse order.
  *
- * Start-up: config → locales → core (store, migrations, roster) → MQTT → outbox → HTTP. Signals are
+ * Start-up: config → locales → core (store, migrations, roster) → scheduler (bot/sched.c) → MQTT
+ * → outbox → HTTP; the scheduler stops before the core. Signals are
  * blocked in every thread and taken synchronously here with sigwait, so no handler runs in an
  * arbitrary thread. SIGTERM/SIGINT: stop accepting, let requests already in the core commit and
  * be answered, drain, stop the rest, exit 0 (within 5 s). SIGHUP: re-read the config and the
- * locales; an invalid one is refused and the running one kept. */
+ * locales; an invalid one is refused and the running one kept. A valid one also re-reads the
+ * roster from the database (roster_touch). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +17,8 @@
 #include <unistd.h>
 
 #include "../common/config.h"
+#include "../handlers/handlers.h"
+#include "../store/store.h"
 #include "cli.h"
 #include "core.h"
 #include "http.h"
@@ -23,6 +27,8 @@
 #include "metrics.h"
 #include "mqtt.h"
 #include "outbox.h"
+#include "wecom_out.h"
+#include "sched.h"
 
 struct daemon {
     struct fq_config *cfg;
@@ -35,7 +41,9 @@ struct daemon {
     struct core *core;
     struct mqtt *mq;
     struct outbox *ob;
+    struct wecom_out *wo;          /* WeCom deliveries and 微信客服 pulls (bot/wecom_out.c) */
     struct http *http;
+    struct sched *sched;
 };
 
 static void on_mqtt_msg(struct fq_msg *m, void *arg)
@@ -67,6 +75,30 @@ static void on_commit(void *arg)
     struct daemon *d = arg;
     if (d->ob)
         outbox_kick(d->ob);
+    wecom_out_kick(d->wo);
+}
+
+/* SIGHUP re-reads the roster too (say after a hand edit of the database): bumping the roster
+ * generation makes the core reload it before its next batch (within a second), the same path
+ * a `roster import` from another process takes, so the core's roster stays its own. */
+static void roster_touch(const char *store_path)
+{
+    struct store *s = NULL;
+    char *cause = NULL, *gen = NULL;
+    enum fq_err err = store_open(store_path, &s, &cause);
+    if (!err && !(err = store_begin(s))) {
+        gen = roster_generation(s);
+        char next[32];
+        snprintf(next, sizeof next, "%lld", (gen ? atoll(gen) : 0) + 1);
+        if ((err = store_kv_put(s, "roster_gen", next)) || (err = store_commit(s)))
+            store_rollback(s);
+    }
+    if (err)
+        log_warn("SIGHUP: roster not re-read err=\"%s\" cause=\"%s\"", fq_strerror(err),
+                 cause ? cause : store_errmsg(s));
+    free(gen);
+    free(cause);
+    store_close(s);
 }
 
 static void reload(struct daemon *d)
@@ -102,6 +134,9 @@ static void reload(struct daemon *d)
     d->lex = lex;
     core_set_config(d->core, cfg, lex);
     http_set_config(d->http, cfg);
+    if (!fq_streq(cfg->store_path, d->old_cfg[0]->store_path))
+        log_warn("SIGHUP: store.path changed; the daemon keeps the open database until restart");
+    roster_touch(d->old_cfg[0]->store_path);   /* the database the core opened at start */
     log_info("configuration reloaded");
 }
 
@@ -109,12 +144,19 @@ static void shutdown_all(struct daemon *d)
 {
     int64_t start = fq_mono_ms();
     http_quiesce(d->http);
-    /* requests already handed to the core get their answer; wait at most ~3 s for them */
-    while (http_inflight(d->http) > 0 && fq_mono_ms() - start < 3000)
+    /* requests already handed to the core, or begun (body still arriving), get their answer;
+     * wait at most ~3 s for them */
+    while ((http_inflight(d->http) > 0 || http_active(d->http) > 0) &&
+           fq_mono_ms() - start < 3000)
         usleep(10 * 1000);
+    /* the scheduler before the core: its last message, if any, is finished by the core */
+    sched_stop(d->sched);
+    d->sched = NULL;
     /* the outbox first, so PUBACKs of its last second still reach the core as deliveries */
     outbox_stop(d->ob);            /* undelivered rows stay in the store */
     d->ob = NULL;
+    wecom_out_stop(d->wo);         /* likewise; its last deliveries reach the core */
+    d->wo = NULL;
     core_stop(d->core);            /* drains the queue: every taken message is committed */
     d->core = NULL;
     http_stop(d->http);
@@ -150,12 +192,19 @@ int cmd_serve(const char *conf)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &set, NULL);   /* inherited by every thread started below */
+    /* A file-size limit (ulimit -f) would kill the process on a write past it; ignored, the
+     * write fails with EFBIG, SQLite reports it, and the request gets 503 like a full disk. */
+    signal(SIGXFSZ, SIG_IGN);
 
     if (core_start(d.cfg, d.lex, &d.core, &cause) != FQ_OK) {
         fprintf(stderr, "fengqiao: store %s: %s\n", d.cfg->store_path, cause ? cause : "cannot open");
         goto out;
     }
     core_on_commit(d.core, on_commit, &d);
+    if (sched_start(d.cfg, d.core, &d.sched, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao: scheduler: %s\n", cause ? cause : "cannot start");
+        goto out;
+    }
     if (d.cfg->mqtt_enabled) {
         struct mqtt_opts mo = {.cfg = d.cfg, .on_msg = on_mqtt_msg, .arg = &d};
         if (mqtt_start(&mo, &d.mq, &cause) != FQ_OK) {
@@ -166,6 +215,11 @@ int cmd_serve(const char *conf)
             fprintf(stderr, "fengqiao: outbox: %s\n", cause ? cause : "cannot start");
             goto out;
         }
+    }
+    if (d.cfg->wecom_enabled &&
+        wecom_out_start(d.cfg, d.core, on_delivered, &d, &d.wo, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao: wecom: %s\n", cause ? cause : "cannot start");
+        goto out;
     }
     if (http_start(d.cfg, d.core, &d.http, &cause) != FQ_OK) {
         fprintf(stderr, "fengqiao: http %s: %s\n", d.cfg->server_listen,

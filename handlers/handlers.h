@@ -45,6 +45,8 @@ enum fq_action_kind {
     FQ_ACT_OUTBOUND,    /* {p}/outbound/{channel}/{user}: the answer (gateway channels) */
     FQ_ACT_MED_REPLY,   /* {p}/mediators/{target}/replies: the answer to an MQTT command */
     FQ_ACT_NOTIFY,      /* a text for a mediator or supervisor (target = mediator id) */
+    FQ_ACT_REPORT,      /* {p}/reports/{target}/monthly, retained: the report of month .text
+                         * ("YYYY-MM") for org node .target (issue 5, report_on_timer) */
 };
 
 struct fq_action {
@@ -148,6 +150,17 @@ enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int media
  * to out as an FQ_ACT_MED_REPLY action (and the answer). */
 enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
 
+/* handlers/timers.c: a due timer row (already marked fired by the core, so it fires once):
+ * reminders, 督办, overdue notices (CONTRACT 7); survey kinds are handed to survey.c. */
+enum fq_err timers_fire(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
+
+/* handlers/survey.c (CONTRACT 8): schedule the 回访 after a resolution, fire survey timers, and
+ * take a resident's answer while their conversation is in state "survey". */
+enum fq_err survey_schedule(struct fq_ctx *c, const struct fq_case *k, struct fq_actions *out);
+enum fq_err survey_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
+enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct fq_convo *cv,
+                              struct fq_actions *out);
+
 /* handlers/roster.c */
 enum fq_err roster_import(struct fq_ctx *c, struct fq_roster *r, struct fq_actions *out);
 /* Stores a validated roster and bumps its generation, so a running core notices a roster
@@ -155,5 +168,57 @@ enum fq_err roster_import(struct fq_ctx *c, struct fq_roster *r, struct fq_actio
 enum fq_err roster_store(struct store *s, const struct fq_roster *r);
 /* The stored roster generation (caller frees), NULL when none was ever imported. */
 char *roster_generation(struct store *s);
+
+/* ---- lifecycle timers, absence, danger alerts, digests (issue 4: handlers/timers.c) -------- */
+/* Supervisors (active, "supervisor": true) at org node `node` and each ancestor, nearest first:
+ * their roster indexes into out (at most max). Returns how many. */
+size_t timers_supervisors(const struct fq_roster *r, int node, int *out, size_t max);
+/* Absence (CONTRACT 5 "active": false): every case of an inactive mediator still waiting to be
+ * accepted (assigned, reopened) is routed again from its handling node (this node or above) and
+ * transferred by the system (event "transferred"). Idempotent. *moved (may be NULL): how many. */
+enum fq_err timers_absence(struct fq_ctx *c, struct fq_actions *out, size_t *moved);
+/* Every active supervisor has exactly one pending "digest" timer (kv tm_digest:<id> holds its
+ * id); adds the missing ones. Idempotent. */
+enum fq_err timers_ensure_digests(struct fq_ctx *c);
+/* timers_absence then timers_ensure_digests: run by the core after a roster change and at
+ * start-up. */
+enum fq_err timers_housekeep(struct fq_ctx *c, struct fq_actions *out);
+/* A resident's message with danger words: when they have an open case (the newest), the case
+ * becomes red (event "progress" {"severity":"red"}), an alert "danger" goes to its place node
+ * and every ancestor, and its mediator and the supervisors are notified. Nothing when no case
+ * is open. */
+enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *user,
+                             struct fq_actions *out);
+/* The next digest time after now: 08:00 local the next day (daily) or the next Monday. */
+int64_t timers_digest_next(int64_t now, bool daily);
+/* Appends a digest for a supervisor: an FQ_ACT_NOTIFY action whose type is "digest", text the
+ * words, and whose request_id field carries `data`, the digest as JSON text (bot/payload.c
+ * publishes it on {p}/mediators/{id}/digest). Strings copied. FQ_ENOMEM (out->oom) on failure. */
+enum fq_err timers_digest_action(struct fq_actions *out, const char *supervisor, const char *text,
+                                 const char *data);
+/* The label of metrics_timer_fired for a timer kind ("reminder", "escalation", ...). */
+const char *timers_metric_label(const char *kind);
+
+/* ---- issue 5: surveys and reports (handlers/survey.c, handlers/report.c) ------------------ */
+/* Records a 回访 answer (1..4) and optional comment for case k (status resolved) from actor
+ * ("resident" or a mediator id): the survey row of this resolution (created when none), the
+ * event "survey_answered", its timers cancelled; 4 or a not-solved comment reopens k at its
+ * tier and notifies mediator and supervisor (*k then holds the reopened case). FQ_EINVAL when
+ * answer is out of range; store errors as they are. Used by lifecycle.c for the 回访 command. */
+enum fq_err survey_record_answer(struct fq_ctx *c, struct fq_case *k, int answer,
+                                 const char *comment, const char *actor, struct fq_actions *out);
+/* Remembers how the sender of m (a resident submitting a report) can be reached for a survey:
+ * MQTT gateway, WeCom customer service or chat webhook. Called by intake.c on submit. */
+enum fq_err survey_note_reach(struct fq_ctx *c, const struct fq_msg *m);
+/* The WeCom customer-service hook: true while the account may still write to the resident
+ * (wecom_kf_can_reach: 48 h after their last message, at most 5 sends). When false, a survey
+ * becomes a 回访 task for the grid worker. */
+bool survey_wecom_reachable(const struct fq_ctx *c, const char *channel, const char *user);
+/* A "report_monthly" timer: the previous month's report for each supervisor's node (retained
+ * MQTT report and a notify text), then the next month's timer. */
+enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
+/* Makes sure one "report_monthly" timer is pending (due at the start of next month); its id is
+ * kept in kv "rp_monthly_timer". Called by timers_housekeep at start-up. */
+enum fq_err report_ensure_timer(struct fq_ctx *c);
 
 #endif

@@ -437,6 +437,8 @@ static enum fq_err submit(struct turn *t, enum st *s)
     struct fq_case k;
     memset(&k, 0, sizeof k);
     enum fq_err err = case_open(t->c, &r, t->out, &k);
+    if (!err)
+        err = survey_note_reach(t->c, t->m);   /* how to reach them for the 回访 */
     if (!err) {
         set_str(t, &cv->last_case_no, k.case_no);
         answer_set_case(t->out, k.case_no);
@@ -594,17 +596,28 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         goto out;
     }
     classify_text(c->lex, c->roster, t.norm, &t.cls);
+    /* danger words from a resident with an open case: alert and tell the supervisors at once */
+    if (t.cls.danger && (err = timers_on_danger(c, m->channel, m->user, out)))
+        goto out;
 
     bool handled = false;
     if ((err = commands(&t, &s, &handled)))
         goto out;
     if (!handled) {
         switch (s) {
+        case ST_SURVEY: {
+            /* the follow-up of CONTRACT 8 (handlers/survey.c) takes the message; a message that
+             * is not for the survey comes back (state idle, no reply added) as a new report */
+            size_t before = out->answer.n_replies;
+            if ((err = survey_on_message(c, m, &t.cv, out)))
+                goto out;
+            s = st_parse(t.cv.state);
+            if (s == ST_IDLE && out->answer.n_replies == before)
+                s = start_report(&t);
+            break;
+        }
         case ST_IDLE:
         case ST_SUBMITTED:
-        case ST_SURVEY:
-            /* survey: the follow-up of CONTRACT 8 belongs to handlers/survey.c, which will take
-             * the message here before it can start a new report; until then it starts one. */
             s = start_report(&t);
             break;
         case ST_CONFIRM:

@@ -11,9 +11,11 @@
  * escalated case) runs before the first write, so a refusal changes nothing and the caller needs
  * no rollback. Store errors are returned as they are; the core then rolls the message back.
  *
- * Event details: the close reason and a survey answer go into case_events.data as a one-key
- * JSON object. Both values come from closed sets checked here (a reason id, a digit 1-4), so
- * the text is written with a format string, without a JSON library and without escaping. */
+ * Event details: the close reason goes into case_events.data as a one-key JSON object; the
+ * value comes from a closed set checked here (a reason id), so the text is written with a
+ * format string, without a JSON library and without escaping. A survey answer (回访) is
+ * recorded by handlers/survey.c (survey_record_answer), the one place that handles answers;
+ * a resolution schedules the survey there too (survey_schedule). */
 #include "lifecycle.h"
 
 #include <stdio.h>
@@ -258,9 +260,10 @@ static enum fq_err do_resolve(struct fq_ctx *c, struct fq_case *k, const struct 
     set_status(k, res->row->next);
     k->resolved_at = c->now;
     enum fq_err err;
-    if ((err = store_timer_cancel(c->store, k->id, "resolve_overdue")) || (err = save(c, k)))
+    if ((err = store_timer_cancel(c->store, k->id, "resolve_overdue")) || (err = save(c, k)) ||
+        (err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out)))
         return err;
-    return record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out);
+    return survey_schedule(c, k, out);   /* 回访 and relapse check of this resolution */
 }
 
 static enum fq_err do_close(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
@@ -346,11 +349,10 @@ static enum fq_err do_survey(struct fq_ctx *c, struct fq_case *k, const struct l
         res->refusal = LC_BAD_ANSWER;
         return FQ_OK;
     }
-    char data[24];
-    snprintf(data, sizeof data, "{\"answer\":%d}", rq->answer);
     set_status(k, res->row->next);
     enum fq_err err = save(c, k);
-    return err ? err : record(c, k, res->row->event, actor_id(c, rq), rq->note, data, out);
+    /* the survey module records the answer (event included) and may reopen the case */
+    return err ? err : survey_record_answer(c, k, rq->answer, rq->note, actor_id(c, rq), out);
 }
 
 /* The survey module's "not satisfied": the case goes back to its mediator at the same tier,

@@ -222,7 +222,10 @@ static void chmod_if_exists(const char *path, const char *suffix)
 
 static struct store *store_alloc(void)
 {
-    return calloc(1, sizeof(struct store));
+    struct store *s = calloc(1, sizeof(struct store));
+    if (s)
+        s->lock_fd = -1;
+    return s;
 }
 
 void store_close(struct store *s)
@@ -232,6 +235,8 @@ void store_close(struct store *s)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close_v2(s->db);
+    store_lock_release(s->lock_db, s->lock_fd);
+    free(s->lock_db);
     free(s);
 }
 
@@ -269,6 +274,17 @@ static enum fq_err migrate(struct store *s, char **cause)
         snprintf(d, sizeof d, "database schema %d is newer than this program's %d", cur, latest);
         set_cause(cause, "migrate", d);
         return FQ_ESTORE;
+    }
+    if (cur > 0 && cur < latest) {   /* an existing database: keep a copy first */
+        char *bak = NULL;
+        enum fq_err be = store_backup_before_migrate(s, cur, &bak, cause);
+        if (be)
+            return be;
+        char ts[32];   /* a line in the daemon's log format (store/ does not use bot/log) */
+        fq_rfc3339(fq_now(), ts, sizeof ts);
+        fprintf(stderr, "ts=%s level=info msg=schema upgrade from=%d to=%d backup=\"%s\"\n", ts,
+                cur, latest, bak);
+        free(bak);
     }
     for (size_t i = 0; i < fq_n_migrations; i++) {
         const struct fq_migration *m = &fq_migrations[i];
@@ -325,6 +341,15 @@ static enum fq_err open_common(const char *path, bool readonly, struct store **o
         if (make_parent(path) != 0) {
             set_cause(cause, "creating the database directory", strerror(errno));
             err = FQ_EIO;
+            goto out;
+        }
+        /* shared: a restore (store/backup.c) needs it exclusively and refuses while held */
+        if (!(s->lock_db = strdup(path))) {
+            err = FQ_ENOMEM;
+            goto out;
+        }
+        if ((s->lock_fd = store_lock_take(path, false, cause)) < 0) {
+            err = FQ_EBUSY;
             goto out;
         }
         int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -217,4 +217,123 @@ int64_t store_timer_pending_count(struct store *s);
 enum fq_err store_kv_get(struct store *s, const char *key, char **value);   /* caller frees */
 enum fq_err store_kv_put(struct store *s, const char *key, const char *value);
 
+/* ---- WeCom customer-service window (issue 3: store/wecom.c, migration 0002) ---------------- */
+/* WeCom lets a customer-service (微信客服) account send at most 5 messages within 48 h of the
+ * customer's last message (CONTRACT 8). The core records each customer message and each message
+ * it queues, in the same transaction as the rest of the message's effects. */
+#define WECOM_KF_WINDOW_S (48 * 3600)
+#define WECOM_KF_MAX_SENT 5
+/* True when a message to external_userid sent at `now` would be inside the window: the customer
+ * wrote within 48 h and fewer than 5 messages were queued since. False for an unknown user or on
+ * a store error. For handlers (survey fallback to the grid worker, CONTRACT 8). */
+bool wecom_kf_can_reach(struct store *s, const char *external_userid, int64_t now);
+/* A customer message at `at`: opens a fresh window (sent count 0, block reason cleared). */
+enum fq_err store_wecom_kf_inbound(struct store *s, const char *external_userid, int64_t at);
+/* One message queued for the user: sent count + 1. */
+enum fq_err store_wecom_kf_sent(struct store *s, const char *external_userid);
+/* Records why a message was not sent (reason: "window_48h", "count_5", "unknown_user", or the
+ * WeCom errcode as text). */
+enum fq_err store_wecom_kf_blocked(struct store *s, const char *external_userid,
+                                   const char *reason, int64_t at);
+struct wecom_kf_state {
+    int64_t last_in, blocked_at;
+    int sent_since;
+    char blocked_reason[32];         /* "" when none */
+};
+/* FQ_ENOTFOUND when the user never wrote. */
+enum fq_err store_wecom_kf_get(struct store *s, const char *external_userid,
+                               struct wecom_kf_state *out);
+
+/* ---- surveys and reports (issue 5: store/surveys.c, store/report.c; migration 0004) --------- */
+/* One follow-up question after a resolution (CONTRACT 8). Strings owned by the struct. */
+struct fq_survey {
+    int64_t id, case_id;
+    char kind[16];                   /* satisfaction relapse */
+    int64_t resolved_at;             /* the resolution it follows (one survey per resolution) */
+    char via[16];                    /* chat mqtt wecom_kf task */
+    char status[16];                 /* scheduled sent asked comment answered no_response cancelled */
+    int answer;                      /* satisfaction 1..4, relapse 1 yes 2 no, 0 none */
+    char *comment, *answered_by, *task_mediator;   /* may be NULL */
+    int64_t new_case;                /* relapse: the case opened, 0 none */
+    int reminded;
+    int64_t created_at, sent_at, answered_at, closed_at;
+};
+void survey_row_cleanup(struct fq_survey *v);       /* NULL-safe */
+/* Inserts v (sets v->id). FQ_EEXIST when (case, kind, resolved_at) already has a survey. */
+enum fq_err store_survey_insert(struct store *s, struct fq_survey *v);
+/* Writes every mutable field of v (by v->id). */
+enum fq_err store_survey_update(struct store *s, const struct fq_survey *v);
+enum fq_err store_survey_get(struct store *s, int64_t id, struct fq_survey *out);
+/* The survey of one resolution; FQ_ENOTFOUND when none. */
+enum fq_err store_survey_find(struct store *s, int64_t case_id, const char *kind,
+                              int64_t resolved_at, struct fq_survey *out);
+/* The oldest survey of the resident's cases waiting for the resident's answer (status sent,
+ * asked or comment; not a task); FQ_ENOTFOUND when none. */
+enum fq_err store_survey_open_for(struct store *s, const char *channel, const char *user,
+                                  struct fq_survey *out);
+/* Every survey of a case, oldest first; cb's row borrowed for the call. */
+enum fq_err store_survey_list(struct store *s, int64_t case_id,
+                              void (*cb)(const struct fq_survey *v, void *arg), void *arg);
+/* Surveys closed (answered or no_response) in [start, end), for the reports. */
+enum fq_err store_survey_closed_in(struct store *s, int64_t start, int64_t end,
+                                   void (*cb)(const struct fq_survey *v, void *arg), void *arg);
+/* How a resident is reached: via is "chat", "mqtt" or "wecom_kf" (at most 15 bytes). */
+enum fq_err store_reach_put(struct store *s, const char *channel, const char *user,
+                            const char *via, int64_t at);
+/* FQ_ENOTFOUND when never recorded; via receives the kind. */
+enum fq_err store_reach_get(struct store *s, const char *channel, const char *user,
+                            char via[16]);
+
+/* Report queries (store/report.c). Ids of every case that can count in [start, end): created
+ * before end, and created in the period, or finished (resolved/closed) or updated at or after
+ * start, or still not finished. *ids: caller frees. */
+enum fq_err store_report_case_ids(struct store *s, int64_t start, int64_t end, int64_t **ids,
+                                  size_t *n);
+/* Ids of cases created in [start, end), oldest first (the ledger). *ids: caller frees. */
+enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end, int64_t **ids,
+                                     size_t *n);
+
+/* ---- timers, lifecycle side (issue 4: store/timers_ext.c) ----------------------------------- */
+/* The timer row id, whatever its state; *state (may be NULL) is 0 pending, 1 fired, 2 cancelled.
+ * FQ_ENOTFOUND when no such row. out: timer_cleanup. */
+enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, int *state);
+/* One case for a supervisor's digest (borrowed for the callback). */
+struct fq_digest_row {
+    int64_t id;
+    char case_no[24];
+    const char *org_id, *place_org;  /* may be NULL */
+    bool is_new;                     /* created at or after since */
+    bool overdue;                    /* not finished and due_resolve <= now */
+    bool escalated;                  /* an "escalated" event, or a 督办 reminder, since `since` */
+};
+/* Cases that are new, overdue or escalated (see struct fq_digest_row), oldest first. */
+enum fq_err store_digest_cases(struct store *s, int64_t since, int64_t now,
+                               void (*cb)(const struct fq_digest_row *r, void *arg), void *arg);
+
+/* ---- backup, restore and the database lock (issue 6: store/backup.c) ----------------------- */
+/* A consistent online copy of s's database (one read snapshot; the daemon keeps writing) into
+ * dest, a self-contained file created 0600 (written to dest.tmp, renamed when complete).
+ * Errors: FQ_EIO/FQ_ESTORE with *cause (caller frees). */
+enum fq_err store_backup_to(struct store *s, const char *dest, char **cause);
+/* The copy store_open takes before migrating an existing database from from_version:
+ * "<db>.bak-v<from_version>-<YYYYMMDDTHHMMSSZ>". *out_path (may be NULL): caller frees. */
+enum fq_err store_backup_before_migrate(struct store *s, int from_version, char **out_path,
+                                        char **cause);
+/* Checks that file is a usable fengqiao backup: PRAGMA integrity_check is ok, user_version is
+ * between 1 and store_schema_latest(), the tables of the first migration exist. *version (may be
+ * NULL) gets its user_version. FQ_ENOTFOUND (no file), FQ_EINVAL (not ours, or too new),
+ * FQ_ESTORE (corrupt); *cause says which. */
+enum fq_err store_backup_check(const char *file, int *version, char **cause);
+/* Replaces the database at db_path with the checked backup. Refuses with FQ_EBUSY while anyone
+ * holds the database lock (a running daemon, a roster import). The current database, if any,
+ * is first copied to "<db>.pre-restore-<YYYYMMDDTHHMMSSZ>" (*kept_path, may be NULL: caller
+ * frees; stays NULL when there was no database). */
+enum fq_err store_restore(const char *backup, const char *db_path, char **kept_path,
+                          char **cause);
+/* The advisory lock "<db_path>.lock" (flock): shared for every read-write store_open, exclusive
+ * for a restore; never blocks. Returns the descriptor to pass to store_lock_release, or -1 with
+ * *cause (caller frees) when someone holds it in the other mode. */
+int store_lock_take(const char *db_path, bool exclusive, char **cause);
+void store_lock_release(const char *db_path, int fd);   /* fd -1: no-op */
+
 #endif

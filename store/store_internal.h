@@ -51,6 +51,8 @@ struct store {
     uint64_t commits;
     int sp_depth;                    /* open store_savepoint()s */
     bool readonly;
+    int lock_fd;                     /* shared "<db>.lock" of a read-write open, -1 (backup.c) */
+    char *lock_db;                   /* the path it was taken for */
 };
 
 /* The cached statement id (prepared from sql on first use), or a fresh one when the cached one
