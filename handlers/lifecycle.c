@@ -361,8 +361,12 @@ static enum fq_err do_reopen(struct fq_ctx *c, struct fq_case *k, const struct l
                              struct lc_result *res, struct fq_actions *out)
 {
     set_status(k, res->row->next);
+    /* a new resolve deadline from now: the old overdue timer was cancelled at resolution */
+    k->due_resolve = c->now + config_sla_resolve(c->cfg, k->severity);
     enum fq_err err;
-    if ((err = accept_timers(c, k)) || (err = save(c, k)) ||
+    if ((err = accept_timers(c, k)) ||
+        (err = store_timer_add(c->store, k->due_resolve, "resolve_overdue", k->id, NULL, NULL)) ||
+        (err = save(c, k)) ||
         (err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out)))
         return err;
     if (k->mediator_id)

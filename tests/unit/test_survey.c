@@ -363,6 +363,12 @@ Test(survey, unsatisfied_answer_reopens_and_tells_mediator_and_supervisor)
     get_case(k.id, &after);
     cr_assert_str_eq(after.status, "reopened");
     cr_assert_str_eq(after.org_id, "grid-fy-01", "reopened at the same tier");
+    struct due od = {.kind = "resolve_overdue", .case_id = k.id};
+    cr_assert_eq(store_timer_due(st, ctx.now + 400 * 86400, 1000, collect_due, &od), FQ_OK);
+    cr_assert_eq(od.n, 1, "a reopened case has a resolve deadline again");
+    cr_assert_gt(od.t[0].due_at, ctx.now);
+    for (size_t i = 0; i < od.n; i++)
+        timer_cleanup(&od.t[i]);
     struct fq_survey r;
     survey_of(k.id, "relapse", k.resolved_at, &r);
     cr_assert_str_eq(r.status, "cancelled", "no relapse check for a resolution that failed");
