@@ -1,0 +1,151 @@
+/* backup.c: the backup and restore subcommands. They read the configuration only for store.path.
+ *
+ * backup opens the database read-only (no lock, no migration): in WAL mode it reads one committed
+ * snapshot while the daemon keeps writing, so it is safe to run from cron next to a running
+ * daemon. restore needs the database to itself: store_restore refuses while any read-write
+ * opener (the daemon, a roster import) holds the database lock, checks the backup before
+ * touching anything, and keeps the replaced database as a .pre-restore copy. */
+#include "backup.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/config.h"
+#include "../store/store.h"
+
+static const char usage_backup[] =
+    "usage: fengqiao backup FILE [-c FILE]\n"
+    "Writes a consistent copy of the database (store.path) to FILE while the daemon runs\n"
+    "(SQLite's online backup: one snapshot, the daemon is not paused). FILE is created 0600\n"
+    "and only appears once complete. Exit 0 done, 1 failed, 2 usage error.\n";
+static const char usage_restore[] =
+    "usage: fengqiao restore FILE [-c FILE]\n"
+    "Replaces the database (store.path) with the backup FILE. FILE is checked first (integrity,\n"
+    "schema version not newer than this program, fengqiao's tables). Refused while a daemon or\n"
+    "another fengqiao command has the database open: stop the daemon first. The replaced\n"
+    "database is kept as <store.path>.pre-restore-<time>. An older backup is migrated when the\n"
+    "daemon next starts. Exit 0 done, 1 failed or refused, 2 usage error.\n";
+
+static bool is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
+}
+
+/* Parses "CMD FILE [-c CONF]". Returns -1 to go on, else the exit code to return. */
+static int parse(int argc, char **argv, const char *usage, const char **file, const char **conf)
+{
+    *file = *conf = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            fputs(usage, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            *conf = argv[++i];
+        } else if (argv[i][0] == '-' || *file) {
+            fprintf(stderr, "fengqiao %s: unexpected argument \"%s\"\n%s", argv[0], argv[i],
+                    usage);
+            return 2;
+        } else {
+            *file = argv[i];
+        }
+    }
+    if (!*file) {
+        fprintf(stderr, "fengqiao %s: FILE is missing\n%s", argv[0], usage);
+        return 2;
+    }
+    return -1;
+}
+
+static struct fq_config *load(const char *conf)
+{
+    if (!conf && access("fengqiao.conf", F_OK) == 0)
+        conf = "fengqiao.conf";
+    struct fq_config_problems probs = {0};
+    struct fq_config *cfg = config_load(conf, &probs);
+    if (!cfg)
+        config_problems_print(&probs, stderr);
+    config_problems_cleanup(&probs);
+    return cfg;
+}
+
+/* True when a and b name the same existing file. */
+static bool same_file(const char *a, const char *b)
+{
+    char ra[PATH_MAX], rb[PATH_MAX];
+    return realpath(a, ra) && realpath(b, rb) && strcmp(ra, rb) == 0;
+}
+
+int cmd_backup(int argc, char **argv)
+{
+    const char *file, *conf;
+    int rc = parse(argc, argv, usage_backup, &file, &conf);
+    if (rc >= 0)
+        return rc;
+    rc = 1;
+    struct store *s = NULL;
+    char *cause = NULL;
+    struct fq_config *cfg = load(conf);
+    if (!cfg)
+        goto out;
+    if (same_file(file, cfg->store_path)) {
+        fprintf(stderr, "fengqiao backup: %s is the database itself\n", file);
+        goto out;
+    }
+    if (store_open_readonly(cfg->store_path, &s, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao backup: %s\n", cause ? cause : cfg->store_path);
+        goto out;
+    }
+    free(cause);
+    cause = NULL;
+    if (store_backup_to(s, file, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao backup: %s\n", cause ? cause : file);
+        goto out;
+    }
+    printf("backup written: %s (schema %d)\n", file, store_schema_version(s));
+    rc = 0;
+out:
+    free(cause);
+    store_close(s);
+    config_free(cfg);
+    return rc;
+}
+
+int cmd_restore(int argc, char **argv)
+{
+    const char *file, *conf;
+    int rc = parse(argc, argv, usage_restore, &file, &conf);
+    if (rc >= 0)
+        return rc;
+    rc = 1;
+    char *cause = NULL, *kept = NULL;
+    struct fq_config *cfg = load(conf);
+    if (!cfg)
+        goto out;
+    if (same_file(file, cfg->store_path)) {
+        fprintf(stderr, "fengqiao restore: %s is the database itself\n", file);
+        goto out;
+    }
+    int version = -1;
+    if (store_backup_check(file, &version, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao restore: refused: %s\n", cause ? cause : file);
+        goto out;
+    }
+    free(cause);
+    cause = NULL;
+    if (store_restore(file, cfg->store_path, &kept, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao restore: refused: %s\n", cause ? cause : cfg->store_path);
+        goto out;
+    }
+    printf("restored %s (schema %d) into %s\n", file, version, cfg->store_path);
+    if (kept)
+        printf("the replaced database is kept as %s\n", kept);
+    rc = 0;
+out:
+    free(kept);
+    free(cause);
+    config_free(cfg);
+    return rc;
+}

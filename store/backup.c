@@ -1,0 +1,461 @@
+/* backup.c: consistent copies of the database (online backup, restore, the copy taken before a
+ * migration) and the advisory lock that tells a restore whether anyone has the database open.
+ *
+ * Design:
+ * - Copies use SQLite's online backup API in ONE step (sqlite3_backup_step(-1)). In WAL mode the
+ *   source side is a single read transaction: it sees one committed snapshot and never blocks
+ *   the daemon's writer, and writers never force it to restart (an incremental backup would be
+ *   restarted by every commit of another connection and might never finish under load). The copy
+ *   is written to "<dest>.tmp", switched to journal_mode=DELETE (a self-contained single file),
+ *   fsynced and renamed over dest, so a file named dest is always a complete backup.
+ * - Restore checks the backup first (PRAGMA integrity_check, user_version between 1 and this
+ *   program's newest migration, the tables of the first migration present), then takes the lock
+ *   below exclusively, keeps the current database as "<db>.pre-restore-<UTC time>" and copies
+ *   the backup INTO the database with the backup API. Copying into the live file (instead of
+ *   renaming a new file over it) lets SQLite deal with the -wal/-shm files: a renamed-in file
+ *   next to an old -wal would have that stale log replayed onto it.
+ * - The lock: every read-write store_open takes a shared flock(2) on "<db>.lock"; restore needs
+ *   it exclusively, so it refuses while a daemon (or a roster import) has the database open.
+ *   A separate lock file, not the database itself: SQLite uses POSIX fcntl locks on the database,
+ *   and closing any other descriptor of that file would silently drop them. The last holder
+ *   removes the lock file (it can take the lock exclusively), and a taker checks after flock()
+ *   that the file it locked is still the one at that path, so a removal racing with a new open
+ *   can never leave two holders of different files. Read-only opens take no lock: WAL readers
+ *   see a consistent snapshot whatever a restore does, which is one write transaction. */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The tables of migration 0001: a file without them is not a fengqiao database. */
+static const char *const expected_tables[] = {
+    "residents", "conversations", "cases", "case_events", "day_seq", "org_nodes", "org_aliases",
+    "mediators", "mediator_categories", "routes", "route_mediators", "inbox", "outbox", "timers",
+    "kv",
+};
+
+static void set_cause(char **cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_cause(char **cause, const char *fmt, ...)
+{
+    if (!cause)
+        return;
+    free(*cause);
+    *cause = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(cause, fmt, ap) < 0)
+        *cause = NULL;
+    va_end(ap);
+}
+
+/* ---- the lock ------------------------------------------------------------------------------- */
+int store_lock_take(const char *db_path, bool exclusive, char **cause)
+{
+    char *path = NULL;
+    int fd = -1;
+    if (!db_path || asprintf(&path, "%s.lock", db_path) < 0) {
+        path = NULL;
+        set_cause(cause, "lock: out of memory");
+        goto out;
+    }
+    for (int tries = 0; tries < 10; tries++) {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            set_cause(cause, "%s: %s", path, strerror(errno));
+            goto out;
+        }
+        if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            fd = -1;
+            if (e == EWOULDBLOCK)
+                set_cause(cause, exclusive
+                                     ? "%s is in use (a running daemon or another fengqiao "
+                                       "command holds %s)"
+                                     : "%s is being restored (%s is held exclusively)",
+                          db_path, path);
+            else
+                set_cause(cause, "%s: flock: %s", path, strerror(e));
+            goto out;
+        }
+        /* the file we locked must still be the one at the path (see the header comment) */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+            goto out;
+        close(fd);
+        fd = -1;
+    }
+    set_cause(cause, "%s: the lock file keeps changing", path);
+out:
+    free(path);
+    return fd;
+}
+
+void store_lock_release(const char *db_path, int fd)
+{
+    if (fd < 0)
+        return;
+    char *path = NULL;
+    /* the last holder removes the file: only it can take the lock exclusively now */
+    if (db_path && flock(fd, LOCK_EX | LOCK_NB) == 0 && asprintf(&path, "%s.lock", db_path) >= 0) {
+        unlink(path);
+        free(path);
+    }
+    close(fd);
+}
+
+/* ---- copying ------------------------------------------------------------------------------- */
+/* fsync of the directory holding path, so a rename survives a crash. */
+static void sync_dir(const char *path)
+{
+    char *dir = strdup(path);
+    if (!dir)
+        return;
+    char *slash = strrchr(dir, '/');
+    const char *d = ".";
+    if (slash == dir)
+        d = "/";
+    else if (slash) {
+        *slash = '\0';
+        d = dir;
+    }
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+/* Copies the main database of src into a fresh single-file database at dest (replacing it). */
+static enum fq_err copy_to_file(sqlite3 *src, const char *dest, char **cause)
+{
+    enum fq_err err = FQ_ESTORE;
+    sqlite3 *dst = NULL;
+    sqlite3_backup *b = NULL;
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.tmp", dest) < 0) {
+        tmp = NULL;
+        set_cause(cause, "backup: out of memory");
+        return FQ_ENOMEM;
+    }
+    unlink(tmp);
+    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        set_cause(cause, "%s: %s", tmp, strerror(errno));
+        err = FQ_EIO;
+        goto out;
+    }
+    (void)fchmod(fd, 0600);
+    close(fd);
+    int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        set_cause(cause, "%s: %s", tmp, dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+        goto out;
+    }
+    sqlite3_busy_timeout(dst, 5000);
+    b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) {
+        set_cause(cause, "backup: %s", sqlite3_errmsg(dst));
+        goto out;
+    }
+    /* one step: one read snapshot of the source (see the header comment). BUSY only while a
+     * writer holds a rollback-journal lock, which a WAL database never has for long. */
+    for (int tries = 0;; tries++) {
+        rc = sqlite3_backup_step(b, -1);
+        if ((rc == SQLITE_BUSY || rc == SQLITE_LOCKED) && tries < 100) {
+            sqlite3_sleep(50);
+            continue;
+        }
+        break;
+    }
+    int frc = sqlite3_backup_finish(b);
+    b = NULL;
+    if (rc != SQLITE_DONE || frc != SQLITE_OK) {
+        set_cause(cause, "backup: %s", sqlite3_errstr(rc != SQLITE_DONE ? rc : frc));
+        goto out;
+    }
+    char *errmsg = NULL;
+    /* A self-contained file: no -wal beside it. Fixed PRAGMA text. */
+    if (sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, &errmsg) != SQLITE_OK) {
+        set_cause(cause, "backup: %s", errmsg ? errmsg : "journal_mode");
+        sqlite3_free(errmsg);
+        goto out;
+    }
+    sqlite3_close(dst);
+    dst = NULL;
+    fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        set_cause(cause, "%s: %s", tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        err = FQ_EIO;
+        goto out;
+    }
+    close(fd);
+    if (rename(tmp, dest) != 0) {
+        set_cause(cause, "%s: %s", dest, strerror(errno));
+        err = FQ_EIO;
+        goto out;
+    }
+    sync_dir(dest);
+    err = FQ_OK;
+out:
+    if (b)
+        sqlite3_backup_finish(b);
+    sqlite3_close(dst);
+    if (err && tmp)
+        unlink(tmp);
+    free(tmp);
+    return err;
+}
+
+enum fq_err store_backup_to(struct store *s, const char *dest, char **cause)
+{
+    if (cause)
+        *cause = NULL;
+    if (!s || !s->db || !dest || !*dest) {
+        set_cause(cause, "backup: no database or no destination");
+        return FQ_EINVAL;
+    }
+    return copy_to_file(s->db, dest, cause);
+}
+
+/* "<path>.<what>-<YYYYMMDDTHHMMSSZ>", caller frees. */
+static char *stamped(const char *path, const char *what)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    char ts[32];
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+    char *p = NULL;
+    if (asprintf(&p, "%s.%s-%s", path, what, ts) < 0)
+        return NULL;
+    return p;
+}
+
+enum fq_err store_backup_before_migrate(struct store *s, int from_version, char **out_path,
+                                        char **cause)
+{
+    if (out_path)
+        *out_path = NULL;
+    const char *path = s && s->db ? sqlite3_db_filename(s->db, "main") : NULL;
+    if (!path || !*path) {
+        set_cause(cause, "backup before migration: the database has no file name");
+        return FQ_EINVAL;
+    }
+    char what[32];
+    snprintf(what, sizeof what, "bak-v%d", from_version);
+    char *dest = stamped(path, what);
+    if (!dest)
+        return FQ_ENOMEM;
+    enum fq_err err = copy_to_file(s->db, dest, cause);
+    if (!err && out_path)
+        *out_path = dest;
+    else
+        free(dest);
+    return err;
+}
+
+/* ---- checking ------------------------------------------------------------------------------ */
+static enum fq_err check_db(sqlite3 *db, const char *file, int *version, char **cause)
+{
+    sqlite3_stmt *st = NULL;
+    enum fq_err err = FQ_ESTORE;
+    int v = -1;
+    /* integrity_check reads every page: a torn or truncated copy shows here */
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) {
+        set_cause(cause, "%s: %s", file, sqlite3_errmsg(db));
+        goto out;
+    }
+    int rc = sqlite3_step(st);
+    const char *res = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    if (!res || strcmp(res, "ok") != 0) {
+        set_cause(cause, "%s: integrity check failed: %s", file,
+                  res ? res : sqlite3_errmsg(db));
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        set_cause(cause, "%s: %s", file, sqlite3_errmsg(db));
+        goto out;
+    }
+    v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (v < 1) {
+        set_cause(cause, "%s: not a fengqiao database (schema version %d)", file, v);
+        err = FQ_EINVAL;
+        goto out;
+    }
+    if (v > store_schema_latest()) {
+        set_cause(cause, "%s: schema version %d is newer than this program's %d", file, v,
+                  store_schema_latest());
+        err = FQ_EINVAL;
+        goto out;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        set_cause(cause, "%s: %s", file, sqlite3_errmsg(db));
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof expected_tables / sizeof expected_tables[0]; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, expected_tables[i], -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            set_cause(cause, "%s: not a fengqiao database (no table %s)", file,
+                      expected_tables[i]);
+            err = FQ_EINVAL;
+            goto out;
+        }
+    }
+    err = FQ_OK;
+out:
+    sqlite3_finalize(st);
+    if (version)
+        *version = v;
+    return err;
+}
+
+/* Opens file read-only (it must exist). */
+static enum fq_err open_ro(const char *file, sqlite3 **db, char **cause)
+{
+    *db = NULL;
+    struct stat sb;
+    if (stat(file, &sb) != 0) {
+        set_cause(cause, "%s: %s", file, strerror(errno));
+        return FQ_ENOTFOUND;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        set_cause(cause, "%s: not a regular file", file);
+        return FQ_EINVAL;
+    }
+    int rc = sqlite3_open_v2(file, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        set_cause(cause, "%s: %s", file, *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+        sqlite3_close(*db);
+        *db = NULL;
+        return FQ_ESTORE;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    return FQ_OK;
+}
+
+enum fq_err store_backup_check(const char *file, int *version, char **cause)
+{
+    if (cause)
+        *cause = NULL;
+    if (version)
+        *version = -1;
+    if (!file || !*file) {
+        set_cause(cause, "no backup file given");
+        return FQ_EINVAL;
+    }
+    sqlite3 *db = NULL;
+    enum fq_err err = open_ro(file, &db, cause);
+    if (!err)
+        err = check_db(db, file, version, cause);
+    sqlite3_close(db);
+    return err;
+}
+
+/* ---- restoring ----------------------------------------------------------------------------- */
+enum fq_err store_restore(const char *backup, const char *db_path, char **kept_path,
+                          char **cause)
+{
+    if (cause)
+        *cause = NULL;
+    if (kept_path)
+        *kept_path = NULL;
+    if (!db_path || !*db_path) {
+        set_cause(cause, "store.path is empty");
+        return FQ_EINVAL;
+    }
+    enum fq_err err = store_backup_check(backup, NULL, cause);
+    if (err)
+        return err;
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *b = NULL;
+    char *kept = NULL;
+    int lock = store_lock_take(db_path, true, cause);
+    if (lock < 0)
+        return FQ_EBUSY;
+    err = FQ_ESTORE;
+
+    struct stat sb;
+    bool existed = stat(db_path, &sb) == 0 && sb.st_size > 0;
+    if (!existed) {
+        int fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            set_cause(cause, "%s: %s", db_path, strerror(errno));
+            err = FQ_EIO;
+            goto out;
+        }
+        (void)fchmod(fd, 0600);
+        close(fd);
+    }
+    int rc = sqlite3_open_v2(db_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        set_cause(cause, "%s: %s", db_path, dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+        goto out;
+    }
+    sqlite3_busy_timeout(dst, 5000);
+    if (existed) {
+        if (!(kept = stamped(db_path, "pre-restore"))) {
+            err = FQ_ENOMEM;
+            goto out;
+        }
+        if ((err = copy_to_file(dst, kept, cause)))
+            goto out;
+        err = FQ_ESTORE;
+    }
+    /* the database is always used in WAL mode; the copy keeps that mode */
+    if (sqlite3_exec(dst, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        set_cause(cause, "%s: %s", db_path, sqlite3_errmsg(dst));
+        goto out;
+    }
+    if ((err = open_ro(backup, &src, cause)))
+        goto out;
+    err = FQ_ESTORE;
+    if (!(b = sqlite3_backup_init(dst, "main", src, "main"))) {
+        set_cause(cause, "restore: %s", sqlite3_errmsg(dst));
+        goto out;
+    }
+    rc = sqlite3_backup_step(b, -1);   /* one write transaction: all or nothing */
+    int frc = sqlite3_backup_finish(b);
+    b = NULL;
+    if (rc != SQLITE_DONE || frc != SQLITE_OK) {
+        set_cause(cause, "restore into %s: %s", db_path,
+                  sqlite3_errstr(rc != SQLITE_DONE ? rc : frc));
+        goto out;
+    }
+    if (sqlite3_exec(dst, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK) {
+        set_cause(cause, "%s: checkpoint: %s", db_path, sqlite3_errmsg(dst));
+        goto out;
+    }
+    err = check_db(dst, db_path, NULL, cause);
+out:
+    if (b)
+        sqlite3_backup_finish(b);
+    sqlite3_close(src);
+    sqlite3_close(dst);
+    store_lock_release(db_path, lock);
+    if (!err && kept_path)
+        *kept_path = kept;
+    else
+        free(kept);
+    return err;
+}
