@@ -2,7 +2,9 @@
  *
  * The vectors are read at run time with jansson (never copied into C): $FQ_SHARED/wecom/
  * vectors_public.json when FQ_SHARED is set, else ../shared/wecom/vectors_public.json relative
- * to the project root (make runs the tests from there). Every case is checked: positive ones
+ * to the project root (make runs the tests from there), else the copy in tests/fixtures/wecom/
+ * (a container build has no ../shared). When both exist they must be identical, so the copy
+ * cannot drift from the published vectors. Every case is checked: positive ones
  * decrypt to the exact plaintext and fields, re-encrypt with their random16 to the exact
  * Encrypt, and carry the exact signature; negative ones fail with the official code the JSON
  * names (and that code is among its acceptable_codes). */
@@ -14,6 +16,8 @@
 #include "../../bot/crypto.h"
 #include "../../bot/wecom.h"
 
+#define FIXTURE "tests/fixtures/wecom/vectors_public.json"
+
 static json_t *load_vectors(void)
 {
     const char *shared = getenv("FQ_SHARED");
@@ -21,6 +25,16 @@ static json_t *load_vectors(void)
     snprintf(path, sizeof path, "%s/wecom/vectors_public.json", shared ? shared : "../shared");
     json_error_t err;
     json_t *v = json_load_file(path, 0, &err);
+    json_t *copy = json_load_file(FIXTURE, 0, &err);
+    if (v && copy)
+        cr_assert(json_equal(v, copy), "%s differs from %s: copy the published vectors again",
+                  FIXTURE, path);
+    if (!v) {
+        snprintf(path, sizeof path, "%s", FIXTURE);
+        v = copy;
+        copy = NULL;
+    }
+    json_decref(copy);
     cr_assert_not_null(v, "cannot read %s: %s (set FQ_SHARED to the shared directory)", path,
                        err.text);
     cr_assert_str_eq(json_string_value(json_object_get(v, "format")), "wecom-callback-vectors/1");
