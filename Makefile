@@ -61,7 +61,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(TEST_HELPERS)
 	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_HELPERS) $(LIB_OBJS) $(LDLIBS) -lcriterion
 
 deps:
-	@sh scripts/deps.sh build
+	@sh scripts/deps.sh ci
 
 # Unit tests (Criterion, one binary per module) then integration tests (the real daemon, a real
 # mosquitto on a free loopback port, real HTTP).

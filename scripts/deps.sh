@@ -2,6 +2,7 @@
 # Installs, with apt-get, whatever fengqiao needs to build, test and run and is not yet present.
 # One list for `make deps`, CI and the container build, so they cannot drift.
 # Usage: scripts/deps.sh [build|runtime|ci|--list MODE]   (default: build, with the test tools)
+# `make deps` (and so `make test`) uses ci, so every test has its tools on a fresh machine.
 #   runtime: only the shared libraries bin/fengqiao links against, plus CA certificates (the
 #            container's runtime stage; tests/integration/test_deploy.py checks it against the
 #            binary's NEEDED entries); ci: build plus the tools that check the deployment files
@@ -10,7 +11,7 @@ set -eu
 mode=${1:-build}
 runtime="libmicrohttpd12 libcurl4 libjansson4 libmosquitto1 libsqlite3-0 libexpat1 libssl3 libinih1 libxlsxwriter4 zlib1g ca-certificates"
 build="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libinih-dev libcriterion-dev libxlsxwriter-dev mosquitto mosquitto-clients sqlite3 python3 curl valgrind"
-ci="$build docker-compose systemd"
+ci="$build docker-compose systemd groff-base"
 list=0
 if [ "$mode" = --list ]; then list=1; mode=${2:-build}; fi
 case "$mode" in

@@ -9,7 +9,7 @@ Everything runs the real binary, real mosquitto brokers and the repository's own
 (docker/entrypoint.sh, docker/mosquitto/*, docker/fengqiao.conf.example, ...), so a change to one
 of those files is tested here. The container itself cannot be built on this machine (no Docker
 engine); scripts/check-deploy.sh (run by CI) adds `docker-compose config` and
-`systemd-analyze verify` where those tools are installed."""
+`systemd-analyze verify` (make deps installs both)."""
 import copy
 import glob
 import json
@@ -797,12 +797,13 @@ def test_make_install_layout_and_systemd_unit():
                  "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "Restart=on-failure",
                  "ExecReload=/bin/kill -HUP $MAINPID"):
         check(re.search(rf"^{re.escape(line)}$", unit, re.M), f"unit lacks {line}")
-    if shutil.which("systemd-analyze"):
-        # it also runs man for Documentation=man:fengqiao(8): the installed page must be found
-        env = dict(os.environ, MANPATH=os.path.join(prefix, "share", "man") + ":")
-        r = subprocess.run(["systemd-analyze", "verify", unit_path], capture_output=True,
-                           text=True, timeout=60, env=env)
-        check(r.returncode == 0, f"systemd-analyze verify: {r.stdout}{r.stderr}")
+    # make deps installs systemd-analyze; it also runs man for Documentation=man:fengqiao(8),
+    # so the installed page must be found
+    check(shutil.which("systemd-analyze"), "systemd-analyze is missing: run make deps")
+    env = dict(os.environ, MANPATH=os.path.join(prefix, "share", "man") + ":")
+    r = subprocess.run(["systemd-analyze", "verify", unit_path], capture_output=True,
+                       text=True, timeout=60, env=env)
+    check(r.returncode == 0, f"systemd-analyze verify: {r.stdout}{r.stderr}")
     # the installed binary finds its locales under PREFIX/share (no ../locales next to it)
     port = free_port()
     conf = os.path.join(t, "fq.conf")
@@ -849,8 +850,8 @@ def test_runtime_packages_cover_the_binary_and_compose_files():
     check(re.search(r"^USER fengqiao$", df, re.M), "the image does not run as a non-root user")
     check(subprocess.run(["sh", "-n", os.path.join(DOCKER, "entrypoint.sh")]).returncode == 0,
           "entrypoint.sh has a syntax error")
-    if shutil.which("docker-compose"):
-        for name in ("compose.yaml", "compose.scale.yaml"):
-            r = subprocess.run(["docker-compose", "-f", os.path.join(DOCKER, name), "config",
-                                "-q"], capture_output=True, text=True, timeout=60)
-            check(r.returncode == 0, f"docker-compose config {name}: {r.stderr}")
+    check(shutil.which("docker-compose"), "docker-compose is missing: run make deps")
+    for name in ("compose.yaml", "compose.scale.yaml"):
+        r = subprocess.run(["docker-compose", "-f", os.path.join(DOCKER, name), "config",
+                            "-q"], capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, f"docker-compose config {name}: {r.stderr}")
