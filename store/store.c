@@ -26,6 +26,19 @@ struct fq_migration {
 extern const struct fq_migration fq_migrations[];
 extern const size_t fq_n_migrations;
 
+bool store_grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    if (n < *cap)
+        return true;
+    size_t ncap = *cap ? *cap * 2 : 16;
+    void *na = realloc(*arr, ncap * elem);
+    if (!na)
+        return false;
+    *arr = na;
+    *cap = ncap;
+    return true;
+}
+
 /* ---- errors -------------------------------------------------------------------------------- */
 enum fq_err store_map_rc(int rc)
 {

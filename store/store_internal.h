@@ -66,6 +66,9 @@ void stmt_done(struct store *s, enum stmt_id id, sqlite3_stmt *st);
 enum fq_err store_map_rc(int rc);
 /* The error of the connection's last failure. */
 enum fq_err store_err(struct store *s);
+/* Makes room for one more element of size elem in *arr (holding n of *cap), doubling from 16.
+ * False on allocation failure (*arr is left as it was). */
+bool store_grow(void **arr, size_t *cap, size_t n, size_t elem);
 
 /* Runs a statement that returns no rows (or ignores them); resets it. */
 enum fq_err stmt_exec(struct store *s, enum stmt_id id, sqlite3_stmt *st);

@@ -57,15 +57,9 @@ enum fq_err store_timer_due(struct store *s, int64_t now, size_t limit,
     size_t n = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct fq_timer *nr = realloc(rows, ncap * sizeof *rows);
-            if (!nr) {
-                err = FQ_ENOMEM;
-                break;
-            }
-            rows = nr;
-            cap = ncap;
+        if (!store_grow((void **)&rows, &cap, n, sizeof *rows)) {
+            err = FQ_ENOMEM;
+            break;
         }
         bool oom = false;
         struct fq_timer *t = &rows[n++];
