@@ -20,11 +20,17 @@
  * Subcommands (every one only talks to 127.0.0.0/8):
  *   loadgen gen  -s SECRET -a HOST:PORT -p PATH -n COUNT -x PREFIX -t TEXT [-t TEXT2 ...]
  *                [-u PER_USER] [-k USERS_AT_ONCE] -o FILE
+ *   loadgen wgen -T TOKEN -K ENCODING_AES_KEY -C CORP_ID -A AGENT_ID -a HOST:PORT -n COUNT
+ *                -x PREFIX -t TEXT [-t TEXT2 ...] [-u PER_USER] [-k USERS_AT_ONCE] -o FILE
+ *                WeCom callbacks (CONTRACT 3.2): POST /wecom/callback with a text message from
+ *                an app member, AES-256-CBC encrypted and SHA-1 signed as WeCom does, built
+ *                before the clock starts like `gen`'s (same users interleaving, same file)
  *   loadgen run  -a HOST:PORT (-f FILE | -p PATH) -c CONNS -d SECONDS [-r RATE] [-w WARMUP_S]
  *                [-W]   (-W: wrap around the request file instead of stopping at its end)
  *   loadgen get  -a HOST:PORT -p PATH [-t TIMEOUT_S]   body to stdout; exit 0 on 200, 1 else
  *   loadgen send -a HOST:PORT -f FILE [-i INDEX]        one request of FILE, body to stdout
- *   loadgen wait -a HOST:PORT [-p PATH] [-t TIMEOUT_S] until TCP accepts (or PATH answers 200)
+ *   loadgen wait -a HOST:PORT [-p PATH] [-t TIMEOUT_S] until TCP accepts (or PATH answers 200),
+ *                polling every 5 ms
  *   loadgen port                                        prints a free loopback TCP port
  *   loadgen cpu  [-n THREADS] [-d SECONDS]              how much CPU the machine really gives:
  *                THREADS spinning threads count the time they were not running (gaps over
@@ -41,6 +47,8 @@
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -188,6 +196,149 @@ static int cmd_gen(int argc, char **argv)
                             path, host, (unsigned)ntohs(sa.sin_port), tsbuf, hex, blen);
         if (hlen < 0 || (size_t)hlen >= sizeof head)
             die("path too long");
+        fprintf(f, "%d\n", hlen + blen);
+        fwrite(head, 1, (size_t)hlen, f);
+        fwrite(body, 1, (size_t)blen, f);
+    }
+    if (fclose(f) != 0)
+        die("cannot write the request file");
+    return 0;
+}
+
+/* ---- wgen: encrypted, signed WeCom callbacks ------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* WeCom's encryption (the stub's and bot/crypto.c's scheme): random16 + be32(len) + msg +
+ * receiveid, PKCS#7-padded to 32 bytes, AES-256-CBC with iv = key[0..16), base64. Writes the
+ * base64 text into out (NUL-terminated); returns its length, or -1. */
+static int wecom_enc(const unsigned char key[32], const char *msg, size_t msg_len,
+                     const char *receiveid, char *out, size_t out_cap)
+{
+    unsigned char raw[12288], ct[12288];
+    size_t rid = strlen(receiveid), n = 16 + 4 + msg_len + rid;
+    size_t pad = 32 - n % 32;
+    if (n + pad > sizeof raw || (n + pad + 2) / 3 * 4 + 1 > out_cap)
+        return -1;
+    if (RAND_bytes(raw, 16) != 1)
+        return -1;
+    raw[16] = (unsigned char)(msg_len >> 24);
+    raw[17] = (unsigned char)(msg_len >> 16);
+    raw[18] = (unsigned char)(msg_len >> 8);
+    raw[19] = (unsigned char)msg_len;
+    memcpy(raw + 20, msg, msg_len);
+    memcpy(raw + 20 + msg_len, receiveid, rid);
+    memset(raw + n, (int)pad, pad);
+    n += pad;
+    EVP_CIPHER_CTX *cx = EVP_CIPHER_CTX_new();
+    int l1 = 0, l2 = 0;
+    bool ok = cx && EVP_EncryptInit_ex(cx, EVP_aes_256_cbc(), NULL, key, key) == 1 &&
+              EVP_CIPHER_CTX_set_padding(cx, 0) == 1 &&
+              EVP_EncryptUpdate(cx, ct, &l1, raw, (int)n) == 1 &&
+              EVP_EncryptFinal_ex(cx, ct + l1, &l2) == 1 && (size_t)(l1 + l2) == n;
+    EVP_CIPHER_CTX_free(cx);
+    if (!ok)
+        return -1;
+    return EVP_EncodeBlock((unsigned char *)out, ct, (int)n);
+}
+
+static int cmd_wgen(int argc, char **argv)
+{
+    const char *token = NULL, *aeskey = NULL, *corp = NULL, *agent = NULL, *addr = NULL;
+    const char *prefix = "w", *texts[8], *out = NULL;
+    size_t n_texts = 0;
+    long n = 0, per_user = 20, at_once = 64;
+    int o;
+    while ((o = getopt(argc, argv, "T:K:C:A:a:n:x:t:u:k:o:")) != -1) {
+        switch (o) {
+        case 'T': token = optarg; break;
+        case 'K': aeskey = optarg; break;
+        case 'C': corp = optarg; break;
+        case 'A': agent = optarg; break;
+        case 'a': addr = optarg; break;
+        case 'n': n = strtol(optarg, NULL, 10); break;
+        case 'x': prefix = optarg; break;
+        case 't':
+            if (n_texts == sizeof texts / sizeof *texts)
+                die("at most 8 texts");
+            texts[n_texts++] = optarg;
+            break;
+        case 'u': per_user = strtol(optarg, NULL, 10); break;
+        case 'k': at_once = strtol(optarg, NULL, 10); break;
+        case 'o': out = optarg; break;
+        default: return 2;
+        }
+    }
+    struct sockaddr_in sa;
+    parse_addr(addr, &sa);
+    if (!token || !aeskey || !corp || !agent || !n_texts || !out || n < 1 || n > MAX_REQUESTS ||
+        per_user < 1 || per_user > 29 || at_once < 1 || at_once > 100000)
+        die("wgen needs -T -K -C -A -a -t -o, -n 1..2000000, -u 1..29, -k >= 1");
+    if (strlen(aeskey) != 43 || strlen(token) > 200 || strlen(corp) > 64 || strlen(agent) > 32 ||
+        strlen(prefix) > 64 || strpbrk(prefix, "<>&]"))
+        die("wgen: bad key, token, corp id, agent id or prefix");
+    for (size_t k = 0; k < n_texts; k++)
+        if (strlen(texts[k]) > 4000 || strstr(texts[k], "]]>"))
+            die("texts must be short and hold no ]]>");
+    char k64[48];
+    unsigned char keybuf[36];
+    snprintf(k64, sizeof k64, "%s=", aeskey);
+    if (EVP_DecodeBlock(keybuf, (const unsigned char *)k64, 44) < 32)
+        die("wgen: the EncodingAESKey is not base64");
+    FILE *f = fopen(out, "w");
+    if (!f)
+        die("cannot write the request file");
+    long long ts = (long long)time(NULL);
+    char tsbuf[32], host[INET_ADDRSTRLEN];
+    snprintf(tsbuf, sizeof tsbuf, "%lld", ts);
+    inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
+    static char plain[8192], enc[16384], body[17000], head[1024];
+    long block = per_user * at_once;
+    for (long i = 0; i < n; i++) {
+        long user = (i / block) * at_once + (i % block) % at_once;
+        const char *text = texts[(size_t)((i % block) / at_once) % n_texts];
+        int plen = snprintf(plain, sizeof plain,
+                            "<xml><ToUserName><![CDATA[%s]]></ToUserName><FromUserName><![CDATA["
+                            "wb-%s-%ld]]></FromUserName><CreateTime>%s</CreateTime><MsgType>"
+                            "<![CDATA[text]]></MsgType><Content><![CDATA[%s]]></Content><MsgId>"
+                            "%lld%07ld</MsgId><AgentID>%s</AgentID></xml>",
+                            corp, prefix, user, tsbuf, text, ts, i, agent);
+        if (plen < 0 || (size_t)plen >= sizeof plain)
+            die("message too long");
+        int elen = wecom_enc(keybuf, plain, (size_t)plen, corp, enc, sizeof enc);
+        if (elen < 0)
+            die("encryption failed");
+        char nonce[32];
+        snprintf(nonce, sizeof nonce, "%ld", 100000000L + i);
+        const char *parts[4] = {token, tsbuf, nonce, enc};
+        qsort(parts, 4, sizeof *parts, cmp_str);
+        unsigned char md[SHA_DIGEST_LENGTH];
+        unsigned int mdlen = 0;
+        EVP_MD_CTX *mc = EVP_MD_CTX_new();
+        bool hok = mc && EVP_DigestInit_ex(mc, EVP_sha1(), NULL) == 1;
+        for (int k = 0; k < 4 && hok; k++)
+            hok = EVP_DigestUpdate(mc, parts[k], strlen(parts[k])) == 1;
+        hok = hok && EVP_DigestFinal_ex(mc, md, &mdlen) == 1 && mdlen == SHA_DIGEST_LENGTH;
+        EVP_MD_CTX_free(mc);
+        if (!hok)
+            die("SHA-1 failed");
+        char sig[41];
+        for (int k = 0; k < SHA_DIGEST_LENGTH; k++)
+            snprintf(sig + 2 * k, 3, "%02x", md[k]);
+        int blen = snprintf(body, sizeof body,
+                            "<xml><ToUserName><![CDATA[%s]]></ToUserName><AgentID><![CDATA[%s]]>"
+                            "</AgentID><Encrypt><![CDATA[%s]]></Encrypt></xml>", corp, agent, enc);
+        if (blen < 0 || (size_t)blen >= sizeof body)
+            die("body too long");
+        int hlen = snprintf(head, sizeof head,
+                            "POST /wecom/callback?msg_signature=%s&timestamp=%s&nonce=%s HTTP/1.1\r\n"
+                            "Host: %s:%u\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n",
+                            sig, tsbuf, nonce, host, (unsigned)ntohs(sa.sin_port), blen);
+        if (hlen < 0 || (size_t)hlen >= sizeof head)
+            die("head too long");
         fprintf(f, "%d\n", hlen + blen);
         fwrite(head, 1, (size_t)hlen, f);
         fwrite(body, 1, (size_t)blen, f);
@@ -871,7 +1022,7 @@ static int cmd_wait(int argc, char **argv)
             if (ok)
                 return 0;
         }
-        usleep(50000);
+        usleep(5000);   /* 5 ms: `wait` also times start-up */
     }
     return 1;
 }
@@ -943,7 +1094,7 @@ static int cmd_port(void)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: loadgen gen|run|get|send|wait|port|cpu [options] (see loadgen.c)\n");
+        fprintf(stderr, "usage: loadgen gen|wgen|run|get|send|wait|port|cpu [options] (see loadgen.c)\n");
         return 2;
     }
     const char *cmd = argv[1];
@@ -951,6 +1102,8 @@ int main(int argc, char **argv)
     argv++;
     if (strcmp(cmd, "gen") == 0)
         return cmd_gen(argc, argv);
+    if (strcmp(cmd, "wgen") == 0)
+        return cmd_wgen(argc, argv);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(argc, argv);
     if (strcmp(cmd, "get") == 0)
