@@ -26,6 +26,20 @@ struct fq_migration {
 extern const struct fq_migration fq_migrations[];
 extern const size_t fq_n_migrations;
 
+enum fq_err store_set_autocheckpoint(struct store *s, int pages)
+{
+    return store_map_rc(sqlite3_wal_autocheckpoint(s->db, pages < 0 ? 0 : pages));
+}
+
+enum fq_err store_checkpoint(struct store *s, int *frames)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (frames)
+        *frames = log;
+    return rc == SQLITE_BUSY ? FQ_OK : store_map_rc(rc);
+}
+
 bool store_grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
     if (n < *cap)

@@ -37,6 +37,12 @@ void store_rollback_to(struct store *s);
 uint64_t store_commits(struct store *s);
 /* The last SQLite error text of this connection (borrowed), for logs. */
 const char *store_errmsg(struct store *s);
+/* WAL checkpoints: pages = 0 turns off the automatic checkpoint that would otherwise run inside
+ * a commit of this connection (SQLite's default: every 1000 pages). */
+enum fq_err store_set_autocheckpoint(struct store *s, int pages);
+/* A PASSIVE checkpoint: copies what it can from the WAL into the database without waiting for
+ * readers or the writer. *frames (may be NULL) is the WAL's size in frames afterwards. */
+enum fq_err store_checkpoint(struct store *s, int *frames);
 
 /* ---- inbound dedupe (chat message_id, WeCom MsgId, MQTT request_id) ------------------------ */
 /* The answer stored for (scope, key): scope is e.g. "chat:web:u-1", key the message id.
