@@ -9,7 +9,7 @@
  *   mediator reads comes from locales/ too ("med_*" messages).
  * - Chat input is tolerant: classify_normalize maps full-width forms, then separators (spaces,
  *   commas, colons, 、) between the parts are skipped; the command word may touch the case
- *   number ("接单FQ20261122-0001"). Case numbers are accepted with or without "FQ", in any
+ *   number (接单FQ20261122-0001). Case numbers are accepted with or without "FQ", in any
  *   case, with or without the dash, with a short sequence ("20261122-1").
  * - A refusal is an answer, not an error: the handler returns FQ_OK with the reason, and
  *   lifecycle_apply guarantees nothing was written. Only store failures are errors. */
@@ -81,14 +81,14 @@ static int match_word(const struct fq_lexicon *lx, const char *text, const struc
     return best;
 }
 
-/* Separators between the parts of a command. "、" is the only non-ASCII one left after
- * classify_normalize (full-width commas and colons become ASCII). */
+/* Separators between the parts of a command. The ideographic comma 、 is the only non-ASCII
+ * one left after classify_normalize (full-width commas and colons become ASCII). */
 static size_t sep_len(const char *p)
 {
     if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == ',' || *p == ':' ||
         *p == ';')
         return 1;
-    if (strncmp(p, "\xE3\x80\x81", 3) == 0)   /* 、 */
+    if (strncmp(p, "\xE3\x80\x81", 3) == 0)   /* U+3001 ideographic comma */
         return 3;
     return 0;
 }
@@ -198,7 +198,7 @@ static enum fq_err read_reason(const struct fq_lexicon *lx, struct parsed *p, co
     return FQ_OK;
 }
 
-/* Reads "<1-4> [comment]" at s: the token as a choice, else its first character ("2满意"). */
+/* Reads <1-4> [comment] at s: the token as a choice, else its first character (2满意). */
 static void read_answer(struct parsed *p, const char *s)
 {
     size_t n = token_len(s);
