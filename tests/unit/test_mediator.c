@@ -21,8 +21,10 @@
 #include "../../handlers/handlers.h"
 #include "../../handlers/lifecycle.h"
 #include "../../store/store.h"
+#include "helpers/world.h"
 
-static char tmpdir[256];
+static struct world w;
+/* short names for the world's parts, set by setup */
 static struct store *st;
 static struct fq_config *cfg;
 static struct fq_lexicon *lex;
@@ -33,105 +35,31 @@ static int user_seq;
 /* roster indexes */
 static int M_WANG, M_SUN, M_OFF, M_CHEN, M_LI, M_ZHAO;
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void add_org(const char *id, const char *name, enum fq_level level, const char *parent)
-{
-    ro->org = realloc(ro->org, (ro->n_org + 1) * sizeof *ro->org);
-    cr_assert_not_null(ro->org);
-    struct fq_org *o = &ro->org[ro->n_org++];
-    memset(o, 0, sizeof *o);
-    o->id = strdup(id);
-    o->name = strdup(name);
-    o->parent_id = parent ? strdup(parent) : NULL;
-    o->level = level;
-    o->parent = -1;
-}
-
-static int add_med(const char *id, const char *name, const char *role, const char *org,
-                   bool active, const char *category)
-{
-    ro->med = realloc(ro->med, (ro->n_med + 1) * sizeof *ro->med);
-    cr_assert_not_null(ro->med);
-    struct fq_mediator *m = &ro->med[ro->n_med];
-    memset(m, 0, sizeof *m);
-    m->id = strdup(id);
-    m->name = strdup(name);
-    m->role = strdup(role);
-    m->org_id = strdup(org);
-    m->chat_user = strdup(id);
-    m->categories = malloc(sizeof *m->categories);
-    m->categories[0] = strdup(category);
-    m->n_categories = 1;
-    m->active = active;
-    m->org = -1;
-    return (int)ro->n_med++;
-}
-
-static const char *locale_dir(void)
-{
-    const char *env = getenv("FENGQIAO_LOCALES");
-    if (env)
-        return env;
-    if (access("locales/zh-CN.json", R_OK) == 0)
-        return "locales";
-    return "../../locales";
-}
-
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fq-med-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-    char path[512];
-    snprintf(path, sizeof path, "%s/fq.db", tmpdir);
-    char *cause = NULL;
-    enum fq_err err = store_open(path, &st, &cause);
-    cr_assert_eq(err, FQ_OK, "store_open: %s (%s)", fq_strerror(err), cause ? cause : "");
-    free(cause);
-    err = locale_load(locale_dir(), &lex, &cause);
-    cr_assert_eq(err, FQ_OK, "locale_load: %s (%s)", fq_strerror(err), cause ? cause : "");
-    free(cause);
-    cfg = config_new_defaults();
-    cr_assert_not_null(cfg);
-    cr_assert_eq(cfg->sla_attempts_per_tier, 3);
-
-    ro = roster_new();
-    add_org("county-zj", "诸暨市", FQ_LEVEL_COUNTY, NULL);
-    add_org("town-fq", "枫桥镇", FQ_LEVEL_TOWN, "county-zj");
-    add_org("vil-fy", "枫源村", FQ_LEVEL_VILLAGE, "town-fq");
-    add_org("grid-fy-01", "枫源村第一网格", FQ_LEVEL_GRID, "vil-fy");
+    world_open(&w, "med");
+    cr_assert_eq(w.cfg->sla_attempts_per_tier, 3);
     /* m-sun handles family cases only, so routing always picks m-wang for the neighbour cases
      * of these tests (load balancing would otherwise alternate); a transfer may still name her */
-    M_WANG = add_med("m-wang", "王建国", "grid_worker", "grid-fy-01", true, "*");
-    M_SUN = add_med("m-sun", "孙小梅", "grid_worker", "grid-fy-01", true, "family");
-    M_OFF = add_med("m-off", "钱休假", "grid_worker", "grid-fy-01", false, "*");
-    M_CHEN = add_med("m-chen", "陈秀英", "village_mediator", "vil-fy", true, "*");
-    M_LI = add_med("m-li", "李司法", "town_mediator", "town-fq", true, "*");
-    M_ZHAO = add_med("m-zhao", "赵县调", "county_mediator", "county-zj", true, "*");
-    char *problem = NULL;
-    err = roster_validate(ro, &problem);
-    cr_assert_eq(err, FQ_OK, "roster_validate: %s", problem ? problem : "");
-    free(problem);
-
-    ctx = (struct fq_ctx){.store = st, .cfg = cfg, .lex = lex, .roster = ro,
-                          .now = (int64_t)time(NULL)};
+    M_WANG = world_add_med(&w, "m-wang", "王建国", "grid_worker", "grid-fy-01", "*", true, false);
+    M_SUN = world_add_med(&w, "m-sun", "孙小梅", "grid_worker", "grid-fy-01", "family", true, false);
+    M_OFF = world_add_med(&w, "m-off", "钱休假", "grid_worker", "grid-fy-01", "*", false, false);
+    M_CHEN = world_add_med(&w, "m-chen", "陈秀英", "village_mediator", "vil-fy", "*", true, false);
+    M_LI = world_add_med(&w, "m-li", "李司法", "town_mediator", "town-fq", "*", true, false);
+    M_ZHAO = world_add_med(&w, "m-zhao", "赵县调", "county_mediator", "county-zj", "*", true, false);
+    world_ready(&w);
+    st = w.st;
+    cfg = w.cfg;
+    lex = w.lex;
+    ro = w.ro;
+    ctx = w.ctx;
     user_seq = 0;
 }
 
 static void teardown(void)
 {
-    store_close(st);
+    world_close(&w);
     st = NULL;
-    config_free(cfg);
-    lexicon_free(lex);
-    roster_free(ro);
-    nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 TestSuite(mediator, .init = setup, .fini = teardown);

@@ -18,8 +18,10 @@
 #include "../../handlers/handlers.h"
 #include "../../handlers/lifecycle.h"
 #include "../../store/store.h"
+#include "helpers/world.h"
 
-static char tmpdir[256];
+static struct world w;
+/* short names for the world's parts, set by setup */
 static struct store *st;
 static struct fq_config *cfg;
 static struct fq_lexicon *lex;
@@ -28,93 +30,29 @@ static struct fq_ctx ctx;
 static int user_seq, msg_seq;
 static int M_WANG, M_CHEN, M_LI;
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void add_org(const char *id, const char *name, enum fq_level level, const char *parent)
-{
-    ro->org = realloc(ro->org, (ro->n_org + 1) * sizeof *ro->org);
-    struct fq_org *o = &ro->org[ro->n_org++];
-    memset(o, 0, sizeof *o);
-    o->id = strdup(id);
-    o->name = strdup(name);
-    o->parent_id = parent ? strdup(parent) : NULL;
-    o->level = level;
-    o->parent = -1;
-}
-
-static int add_med(const char *id, const char *name, const char *role, const char *org,
-                   bool supervisor)
-{
-    ro->med = realloc(ro->med, (ro->n_med + 1) * sizeof *ro->med);
-    struct fq_mediator *m = &ro->med[ro->n_med];
-    memset(m, 0, sizeof *m);
-    m->id = strdup(id);
-    m->name = strdup(name);
-    m->role = strdup(role);
-    m->org_id = strdup(org);
-    m->chat_user = strdup(id);
-    m->categories = malloc(sizeof *m->categories);
-    m->categories[0] = strdup("*");
-    m->n_categories = 1;
-    m->active = true;
-    m->supervisor = supervisor;
-    m->org = -1;
-    return (int)ro->n_med++;
-}
-
-static const char *locale_dir(void)
-{
-    const char *env = getenv("FENGQIAO_LOCALES");
-    if (env)
-        return env;
-    return access("locales/zh-CN.json", R_OK) == 0 ? "locales" : "../../locales";
-}
-
 static void setup(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fq-survey-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-    char path[512];
-    snprintf(path, sizeof path, "%s/fq.db", tmpdir);
-    char *cause = NULL;
-    cr_assert_eq(store_open(path, &st, &cause), FQ_OK, "store_open: %s", cause ? cause : "");
-    free(cause);
-    cr_assert_eq(locale_load(locale_dir(), &lex, &cause), FQ_OK, "locale_load: %s",
-                 cause ? cause : "");
-    free(cause);
-    cfg = config_new_defaults();
-    cfg->survey_delay = 10;
-    cfg->survey_remind_after = 20;
-    cfg->survey_expire_after = 40;
-    cfg->survey_relapse_check = 100;
-    ro = roster_new();
-    add_org("county-zj", "诸暨市", FQ_LEVEL_COUNTY, NULL);
-    add_org("town-fq", "枫桥镇", FQ_LEVEL_TOWN, "county-zj");
-    add_org("vil-fy", "枫源村", FQ_LEVEL_VILLAGE, "town-fq");
-    add_org("grid-fy-01", "枫源村第一网格", FQ_LEVEL_GRID, "vil-fy");
-    M_WANG = add_med("m-wang", "王建国", "grid_worker", "grid-fy-01", false);
-    M_CHEN = add_med("m-chen", "陈秀英", "village_mediator", "vil-fy", false);
-    M_LI = add_med("m-li", "李司法", "town_mediator", "town-fq", true);
-    char *problem = NULL;
-    cr_assert_eq(roster_validate(ro, &problem), FQ_OK, "%s", problem ? problem : "");
-    ctx = (struct fq_ctx){.store = st, .cfg = cfg, .lex = lex, .roster = ro,
-                          .now = (int64_t)time(NULL)};
+    world_open(&w, "survey");
+    w.cfg->survey_delay = 10;
+    w.cfg->survey_remind_after = 20;
+    w.cfg->survey_expire_after = 40;
+    w.cfg->survey_relapse_check = 100;
+    M_WANG = world_add_med(&w, "m-wang", "王建国", "grid_worker", "grid-fy-01", "*", true, false);
+    M_CHEN = world_add_med(&w, "m-chen", "陈秀英", "village_mediator", "vil-fy", "*", true, false);
+    M_LI = world_add_med(&w, "m-li", "李司法", "town_mediator", "town-fq", "*", true, true);
+    world_ready(&w);
+    st = w.st;
+    cfg = w.cfg;
+    lex = w.lex;
+    ro = w.ro;
+    ctx = w.ctx;
     user_seq = msg_seq = 0;
 }
 
 static void teardown(void)
 {
-    store_close(st);
-    config_free(cfg);
-    lexicon_free(lex);
-    roster_free(ro);
-    nftw(tmpdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+    world_close(&w);
+    st = NULL;
 }
 
 TestSuite(survey, .init = setup, .fini = teardown);
