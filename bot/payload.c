@@ -262,11 +262,11 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             }
             /* texts for mediators and supervisors go out through WeCom; on MQTT the
              * assignments topic already carries reminders and overdue notices. A supervisor's
-             * digest (handlers/timers.c: type "digest", its JSON data in request_id) also goes
+             * digest (handlers/timers.c: type "digest", its figures in data) also goes
              * to {p}/mediators/{id}/digest. */
             if (x->target && fq_streq(x->type, "digest")) {
                 snprintf(topic, sizeof topic, "%s/mediators/%s/digest", prefix, x->target);
-                json_t *data = x->request_id ? json_loads(x->request_id, 0, NULL) : NULL;
+                json_t *data = x->data ? json_loads(x->data, 0, NULL) : NULL;
                 o = json_pack("{s:s,s:s,s:s}", "type", "digest", "mediator", x->target, "text",
                               x->text ? x->text : "");
                 if (o && json_is_object(data))

@@ -658,7 +658,7 @@ static enum wecom_route card_click(const struct wecom_xml *x, const char *from, 
     m->at = now;
     (void)(set(&m->channel, "wecom", oom) && set(&m->user, from, oom) &&
            set(&m->mediator, from, oom) && set(&m->command, cmd, oom) &&
-           set(&m->case_no, case_no, oom) && set(&m->label, wecom_xml_get(x, "ResponseCode"), oom));
+           set(&m->case_no, case_no, oom) && set(&m->response_code, wecom_xml_get(x, "ResponseCode"), oom));
     if (!*oom && !(m->request_id = event_key(x)))
         *oom = true;
     if (*oom) {

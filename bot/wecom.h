@@ -129,8 +129,8 @@ void wecom_kf_bell_cleanup(struct wecom_kf_bell *b);
  *   channel "wecom", user = FromUserName, message_id = MsgId (the dedupe key);
  * - template_card_event with a key above: an FQ_MSG_COMMAND (command "accept"/"escalate",
  *   case_no), with mediator = user = FromUserName (the core maps the WeCom userid to the roster
- *   id), label = the event's ResponseCode (for update_template_card), request_id = the event
- *   dedupe key FromUserName|CreateTime|Event|EventKey|TaskId;
+ *   id), response_code = the event's ResponseCode (for update_template_card), request_id =
+ *   the event dedupe key FromUserName|CreateTime|Event|EventKey|TaskId;
  * - kf_msg_or_event: *bell gets the Token and OpenKfId;
  * - anything else: ignored.
  * now: the received time. Returns the route; on WECOM_ROUTE_CORE *msg is new (caller owns). On

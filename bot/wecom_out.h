@@ -55,7 +55,7 @@ enum fq_err wecom_inbound_prepare(struct fq_ctx *c, struct fq_msg *m);
 enum fq_err wecom_payload_answer(struct fq_ctx *c, const char *channel, const char *user,
                                  const struct fq_answer *an);
 /* The outcome of a card click (FQ_MSG_COMMAND from WeCom): the reply text to the mediator and,
- * when the click carried a ResponseCode (m->label), update_template_card greying the buttons. */
+ * when the click carried a ResponseCode (m->response_code), update_template_card greying the buttons. */
 enum fq_err wecom_payload_med_reply(struct fq_ctx *c, const struct fq_msg *m,
                                     const struct fq_action *x);
 /* An assignment ("assigned") to a mediator with a wecom_userid: a template_card of type

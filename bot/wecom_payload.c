@@ -170,7 +170,7 @@ enum fq_err wecom_payload_med_reply(struct fq_ctx *c, const struct fq_msg *m,
                                     const struct fq_action *x)
 {
     enum fq_err err = app_text(c, m->user, x->text, NULL);
-    if (err || !m->label || !*m->label)
+    if (err || !m->response_code || !*m->response_code)
         return err;
     const char *key = !x->ok ? "wc_card_refused"
                       : fq_streq(m->command, "escalate") ? "wc_card_escalated"
@@ -178,7 +178,7 @@ enum fq_err wecom_payload_med_reply(struct fq_ctx *c, const struct fq_msg *m,
     char id[33];
     payload_event_id(id);
     json_t *o = json_pack("{s:[s],s:I,s:s,s:{s:s}}", "userids", m->user, "agentid",
-                          (json_int_t)agent_id(c), "response_code", m->label, "button",
+                          (json_int_t)agent_id(c), "response_code", m->response_code, "button",
                           "replace_name", i18n_get(c->lex, FQ_LOC_ZH_CN, key));
     return put(c, "message/update_template_card", m->user, o, NULL, id);
 }

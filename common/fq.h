@@ -113,6 +113,8 @@ struct fq_msg {
     /* FQ_MSG_COMMAND (CONTRACT 4): mediator, command, case_no, note, to, request_id;
      * chat-style commands arrive as FQ_MSG_CHAT and are parsed by handlers/mediator.c */
     char *mediator, *command, *case_no, *note, *to, *request_id;
+    /* a WeCom card click: the single-use ResponseCode that update_template_card needs */
+    char *response_code;
 
     /* FQ_MSG_ROSTER */
     struct fq_roster *roster;

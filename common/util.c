@@ -296,7 +296,8 @@ void fq_msg_free(struct fq_msg *m)
         return;
     char **fields[] = {&m->channel, &m->user, &m->message_id, &m->type, &m->text, &m->name,
                        &m->locale, &m->media_url, &m->label, &m->mediator, &m->command,
-                       &m->case_no, &m->note, &m->to, &m->request_id, &m->answer};
+                       &m->case_no, &m->note, &m->to, &m->request_id, &m->response_code,
+                       &m->answer};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         free(*fields[i]);
     roster_free(m->roster);

@@ -26,6 +26,7 @@ void actions_cleanup(struct fq_actions *a)
         free(a->v[i].target);
         free(a->v[i].text);
         free(a->v[i].request_id);
+        free(a->v[i].data);
     }
     free(a->v);
     memset(a, 0, sizeof *a);
@@ -155,4 +156,17 @@ void actions_med_reply(struct fq_actions *a, const char *mediator_id, const char
     x->request_id = fq_strdup(request_id);
     if (request_id && !x->request_id)
         a->oom = true;
+}
+
+void actions_digest(struct fq_actions *a, const char *mediator_id, const char *text,
+                    const char *data)
+{
+    struct fq_action *x = push(a, FQ_ACT_NOTIFY, "digest", mediator_id, 0, text);
+    if (x && data && !(x->data = fq_strdup(data)))
+        a->oom = true;
+}
+
+void actions_report(struct fq_actions *a, const char *org_id, const char *month)
+{
+    push(a, FQ_ACT_REPORT, "report", org_id, 0, month);
 }

@@ -56,6 +56,7 @@ struct fq_action {
     int64_t case_id;                 /* 0 when none */
     char *text;                      /* NOTIFY text, MED_REPLY text, or NULL */
     char *request_id;                /* MED_REPLY */
+    char *data;                      /* optional JSON object text merged into the payload */
     bool ok;                         /* MED_REPLY outcome */
 };
 
@@ -82,6 +83,11 @@ void actions_alert(struct fq_actions *a, const char *reason, const char *org_id,
 void actions_notify(struct fq_actions *a, const char *mediator_id, int64_t case_id,
                     const char *text);
 void actions_outbound(struct fq_actions *a);
+/* A supervisor's digest: a NOTIFY of type "digest" with its figures as JSON (data, copied). */
+void actions_digest(struct fq_actions *a, const char *mediator_id, const char *text,
+                    const char *data);
+/* The retained monthly report of org_id for month ("YYYY-MM"). */
+void actions_report(struct fq_actions *a, const char *org_id, const char *month);
 void actions_med_reply(struct fq_actions *a, const char *mediator_id, const char *request_id,
                        bool ok, const char *text);
 
@@ -191,11 +197,6 @@ enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *
                              struct fq_actions *out);
 /* The next digest time after now: 08:00 local the next day (daily) or the next Monday. */
 int64_t timers_digest_next(int64_t now, bool daily);
-/* Appends a digest for a supervisor: an FQ_ACT_NOTIFY action whose type is "digest", text the
- * words, and whose request_id field carries `data`, the digest as JSON text (bot/payload.c
- * publishes it on {p}/mediators/{id}/digest). Strings copied. FQ_ENOMEM (out->oom) on failure. */
-enum fq_err timers_digest_action(struct fq_actions *out, const char *supervisor, const char *text,
-                                 const char *data);
 /* The label of metrics_timer_fired for a timer kind ("reminder", "escalation", ...). */
 const char *timers_metric_label(const char *kind);
 

@@ -645,17 +645,7 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
         struct rp_monthly *r = NULL;
         if ((err = report_monthly(c, y, m, ro->org[i].id, &r)))
             break;
-        size_t before = out->n;
-        /* actions.c has no constructor for FQ_ACT_REPORT: push an alert-shaped action (type,
-         * target) and retype it */
-        actions_alert(out, "report", ro->org[i].id, 0);
-        if (!out->oom && out->n > before) {
-            struct fq_action *x = &out->v[out->n - 1];
-            x->kind = FQ_ACT_REPORT;
-            x->text = fq_strdup(month);
-            if (!x->text)
-                out->oom = true;
-        }
+        actions_report(out, ro->org[i].id, month);
         char rec[24], res[24], unres[24], open[24], over[24];
         snprintf(rec, sizeof rec, "%lld", (long long)r->total.received);
         snprintf(res, sizeof res, "%lld", (long long)r->total.resolved);

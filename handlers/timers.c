@@ -479,35 +479,13 @@ static enum fq_err fire_digest(struct fq_ctx *c, const struct fq_timer *t, struc
         err = FQ_ENOMEM;
         goto out;
     }
-    if ((err = timers_digest_action(out, r->med[m].id, text, data)))
-        goto out;
-    err = digest_schedule(c, r->med[m].id);
+    actions_digest(out, r->med[m].id, text, data);
+    err = out->oom ? FQ_ENOMEM : digest_schedule(c, r->med[m].id);
 out:
     free(text);
     free(data);
     digest_cleanup(&d);
     return err;
-}
-
-enum fq_err timers_digest_action(struct fq_actions *out, const char *supervisor, const char *text,
-                                 const char *data)
-{
-    size_t before = out->n;
-    actions_notify(out, supervisor, 0, text);
-    if (out->n == before)
-        return FQ_ENOMEM;
-    struct fq_action *x = &out->v[out->n - 1];
-    char *type = fq_strdup("digest"), *d = fq_strdup(data);
-    if (!type || (data && !d)) {
-        free(type);
-        free(d);
-        out->oom = true;
-        return FQ_ENOMEM;
-    }
-    free(x->type);
-    x->type = type;
-    x->request_id = d;
-    return FQ_OK;
 }
 
 enum fq_err timers_ensure_digests(struct fq_ctx *c)

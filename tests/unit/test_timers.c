@@ -754,8 +754,8 @@ Test(timers, digest_lists_new_overdue_and_escalated_cases_of_the_subtree)
     cr_assert_eq(count_kind(&out, FQ_ACT_NOTIFY, "digest", "m-li"), 1);
     const struct fq_action *x = &out.v[0];
     cr_assert(strstr(x->text, a.case_no) && strstr(x->text, b.case_no), "%s", x->text);
-    json_t *j = json_loads(x->request_id, 0, NULL);
-    cr_assert_not_null(j, "data is JSON: %s", x->request_id);
+    json_t *j = json_loads(x->data, 0, NULL);
+    cr_assert_not_null(j, "data is JSON: %s", x->data);
     cr_assert_eq(json_integer_value(json_object_get(j, "new")), 2);
     cr_assert_eq(json_integer_value(json_object_get(j, "overdue")), 0);
     cr_assert_eq(json_integer_value(json_object_get(j, "escalated")), 1);
@@ -775,7 +775,7 @@ Test(timers, digest_lists_new_overdue_and_escalated_cases_of_the_subtree)
     ctx.now = when;
     cr_assert_eq(timers_fire(&ctx, &sun, &out), FQ_OK);
     cr_assert_eq(out.n, 1);
-    j = json_loads(out.v[0].request_id, 0, NULL);
+    j = json_loads(out.v[0].data, 0, NULL);
     cr_assert_eq(json_integer_value(json_object_get(j, "new")), 0);
     cr_assert_eq(json_integer_value(json_object_get(j, "overdue")), 0);
     json_decref(j);
@@ -785,8 +785,8 @@ Test(timers, digest_lists_new_overdue_and_escalated_cases_of_the_subtree)
     ft.id = digest_of("m-li").id;
     actions_init(&out);
     cr_assert_eq(timers_fire(&ctx, &ft, &out), FQ_OK);
-    j = json_loads(out.v[0].request_id, 0, NULL);
-    cr_assert_eq(json_integer_value(json_object_get(j, "overdue")), 2, "%s", out.v[0].request_id);
+    j = json_loads(out.v[0].data, 0, NULL);
+    cr_assert_eq(json_integer_value(json_object_get(j, "overdue")), 2, "%s", out.v[0].data);
     json_decref(j);
     actions_cleanup(&out);
     case_cleanup(&a);

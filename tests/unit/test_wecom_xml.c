@@ -169,7 +169,7 @@ Test(wecom_route, card_click_and_events)
     cr_expect_str_eq(m->command, "accept");
     cr_expect_str_eq(m->case_no, "FQ20261122-0001");
     cr_expect_str_eq(m->mediator, "WangJianGuo");
-    cr_expect_str_eq(m->label, "RC1");
+    cr_expect_str_eq(m->response_code, "RC1");
     cr_expect_str_eq(m->request_id, "WangJianGuo|5|template_card_event|accept:FQ20261122-0001|t1");
     fq_msg_free(m);
 
