@@ -331,8 +331,6 @@ static void run_batch(struct core *c, struct fq_msg *list)
         log_error("batch not committed n=%zu err=\"%s\" db=\"%s\"", n, fq_strerror(err),
                   store_errmsg(c->store));
         for (size_t i = 0; i < n; i++) {
-            if (slots[i].m->kind == FQ_MSG_ROSTER)
-                slots[i].ok = false;
             set_error(slots[i].m, 503, "unavailable", "the store could not commit");
             slots[i].ok = false;
         }

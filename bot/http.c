@@ -133,7 +133,7 @@ static enum MHD_Result to_core(struct http *h, struct req *r, struct MHD_Connect
         MHD_resume_connection(conn);
         r->suspended = false;
         fq_msg_free(m);
-        return send_error(conn, r, err == FQ_ELIMIT ? 503 : 503, "unavailable",
+        return send_error(conn, r, 503, "unavailable",
                           err == FQ_ELIMIT ? "too busy, try again" : "shutting down");
     }
     return MHD_YES;
