@@ -62,7 +62,9 @@ int fq_level_parse(const char *s) { return index_of(level_names, 4, s); }
 int fq_category_index(const char *id) { return index_of(fq_categories, FQ_N_CATEGORIES, id); }
 
 /* ---- time ---------------------------------------------------------------------------------- */
-int64_t fq_now(void) { return (int64_t)time(NULL); }
+/* Not time(NULL): on Linux that reads the coarse clock, which can lag CLOCK_REALTIME by a
+ * scheduler tick, so a second boundary seen by a client could be ahead of ours. */
+int64_t fq_now(void) { return fq_now_ms() / 1000; }
 
 int64_t fq_now_ms(void)
 {
