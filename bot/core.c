@@ -364,6 +364,7 @@ static void run_batch(struct core *c, struct fq_msg *list)
 static void *core_main(void *arg)
 {
     struct core *c = arg;
+    log_thread_name("fq-core");
     for (;;) {
         pthread_mutex_lock(&c->mu);
         while (!c->head && !c->stopping)
@@ -398,6 +399,7 @@ static void *core_main(void *arg)
 static void *ckpt_main(void *arg)
 {
     struct core *c = arg;
+    log_thread_name("fq-checkpoint");
     pthread_mutex_lock(&c->mu);
     while (!c->stopping) {
         struct timespec ts;

@@ -25,6 +25,69 @@ void crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t
         memset(out, 0, 32);
 }
 
+struct crypto_hmac {
+    EVP_MD *md;
+    EVP_MD_CTX *inner, *outer;   /* after the key's ipad and opad blocks (RFC 2104) */
+};
+
+void crypto_hmac_free(struct crypto_hmac *h)
+{
+    if (!h)
+        return;
+    EVP_MD_CTX_free(h->inner);
+    EVP_MD_CTX_free(h->outer);
+    EVP_MD_free(h->md);
+    free(h);
+}
+
+struct crypto_hmac *crypto_hmac_new(const void *key, size_t key_len)
+{
+    enum { BLOCK = 64 };
+    struct crypto_hmac *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    unsigned char k[BLOCK] = {0}, pad[BLOCK];
+    unsigned int klen = 0;
+    bool ok = (h->md = EVP_MD_fetch(NULL, "SHA256", NULL)) && (h->inner = EVP_MD_CTX_new()) &&
+              (h->outer = EVP_MD_CTX_new());
+    if (ok && key_len > BLOCK)   /* a long key is hashed first */
+        ok = EVP_Digest(key, key_len, k, &klen, h->md, NULL) == 1;
+    else if (ok && key_len)
+        memcpy(k, key, key_len);
+    for (int i = 0; ok && i < BLOCK; i++)
+        pad[i] = k[i] ^ 0x36;
+    ok = ok && EVP_DigestInit_ex(h->inner, h->md, NULL) == 1 &&
+         EVP_DigestUpdate(h->inner, pad, BLOCK) == 1;
+    for (int i = 0; ok && i < BLOCK; i++)
+        pad[i] = k[i] ^ 0x5c;
+    ok = ok && EVP_DigestInit_ex(h->outer, h->md, NULL) == 1 &&
+         EVP_DigestUpdate(h->outer, pad, BLOCK) == 1;
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+    if (!ok) {
+        crypto_hmac_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+bool crypto_hmac_parts(const struct crypto_hmac *h, const void *const *parts, const size_t *lens,
+                       size_t n, unsigned char out[32])
+{
+    unsigned char inner[32];
+    unsigned int len = 0;
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    bool ok = c && EVP_MD_CTX_copy_ex(c, h->inner) == 1;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(c, parts[i], lens[i]) == 1;
+    ok = ok && EVP_DigestFinal_ex(c, inner, &len) == 1 && EVP_MD_CTX_copy_ex(c, h->outer) == 1 &&
+         EVP_DigestUpdate(c, inner, sizeof inner) == 1 && EVP_DigestFinal_ex(c, out, &len) == 1;
+    EVP_MD_CTX_free(c);
+    if (!ok)
+        memset(out, 0, 32);
+    return ok;
+}
+
 void crypto_hex(const unsigned char *in, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";

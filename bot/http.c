@@ -43,6 +43,13 @@ struct http {
     atomic_int inflight;
     atomic_int active;    /* requests whose headers arrived and that are not completed */
     pthread_mutex_t mu;
+    /* chat.secret made ready for HMAC, one per configuration seen (SIGHUP keeps the old
+     * configurations alive until exit, and so are these); under mu, freed by http_stop */
+    struct {
+        const struct fq_config *cfg;
+        struct crypto_hmac *key;
+    } hmac[16];
+    size_t n_hmac;
 };
 
 /* Per-request state, owned by MHD's con_cls slot until the completed callback frees it. */
@@ -148,6 +155,22 @@ static bool content_type_json(struct MHD_Connection *conn)
     return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* The HMAC key of cfg's chat.secret, made on first use; NULL when it cannot be made or kept
+ * (then the caller uses the one-shot function). */
+static const struct crypto_hmac *chat_key(struct http *h, const struct fq_config *cfg)
+{
+    const struct crypto_hmac *key = NULL;
+    pthread_mutex_lock(&h->mu);
+    for (size_t i = 0; i < h->n_hmac && !key; i++)
+        if (h->hmac[i].cfg == cfg)
+            key = h->hmac[i].key;
+    if (!key && h->n_hmac < sizeof h->hmac / sizeof *h->hmac &&
+        (key = h->hmac[h->n_hmac].key = crypto_hmac_new(cfg->chat_secret, strlen(cfg->chat_secret))))
+        h->hmac[h->n_hmac++].cfg = cfg;
+    pthread_mutex_unlock(&h->mu);
+    return key;
+}
+
 static enum MHD_Result chat_request(struct http *h, struct req *r, struct MHD_Connection *conn)
 {
     const struct fq_config *cfg = cfg_of(h);
@@ -166,17 +189,24 @@ static enum MHD_Result chat_request(struct http *h, struct req *r, struct MHD_Co
     /* HMAC over timestamp "." body, compared in constant time */
     const char *body = r->body.s ? r->body.s : "";
     size_t tlen = strlen(ts), blen = r->body.len;
-    char *signed_text = malloc(tlen + 1 + blen + 1);
-    if (!signed_text)
-        return send_error(conn, r, 503, "unavailable", "out of memory");
-    memcpy(signed_text, ts, tlen);
-    signed_text[tlen] = '.';
-    memcpy(signed_text + tlen + 1, body, blen);
     unsigned char mac[32];
     char hex[65];
-    crypto_hmac_sha256(cfg->chat_secret, strlen(cfg->chat_secret), signed_text, tlen + 1 + blen,
-                       mac);
-    free(signed_text);
+    const struct crypto_hmac *secret = chat_key(h, cfg);
+    if (secret) {
+        const void *parts[] = {ts, ".", body};
+        const size_t lens[] = {tlen, 1, blen};
+        crypto_hmac_parts(secret, parts, lens, 3, mac);
+    } else {
+        char *signed_text = malloc(tlen + 1 + blen + 1);
+        if (!signed_text)
+            return send_error(conn, r, 503, "unavailable", "out of memory");
+        memcpy(signed_text, ts, tlen);
+        signed_text[tlen] = '.';
+        memcpy(signed_text + tlen + 1, body, blen);
+        crypto_hmac_sha256(cfg->chat_secret, strlen(cfg->chat_secret), signed_text,
+                           tlen + 1 + blen, mac);
+        free(signed_text);
+    }
     crypto_hex(mac, 32, hex);
     const char *given = sig + 7;
     if (!crypto_equal(hex, 64, given, strlen(given)))
@@ -612,6 +642,8 @@ void http_stop(struct http *h)
         return;
     MHD_stop_daemon(h->d);
     ratelimit_free(h->rl);
+    for (size_t i = 0; i < h->n_hmac; i++)
+        crypto_hmac_free(h->hmac[i].key);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

@@ -238,6 +238,21 @@ static int cmp_word(const void *a, const void *b)
     return strcmp(x, y);
 }
 
+/* Appends a copy of s to wl unless it is there already. */
+static enum fq_err add_word(struct fq_wordlist *wl, const char *s)
+{
+    if (wordlist_has(wl, s))
+        return FQ_OK;
+    char **nw = realloc(wl->words, (wl->n + 1) * sizeof *nw);
+    if (!nw)
+        return FQ_ENOMEM;
+    wl->words = nw;
+    if (!(wl->words[wl->n] = strdup(s)))
+        return FQ_ENOMEM;
+    wl->n++;
+    return FQ_OK;
+}
+
 /* Appends the words of the JSON array arr (named name for errors) to wl, skipping duplicates. */
 static enum fq_err merge_list(struct loader *ld, int l, const char *name, json_t *arr,
                               struct fq_wordlist *wl)
@@ -250,16 +265,9 @@ static enum fq_err merge_list(struct loader *ld, int l, const char *name, json_t
         if (!json_is_string(w) || json_string_length(w) == 0)
             return fail(ld, FQ_EINVAL, "%s: keywords.%s[%zu]: not a non-empty string",
                         ld->path[l], name, i);
-        const char *s = json_string_value(w);
-        if (wordlist_has(wl, s))
-            continue;
-        char **nw = realloc(wl->words, (wl->n + 1) * sizeof *nw);
-        if (!nw)
-            return FQ_ENOMEM;
-        wl->words = nw;
-        if (!(wl->words[wl->n] = strdup(s)))
-            return FQ_ENOMEM;
-        wl->n++;
+        enum fq_err err = add_word(wl, json_string_value(w));
+        if (err)
+            return err;
     }
     return FQ_OK;
 }
@@ -302,10 +310,11 @@ static enum fq_err load_keywords(struct loader *ld, int l, struct fq_lexicon *lx
     return FQ_OK;
 }
 
-static void sort_list(struct fq_wordlist *wl)
+static enum fq_err sort_list(struct fq_wordlist *wl)
 {
     if (wl->n > 1)
         qsort(wl->words, wl->n, sizeof *wl->words, cmp_word);
+    return wordlist_compile(wl);
 }
 
 /* ---- the whole load ------------------------------------------------------------------------ */
@@ -362,10 +371,18 @@ enum fq_err locale_load(const char *dir, struct fq_lexicon **out, char **cause)
         err = load_one(&ld, l, lx);
     if (err)
         goto out;
-    for (int i = 0; i < FQ_N_CATEGORIES; i++)
-        sort_list(&lx->category_kw[i]);
-    for (int i = 0; i < FQ__KW_COUNT; i++)
-        sort_list(&lx->kw[i]);
+    for (int i = 0; i < FQ_N_CATEGORIES && !err; i++)
+        err = sort_list(&lx->category_kw[i]);
+    for (int i = 0; i < FQ__KW_COUNT && !err; i++)
+        err = sort_list(&lx->kw[i]);
+    /* the categories' display names, which a resident's text may quote (handlers/classify.c) */
+    for (int l = 0; l < FQ_N_LOCALES && !err; l++)
+        for (size_t i = 0; i < lx->categories[l].n && !err; i++)
+            err = add_word(&lx->category_names, lx->categories[l].vals[i]);
+    if (!err)
+        err = sort_list(&lx->category_names);
+    if (err)
+        goto out;
     *out = lx;
     lx = NULL;
 out:

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "../common/fq.h"
@@ -12,6 +13,8 @@ static enum log_level min_level = LOG_INFO;
 static const char *const names[] = {"debug", "info", "warn", "error"};
 
 void log_set_level(enum log_level l) { min_level = l; }
+
+void log_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 void log_msg(enum log_level l, const char *fmt, ...)
 {

@@ -9,6 +9,9 @@ void log_set_level(enum log_level l);
 /* fmt is the rest of the line after "msg=", e.g. log_msg(LOG_INFO, "case opened case=%s", no). */
 void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Names the calling thread (at most 15 bytes), as top -H, ps -L and perf show it. */
+void log_thread_name(const char *name);
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)

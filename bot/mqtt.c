@@ -356,6 +356,7 @@ static void nap(struct mqtt *mq, int64_t ms)
 static void *io_main(void *arg)
 {
     struct mqtt *mq = arg;
+    log_thread_name("fq-mqtt");
     bool need_connect = false;
     while (!atomic_load(&mq->quit)) {
         if (need_connect) {

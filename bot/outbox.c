@@ -211,6 +211,7 @@ static void abs_deadline(struct timespec *ts, int64_t ms)
 static void *dispatch_main(void *arg)
 {
     struct outbox *ob = arg;
+    log_thread_name("fq-outbox");
     int64_t last_poll = 0, last_stats = 0;
     bool more = true;   /* the store may hold rows we have not seen: poll at once */
 

@@ -287,6 +287,7 @@ static bool stopping(struct sched *s)
 static void *sched_main(void *arg)
 {
     struct sched *s = arg;
+    log_thread_name("fq-timers");
     char *gen = NULL;
     bool need_housekeeping = true;
     while (!stopping(s)) {

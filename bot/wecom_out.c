@@ -596,6 +596,7 @@ static void bell_restore(struct wecom_out *w)
 static void *wecom_main(void *arg)
 {
     struct wecom_out *w = arg;
+    log_thread_name("fq-wecom");
     int64_t next = 0, last_round = 0;
     pthread_mutex_lock(&w->mu);
     w->kicked = true;

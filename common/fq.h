@@ -68,6 +68,9 @@ void buf_cleanup(struct fq_buf *b);
 void buf_add(struct fq_buf *b, const char *s, size_t n);
 void buf_puts(struct fq_buf *b, const char *s);
 void buf_printf(struct fq_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string, quotes included: '"', '\\' and control characters escaped, UTF-8
+ * kept as it is, each byte that is not valid UTF-8 written as U+FFFD. NULL appends null. */
+void buf_json_string(struct fq_buf *b, const char *s);
 /* Hands the string to the caller (who frees it with free()) and resets the buffer. NULL on oom. */
 char *buf_take(struct fq_buf *b);
 

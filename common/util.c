@@ -144,6 +144,56 @@ void buf_puts(struct fq_buf *b, const char *s)
         buf_add(b, s, strlen(s));
 }
 
+void buf_json_string(struct fq_buf *b, const char *s)
+{
+    if (!s) {
+        buf_add(b, "null", 4);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    const char *end = s + strlen(s), *run = s, *p = s;
+    buf_add(b, "\"", 1);
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0x80) {
+            const char *q = p;
+            if (fq_utf8_next(&q, end) >= 0) {
+                p = q;
+                continue;
+            }
+        }
+        buf_add(b, run, (size_t)(p - run));
+        char esc[8] = {'\\', 0};
+        size_t n = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        default:
+            if (c >= 0x80) {               /* not UTF-8 */
+                memcpy(esc, "\\ufffd", 6);
+            } else {
+                memcpy(esc, "\\u00", 4);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+            }
+            n = 6;
+        }
+        buf_add(b, esc, n);
+        run = ++p;
+    }
+    buf_add(b, run, (size_t)(p - run));
+    buf_add(b, "\"", 1);
+}
+
 void buf_printf(struct fq_buf *b, const char *fmt, ...)
 {
     va_list ap;

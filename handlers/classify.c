@@ -229,8 +229,30 @@ static int cn_small_number(const int32_t *c, size_t n)
     return tens * 10 + ones;
 }
 
+/* More than this many characters (not counting punctuation and spaces) is never a choice: the
+ * longest is an ordinal mark and a number of three characters ("第十二"). */
+#define CHOICE_MAX_CPS 4
+
 int classify_choice(const char *text)
 {
+    if (!text)
+        return -1;
+    /* a quick look first: most texts are sentences, not choices */
+    size_t seen = 0;
+    for (const char *p = text, *end = text + strlen(text); p < end && seen <= CHOICE_MAX_CPS;) {
+        int32_t c = fq_utf8_next(&p, end);
+        if (c < 0) {
+            p++;
+            continue;
+        }
+        if (c >= 0xFF01 && c <= 0xFF5E)
+            c -= 0xFEE0;
+        else if (c == CP_IDEO_SPACE)
+            c = ' ';
+        seen += !is_punct_cp(c);
+    }
+    if (seen > CHOICE_MAX_CPS)
+        return -1;
     char *s = classify_normalize(text);
     if (!s)
         return -1;
@@ -290,10 +312,10 @@ static size_t unit_at(const struct fq_wordlist *wl, const char *p)
     return 0;
 }
 
-static void blank(char *text, const struct fq_textmask *m, const char *word)
+static void blank(char *text, const struct fq_textmask *m, const char *word, uint16_t probe)
 {
     size_t n = strlen(word);
-    if (!i18n_textmask_may_have(m, word))
+    if (!i18n_textmask_probe(m, probe))
         return;
     for (char *p; n && (p = (char *)i18n_find_word(text, word));)
         memset(p, ' ', n);
@@ -310,7 +332,9 @@ static int find_category(const struct fq_lexicon *lx, const char *text,
         size_t score = 0;
         const struct fq_wordlist *wl = &lx->category_kw[i];
         for (size_t k = 0; k < wl->n; k++)
-            if (i18n_textmask_may_have(m, wl->words[k]) && i18n_find_word(text, wl->words[k]))
+            if ((wl->probe ? i18n_textmask_probe(m, wl->probe[k])
+                           : i18n_textmask_may_have(m, wl->words[k])) &&
+                i18n_find_word(text, wl->words[k]))
                 score += fq_utf8_len(wl->words[k]);
         if (i == other) {
             other_hit = score > 0;
@@ -332,7 +356,9 @@ static int find_place(const struct fq_roster *r, const char *text, const struct 
         const struct fq_org *o = &r->org[i];
         for (size_t k = 0; k <= o->n_aliases; k++) {
             const char *name = k == 0 ? o->name : o->aliases[k - 1];
-            if (!name || !*name || !i18n_textmask_may_have(m, name) ||
+            if (!name || !*name ||
+                !(o->probes ? i18n_textmask_probe(m, o->probes[k])
+                            : i18n_textmask_may_have(m, name)) ||
                 !i18n_find_word(text, name))
                 continue;
             size_t len = strlen(name);
@@ -537,17 +563,20 @@ static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, 
         memset(rest + (phone_at - norm), ' ', phone_len);
     const struct fq_wordlist *fill = &lx->kw[FQ_KW_FILLER];
     for (size_t i = 0; i < fill->n; i++)
-        blank(rest, m, fill->words[i]);
-    for (int l = 0; l < FQ_N_LOCALES; l++)
-        for (size_t i = 0; i < lx->categories[l].n; i++)
-            blank(rest, m, lx->categories[l].vals[i]);
+        blank(rest, m, fill->words[i],
+              fill->probe ? fill->probe[i] : i18n_probe(fill->words[i]));
+    const struct fq_wordlist *names = &lx->category_names;
+    for (size_t i = 0; i < names->n; i++)
+        blank(rest, m, names->words[i],
+              names->probe ? names->probe[i] : i18n_probe(names->words[i]));
     for (size_t i = 0; r && i < r->n_org; i++) {
         const struct fq_org *o = &r->org[i];
         if (o->name)
-            blank(rest, m, o->name);
+            blank(rest, m, o->name, o->probes ? o->probes[0] : i18n_probe(o->name));
         for (size_t k = 0; k < o->n_aliases; k++)
             if (o->aliases[k])
-                blank(rest, m, o->aliases[k]);
+                blank(rest, m, o->aliases[k],
+                      o->probes ? o->probes[k + 1] : i18n_probe(o->aliases[k]));
     }
     size_t count = 0;
     const char *p = rest, *end = rest + strlen(rest);

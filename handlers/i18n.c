@@ -83,6 +83,7 @@ static void wordlist_cleanup(struct fq_wordlist *w)
     for (size_t i = 0; i < w->n; i++)
         free(w->words[i]);
     free(w->words);
+    free(w->probe);
     memset(w, 0, sizeof *w);
 }
 
@@ -100,6 +101,7 @@ void lexicon_free(struct fq_lexicon *lx)
         wordlist_cleanup(&lx->category_kw[i]);
     for (int i = 0; i < FQ__KW_COUNT; i++)
         wordlist_cleanup(&lx->kw[i]);
+    wordlist_cleanup(&lx->category_names);
     free(lx);
 }
 
@@ -238,36 +240,85 @@ const char *i18n_find_word(const char *text, const char *word)
     }
 }
 
+static int32_t fold(int32_t cp)
+{
+    return cp >= 'A' && cp <= 'Z' ? cp + ('a' - 'A') : cp;
+}
+
 static unsigned mask_slot(int32_t cp)
 {
-    if (cp >= 'A' && cp <= 'Z')
-        cp += 'a' - 'A';
-    return (unsigned)(((uint32_t)cp * 2654435761u) >> 24);   /* 0..255 */
+    return (unsigned)(((uint32_t)fold(cp) * 2654435761u) >> 24);   /* 0..255 */
 }
+
+static unsigned pair_slot(int32_t a, int32_t b)
+{
+    uint32_t h = (uint32_t)fold(a) * 2654435761u ^ (uint32_t)fold(b) * 0x85ebca6bu;
+    return (unsigned)((h * 0x9e3779b1u) >> 20);                   /* 0..4095 */
+}
+
+#define PROBE_PAIR 0x8000u
+#define PROBE_ANY 0x4000u   /* not UTF-8: may occur anywhere */
 
 void i18n_textmask(const char *text, struct fq_textmask *m)
 {
     memset(m, 0, sizeof *m);
     const char *p = text, *end = text + strlen(text);
+    int32_t prev = -1;
     while (p < end) {
         int32_t cp = fq_utf8_next(&p, end);
         if (cp < 0) {   /* not UTF-8: let every word through */
-            memset(m->bits, 0xff, sizeof m->bits);
+            memset(m, 0xff, sizeof *m);
             return;
         }
         unsigned k = mask_slot(cp);
         m->bits[k >> 6] |= (uint64_t)1 << (k & 63);
+        if (prev >= 0) {
+            k = pair_slot(prev, cp);
+            m->pairs[k >> 6] |= (uint64_t)1 << (k & 63);
+        }
+        prev = cp;
     }
+}
+
+uint16_t i18n_probe(const char *word)
+{
+    const char *p = word, *end = word + strlen(word);
+    int32_t a = fq_utf8_next(&p, end);
+    if (a < 0 || a == ' ')
+        return PROBE_ANY;
+    int32_t b = p < end ? fq_utf8_next(&p, end) : -1;
+    /* Blanking a text writes spaces the mask never saw, next to what stays: a word starting with
+     * a space is always searched, one with a space second is tested by its first character. */
+    if (b < 0 || b == ' ')
+        return (uint16_t)mask_slot(a);
+    return (uint16_t)(PROBE_PAIR | pair_slot(a, b));
+}
+
+bool i18n_textmask_probe(const struct fq_textmask *m, uint16_t probe)
+{
+    if (probe & PROBE_ANY)
+        return true;
+    unsigned k = probe & 0xfffu;
+    const uint64_t *bits = probe & PROBE_PAIR ? m->pairs : m->bits;
+    return (bits[k >> 6] >> (k & 63)) & 1;
 }
 
 bool i18n_textmask_may_have(const struct fq_textmask *m, const char *word)
 {
-    const char *p = word, *end = word + strlen(word);
-    int32_t cp = fq_utf8_next(&p, end);
-    if (cp < 0)
-        return true;
-    unsigned k = mask_slot(cp);
-    return (m->bits[k >> 6] >> (k & 63)) & 1;
+    return i18n_textmask_probe(m, i18n_probe(word));
+}
+
+enum fq_err wordlist_compile(struct fq_wordlist *wl)
+{
+    free(wl->probe);
+    wl->probe = NULL;
+    if (!wl->n)
+        return FQ_OK;
+    if (!(wl->probe = malloc(wl->n * sizeof *wl->probe)))
+        return FQ_ENOMEM;
+    for (size_t i = 0; i < wl->n; i++)
+        wl->probe[i] = i18n_probe(wl->words[i]);
+    return FQ_OK;
 }
 
 bool wordlist_has(const struct fq_wordlist *wl, const char *w)
@@ -287,7 +338,9 @@ const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text)
     struct fq_textmask m;
     i18n_textmask(text, &m);
     for (size_t i = 0; i < wl->n; i++)
-        if (i18n_textmask_may_have(&m, wl->words[i]) && i18n_find_word(text, wl->words[i]))
+        if ((wl->probe ? i18n_textmask_probe(&m, wl->probe[i])
+                       : i18n_textmask_may_have(&m, wl->words[i])) &&
+            i18n_find_word(text, wl->words[i]))
             return wl->words[i];
     return NULL;
 }

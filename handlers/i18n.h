@@ -28,6 +28,7 @@ struct fq_strmap {                   /* sorted by key for bsearch */
 struct fq_wordlist {
     char **words;
     size_t n;
+    uint16_t *probe;   /* i18n_probe of each word (wordlist_compile), or NULL: made when needed */
 };
 
 /* Names of the keyword lists besides "category" (each catalog must have all of them). */
@@ -72,6 +73,7 @@ struct fq_lexicon {
     struct fq_strmap statuses[FQ_N_LOCALES];
     struct fq_wordlist category_kw[FQ_N_CATEGORIES];    /* merged over locales, by fq_categories order */
     struct fq_wordlist kw[FQ__KW_COUNT];                /* merged over locales */
+    struct fq_wordlist category_names;                  /* display names, all locales, longest first */
 };
 
 void lexicon_free(struct fq_lexicon *lx);              /* NULL-safe */
@@ -92,15 +94,23 @@ bool wordlist_has(const struct fq_wordlist *wl, const char *w);
 /* Where word occurs in text, ASCII case ignored; a word that starts or ends with an ASCII
  * letter or digit must do so at a word boundary ("kill" is not in "skill"). NULL when absent. */
 const char *i18n_find_word(const char *text, const char *word);
-/* A 256-bit sketch of the first code points present in a text (ASCII letters folded), to skip
- * the search for words that cannot occur: most of ~1000 keywords fail this test at once. */
+/* A sketch of a text, to skip the search for words that cannot occur in it: the first code
+ * points present (256 bits) and the pairs of adjacent code points present (4096 bits), ASCII
+ * letters folded. A keyword of two or more characters is tested by its first pair, so a
+ * Chinese text of a few dozen characters lets about one keyword in a hundred through. */
 struct fq_textmask {
     uint64_t bits[4];
+    uint64_t pairs[64];
 };
 void i18n_textmask(const char *text, struct fq_textmask *m);
+/* The slot a word is tested by (computed once per keyword by wordlist_compile). */
+uint16_t i18n_probe(const char *word);
 /* False when word certainly does not occur in the text the mask was made from (or in any text
- * made from it by blanking parts out); true when it may. */
+ * made from it by blanking parts out with ASCII spaces, byte for byte); true when it may. */
 bool i18n_textmask_may_have(const struct fq_textmask *m, const char *word);
+bool i18n_textmask_probe(const struct fq_textmask *m, uint16_t probe);
+/* Fills wl->probe; FQ_ENOMEM on failure. */
+enum fq_err wordlist_compile(struct fq_wordlist *wl);
 /* The first word of the list found inside text, or NULL. */
 const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text);
 

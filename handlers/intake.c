@@ -639,7 +639,11 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         .first_seen = t.have_res && t.res.first_seen ? t.res.first_seen : c->now,
         .last_seen = c->now,
     };
-    if ((err = store_resident_put(c->store, &res)))
+    /* last_seen is kept to the minute: a message that changes nothing else writes no row */
+    bool same = t.have_res && t.res.first_seen > 0 && c->now - t.res.last_seen < 60 &&
+                c->now >= t.res.last_seen && (!res.name || fq_streq(res.name, t.res.name)) &&
+                (res.locale < 0 || res.locale == t.res.locale);
+    if (!same && (err = store_resident_put(c->store, &res)))
         goto out;
     out->answer.state = st_names[s];
     if (out->oom)

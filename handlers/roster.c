@@ -29,6 +29,7 @@ void roster_free(struct fq_roster *r)
         free(o->name);
         free(o->parent_id);
         free_strv(o->aliases, o->n_aliases);
+        free(o->probes);
     }
     free(r->org);
     for (size_t i = 0; i < r->n_med; i++) {
@@ -224,6 +225,17 @@ enum fq_err roster_validate(struct fq_roster *r, char **prob)
             if (roster_mediator_index(r, rt->mediators[k]) < 0)
                 return problem(prob, "routes[%zu]: unknown mediator \"%s\"", i,
                                rt->mediators[k]);
+    }
+    /* the text masks' probes of place names (handlers/classify.c); without memory for them
+     * they are made when needed */
+    for (size_t i = 0; i < r->n_org; i++) {
+        struct fq_org *o = &r->org[i];
+        free(o->probes);
+        if ((o->probes = malloc((o->n_aliases + 1) * sizeof *o->probes))) {
+            o->probes[0] = i18n_probe(o->name);
+            for (size_t k = 0; k < o->n_aliases; k++)
+                o->probes[k + 1] = o->aliases[k] ? i18n_probe(o->aliases[k]) : 0;
+        }
     }
     return FQ_OK;
 }

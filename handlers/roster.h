@@ -13,6 +13,8 @@ struct fq_org {
     double latitude, longitude;
     bool has_coord;
     int parent;                      /* index in roster->org, -1 for a root; set by roster_validate */
+    uint16_t *probes;                /* i18n_probe of name ([0]) and aliases ([1..]), set by
+                                      * roster_validate; NULL: made when needed */
 };
 
 struct fq_mediator {

@@ -4,7 +4,12 @@ set -u
 pass=0; fail=0; status=0
 for t in "$@"; do
   out=$("$t" --jobs 2 2>&1); rc=$?
-  printf '%s\n' "$out" | grep -v '^\[----\]' | tail -n 3
+  if [ $rc -ne 0 ]; then
+    # a failure: the assertion messages too (the [----] lines), for the CI log
+    printf '%s\n' "$out" | grep -E '^\[----\]|^\[FAIL\]|Synthesis' | tail -n 40
+  else
+    printf '%s\n' "$out" | grep -v '^\[----\]' | tail -n 3
+  fi
   line=$(printf '%s\n' "$out" | grep -E 'Synthesis: Tested: [0-9]+' | tail -n 1)
   p=$(printf '%s' "$line" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
   f=$(printf '%s' "$line" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')

@@ -316,3 +316,36 @@ Test(classify, textmask_never_hides_a_present_word)
     cr_assert_gt(total, 100);
     cr_assert_gt(skipped * 10, total * 8, "the mask skipped only %zu of %zu words", skipped, total);
 }
+
+/* The keyword lists carry each word's probe, the same as computed on the spot; a Chinese text
+ * with none of the keywords lets almost none through (pairs, not just first characters); and
+ * a word with a space after its first character is still let through in a text whose spaces
+ * came from blanking (substantive() blanks filler words out of a text, keeping its mask). */
+Test(classify, textmask_pairs_and_blanking)
+{
+    struct fq_textmask m;
+    i18n_textmask("老人今天早上在村口的小路上散步，看见一只白色的小鸟停在树枝上唱歌", &m);
+    size_t through = 0, total = 0;
+    for (int kw = 0; kw < FQ__KW_COUNT + FQ_N_CATEGORIES; kw++) {
+        const struct fq_wordlist *wl = kw < FQ__KW_COUNT ? &lx->kw[kw]
+                                                        : &lx->category_kw[kw - FQ__KW_COUNT];
+        cr_assert(wl->n == 0 || wl->probe, "list %d has no probes", kw);
+        for (size_t i = 0; i < wl->n; i++) {
+            cr_assert_eq(wl->probe[i], i18n_probe(wl->words[i]), "probe of \"%s\"", wl->words[i]);
+            total++;
+            through += i18n_textmask_probe(&m, wl->probe[i]);
+        }
+    }
+    cr_assert_lt(through * 100, total * 3, "%zu of %zu keywords let through", through, total);
+
+    char text[] = "上访zz投诉";
+    i18n_textmask(text, &m);
+    memset(strstr(text, "zz"), ' ', 2);                 /* "上访  投诉" */
+    cr_assert_not_null(i18n_find_word(text, "访 "));
+    cr_assert(i18n_textmask_may_have(&m, "访 "));
+    cr_assert(i18n_textmask_may_have(&m, " 投"));
+    cr_assert(i18n_textmask_may_have(&m, "上访"));
+    cr_assert_not(i18n_textmask_may_have(&m, "访投"));   /* never adjacent in the text */
+    i18n_textmask("\xff\xfe", &m);                     /* not UTF-8: everything may occur */
+    cr_assert(i18n_textmask_may_have(&m, "访投"));
+}

@@ -233,12 +233,18 @@ Test(locales, locale_names)
 Test(locales, word_matching)
 {
     char *w1[] = {"kill", "hi", "上访"};
-    struct fq_wordlist wl = {w1, 3};
-    cr_assert_null(wordlist_find_in(&wl, "what a skill this is"));
-    cr_assert_str_eq(wordlist_find_in(&wl, "he will KILL him"), "kill");
-    cr_assert_str_eq(wordlist_find_in(&wl, "Hi, there"), "hi");
-    cr_assert_str_eq(wordlist_find_in(&wl, "要去上访"), "上访");
-    cr_assert_null(wordlist_find_in(&wl, ""));
+    struct fq_wordlist wl = {.words = w1, .n = 3};
+    for (int compiled = 0; compiled < 2; compiled++) {   /* probes made on the spot, then kept */
+        if (compiled)
+            cr_assert_eq(wordlist_compile(&wl), FQ_OK);
+        cr_assert_null(wordlist_find_in(&wl, "what a skill this is"));
+        cr_assert_str_eq(wordlist_find_in(&wl, "he will KILL him"), "kill");
+        cr_assert_str_eq(wordlist_find_in(&wl, "Hi, there"), "hi");
+        cr_assert_str_eq(wordlist_find_in(&wl, "要去上访"), "上访");
+        cr_assert_null(wordlist_find_in(&wl, "要去上海访友"));
+        cr_assert_null(wordlist_find_in(&wl, ""));
+    }
+    free(wl.probe);
     cr_assert(wordlist_has(&wl, "HI"));
     cr_assert_not(wordlist_has(&wl, "his"));
 }

@@ -433,3 +433,41 @@ Test(wecom_crypto, large_message_round_trip)
     free(big);
     wecom_crypt_cleanup(&wc);
 }
+
+/* ---- HMAC-SHA256 with a key made ready once (the chat webhook's signature) ------------------- */
+/* RFC 4231 test case 2 ("Jefe"), then keys around the 64-byte block (a longer key is hashed
+ * first) and messages cut into parts anywhere: always the one-shot result. */
+Test(hmac, prepared_key_matches_one_shot)
+{
+    unsigned char mac[32], want[32];
+    char hex[65];
+    struct crypto_hmac *h = crypto_hmac_new("Jefe", 4);
+    cr_assert_not_null(h);
+    const char *msg = "what do ya want for nothing?";
+    const void *p1[] = {msg};
+    const size_t l1[] = {strlen(msg)};
+    cr_assert(crypto_hmac_parts(h, p1, l1, 1, mac));
+    crypto_hex(mac, 32, hex);
+    cr_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    crypto_hmac_free(h);
+
+    unsigned char key[200], text[300];
+    for (size_t i = 0; i < sizeof key; i++)
+        key[i] = (unsigned char)(i * 7 + 3);
+    for (size_t i = 0; i < sizeof text; i++)
+        text[i] = (unsigned char)(i * 13 + 1);
+    const size_t key_lens[] = {0, 1, 32, 63, 64, 65, 128, 200};
+    for (size_t k = 0; k < sizeof key_lens / sizeof *key_lens; k++) {
+        h = crypto_hmac_new(key, key_lens[k]);
+        cr_assert_not_null(h);
+        for (size_t cut = 0; cut <= sizeof text; cut += 37) {
+            crypto_hmac_sha256(key, key_lens[k], text, sizeof text, want);
+            const void *parts[] = {text, text + cut / 2, text + cut};
+            const size_t lens[] = {cut / 2, cut - cut / 2, sizeof text - cut};
+            cr_assert(crypto_hmac_parts(h, parts, lens, 3, mac));
+            cr_assert_arr_eq(mac, want, 32, "key length %zu, cut at %zu", key_lens[k], cut);
+        }
+        crypto_hmac_free(h);
+    }
+    crypto_hmac_free(NULL);
+}
