@@ -301,15 +301,32 @@ static void run_batch(struct core *c, struct fq_msg *list)
 
     struct fq_ctx ctx = {.store = c->store, .cfg = cfg, .lex = lex, .roster = c->roster,
                          .now = fq_now()};
-    enum fq_err err = store_begin(c->store);
+    /* A savepoint per message lets one failed message be undone alone, but it costs every
+     * message a statement pair and a copy of each page it touches. Messages fail rarely, so a
+     * batch of chat messages, commands and delivery marks (which can run twice with the same
+     * outcome) first runs without them; if one fails, the batch is rolled back and run again
+     * with them. Timer batches always use them: sched_run notes in the message what fired. */
+    bool careful = false;
+    for (size_t i = 0; i < n && !careful; i++)
+        careful = slots[i].m->kind == FQ_MSG_TIMER || slots[i].m->kind == FQ_MSG_ROSTER;
+    enum fq_err err;
+again:
+    err = store_begin(c->store);
     if (!err) {
         for (size_t i = 0; i < n; i++) {
             struct slot *s = &slots[i];
-            if (store_savepoint(c->store)) {
+            if (careful && store_savepoint(c->store)) {
                 err = FQ_ESTORE;
                 break;
             }
             enum fq_err e = run_one(c, &ctx, s->m, &s->st);
+            if (e && !careful) {
+                store_rollback(c->store);
+                for (size_t k = 0; k < n; k++)
+                    slots[k] = (struct slot){.m = slots[k].m};
+                careful = true;
+                goto again;
+            }
             if (e) {
                 log_warn("message failed kind=%d err=\"%s\" db=\"%s\"", (int)s->m->kind,
                          fq_strerror(e), store_errmsg(c->store));
@@ -319,7 +336,8 @@ static void run_batch(struct core *c, struct fq_msg *list)
                 s->st.created = 0;
                 continue;
             }
-            store_release(c->store);
+            if (careful)
+                store_release(c->store);
             s->ok = true;
         }
         if (!err)

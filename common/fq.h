@@ -80,7 +80,13 @@ bool fq_streq(const char *a, const char *b);    /* NULL-safe */
 /* True when s is valid UTF-8 of exactly n bytes with no NUL and no overlong/surrogate forms. */
 bool fq_utf8_valid(const char *s, size_t n);
 /* Decode one UTF-8 code point at *p (advancing it); returns -1 on invalid input. */
-int32_t fq_utf8_next(const char **p, const char *end);
+int32_t fq_utf8_next_mb(const char **p, const char *end);
+static inline int32_t fq_utf8_next(const char **p, const char *end)
+{
+    if (*p < end && (unsigned char)**p < 0x80)   /* ASCII, inline: most calls */
+        return (int32_t)(unsigned char)*(*p)++;
+    return fq_utf8_next_mb(p, end);
+}
 /* Number of code points. */
 size_t fq_utf8_len(const char *s);
 /* Mask a phone number or name for logs and group pushes: "13812345678" -> "138****5678",

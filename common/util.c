@@ -236,7 +236,8 @@ bool fq_streq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-int32_t fq_utf8_next(const char **pp, const char *end)
+/* The slow path of fq_utf8_next (fq.h): a multi-byte sequence. */
+int32_t fq_utf8_next_mb(const char **pp, const char *end)
 {
     const unsigned char *p = (const unsigned char *)*pp, *e = (const unsigned char *)end;
     if (p >= e)

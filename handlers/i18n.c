@@ -256,8 +256,8 @@ static unsigned pair_slot(int32_t a, int32_t b)
     return (unsigned)((h * 0x9e3779b1u) >> 20);                   /* 0..4095 */
 }
 
-#define PROBE_PAIR 0x8000u
-#define PROBE_ANY 0x4000u   /* not UTF-8: may occur anywhere */
+#define PROBE_PAIR 0x8000u   /* the bits i18n_textmask_probe (i18n.h) reads */
+#define PROBE_ANY 0x4000u
 
 void i18n_textmask(const char *text, struct fq_textmask *m)
 {
@@ -292,15 +292,6 @@ uint16_t i18n_probe(const char *word)
     if (b < 0 || b == ' ')
         return (uint16_t)mask_slot(a);
     return (uint16_t)(PROBE_PAIR | pair_slot(a, b));
-}
-
-bool i18n_textmask_probe(const struct fq_textmask *m, uint16_t probe)
-{
-    if (probe & PROBE_ANY)
-        return true;
-    unsigned k = probe & 0xfffu;
-    const uint64_t *bits = probe & PROBE_PAIR ? m->pairs : m->bits;
-    return (bits[k >> 6] >> (k & 63)) & 1;
 }
 
 bool i18n_textmask_may_have(const struct fq_textmask *m, const char *word)

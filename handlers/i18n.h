@@ -108,7 +108,14 @@ uint16_t i18n_probe(const char *word);
 /* False when word certainly does not occur in the text the mask was made from (or in any text
  * made from it by blanking parts out with ASCII spaces, byte for byte); true when it may. */
 bool i18n_textmask_may_have(const struct fq_textmask *m, const char *word);
-bool i18n_textmask_probe(const struct fq_textmask *m, uint16_t probe);
+static inline bool i18n_textmask_probe(const struct fq_textmask *m, uint16_t probe)
+{
+    if (probe & 0x4000u)                          /* not UTF-8, or a leading space: search */
+        return true;
+    unsigned k = probe & 0xfffu;
+    const uint64_t *bits = probe & 0x8000u ? m->pairs : m->bits;
+    return (bits[k >> 6] >> (k & 63)) & 1;
+}
 /* Fills wl->probe; FQ_ENOMEM on failure. */
 enum fq_err wordlist_compile(struct fq_wordlist *wl);
 /* The first word of the list found inside text, or NULL. */
