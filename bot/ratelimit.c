@@ -1,9 +1,14 @@
 /* ratelimit.c: an exact sliding window per key ("more than N in any period"), kept as a ring of
- * the last N times in an open-addressing hash table under one mutex. A token bucket would be
- * smaller but lets an N+1st message through when the first N were spread over a few seconds,
- * which is not what the contract says. An entry idle for a whole period carries no information,
- * so such entries are dropped when the table needs room: memory follows the number of recently
- * active users, not all users ever. */
+ * the last N accepted times in an open-addressing hash table under one mutex. A token bucket
+ * would be smaller but lets an N+1st message through when the first N were spread over a few
+ * seconds, which is not what the contract says.
+ *
+ * Memory follows the number of recently active keys, and most keys send a message or two: a
+ * slot keeps up to FEW times inline (40 bytes a slot) and moves to a ring of its own only when a
+ * key sends more within the period. Times are stored as 32-bit milliseconds from the limiter's
+ * epoch, compared modulo 2^32: a key idle for a whole period is reset before use, so its times
+ * are never older than burst periods. An idle slot carries no information and is dropped when
+ * the table needs room. */
 #include "ratelimit.h"
 
 #include <pthread.h>
@@ -11,20 +16,23 @@
 #include <string.h>
 
 #define RL_MAX 64
+#define FEW 3
 
-struct bucket {
-    uint64_t hash;      /* 0 = empty */
-    int64_t last_ms;
-    int64_t times[RL_MAX];   /* ring of the last `burst` accepted times */
-    int head, count;
+struct slot {
+    uint64_t hash;        /* 0 = empty */
+    int64_t last_ms;      /* last message seen (accepted or not) */
+    uint32_t *ring;       /* burst times once the key needed more than FEW, else NULL */
+    uint32_t few[FEW];
+    uint8_t head, count;  /* next write position, accepted times held */
 };
 
 struct ratelimit {
     pthread_mutex_t mu;
-    struct bucket *v;
-    size_t cap, used;
+    struct slot *v;
+    size_t cap, used, rings;
     int burst;
-    int64_t period_ms;
+    int64_t period_ms, epoch_ms;
+    bool have_epoch;
 };
 
 static uint64_t hash_key(const char *s)
@@ -56,36 +64,65 @@ void ratelimit_free(struct ratelimit *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->cap; i++)
+        free(r->v[i].ring);
     pthread_mutex_destroy(&r->mu);
     free(r->v);
     free(r);
 }
 
-static struct bucket *find(struct bucket *v, size_t cap, uint64_t h)
+size_t ratelimit_memory(struct ratelimit *r)
+{
+    pthread_mutex_lock(&r->mu);
+    size_t n = sizeof *r + r->cap * sizeof *r->v + r->rings * (size_t)r->burst * sizeof(uint32_t);
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static struct slot *find(struct slot *v, size_t cap, uint64_t h)
 {
     for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
         if (v[i].hash == h || v[i].hash == 0)
             return &v[i];
 }
 
-/* Rebuilds the table without idle entries, doubling it when still more than half full. */
+static bool idle(const struct ratelimit *r, const struct slot *s, int64_t now)
+{
+    return now - s->last_ms >= r->period_ms;
+}
+
+static void drop_ring(struct ratelimit *r, struct slot *s)
+{
+    if (s->ring) {
+        free(s->ring);
+        s->ring = NULL;
+        r->rings--;
+    }
+}
+
+/* Rebuilds the table without idle slots, doubling it when still more than half full. */
 static void rebuild(struct ratelimit *r, int64_t now)
 {
     size_t live = 0;
     for (size_t i = 0; i < r->cap; i++)
-        if (r->v[i].hash && now - r->v[i].last_ms < r->period_ms)
+        if (r->v[i].hash && !idle(r, &r->v[i], now))
             live++;
-    size_t cap = r->cap;
+    size_t cap = 1024;
     while (live * 2 >= cap)
         cap *= 2;
-    struct bucket *nv = calloc(cap, sizeof *nv);
+    struct slot *nv = calloc(cap, sizeof *nv);
     if (!nv)
         return;   /* keep the old table; lookups still work while it has room */
     size_t used = 0;
     for (size_t i = 0; i < r->cap; i++) {
-        if (!r->v[i].hash || now - r->v[i].last_ms >= r->period_ms)
+        struct slot *s = &r->v[i];
+        if (!s->hash)
             continue;
-        *find(nv, cap, r->v[i].hash) = r->v[i];
+        if (idle(r, s, now)) {
+            drop_ring(r, s);
+            continue;
+        }
+        *find(nv, cap, s->hash) = *s;
         used++;
     }
     free(r->v);
@@ -94,33 +131,63 @@ static void rebuild(struct ratelimit *r, int64_t now)
     r->used = used;
 }
 
+/* Moves a full inline ring to one of burst times; false without memory. */
+static bool grow(struct ratelimit *r, struct slot *s)
+{
+    uint32_t *ring = malloc((size_t)r->burst * sizeof *ring);
+    if (!ring)
+        return false;
+    for (int i = 0; i < s->count; i++)   /* oldest first */
+        ring[i] = s->few[(s->head + i) % FEW];
+    s->ring = ring;
+    s->head = s->count;
+    r->rings++;
+    return true;
+}
+
 bool ratelimit_take(struct ratelimit *r, const char *key, int64_t now)
 {
     uint64_t h = hash_key(key);
     pthread_mutex_lock(&r->mu);
+    if (!r->have_epoch) {
+        r->epoch_ms = now;
+        r->have_epoch = true;
+    }
     if ((r->used + 1) * 4 >= r->cap * 3)
         rebuild(r, now);
-    struct bucket *b = find(r->v, r->cap, h);
-    if (b->hash == 0) {
+    struct slot *s = find(r->v, r->cap, h);
+    if (s->hash == 0) {
         if ((r->used + 1) * 8 >= r->cap * 7) {   /* table full even after rebuild: fail open */
             pthread_mutex_unlock(&r->mu);
             return true;
         }
-        memset(b, 0, sizeof *b);
-        b->hash = h;
+        memset(s, 0, sizeof *s);
+        s->hash = h;
         r->used++;
+    } else if (idle(r, s, now)) {                /* nothing in its window: start afresh */
+        drop_ring(r, s);
+        s->head = s->count = 0;
     }
-    b->last_ms = now;
+    s->last_ms = now;
+    uint32_t t = (uint32_t)(now - r->epoch_ms);
+    int cap = s->ring ? r->burst : (r->burst < FEW ? r->burst : FEW);
+    uint32_t *ring = s->ring ? s->ring : s->few;
     bool ok = true;
-    if (b->count == r->burst) {
-        int64_t oldest = b->times[b->head];   /* the burst-th most recent accepted message */
-        ok = now - oldest >= r->period_ms;
+    if (s->count == r->burst)   /* the burst-th most recent accepted message, at head */
+        ok = (int64_t)(uint32_t)(t - ring[s->head]) >= r->period_ms;
+    if (ok && s->count == cap && cap < r->burst) {
+        if (!grow(r, s)) {                       /* no memory: fail open, count nothing */
+            pthread_mutex_unlock(&r->mu);
+            return true;
+        }
+        cap = r->burst;
+        ring = s->ring;
     }
     if (ok) {
-        b->times[b->head] = now;
-        b->head = (b->head + 1) % r->burst;
-        if (b->count < r->burst)
-            b->count++;
+        ring[s->head] = t;
+        s->head = (uint8_t)((s->head + 1) % cap);
+        if (s->count < cap)
+            s->count++;
     }
     pthread_mutex_unlock(&r->mu);
     return ok;
