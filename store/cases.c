@@ -330,8 +330,7 @@ enum fq_err store_mediator_load(struct store *s, const char *mediator_id, int64_
     *last_assigned = 0;
     sqlite3_stmt *st = STMT(
         s, ST_MEDIATOR_LOAD,
-        "SELECT (SELECT count(*) FROM cases WHERE mediator_id = ?1"
-        "         AND status NOT IN ('resolved', 'closed', 'cancelled')),"
+        "SELECT COALESCE((SELECT open_cases FROM mediator_open WHERE mediator_id = ?1), 0),"
         " COALESCE((SELECT MAX(assigned_at) FROM cases WHERE mediator_id = ?1), 0)");
     if (!st)
         return store_err(s);

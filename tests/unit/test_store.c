@@ -596,6 +596,66 @@ Test(store, case_list_filters)
     cr_assert_eq(last, 0);
 }
 
+/* The per-mediator open count kept by triggers (migration 0004) against a count of the cases
+ * themselves, after every step of random traffic: new cases, status changes (accept, resolve,
+ * reopen, close, cancel), reassignments, unassignments and rewrites that change nothing. */
+static int64_t counted_open(const char *mediator)
+{
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+    sqlite3_stmt *q;
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT count(*) FROM cases WHERE mediator_id = ?1 AND"
+                                    " status NOT IN ('resolved', 'closed', 'cancelled')",
+                                    -1, &q, NULL),
+                 SQLITE_OK);
+    sqlite3_bind_text(q, 1, mediator, -1, SQLITE_STATIC);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+Test(store, mediator_open_count_follows_the_cases)
+{
+    open_store();
+    const char *meds[] = {"m-a", "m-b", "m-c", NULL};
+    const char *statuses[] = {"assigned", "accepted", "in_progress", "resolved", "closed",
+                              "cancelled", "escalated", "reopened"};
+    int64_t ids[64];
+    int n = 0;
+    unsigned seed = 7;
+    int64_t t0 = local_time(2026, 6, 1, 10);
+    for (int step = 0; step < 400; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 16;
+        cr_assert_eq(store_begin(st), FQ_OK);
+        if (n < 64 && (n < 4 || r % 3 == 0)) {
+            ids[n++] = insert_case("u", t0 + step, statuses[r % 8], "grid-1", meds[(r / 8) % 4],
+                                   NULL);
+        } else {
+            struct fq_case c;
+            cr_assert_eq(store_case_get_id(st, ids[r % (unsigned)n], &c), FQ_OK);
+            unsigned what = (r / 64) % 3;
+            if (what == 0)
+                snprintf(c.status, sizeof c.status, "%s", statuses[(r / 8) % 8]);
+            else if (what == 1) {
+                free(c.mediator_id);
+                c.mediator_id = fq_strdup(meds[(r / 8) % 4]);
+            }   /* what == 2: written back unchanged */
+            cr_assert_eq(store_case_update(st, &c), FQ_OK);
+            case_cleanup(&c);
+        }
+        cr_assert_eq(store_commit(st), FQ_OK);
+        for (int m = 0; meds[m]; m++) {
+            int64_t open_cases, last;
+            cr_assert_eq(store_mediator_load(st, meds[m], &open_cases, &last), FQ_OK);
+            cr_assert_eq(open_cases, counted_open(meds[m]), "step %d, %s", step, meds[m]);
+        }
+    }
+}
+
 /* A listing callback that lists again: the cached statement is busy, the inner call must get
  * its own and the outer listing must go on unharmed. */
 struct nested {
