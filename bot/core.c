@@ -1,8 +1,8 @@
 /* core.c: the one core thread, and the only writer of the database.
  *
  * I/O threads push messages onto a queue; the core takes everything queued (up to BATCH_MAX) as
- * one batch, opens ONE transaction, runs each message under its own savepoint (a failing message
- * is rolled back alone), commits once, and only then calls each message's done() to answer.
+ * one batch, opens ONE transaction, runs each message (a failing message is rolled back alone:
+ * see run_batch), commits once, and only then calls each message's done() to answer.
  * With synchronous=FULL that is one fsync per batch instead of one per message: under load the
  * batch grows by itself, so durability gets cheaper exactly when it matters (group commit).
  *

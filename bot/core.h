@@ -1,7 +1,7 @@
 /* core.h: the one core thread. I/O threads (HTTP, MQTT, the scheduler, the outbox) push
  * messages; the core takes whatever is queued as one batch, runs the handlers on each inside one
- * transaction (a savepoint per message), commits once (group commit), then calls each message's
- * done() and wakes the outbox. Nothing is answered before it is committed. */
+ * transaction (a failing message is undone alone), commits once (group commit), then calls each
+ * message's done() and wakes the outbox. Nothing is answered before it is committed. */
 #ifndef FQ_CORE_H
 #define FQ_CORE_H
 
