@@ -42,6 +42,9 @@ enum stmt_id {
     /* timers.c */
     ST_TIMER_ADD, ST_TIMER_DUE, ST_TIMER_FIRE, ST_TIMER_CANCEL, ST_TIMER_CANCEL_KIND,
     ST_TIMER_NEXT, ST_TIMER_COUNT,
+    /* surveys.c, wecom.c: the statements that run per message or per case */
+    ST_REACH_PUT, ST_REACH_GET,
+    ST_KF_GET, ST_KF_INBOUND, ST_KF_SENT, ST_KF_BLOCKED,
     ST__COUNT
 };
 

@@ -1,11 +1,10 @@
 /* surveys.c: the rows of the follow-up surveys (回访, relapse checks) and of resident_reach
  * (migration 0004).
  *
- * Design choice: these statements are prepared per call (sqlite3_prepare_v3, finalized before
- * returning) instead of living in the shared statement cache of store_internal.h. They run once
- * per survey step or per report, never per inbound message, so the cost of a prepare is
- * negligible, and the shared stmt_id enum stays untouched while several modules grow in
- * parallel. Values are always bound, never spliced into SQL. */
+ * The survey statements are prepared per call (sqlite3_prepare_v3, finalized before returning):
+ * they run once per survey step. resident_reach is written for every case opened and read per
+ * survey, so its two statements live in the shared statement cache of store_internal.h.
+ * Values are always bound, never spliced into SQL. */
 #include "store_internal.h"
 
 #include <stdio.h>
@@ -233,22 +232,24 @@ enum fq_err store_reach_put(struct store *s, const char *channel, const char *us
 {
     if (!channel || !user || !via || strlen(via) > 15)
         return FQ_EINVAL;
-    sqlite3_stmt *st = prep(s, "INSERT INTO resident_reach (channel, user, via, updated_at) "
-                               "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (channel, user) DO UPDATE "
-                               "SET via = excluded.via, updated_at = excluded.updated_at");
+    sqlite3_stmt *st = STMT(s, ST_REACH_PUT,
+                            "INSERT INTO resident_reach (channel, user, via, updated_at) "
+                            "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (channel, user) DO UPDATE "
+                            "SET via = excluded.via, updated_at = excluded.updated_at");
     if (!st)
         return store_err(s);
     bind_text(st, 1, channel);
     bind_text(st, 2, user);
     bind_text(st, 3, via);
     bind_int64(st, 4, at);
-    return run_done(s, st);
+    return stmt_exec(s, ST_REACH_PUT, st);
 }
 
 enum fq_err store_reach_get(struct store *s, const char *channel, const char *user,
                             char via[16])
 {
-    sqlite3_stmt *st = prep(s, "SELECT via FROM resident_reach WHERE channel = ?1 AND user = ?2");
+    sqlite3_stmt *st = STMT(s, ST_REACH_GET,
+                            "SELECT via FROM resident_reach WHERE channel = ?1 AND user = ?2");
     if (!st)
         return store_err(s);
     bind_text(st, 1, channel);
@@ -261,6 +262,6 @@ enum fq_err store_reach_get(struct store *s, const char *channel, const char *us
         err = FQ_ENOTFOUND;
     else
         err = store_err(s);
-    sqlite3_finalize(st);
+    stmt_done(s, ST_REACH_GET, st);
     return err;
 }

@@ -1,37 +1,20 @@
 /* wecom.c (store): the customer-service window of the WeCom channel (table wecom_kf_users,
  * migration 0002_wecom.sql).
  *
- * Design: the statements here are prepared per call (sqlite3_prepare_v3 + finalize) rather than
- * through the shared statement cache of store_internal.h, so this module adds no entry to the
- * shared enum; WeCom traffic is a few statements per message, far below where preparing costs.
- * The window is decided from stored state only, so handlers (survey fallback) and bot/payload
+ * The statements run for every customer-service message, so they live in the shared statement
+ * cache of store_internal.h (preparing one costs more than running it). The window is decided from stored state only, so handlers (survey fallback) and bot/payload
  * (whether to queue a kf/send_msg) see the same answer inside the core's transaction. */
 #include "store_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static sqlite3_stmt *prep(struct store *s, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(s->db, sql, -1, 0, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
-/* Steps a statement without rows, finalizes it. */
-static enum fq_err run(struct store *s, sqlite3_stmt *st)
+/* Steps a cached statement without rows and resets it. */
+static enum fq_err run(struct store *s, enum stmt_id id, sqlite3_stmt *st)
 {
     if (!st)
         return store_err(s);
-    int rc = sqlite3_step(st);
-    enum fq_err err = rc == SQLITE_DONE ? FQ_OK : store_map_rc(rc);
-    if (rc != SQLITE_DONE && err == FQ_OK)
-        err = FQ_ESTORE;
-    sqlite3_finalize(st);
-    return err;
+    return stmt_exec(s, id, st);
 }
 
 enum fq_err store_wecom_kf_get(struct store *s, const char *external_userid,
@@ -40,8 +23,9 @@ enum fq_err store_wecom_kf_get(struct store *s, const char *external_userid,
     memset(out, 0, sizeof *out);
     if (!s || !external_userid)
         return FQ_EINVAL;
-    sqlite3_stmt *st = prep(s, "SELECT last_in, sent_since, blocked_reason, blocked_at "
-                               "FROM wecom_kf_users WHERE external_userid = ?1");
+    sqlite3_stmt *st = STMT(s, ST_KF_GET,
+                            "SELECT last_in, sent_since, blocked_reason, blocked_at "
+                            "FROM wecom_kf_users WHERE external_userid = ?1");
     if (!st)
         return store_err(s);
     bind_text(st, 1, external_userid);
@@ -57,7 +41,7 @@ enum fq_err store_wecom_kf_get(struct store *s, const char *external_userid,
     } else {
         err = store_map_rc(rc);
     }
-    sqlite3_finalize(st);
+    stmt_done(s, ST_KF_GET, st);
     return err;
 }
 
@@ -73,26 +57,28 @@ enum fq_err store_wecom_kf_inbound(struct store *s, const char *external_userid,
 {
     if (!s || !external_userid)
         return FQ_EINVAL;
-    sqlite3_stmt *st = prep(s, "INSERT INTO wecom_kf_users(external_userid, last_in, sent_since) "
-                               "VALUES (?1, ?2, 0) ON CONFLICT(external_userid) DO UPDATE SET "
-                               "last_in = max(last_in, excluded.last_in), sent_since = 0, "
-                               "blocked_reason = NULL, blocked_at = 0");
+    sqlite3_stmt *st = STMT(s, ST_KF_INBOUND,
+                            "INSERT INTO wecom_kf_users(external_userid, last_in, sent_since) "
+                            "VALUES (?1, ?2, 0) ON CONFLICT(external_userid) DO UPDATE SET "
+                            "last_in = max(last_in, excluded.last_in), sent_since = 0, "
+                            "blocked_reason = NULL, blocked_at = 0");
     if (st) {
         bind_text(st, 1, external_userid);
         bind_int64(st, 2, at);
     }
-    return run(s, st);
+    return run(s, ST_KF_INBOUND, st);
 }
 
 enum fq_err store_wecom_kf_sent(struct store *s, const char *external_userid)
 {
     if (!s || !external_userid)
         return FQ_EINVAL;
-    sqlite3_stmt *st = prep(s, "UPDATE wecom_kf_users SET sent_since = sent_since + 1 "
-                               "WHERE external_userid = ?1");
+    sqlite3_stmt *st = STMT(s, ST_KF_SENT,
+                            "UPDATE wecom_kf_users SET sent_since = sent_since + 1 "
+                            "WHERE external_userid = ?1");
     if (st)
         bind_text(st, 1, external_userid);
-    return run(s, st);
+    return run(s, ST_KF_SENT, st);
 }
 
 enum fq_err store_wecom_kf_blocked(struct store *s, const char *external_userid,
@@ -100,14 +86,15 @@ enum fq_err store_wecom_kf_blocked(struct store *s, const char *external_userid,
 {
     if (!s || !external_userid)
         return FQ_EINVAL;
-    sqlite3_stmt *st = prep(s, "INSERT INTO wecom_kf_users(external_userid, blocked_reason, "
-                               "blocked_at) VALUES (?1, ?2, ?3) ON CONFLICT(external_userid) "
-                               "DO UPDATE SET blocked_reason = excluded.blocked_reason, "
-                               "blocked_at = excluded.blocked_at");
+    sqlite3_stmt *st = STMT(s, ST_KF_BLOCKED,
+                            "INSERT INTO wecom_kf_users(external_userid, blocked_reason, "
+                            "blocked_at) VALUES (?1, ?2, ?3) ON CONFLICT(external_userid) "
+                            "DO UPDATE SET blocked_reason = excluded.blocked_reason, "
+                            "blocked_at = excluded.blocked_at");
     if (st) {
         bind_text(st, 1, external_userid);
         bind_text(st, 2, reason ? reason : "unknown");
         bind_int64(st, 3, at);
     }
-    return run(s, st);
+    return run(s, ST_KF_BLOCKED, st);
 }
