@@ -156,6 +156,23 @@ static size_t decode(const char *s, int32_t **cps, size_t **offs)
     return n;
 }
 
+/* The next code point of [*p, end) with full-width forms mapped to ASCII and the ideographic
+ * space to a space; bytes that are not UTF-8 (the edge rejects them) are skipped. -1 at the end. */
+static int32_t next_folded(const char **p, const char *end)
+{
+    while (*p < end) {
+        int32_t c = fq_utf8_next(p, end);
+        if (c < 0) {
+            (*p)++;
+            continue;
+        }
+        if (c >= 0xFF01 && c <= 0xFF5E)
+            return c - 0xFEE0;
+        return c == CP_IDEO_SPACE ? ' ' : c;
+    }
+    return -1;
+}
+
 char *classify_normalize(const char *text)
 {
     if (!text)
@@ -164,18 +181,8 @@ char *classify_normalize(const char *text)
     buf_init(&b);
     buf_add(&b, "", 0);
     const char *p = text, *end = text + strlen(text);
-    while (p < end) {
-        int32_t c = fq_utf8_next(&p, end);
-        if (c < 0) {             /* not UTF-8 (the edge rejects it): drop the byte */
-            p++;
-            continue;
-        }
-        if (c >= 0xFF01 && c <= 0xFF5E)
-            c -= 0xFEE0;
-        else if (c == CP_IDEO_SPACE)
-            c = ' ';
+    for (int32_t c; (c = next_folded(&p, end)) >= 0;)
         put_cp(&b, c);
-    }
     char *s = buf_take(&b);
     if (!s)
         return NULL;
@@ -239,18 +246,9 @@ int classify_choice(const char *text)
         return -1;
     /* a quick look first: most texts are sentences, not choices */
     size_t seen = 0;
-    for (const char *p = text, *end = text + strlen(text); p < end && seen <= CHOICE_MAX_CPS;) {
-        int32_t c = fq_utf8_next(&p, end);
-        if (c < 0) {
-            p++;
-            continue;
-        }
-        if (c >= 0xFF01 && c <= 0xFF5E)
-            c -= 0xFEE0;
-        else if (c == CP_IDEO_SPACE)
-            c = ' ';
+    const char *p = text, *end = text + strlen(text);
+    for (int32_t c; seen <= CHOICE_MAX_CPS && (c = next_folded(&p, end)) >= 0;)
         seen += !is_punct_cp(c);
-    }
     if (seen > CHOICE_MAX_CPS)
         return -1;
     char *s = classify_normalize(text);

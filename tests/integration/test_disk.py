@@ -25,6 +25,17 @@ from lib import Daemon, check, expect_error, new_mid
 ONE_MESSAGE = "枫源村一网格的邻居在楼道堆放杂物，多次沟通无果，我的电话1380000{:04d}"
 
 
+def one_case_one_pending(d, prefix):
+    """<prefix>-0 submits a case (its number is returned); <prefix>-1 is left at confirm."""
+    r = d.chat(f"{prefix}-0", ONE_MESSAGE.format(0))
+    check(r.get("state") == "confirm", f"setup: {r}")
+    r = d.chat(f"{prefix}-0", "1")
+    check(r.status == 200 and r.get("case"), f"setup case: {r}")
+    r1 = d.chat(f"{prefix}-1", ONE_MESSAGE.format(1))
+    check(r1.get("state") == "confirm", f"setup: {r1}")
+    return r.get("case")
+
+
 def limit(d, soft):
     _, hard = resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE)
     resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
@@ -33,13 +44,7 @@ def limit(d, soft):
 def test_disk_full_503_then_recovers():
     d = Daemon()
     # the log goes through a pipe-free file: keep it small so the limit below is about the db
-    r = d.chat("res-disk-0", ONE_MESSAGE.format(0))
-    check(r.get("state") == "confirm", f"setup: {r}")
-    r = d.chat("res-disk-0", "1")
-    check(r.status == 200 and r.get("case"), f"setup case: {r}")
-    first = r.get("case")
-    r = d.chat("res-disk-1", ONE_MESSAGE.format(1))
-    check(r.get("state") == "confirm", f"setup: {r}")
+    first = one_case_one_pending(d, "res-disk")
     r = d.chat("res-disk-2", "你好")
     check(r.get("state") == "ask_category", f"setup: {r}")
     before = lib.case_nos(d.cases())
@@ -139,13 +144,7 @@ def run(*argv):
 def test_read_only_database_503_nothing_acknowledged():
     fs = Ext4()
     d = Daemon(extra={"store.path": os.path.join(fs.mnt, "fq.db")})
-    r = d.chat("res-ro-0", ONE_MESSAGE.format(0))
-    check(r.get("state") == "confirm", f"setup: {r}")
-    r = d.chat("res-ro-0", "1")
-    check(r.status == 200 and r.get("case"), f"setup case: {r}")
-    first = r.get("case")
-    r = d.chat("res-ro-1", ONE_MESSAGE.format(1))
-    check(r.get("state") == "confirm", f"setup: {r}")
+    first = one_case_one_pending(d, "res-ro")
     before = lib.case_nos(d.cases())
 
     fs.fail()
