@@ -31,117 +31,194 @@ void payload_event_id(char out[33])
     out[32] = '\0';
 }
 
-static void set_time(json_t *o, const char *key, int64_t t)
+/* ---- a small JSON object writer ----------------------------------------------------------------
+ * The payloads of a new case (its events, the assignment, alerts) are written once per case on
+ * the core thread; building them as jansson trees and dumping them cost a sixth of the core's
+ * instructions for a case. Keys keep the order they are written in. */
+struct obj {
+    struct fq_buf *b;
+    bool first;
+};
+
+static struct obj obj_begin(struct fq_buf *b)
 {
-    if (t <= 0) {
-        json_object_set_new(o, key, json_null());
-        return;
-    }
-    char buf[32];
-    fq_rfc3339(t, buf, sizeof buf);
-    json_object_set_new(o, key, json_string(buf));
+    buf_add(b, "{", 1);
+    return (struct obj){.b = b, .first = true};
 }
 
-static void set_str(json_t *o, const char *key, const char *v)
+static void obj_end(struct obj *o) { buf_add(o->b, "}", 1); }
+
+static void obj_key(struct obj *o, const char *key)
 {
-    json_object_set_new(o, key, v ? json_string(v) : json_null());
+    if (!o->first)
+        buf_add(o->b, ",", 1);
+    o->first = false;
+    buf_json_string(o->b, key);
+    buf_add(o->b, ":", 1);
 }
 
-static json_t *case_obj(const struct fq_ctx *c, const struct fq_case *k, bool with_contact)
+static void obj_str(struct obj *o, const char *key, const char *v)   /* NULL: null */
 {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
+    obj_key(o, key);
+    buf_json_string(o->b, v);
+}
+
+static void obj_int(struct obj *o, const char *key, long long v)
+{
+    obj_key(o, key);
+    buf_printf(o->b, "%lld", v);
+}
+
+static void obj_bool(struct obj *o, const char *key, bool v)
+{
+    obj_key(o, key);
+    buf_puts(o->b, v ? "true" : "false");
+}
+
+static void obj_time(struct obj *o, const char *key, int64_t t)   /* 0 or less: null */
+{
+    char when[32];
+    if (t > 0)
+        fq_rfc3339(t, when, sizeof when);
+    obj_str(o, key, t > 0 ? when : NULL);
+}
+
+/* The fields of a case (CONTRACT 4 `case`) into an open object. */
+static void case_fields(struct obj *o, const struct fq_ctx *c, const struct fq_case *k,
+                        bool with_contact)
+{
     const struct fq_roster *r = c->roster;
     int node = roster_org_index(r, k->org_id), place = roster_org_index(r, k->place_org);
     int med = roster_mediator_index(r, k->mediator_id);
-    set_str(o, "case_no", k->case_no);
-    set_str(o, "status", k->status);
-    set_str(o, "category", k->category);
-    set_str(o, "severity", fq_severity_name(k->severity));
-    set_str(o, "channel", k->channel);
-    set_str(o, "place", k->place_org);
-    set_str(o, "place_name", place >= 0 ? r->org[place].name : k->place_text);
-    set_str(o, "org", k->org_id);
-    set_str(o, "org_name", node >= 0 ? r->org[node].name : NULL);
-    set_str(o, "tier", fq_level_name(k->tier));
-    set_str(o, "mediator", k->mediator_id);
-    set_str(o, "mediator_name", med >= 0 ? r->med[med].name : NULL);
-    set_str(o, "description", k->description);
-    json_object_set_new(o, "people", json_integer(k->people));
-    json_object_set_new(o, "attempts", json_integer(k->attempts));
-    json_object_set_new(o, "escalations", json_integer(k->escalations));
+    obj_str(o, "case_no", k->case_no);
+    obj_str(o, "status", k->status);
+    obj_str(o, "category", k->category);
+    obj_str(o, "severity", fq_severity_name(k->severity));
+    obj_str(o, "channel", k->channel);
+    obj_str(o, "place", k->place_org);
+    obj_str(o, "place_name", place >= 0 ? r->org[place].name : k->place_text);
+    obj_str(o, "org", k->org_id);
+    obj_str(o, "org_name", node >= 0 ? r->org[node].name : NULL);
+    obj_str(o, "tier", fq_level_name(k->tier));
+    obj_str(o, "mediator", k->mediator_id);
+    obj_str(o, "mediator_name", med >= 0 ? r->med[med].name : NULL);
+    obj_str(o, "description", k->description);
+    obj_int(o, "people", k->people);
+    obj_int(o, "attempts", k->attempts);
+    obj_int(o, "escalations", k->escalations);
     char *mp = fq_mask_phone(k->contact), *mn = fq_mask_name(k->name);
-    set_str(o, "contact_masked", mp);
-    set_str(o, "name_masked", mn);
+    if ((k->contact && !mp) || (k->name && !mn))
+        o->b->oom = true;
+    obj_str(o, "contact_masked", mp);
+    obj_str(o, "name_masked", mn);
     free(mp);
     free(mn);
     if (with_contact) {
-        set_str(o, "contact", k->contact);
-        set_str(o, "name", k->name);
+        obj_str(o, "contact", k->contact);
+        obj_str(o, "name", k->name);
     }
-    set_str(o, "close_reason", k->close_reason);
-    set_time(o, "created_at", k->created_at);
-    set_time(o, "assigned_at", k->assigned_at);
-    set_time(o, "accepted_at", k->accepted_at);
-    set_time(o, "resolved_at", k->resolved_at);
-    set_time(o, "closed_at", k->closed_at);
-    set_time(o, "due_accept", k->due_accept);
-    set_time(o, "due_resolve", k->due_resolve);
-    return o;
+    obj_str(o, "close_reason", k->close_reason);
+    obj_time(o, "created_at", k->created_at);
+    obj_time(o, "assigned_at", k->assigned_at);
+    obj_time(o, "accepted_at", k->accepted_at);
+    obj_time(o, "resolved_at", k->resolved_at);
+    obj_time(o, "closed_at", k->closed_at);
+    obj_time(o, "due_accept", k->due_accept);
+    obj_time(o, "due_resolve", k->due_resolve);
+}
+
+/* "key": {the case} */
+static void obj_case(struct obj *o, const char *key, const struct fq_ctx *c,
+                     const struct fq_case *k, bool with_contact)
+{
+    obj_key(o, key);
+    struct obj in = obj_begin(o->b);
+    case_fields(&in, c, k, with_contact);
+    obj_end(&in);
 }
 
 char *payload_case_json(const struct fq_ctx *c, const struct fq_case *k, bool with_contact)
 {
-    json_t *o = case_obj(c, k, with_contact);
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    struct fq_buf b;
+    buf_init(&b);
+    struct obj o = obj_begin(&b);
+    case_fields(&o, c, k, with_contact);
+    obj_end(&o);
+    return buf_take(&b);
 }
 
-static json_t *answer_obj(const struct fq_answer *an)
+static void answer_fields(struct obj *o, const struct fq_answer *an)
 {
-    json_t *o = json_object(), *replies = json_array();
-    for (size_t i = 0; i < an->n_replies; i++)
-        json_array_append_new(replies, json_pack("{s:s}", "text", an->replies[i]));
-    json_object_set_new(o, "replies", replies);
-    set_str(o, "state", an->state);
+    obj_key(o, "replies");
+    buf_add(o->b, "[", 1);
+    for (size_t i = 0; i < an->n_replies; i++) {
+        if (i)
+            buf_add(o->b, ",", 1);
+        struct obj r = obj_begin(o->b);
+        obj_str(&r, "text", an->replies[i]);
+        obj_end(&r);
+    }
+    buf_add(o->b, "]", 1);
+    obj_str(o, "state", an->state);
     if (an->n_options) {
-        json_t *opts = json_array();
-        for (size_t i = 0; i < an->n_options; i++)
-            json_array_append_new(opts, json_pack("{s:s,s:s}", "key", an->options[i].key,
-                                                  "label", an->options[i].label));
-        json_object_set_new(o, "options", opts);
+        obj_key(o, "options");
+        buf_add(o->b, "[", 1);
+        for (size_t i = 0; i < an->n_options; i++) {
+            if (i)
+                buf_add(o->b, ",", 1);
+            struct obj r = obj_begin(o->b);
+            obj_str(&r, "key", an->options[i].key);
+            obj_str(&r, "label", an->options[i].label);
+            obj_end(&r);
+        }
+        buf_add(o->b, "]", 1);
     }
     if (an->case_no)
-        json_object_set_new(o, "case", json_string(an->case_no));
-    return o;
+        obj_str(o, "case", an->case_no);
 }
 
-/* Adds event_id and at, serialises, writes the row. Takes o. */
-static enum fq_err put_row(struct fq_ctx *c, json_t *o, const char *topic, bool retain,
+/* Adds event_id and at to the open object o, closes it and writes the row. Always cleans up
+ * o's buffer. */
+static enum fq_err put_row(struct fq_ctx *c, struct obj *o, const char *topic, bool retain,
                            const char *case_no)
 {
-    if (!o)
-        return FQ_ENOMEM;
-    if (!c->cfg->mqtt_enabled) {   /* no bus: nothing would ever drain the rows */
-        json_decref(o);
-        return FQ_OK;
+    enum fq_err err = FQ_OK;
+    if (c->cfg->mqtt_enabled) {   /* without a bus nothing would ever drain the rows */
+        char id[33];
+        payload_event_id(id);
+        obj_str(o, "event_id", id);
+        obj_time(o, "at", c->now);
+        obj_end(o);
+        err = o->b->oom ? FQ_ENOMEM
+                        : store_outbox_add(c->store, "mqtt", topic, o->b->s, retain, id, case_no,
+                                           c->now, NULL);
     }
-    char id[33];
-    payload_event_id(id);
-    json_object_set_new(o, "event_id", json_string(id));
-    set_time(o, "at", c->now);
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
+    buf_cleanup(o->b);
+    return err;
+}
+
+/* The same for a payload built with jansson (the rarer ones: reports, digests). Takes j. */
+static enum fq_err put_json(struct fq_ctx *c, json_t *j, const char *topic, bool retain,
+                            const char *case_no)
+{
+    if (!j)
+        return FQ_ENOMEM;
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
     if (!s)
         return FQ_ENOMEM;
-    enum fq_err err = store_outbox_add(c->store, "mqtt", topic, s, retain, id, case_no, c->now,
-                                       NULL);
+    struct fq_buf b;
+    buf_init(&b);
+    size_t n = strlen(s);
+    if (n >= 2 && s[n - 1] == '}') {   /* reopen the object to add event_id and at */
+        buf_add(&b, s, n - 1);
+        free(s);
+        struct obj o = {.b = &b, .first = n == 2};
+        return put_row(c, &o, topic, retain, case_no);
+    }
     free(s);
-    return err;
+    buf_cleanup(&b);
+    return FQ_EINVAL;
 }
 
 enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_msg *m,
@@ -152,6 +229,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
     int64_t loaded = 0;
     memset(&k, 0, sizeof k);
     char topic[512];
+    struct fq_buf b;
+    buf_init(&b);
 
     for (size_t i = 0; i < a->n && !err; i++) {
         const struct fq_action *x = &a->v[i];
@@ -164,14 +243,16 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             loaded = x->case_id;
         }
         const struct fq_case *kp = x->case_id ? &k : NULL;
-        json_t *o = NULL;
+        buf_cleanup(&b);   /* what an action that wrote no row left (put_row empties it) */
+        struct obj o = obj_begin(&b);
         switch (x->kind) {
         case FQ_ACT_EVENT:
             if (!kp)
                 continue;
             snprintf(topic, sizeof topic, "%s/events/cases/%s", prefix, kp->case_no);
-            o = json_pack("{s:s,s:o}", "type", x->type, "case", case_obj(c, kp, false));
-            err = put_row(c, o, topic, false, kp->case_no);
+            obj_str(&o, "type", x->type);
+            obj_case(&o, "case", c, kp, false);
+            err = put_row(c, &o, topic, false, kp->case_no);
             if (!err && st && strcmp(x->type, "created") == 0 && st->created < 8) {
                 snprintf(st->category[st->created], sizeof st->category[0], "%s", kp->category);
                 st->severity[st->created++] = kp->severity;
@@ -182,8 +263,9 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             if (!kp || !x->target)
                 continue;
             snprintf(topic, sizeof topic, "%s/mediators/%s/assignments", prefix, x->target);
-            o = json_pack("{s:o,s:s}", "case", case_obj(c, kp, true), "action", x->type);
-            err = put_row(c, o, topic, false, kp->case_no);
+            obj_case(&o, "case", c, kp, true);
+            obj_str(&o, "action", x->type);
+            err = put_row(c, &o, topic, false, kp->case_no);
             if (!err && c->cfg->wecom_enabled)   /* also a WeCom card (bot/wecom_payload.c) */
                 err = wecom_payload_assign(c, x, kp);
             break;
@@ -191,10 +273,12 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             if (!x->target)
                 continue;
             snprintf(topic, sizeof topic, "%s/alerts/%s", prefix, x->target);
-            o = json_pack("{s:s,s:s,s:s}", "type", "alert", "reason", x->type, "org", x->target);
-            if (o && kp)
-                json_object_set_new(o, "case", case_obj(c, kp, false));
-            err = put_row(c, o, topic, false, kp ? kp->case_no : NULL);
+            obj_str(&o, "type", "alert");
+            obj_str(&o, "reason", x->type);
+            obj_str(&o, "org", x->target);
+            if (kp)
+                obj_case(&o, "case", c, kp, false);
+            err = put_row(c, &o, topic, false, kp ? kp->case_no : NULL);
             break;
         case FQ_ACT_OUTBOUND: {
             /* WeCom users get the answer through the WeCom API (bot/wecom_payload.c) */
@@ -218,7 +302,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             } else {
                 continue;
             }
-            err = put_row(c, answer_obj(&a->answer), topic, false, a->answer.case_no);
+            answer_fields(&o, &a->answer);
+            err = put_row(c, &o, topic, false, a->answer.case_no);
             break;
         case FQ_ACT_REPORT: {
             /* the monthly report of node .target for month .text, retained (CONTRACT 4) */
@@ -234,7 +319,7 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             if (err)
                 break;
             snprintf(topic, sizeof topic, "%s/reports/%s/monthly", prefix, x->target);
-            err = put_row(c, report_json_obj(rep), topic, true, NULL);
+            err = put_json(c, report_json_obj(rep), topic, true, NULL);
             report_monthly_free(rep);
             break;
         }
@@ -247,13 +332,12 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             if (!x->target)
                 continue;
             snprintf(topic, sizeof topic, "%s/mediators/%s/replies", prefix, x->target);
-            o = json_pack("{s:b,s:s}", "ok", x->ok, "message", x->text ? x->text : "");
-            if (o)
-                json_object_set_new(o, "request_id",
-                                    x->request_id ? json_string(x->request_id) : json_null());
-            if (o && kp)
-                json_object_set_new(o, "case", json_string(kp->case_no));
-            err = put_row(c, o, topic, false, kp ? kp->case_no : NULL);
+            obj_bool(&o, "ok", x->ok);
+            obj_str(&o, "message", x->text ? x->text : "");
+            obj_str(&o, "request_id", x->request_id);
+            if (kp)
+                obj_str(&o, "case", kp->case_no);
+            err = put_row(c, &o, topic, false, kp ? kp->case_no : NULL);
             break;
         case FQ_ACT_NOTIFY:
             if (c->cfg->wecom_enabled && x->target && x->text) {   /* a WeCom text too */
@@ -267,16 +351,17 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             if (x->target && fq_streq(x->type, "digest")) {
                 snprintf(topic, sizeof topic, "%s/mediators/%s/digest", prefix, x->target);
                 json_t *data = x->data ? json_loads(x->data, 0, NULL) : NULL;
-                o = json_pack("{s:s,s:s,s:s}", "type", "digest", "mediator", x->target, "text",
-                              x->text ? x->text : "");
-                if (o && json_is_object(data))
-                    json_object_update(o, data);
+                json_t *j = json_pack("{s:s,s:s,s:s}", "type", "digest", "mediator", x->target,
+                                      "text", x->text ? x->text : "");
+                if (j && json_is_object(data))
+                    json_object_update(j, data);
                 json_decref(data);
-                err = put_row(c, o, topic, false, NULL);
+                err = put_json(c, j, topic, false, NULL);
             }
             break;
         }
     }
+    buf_cleanup(&b);
     case_cleanup(&k);
     return err;
 }

@@ -1,13 +1,16 @@
 /* The JSON the core writes by hand (common/util.c buf_json_string, bot/chat.c
- * chat_answer_json) must read back, through jansson, as exactly what was meant. */
+ * chat_answer_json, bot/payload.c) must read back, through jansson, as exactly what was meant. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../bot/chat.h"
+#include "../../bot/payload.h"
 #include "../../common/fq.h"
 #include "../../handlers/handlers.h"
+#include "../../store/store.h"
+#include "helpers/world.h"
 
 static json_t *parse(const char *text)
 {
@@ -100,4 +103,144 @@ Test(json, chat_answer_shape)
     json_decref(want);
     free(s);
     actions_cleanup(&a);
+}
+
+/* ---- the payloads of CONTRACT 4, as payload_emit writes them (bot/payload.c) ------------------ */
+struct rows {
+    json_t *v[16];
+    char *topic[16];
+    size_t n;
+};
+
+static void collect(const struct fq_outbox_row *r, void *arg)
+{
+    struct rows *rs = arg;
+    if (rs->n < 16) {
+        json_error_t e;
+        rs->v[rs->n] = json_loads(r->payload, 0, &e);
+        cr_assert_not_null(rs->v[rs->n], "row %s is not JSON (%s): %s", r->topic, e.text,
+                           r->payload);
+        cr_assert(json_is_object(json_object_get(rs->v[rs->n], "case")) ||
+                      !strstr(r->payload, "\"case\":{"),
+                  "%s", r->payload);
+        rs->topic[rs->n++] = strdup(r->topic);
+    }
+}
+
+static const char *str(json_t *o, const char *path)   /* "case.contact" */
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s", path);
+    char *dot = strchr(key, '.');
+    if (dot) {
+        *dot = '\0';
+        o = json_object_get(o, key);
+        return json_string_value(json_object_get(o, dot + 1));
+    }
+    return json_string_value(json_object_get(o, key));
+}
+
+Test(json, payload_rows_carry_the_contract_fields)
+{
+    struct world w;
+    world_open(&w, "json");
+    world_add_med(&w, "m-grid", "王建国", "grid_worker", "grid-fy-01", "*", true, false);
+    world_ready(&w);
+    w.cfg->mqtt_enabled = true;
+
+    struct fq_case k;
+    memset(&k, 0, sizeof k);
+    k.channel = strdup("web");
+    k.user = strdup("u-json");
+    k.name = strdup("李小明");
+    k.contact = strdup("13800001111");
+    k.description = strdup("楼道\"堆物\"\\ 第二行\n完");
+    snprintf(k.category, sizeof k.category, "neighbour");
+    snprintf(k.status, sizeof k.status, "assigned");
+    k.severity = FQ_SEV_YELLOW;
+    k.place_org = strdup("grid-fy-01");
+    k.org_id = strdup("grid-fy-01");
+    k.mediator_id = strdup("m-grid");
+    k.tier = FQ_LEVEL_GRID;
+    k.people = 3;
+    k.created_at = k.assigned_at = k.updated_at = w.ctx.now;
+    k.due_accept = w.ctx.now + 7200;
+    cr_assert_eq(store_begin(w.st), FQ_OK);
+    cr_assert_eq(store_case_insert(w.st, &k), FQ_OK, "%s", store_errmsg(w.st));
+
+    struct fq_actions a;
+    actions_init(&a);
+    actions_event(&a, "created", k.id);
+    actions_assign(&a, "assigned", "m-grid", k.id);
+    actions_alert(&a, "red", "town-fq", k.id);
+    actions_med_reply(&a, "m-grid", "req-1", true, "已接单");
+    answer_reply(&a, "已受理");
+    answer_option(&a, "1", "查询");
+    answer_set_case(&a, k.case_no);
+    actions_outbound(&a);
+    struct fq_msg m = {.kind = FQ_MSG_CHAT, .channel = "sms", .user = "u-json"};
+    cr_assert_eq(payload_emit(&w.ctx, "fq/v1", &m, &a, NULL), FQ_OK);
+    cr_assert_eq(store_commit(w.st), FQ_OK);
+    actions_cleanup(&a);
+
+    struct rows rs = {0};
+    cr_assert_eq(store_outbox_pending(w.st, "mqtt", 0, 16, collect, &rs), FQ_OK);
+    cr_assert_eq(rs.n, 5, "rows: %zu", rs.n);
+    char want[128];
+    snprintf(want, sizeof want, "fq/v1/events/cases/%s", k.case_no);
+    cr_assert_str_eq(rs.topic[0], want);
+    cr_assert_str_eq(rs.topic[1], "fq/v1/mediators/m-grid/assignments");
+    cr_assert_str_eq(rs.topic[2], "fq/v1/alerts/town-fq");
+    cr_assert_str_eq(rs.topic[3], "fq/v1/mediators/m-grid/replies");
+    cr_assert_str_eq(rs.topic[4], "fq/v1/outbound/sms/u-json");
+    for (size_t i = 0; i < rs.n; i++) {
+        cr_assert_eq(strlen(str(rs.v[i], "event_id")), 32, "row %zu", i);
+        cr_assert_not_null(str(rs.v[i], "at"), "row %zu", i);
+    }
+    /* the event: the case with masked personal data only */
+    json_t *ev = rs.v[0];
+    cr_assert_str_eq(str(ev, "type"), "created");
+    cr_assert_str_eq(str(ev, "case.case_no"), k.case_no);
+    cr_assert_str_eq(str(ev, "case.description"), k.description);
+    cr_assert_str_eq(str(ev, "case.severity"), "yellow");
+    cr_assert_str_eq(str(ev, "case.place_name"), "枫源村第一网格");
+    cr_assert_str_eq(str(ev, "case.mediator_name"), "王建国");
+    cr_assert_str_eq(str(ev, "case.tier"), "grid");
+    cr_assert_eq(json_integer_value(json_object_get(json_object_get(ev, "case"), "people")), 3);
+    cr_assert(json_is_null(json_object_get(json_object_get(ev, "case"), "accepted_at")));
+    cr_assert_not_null(str(ev, "case.due_accept"));
+    cr_assert_null(json_object_get(json_object_get(ev, "case"), "contact"));
+    cr_assert_null(strstr(str(ev, "case.contact_masked"), "00001111"));
+    /* the assignment: the mediator sees the contact */
+    cr_assert_str_eq(str(rs.v[1], "action"), "assigned");
+    cr_assert_str_eq(str(rs.v[1], "case.contact"), "13800001111");
+    cr_assert_str_eq(str(rs.v[1], "case.name"), "李小明");
+    cr_assert_str_eq(str(rs.v[2], "type"), "alert");
+    cr_assert_str_eq(str(rs.v[2], "reason"), "red");
+    cr_assert_str_eq(str(rs.v[2], "org"), "town-fq");
+    cr_assert_str_eq(str(rs.v[2], "case.case_no"), k.case_no);
+    cr_assert(json_is_true(json_object_get(rs.v[3], "ok")));
+    cr_assert_str_eq(str(rs.v[3], "request_id"), "req-1");
+    cr_assert_str_eq(str(rs.v[3], "message"), "已接单");
+    json_t *out = rs.v[4];
+    cr_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(out, "replies"), 0), "text")),
+                     "已受理");
+    cr_assert_str_eq(str(out, "case"), k.case_no);
+    cr_assert_eq(json_array_size(json_object_get(out, "options")), 1);
+
+    /* the admin API's case JSON is the same writer */
+    char *cj = payload_case_json(&w.ctx, &k, true);
+    json_t *cjo = parse(cj);
+    cr_assert_str_eq(json_string_value(json_object_get(cjo, "contact")), "13800001111");
+    cr_assert(json_equal(json_object_get(rs.v[1], "case"), cjo));
+    json_decref(cjo);
+    free(cj);
+
+    for (size_t i = 0; i < rs.n; i++) {
+        json_decref(rs.v[i]);
+        free(rs.topic[i]);
+    }
+    case_cleanup(&k);
+    world_close(&w);
 }
