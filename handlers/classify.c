@@ -237,7 +237,7 @@ static int cn_small_number(const int32_t *c, size_t n)
 }
 
 /* More than this many characters (not counting punctuation and spaces) is never a choice: the
- * longest is an ordinal mark and a number of three characters ("第十二"). */
+ * longest is an ordinal mark and a number of three characters, as in 第十二 (twelfth). */
 #define CHOICE_MAX_CPS 4
 
 int classify_choice(const char *text)
