@@ -161,47 +161,46 @@ out:
     return err;
 }
 
-/* A string literal (an array, not a pointer), without its NUL. */
-#define LIT(b, lit) buf_add((b), (lit), sizeof(lit) - 1)
-
 /* Written by hand rather than with jansson: it is built once per message on the core thread,
  * where json_pack + json_dumps cost more than the rest of a conversation turn's CPU work. */
-char *chat_answer_json(const struct fq_actions *a)
+void chat_answer_write(struct fq_jobj *o, const struct fq_answer *an)
 {
-    const struct fq_answer *an = &a->answer;
-    struct fq_buf b;
-    buf_init(&b);
-    LIT(&b, "{\"replies\":[");
+    jobj_key(o, "replies");
+    buf_add(o->b, "[", 1);
     for (size_t i = 0; i < an->n_replies; i++) {
         if (i)
-            LIT(&b, ",");
-        LIT(&b, "{\"text\":");
-        buf_json_string(&b, an->replies[i]);
-        LIT(&b, "}");
+            buf_add(o->b, ",", 1);
+        struct fq_jobj r = jobj_begin(o->b);
+        jobj_str(&r, "text", an->replies[i]);
+        jobj_end(&r);
     }
-    LIT(&b, "]");
-    if (an->state) {
-        LIT(&b, ",\"state\":");
-        buf_json_string(&b, an->state);
-    }
+    buf_add(o->b, "]", 1);
+    if (an->state)
+        jobj_str(o, "state", an->state);
     if (an->n_options) {
-        LIT(&b, ",\"options\":[");
+        jobj_key(o, "options");
+        buf_add(o->b, "[", 1);
         for (size_t i = 0; i < an->n_options; i++) {
             if (i)
-                LIT(&b, ",");
-            LIT(&b, "{\"key\":");
-            buf_json_string(&b, an->options[i].key);
-            LIT(&b, ",\"label\":");
-            buf_json_string(&b, an->options[i].label);
-            LIT(&b, "}");
+                buf_add(o->b, ",", 1);
+            struct fq_jobj r = jobj_begin(o->b);
+            jobj_str(&r, "key", an->options[i].key);
+            jobj_str(&r, "label", an->options[i].label);
+            jobj_end(&r);
         }
-        LIT(&b, "]");
+        buf_add(o->b, "]", 1);
     }
-    if (an->case_no) {
-        LIT(&b, ",\"case\":");
-        buf_json_string(&b, an->case_no);
-    }
-    LIT(&b, "}");
+    if (an->case_no)
+        jobj_str(o, "case", an->case_no);
+}
+
+char *chat_answer_json(const struct fq_actions *a)
+{
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    chat_answer_write(&o, &a->answer);
+    jobj_end(&o);
     return buf_take(&b);
 }
 

@@ -8,6 +8,7 @@
 #include "../common/fq.h"
 
 struct fq_actions;
+struct fq_answer;
 
 /* Parses and validates a message body (UTF-8 JSON object, required fields, types, sizes).
  * On success *out is a new FQ_MSG_CHAT (caller owns; source set by the caller). On failure
@@ -17,6 +18,8 @@ enum fq_err chat_parse(const char *body, size_t len, struct fq_msg **out, const 
 /* The 200 body of CONTRACT 3.1 for an answer: {"replies":[{"text":..}],"state":..,"options":..,
  * "case":..}. Caller frees; NULL on oom. */
 char *chat_answer_json(const struct fq_actions *a);
+/* The same fields into an open object (the outbound payload of CONTRACT 4 adds its own). */
+void chat_answer_write(struct fq_jobj *o, const struct fq_answer *an);
 /* {"error": code, "message": text}. Caller frees. */
 char *chat_error_json(const char *code, const char *message);
 

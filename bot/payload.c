@@ -11,6 +11,7 @@
 
 #include "../common/fq.h"
 #include "../handlers/report.h"
+#include "chat.h"
 #include "report_out.h"
 #include "wecom_out.h"
 
@@ -31,164 +32,86 @@ void payload_event_id(char out[33])
     out[32] = '\0';
 }
 
-/* ---- a small JSON object writer ----------------------------------------------------------------
- * The payloads of a new case (its events, the assignment, alerts) are written once per case on
- * the core thread; building them as jansson trees and dumping them cost a sixth of the core's
- * instructions for a case. Keys keep the order they are written in. */
-struct obj {
-    struct fq_buf *b;
-    bool first;
-};
-
-static struct obj obj_begin(struct fq_buf *b)
-{
-    buf_add(b, "{", 1);
-    return (struct obj){.b = b, .first = true};
-}
-
-static void obj_end(struct obj *o) { buf_add(o->b, "}", 1); }
-
-static void obj_key(struct obj *o, const char *key)
-{
-    if (!o->first)
-        buf_add(o->b, ",", 1);
-    o->first = false;
-    buf_json_string(o->b, key);
-    buf_add(o->b, ":", 1);
-}
-
-static void obj_str(struct obj *o, const char *key, const char *v)   /* NULL: null */
-{
-    obj_key(o, key);
-    buf_json_string(o->b, v);
-}
-
-static void obj_int(struct obj *o, const char *key, long long v)
-{
-    obj_key(o, key);
-    buf_printf(o->b, "%lld", v);
-}
-
-static void obj_bool(struct obj *o, const char *key, bool v)
-{
-    obj_key(o, key);
-    buf_puts(o->b, v ? "true" : "false");
-}
-
-static void obj_time(struct obj *o, const char *key, int64_t t)   /* 0 or less: null */
-{
-    char when[32];
-    if (t > 0)
-        fq_rfc3339(t, when, sizeof when);
-    obj_str(o, key, t > 0 ? when : NULL);
-}
+/* The payloads of a new case (its events, the assignment, alerts) are written once per case on
+ * the core thread with the object writer of common/fq.h: building them as jansson trees and
+ * dumping them cost a sixth of the core's instructions for a case. */
 
 /* The fields of a case (CONTRACT 4 `case`) into an open object. */
-static void case_fields(struct obj *o, const struct fq_ctx *c, const struct fq_case *k,
+static void case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct fq_case *k,
                         bool with_contact)
 {
     const struct fq_roster *r = c->roster;
     int node = roster_org_index(r, k->org_id), place = roster_org_index(r, k->place_org);
     int med = roster_mediator_index(r, k->mediator_id);
-    obj_str(o, "case_no", k->case_no);
-    obj_str(o, "status", k->status);
-    obj_str(o, "category", k->category);
-    obj_str(o, "severity", fq_severity_name(k->severity));
-    obj_str(o, "channel", k->channel);
-    obj_str(o, "place", k->place_org);
-    obj_str(o, "place_name", place >= 0 ? r->org[place].name : k->place_text);
-    obj_str(o, "org", k->org_id);
-    obj_str(o, "org_name", node >= 0 ? r->org[node].name : NULL);
-    obj_str(o, "tier", fq_level_name(k->tier));
-    obj_str(o, "mediator", k->mediator_id);
-    obj_str(o, "mediator_name", med >= 0 ? r->med[med].name : NULL);
-    obj_str(o, "description", k->description);
-    obj_int(o, "people", k->people);
-    obj_int(o, "attempts", k->attempts);
-    obj_int(o, "escalations", k->escalations);
+    jobj_str(o, "case_no", k->case_no);
+    jobj_str(o, "status", k->status);
+    jobj_str(o, "category", k->category);
+    jobj_str(o, "severity", fq_severity_name(k->severity));
+    jobj_str(o, "channel", k->channel);
+    jobj_str(o, "place", k->place_org);
+    jobj_str(o, "place_name", place >= 0 ? r->org[place].name : k->place_text);
+    jobj_str(o, "org", k->org_id);
+    jobj_str(o, "org_name", node >= 0 ? r->org[node].name : NULL);
+    jobj_str(o, "tier", fq_level_name(k->tier));
+    jobj_str(o, "mediator", k->mediator_id);
+    jobj_str(o, "mediator_name", med >= 0 ? r->med[med].name : NULL);
+    jobj_str(o, "description", k->description);
+    jobj_int(o, "people", k->people);
+    jobj_int(o, "attempts", k->attempts);
+    jobj_int(o, "escalations", k->escalations);
     char *mp = fq_mask_phone(k->contact), *mn = fq_mask_name(k->name);
     if ((k->contact && !mp) || (k->name && !mn))
         o->b->oom = true;
-    obj_str(o, "contact_masked", mp);
-    obj_str(o, "name_masked", mn);
+    jobj_str(o, "contact_masked", mp);
+    jobj_str(o, "name_masked", mn);
     free(mp);
     free(mn);
     if (with_contact) {
-        obj_str(o, "contact", k->contact);
-        obj_str(o, "name", k->name);
+        jobj_str(o, "contact", k->contact);
+        jobj_str(o, "name", k->name);
     }
-    obj_str(o, "close_reason", k->close_reason);
-    obj_time(o, "created_at", k->created_at);
-    obj_time(o, "assigned_at", k->assigned_at);
-    obj_time(o, "accepted_at", k->accepted_at);
-    obj_time(o, "resolved_at", k->resolved_at);
-    obj_time(o, "closed_at", k->closed_at);
-    obj_time(o, "due_accept", k->due_accept);
-    obj_time(o, "due_resolve", k->due_resolve);
+    jobj_str(o, "close_reason", k->close_reason);
+    jobj_time(o, "created_at", k->created_at);
+    jobj_time(o, "assigned_at", k->assigned_at);
+    jobj_time(o, "accepted_at", k->accepted_at);
+    jobj_time(o, "resolved_at", k->resolved_at);
+    jobj_time(o, "closed_at", k->closed_at);
+    jobj_time(o, "due_accept", k->due_accept);
+    jobj_time(o, "due_resolve", k->due_resolve);
 }
 
 /* "key": {the case} */
-static void obj_case(struct obj *o, const char *key, const struct fq_ctx *c,
+static void obj_case(struct fq_jobj *o, const char *key, const struct fq_ctx *c,
                      const struct fq_case *k, bool with_contact)
 {
-    obj_key(o, key);
-    struct obj in = obj_begin(o->b);
+    jobj_key(o, key);
+    struct fq_jobj in = jobj_begin(o->b);
     case_fields(&in, c, k, with_contact);
-    obj_end(&in);
+    jobj_end(&in);
 }
 
 char *payload_case_json(const struct fq_ctx *c, const struct fq_case *k, bool with_contact)
 {
     struct fq_buf b;
     buf_init(&b);
-    struct obj o = obj_begin(&b);
+    struct fq_jobj o = jobj_begin(&b);
     case_fields(&o, c, k, with_contact);
-    obj_end(&o);
+    jobj_end(&o);
     return buf_take(&b);
-}
-
-static void answer_fields(struct obj *o, const struct fq_answer *an)
-{
-    obj_key(o, "replies");
-    buf_add(o->b, "[", 1);
-    for (size_t i = 0; i < an->n_replies; i++) {
-        if (i)
-            buf_add(o->b, ",", 1);
-        struct obj r = obj_begin(o->b);
-        obj_str(&r, "text", an->replies[i]);
-        obj_end(&r);
-    }
-    buf_add(o->b, "]", 1);
-    obj_str(o, "state", an->state);
-    if (an->n_options) {
-        obj_key(o, "options");
-        buf_add(o->b, "[", 1);
-        for (size_t i = 0; i < an->n_options; i++) {
-            if (i)
-                buf_add(o->b, ",", 1);
-            struct obj r = obj_begin(o->b);
-            obj_str(&r, "key", an->options[i].key);
-            obj_str(&r, "label", an->options[i].label);
-            obj_end(&r);
-        }
-        buf_add(o->b, "]", 1);
-    }
-    if (an->case_no)
-        obj_str(o, "case", an->case_no);
 }
 
 /* Adds event_id and at to the open object o, closes it and writes the row. Always cleans up
  * o's buffer. */
-static enum fq_err put_row(struct fq_ctx *c, struct obj *o, const char *topic, bool retain,
+static enum fq_err put_row(struct fq_ctx *c, struct fq_jobj *o, const char *topic, bool retain,
                            const char *case_no)
 {
     enum fq_err err = FQ_OK;
     if (c->cfg->mqtt_enabled) {   /* without a bus nothing would ever drain the rows */
         char id[33];
         payload_event_id(id);
-        obj_str(o, "event_id", id);
-        obj_time(o, "at", c->now);
-        obj_end(o);
+        jobj_str(o, "event_id", id);
+        jobj_time(o, "at", c->now);
+        jobj_end(o);
         err = o->b->oom ? FQ_ENOMEM
                         : store_outbox_add(c->store, "mqtt", topic, o->b->s, retain, id, case_no,
                                            c->now, NULL);
@@ -201,24 +124,23 @@ static enum fq_err put_row(struct fq_ctx *c, struct obj *o, const char *topic, b
 static enum fq_err put_json(struct fq_ctx *c, json_t *j, const char *topic, bool retain,
                             const char *case_no)
 {
+    enum fq_err err = FQ_OK;
     if (!j)
         return FQ_ENOMEM;
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    if (!s)
-        return FQ_ENOMEM;
-    struct fq_buf b;
-    buf_init(&b);
-    size_t n = strlen(s);
-    if (n >= 2 && s[n - 1] == '}') {   /* reopen the object to add event_id and at */
-        buf_add(&b, s, n - 1);
-        free(s);
-        struct obj o = {.b = &b, .first = n == 2};
-        return put_row(c, &o, topic, retain, case_no);
+    if (c->cfg->mqtt_enabled) {
+        char id[33], when[32];
+        payload_event_id(id);
+        fq_rfc3339(c->now, when, sizeof when);
+        json_object_set_new(j, "event_id", json_string(id));
+        json_object_set_new(j, "at", json_string(when));
+        char *text = json_dumps(j, JSON_COMPACT);
+        err = text ? store_outbox_add(c->store, "mqtt", topic, text, retain, id, case_no, c->now,
+                                      NULL)
+                   : FQ_ENOMEM;
+        free(text);
     }
-    free(s);
-    buf_cleanup(&b);
-    return FQ_EINVAL;
+    json_decref(j);
+    return err;
 }
 
 enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_msg *m,
@@ -244,13 +166,13 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
         }
         const struct fq_case *kp = x->case_id ? &k : NULL;
         buf_cleanup(&b);   /* what an action that wrote no row left (put_row empties it) */
-        struct obj o = obj_begin(&b);
+        struct fq_jobj o = jobj_begin(&b);
         switch (x->kind) {
         case FQ_ACT_EVENT:
             if (!kp)
                 continue;
             snprintf(topic, sizeof topic, "%s/events/cases/%s", prefix, kp->case_no);
-            obj_str(&o, "type", x->type);
+            jobj_str(&o, "type", x->type);
             obj_case(&o, "case", c, kp, false);
             err = put_row(c, &o, topic, false, kp->case_no);
             if (!err && st && strcmp(x->type, "created") == 0 && st->created < 8) {
@@ -264,7 +186,7 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
                 continue;
             snprintf(topic, sizeof topic, "%s/mediators/%s/assignments", prefix, x->target);
             obj_case(&o, "case", c, kp, true);
-            obj_str(&o, "action", x->type);
+            jobj_str(&o, "action", x->type);
             err = put_row(c, &o, topic, false, kp->case_no);
             if (!err && c->cfg->wecom_enabled)   /* also a WeCom card (bot/wecom_payload.c) */
                 err = wecom_payload_assign(c, x, kp);
@@ -273,9 +195,9 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             if (!x->target)
                 continue;
             snprintf(topic, sizeof topic, "%s/alerts/%s", prefix, x->target);
-            obj_str(&o, "type", "alert");
-            obj_str(&o, "reason", x->type);
-            obj_str(&o, "org", x->target);
+            jobj_str(&o, "type", "alert");
+            jobj_str(&o, "reason", x->type);
+            jobj_str(&o, "org", x->target);
             if (kp)
                 obj_case(&o, "case", c, kp, false);
             err = put_row(c, &o, topic, false, kp ? kp->case_no : NULL);
@@ -302,7 +224,7 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             } else {
                 continue;
             }
-            answer_fields(&o, &a->answer);
+            chat_answer_write(&o, &a->answer);
             err = put_row(c, &o, topic, false, a->answer.case_no);
             break;
         case FQ_ACT_REPORT: {
@@ -332,11 +254,11 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             if (!x->target)
                 continue;
             snprintf(topic, sizeof topic, "%s/mediators/%s/replies", prefix, x->target);
-            obj_bool(&o, "ok", x->ok);
-            obj_str(&o, "message", x->text ? x->text : "");
-            obj_str(&o, "request_id", x->request_id);
+            jobj_bool(&o, "ok", x->ok);
+            jobj_str(&o, "message", x->text ? x->text : "");
+            jobj_str(&o, "request_id", x->request_id);
             if (kp)
-                obj_str(&o, "case", kp->case_no);
+                jobj_str(&o, "case", kp->case_no);
             err = put_row(c, &o, topic, false, kp ? kp->case_no : NULL);
             break;
         case FQ_ACT_NOTIFY:

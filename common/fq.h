@@ -71,6 +71,20 @@ void buf_printf(struct fq_buf *b, const char *fmt, ...) __attribute__((format(pr
 /* Appends s as a JSON string, quotes included: '"', '\\' and control characters escaped, UTF-8
  * kept as it is, each byte that is not valid UTF-8 written as U+FFFD. NULL appends null. */
 void buf_json_string(struct fq_buf *b, const char *s);
+/* A JSON object written into a buffer, keys in the order written: jobj_begin, then jobj_str /
+ * jobj_int / jobj_bool / jobj_time (or jobj_key and any value written into the buffer, such as
+ * a nested jobj_begin), then jobj_end. Allocation failure shows in the buffer's .oom. */
+struct fq_jobj {
+    struct fq_buf *b;
+    bool first;
+};
+struct fq_jobj jobj_begin(struct fq_buf *b);
+void jobj_end(struct fq_jobj *o);
+void jobj_key(struct fq_jobj *o, const char *key);
+void jobj_str(struct fq_jobj *o, const char *key, const char *v);   /* NULL: null */
+void jobj_int(struct fq_jobj *o, const char *key, long long v);
+void jobj_bool(struct fq_jobj *o, const char *key, bool v);
+void jobj_time(struct fq_jobj *o, const char *key, int64_t t);      /* RFC 3339; 0 or less: null */
 /* Hands the string to the caller (who frees it with free()) and resets the buffer. NULL on oom. */
 char *buf_take(struct fq_buf *b);
 

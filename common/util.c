@@ -194,6 +194,49 @@ void buf_json_string(struct fq_buf *b, const char *s)
     buf_add(b, "\"", 1);
 }
 
+struct fq_jobj jobj_begin(struct fq_buf *b)
+{
+    buf_add(b, "{", 1);
+    return (struct fq_jobj){.b = b, .first = true};
+}
+
+void jobj_end(struct fq_jobj *o) { buf_add(o->b, "}", 1); }
+
+void jobj_key(struct fq_jobj *o, const char *key)
+{
+    if (!o->first)
+        buf_add(o->b, ",", 1);
+    o->first = false;
+    buf_json_string(o->b, key);
+    buf_add(o->b, ":", 1);
+}
+
+void jobj_str(struct fq_jobj *o, const char *key, const char *v)
+{
+    jobj_key(o, key);
+    buf_json_string(o->b, v);
+}
+
+void jobj_int(struct fq_jobj *o, const char *key, long long v)
+{
+    jobj_key(o, key);
+    buf_printf(o->b, "%lld", v);
+}
+
+void jobj_bool(struct fq_jobj *o, const char *key, bool v)
+{
+    jobj_key(o, key);
+    buf_puts(o->b, v ? "true" : "false");
+}
+
+void jobj_time(struct fq_jobj *o, const char *key, int64_t t)
+{
+    char when[32];
+    if (t > 0)
+        fq_rfc3339(t, when, sizeof when);
+    jobj_str(o, key, t > 0 ? when : NULL);
+}
+
 void buf_printf(struct fq_buf *b, const char *fmt, ...)
 {
     va_list ap;
