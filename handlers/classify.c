@@ -330,8 +330,7 @@ static int find_category(const struct fq_lexicon *lx, const char *text,
         size_t score = 0;
         const struct fq_wordlist *wl = &lx->category_kw[i];
         for (size_t k = 0; k < wl->n; k++)
-            if ((wl->probe ? i18n_textmask_probe(m, wl->probe[k])
-                           : i18n_textmask_may_have(m, wl->words[k])) &&
+            if (i18n_textmask_probe(m, wordlist_probe(wl, k)) &&
                 i18n_find_word(text, wl->words[k]))
                 score += fq_utf8_len(wl->words[k]);
         if (i == other) {
@@ -346,6 +345,18 @@ static int find_category(const struct fq_lexicon *lx, const char *text,
     return best >= 0 ? best : (other_hit ? other : -1);
 }
 
+/* Name k of an org node: 0 its name, then its aliases (any may be NULL). */
+static const char *org_name(const struct fq_org *o, size_t k)
+{
+    return k == 0 ? o->name : o->aliases[k - 1];
+}
+
+/* The probe of a non-NULL org_name(o, k): kept by roster_validate, else made now. */
+static uint16_t org_probe(const struct fq_org *o, size_t k)
+{
+    return o->probes ? o->probes[k] : i18n_probe(org_name(o, k));
+}
+
 static int find_place(const struct fq_roster *r, const char *text, const struct fq_textmask *m)
 {
     int best = -1, best_level = -1;
@@ -353,10 +364,8 @@ static int find_place(const struct fq_roster *r, const char *text, const struct 
     for (size_t i = 0; r && i < r->n_org; i++) {
         const struct fq_org *o = &r->org[i];
         for (size_t k = 0; k <= o->n_aliases; k++) {
-            const char *name = k == 0 ? o->name : o->aliases[k - 1];
-            if (!name || !*name ||
-                !(o->probes ? i18n_textmask_probe(m, o->probes[k])
-                            : i18n_textmask_may_have(m, name)) ||
+            const char *name = org_name(o, k);
+            if (!name || !*name || !i18n_textmask_probe(m, org_probe(o, k)) ||
                 !i18n_find_word(text, name))
                 continue;
             size_t len = strlen(name);
@@ -561,20 +570,15 @@ static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, 
         memset(rest + (phone_at - norm), ' ', phone_len);
     const struct fq_wordlist *fill = &lx->kw[FQ_KW_FILLER];
     for (size_t i = 0; i < fill->n; i++)
-        blank(rest, m, fill->words[i],
-              fill->probe ? fill->probe[i] : i18n_probe(fill->words[i]));
+        blank(rest, m, fill->words[i], wordlist_probe(fill, i));
     const struct fq_wordlist *names = &lx->category_names;
     for (size_t i = 0; i < names->n; i++)
-        blank(rest, m, names->words[i],
-              names->probe ? names->probe[i] : i18n_probe(names->words[i]));
+        blank(rest, m, names->words[i], wordlist_probe(names, i));
     for (size_t i = 0; r && i < r->n_org; i++) {
         const struct fq_org *o = &r->org[i];
-        if (o->name)
-            blank(rest, m, o->name, o->probes ? o->probes[0] : i18n_probe(o->name));
-        for (size_t k = 0; k < o->n_aliases; k++)
-            if (o->aliases[k])
-                blank(rest, m, o->aliases[k],
-                      o->probes ? o->probes[k + 1] : i18n_probe(o->aliases[k]));
+        for (size_t k = 0; k <= o->n_aliases; k++)
+            if (org_name(o, k))
+                blank(rest, m, org_name(o, k), org_probe(o, k));
     }
     size_t count = 0;
     const char *p = rest, *end = rest + strlen(rest);

@@ -329,9 +329,7 @@ const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text)
     struct fq_textmask m;
     i18n_textmask(text, &m);
     for (size_t i = 0; i < wl->n; i++)
-        if ((wl->probe ? i18n_textmask_probe(&m, wl->probe[i])
-                       : i18n_textmask_may_have(&m, wl->words[i])) &&
-            i18n_find_word(text, wl->words[i]))
+        if (i18n_textmask_probe(&m, wordlist_probe(wl, i)) && i18n_find_word(text, wl->words[i]))
             return wl->words[i];
     return NULL;
 }

@@ -116,6 +116,11 @@ static inline bool i18n_textmask_probe(const struct fq_textmask *m, uint16_t pro
     const uint64_t *bits = probe & 0x8000u ? m->pairs : m->bits;
     return (bits[k >> 6] >> (k & 63)) & 1;
 }
+/* The probe of word i of wl: kept by wordlist_compile, else made now. */
+static inline uint16_t wordlist_probe(const struct fq_wordlist *wl, size_t i)
+{
+    return wl->probe ? wl->probe[i] : i18n_probe(wl->words[i]);
+}
 /* Fills wl->probe; FQ_ENOMEM on failure. */
 enum fq_err wordlist_compile(struct fq_wordlist *wl);
 /* The first word of the list found inside text, or NULL. */
