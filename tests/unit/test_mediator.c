@@ -30,7 +30,6 @@ static struct fq_config *cfg;
 static struct fq_lexicon *lex;
 static struct fq_roster *ro;
 static struct fq_ctx ctx;
-static int user_seq;
 
 /* roster indexes */
 static int M_WANG, M_SUN, M_OFF, M_CHEN, M_LI, M_ZHAO;
@@ -53,7 +52,6 @@ static void setup(void)
     lex = w.lex;
     ro = w.ro;
     ctx = w.ctx;
-    user_seq = 0;
 }
 
 static void teardown(void)
@@ -69,16 +67,7 @@ TestSuite(mediator, .init = setup, .fini = teardown);
  * does not raise it); it goes to m-wang, the grid worker first in roster order. */
 static void open_case(struct fq_case *k)
 {
-    char user[32];
-    snprintf(user, sizeof user, "u-%d", ++user_seq);
-    struct fq_report r = {.channel = "web", .user = user, .locale = "zh-CN",
-                          .category = "neighbour", .org_id = "grid-fy-01",
-                          .description = "邻居在楼道堆杂物", .people = 2};
-    struct fq_actions a;
-    actions_init(&a);
-    enum fq_err err = case_open(&ctx, &r, &a, k);
-    actions_cleanup(&a);
-    cr_assert_eq(err, FQ_OK, "case_open: %s", fq_strerror(err));
+    world_open_case(&w, &ctx, "web", k);
     cr_assert_str_eq(k->status, "assigned");
     cr_assert_str_eq(k->mediator_id, "m-wang");
 }

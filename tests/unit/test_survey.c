@@ -27,7 +27,7 @@ static struct fq_config *cfg;
 static struct fq_lexicon *lex;
 static struct fq_roster *ro;
 static struct fq_ctx ctx;
-static int user_seq, msg_seq;
+static int msg_seq;
 static int M_WANG, M_CHEN, M_LI;
 
 static void setup(void)
@@ -46,7 +46,7 @@ static void setup(void)
     lex = w.lex;
     ro = w.ro;
     ctx = w.ctx;
-    user_seq = msg_seq = 0;
+    msg_seq = 0;
 }
 
 static void teardown(void)
@@ -77,15 +77,7 @@ static void apply(struct fq_case *k, enum lc_cmd cmd, int actor)
 /* A blue neighbour case of a new resident on `channel`, accepted and resolved by m-wang. */
 static void resolved_case(const char *channel, struct fq_case *k)
 {
-    char user[32];
-    snprintf(user, sizeof user, "u-%d", ++user_seq);
-    struct fq_report r = {.channel = channel, .user = user, .locale = "zh-CN",
-                          .category = "neighbour", .org_id = "grid-fy-01",
-                          .place_text = "枫源村第一网格", .description = "楼道堆放杂物"};
-    struct fq_actions a;
-    actions_init(&a);
-    cr_assert_eq(case_open(&ctx, &r, &a, k), FQ_OK);
-    actions_cleanup(&a);
+    world_open_case(&w, &ctx, channel, k);
     cr_assert_str_eq(k->mediator_id, "m-wang");
     apply(k, LC_ACCEPT, M_WANG);
     apply(k, LC_RESOLVE, M_WANG);

@@ -31,7 +31,6 @@ static struct fq_config *cfg;
 static struct fq_lexicon *lex;
 static struct fq_roster *ro;
 static struct fq_ctx ctx;
-static int user_seq;
 static int64_t t0;
 
 static int M_WANG, M_WU, M_OFF, M_CHEN, M_SUN, M_LI, M_ZHAO;
@@ -70,7 +69,6 @@ static void setup(void)
     ro = w.ro;
     ctx = w.ctx;
     t0 = w.ctx.now;
-    user_seq = 0;
     /* timers seeded by migrations (the monthly report's) are not these tests' business */
     struct seeded sd = {.n = 0};
     cr_assert_eq(store_timer_due(st, INT64_MAX / 2, 64, seeded_cb, &sd), FQ_OK);
@@ -90,16 +88,7 @@ TestSuite(timers, .init = setup, .fini = teardown);
 /* Opens a blue neighbour case at the grid for a new resident; returns it (caller cleans). */
 static void open_case(struct fq_case *k)
 {
-    char user[32];
-    snprintf(user, sizeof user, "u-%d", ++user_seq);
-    struct fq_report r = {.channel = "web", .user = user, .locale = "zh-CN",
-                          .category = "neighbour", .org_id = "grid-fy-01",
-                          .description = "邻居在楼道堆杂物", .people = 2};
-    struct fq_actions a;
-    actions_init(&a);
-    enum fq_err err = case_open(&ctx, &r, &a, k);
-    actions_cleanup(&a);
-    cr_assert_eq(err, FQ_OK, "case_open: %s", fq_strerror(err));
+    world_open_case(&w, &ctx, "web", k);
     cr_assert_str_eq(k->status, "assigned");
 }
 

@@ -106,6 +106,22 @@ void world_ready(struct world *w)
                              .now = (int64_t)time(NULL)};
 }
 
+void world_open_case(struct world *w, struct fq_ctx *ctx, const char *channel, struct fq_case *k)
+{
+    char user[32];
+    snprintf(user, sizeof user, "u-%d", ++w->residents);
+    struct fq_report r = {.channel = channel, .user = user, .locale = "zh-CN",
+                          .category = "neighbour", .org_id = "grid-fy-01",
+                          .place_text = "枫源村第一网格", .description = "邻居在楼道堆杂物",
+                          .people = 2};
+    struct fq_actions a;
+    actions_init(&a);
+    enum fq_err err = case_open(ctx, &r, &a, k);
+    actions_cleanup(&a);
+    if (err)
+        die("case_open", fq_strerror(err));
+}
+
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;

@@ -18,6 +18,7 @@ struct world {
     struct fq_lexicon *lex;
     struct fq_roster *ro;
     struct fq_ctx ctx;
+    int residents;      /* residents made up by world_open_case */
 };
 
 /* Opens the store, loads the locales and the default configuration, and starts the roster with
@@ -31,6 +32,10 @@ int world_add_med(struct world *w, const char *id, const char *name, const char 
                   const char *org, const char *category, bool active, bool supervisor);
 /* Validates the roster and sets w->ctx (now = the current time). */
 void world_ready(struct world *w);
+/* Opens a blue neighbour case at grid-fy-01 for a new resident on channel (so the repeat-report
+ * rule never raises it) through case_open under ctx (w->ctx, or a test's copy with its own
+ * clock); k is filled (caller cleans it). Aborts on failure. */
+void world_open_case(struct world *w, struct fq_ctx *ctx, const char *channel, struct fq_case *k);
 /* Closes and frees everything and removes the directory. */
 void world_close(struct world *w);
 
