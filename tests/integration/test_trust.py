@@ -5,10 +5,16 @@ own topic {p}/mediators/m-wang/commands is m-wang; and a gateway user is a media
 the roster binds that channel and user to one ("gateways")."""
 import os
 import sqlite3
+import sys
 import time
 
 from lib import (PREFIX, ROOT, Broker, Daemon, Sub, base_roster, check, event_types, expect_error,
-                 new_mid, short, submit, wait_for)
+                 new_mid, register, short, submit, wait_for)
+
+import test_wecom as tw
+
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+import wecom_stub  # noqa: E402
 
 REPORT = "邻居在楼道堆放杂物，多次沟通无果"
 BOUND_USER = "13800000000"
@@ -156,3 +162,37 @@ def test_existing_roster_files_import_unchanged():
     for r in (os.path.join(ROOT, "docker", "demo-roster.json"), base_roster()):
         p = d.import_roster(r)
         check(p.returncode == 0, f"a roster without gateways was refused: {p.stdout}{p.stderr}")
+
+
+# ---- WeCom: FromUserName is a wecom_userid, never a mediator id; 微信客服 users are residents -----
+def test_wecom_ids_equal_to_a_mediator_do_not_make_a_mediator():
+    stub = register(wecom_stub.Stub().start())
+    d = Daemon(extra=stub.config(), env=tw.FAST)
+    url = d.url + "/wecom/callback"
+    case = tw.app_report(stub, d, "Reporter9", phone="13812345678")[0]
+    check(d.case(case).get("mediator") == "m-wang", f"premise: {short(d.case(case))}")
+    check(wait_for(lambda: tw.cards_to(stub, "WangJianGuo"), 10), "no card to m-wang")
+    task = tw.cards_to(stub, "WangJianGuo")[0]["template_card"]["task_id"]
+
+    # a member whose WeCom userid is m-wang's roster id (not his wecom_userid) clicks accept
+    stub.card_click(url, "m-wang", f"accept:{case}", task)
+    check(wait_for(lambda: tw.texts_to(stub, "m-wang"), 10), "no answer to the click")
+    check("accepted" not in event_types(d.case(case)),
+          f"a member called m-wang accepted m-wang's case: {short(d.case(case))}")
+    # and as text over the app: a resident's report
+    stub.member_says(url, "m-wang", f"接单 {case}")
+    check(wait_for(lambda: len(tw.texts_to(stub, "m-wang")) >= 2, 10), "no answer to the text")
+    check("accepted" not in event_types(d.case(case)), "accepted by text from member m-wang")
+
+    # 微信客服 customers with a mediator's wecom_userid or id are residents
+    for u in ("WangJianGuo", "m-wang"):
+        stub.customer_says(url, u, f"接单 {case}")
+        check(wait_for(lambda: stub.kf_texts_to(u), 10), f"no kf answer to {u}")
+    time.sleep(0.5)
+    check("accepted" not in event_types(d.case(case)) and d.case(case)["status"] == "assigned",
+          f"a 微信客服 customer accepted the case: {short(d.case(case))}")
+
+    # the real member WangJianGuo still can
+    stub.card_click(url, "WangJianGuo", f"accept:{case}", task)
+    check(wait_for(lambda: "accepted" in event_types(d.case(case)), 10),
+          f"m-wang's own click was not applied: {short(d.case(case))}")
