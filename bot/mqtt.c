@@ -85,7 +85,13 @@ static char *strcat3(const char *a, const char *b, const char *c)
     return buf_take(&buf);
 }
 
-/* {"state":"...","at":"<RFC 3339 now>"}. Caller frees. */
+/* The last will: the broker publishes it when it loses the connection, at a moment the daemon
+ * cannot know when it registers the will (before connecting), so it carries no "at"; a
+ * consumer that wants the time takes the moment it received it. */
+#define WILL_JSON "{\"state\":\"offline\"}"
+
+/* The online status (on every CONNACK) and the clean shutdown's offline status:
+ * {"state":"...","at":"<RFC 3339 now>"}, now being when it is sent. Caller frees. */
 static char *status_json(const char *state)
 {
     char at[32];
@@ -427,7 +433,6 @@ static enum fq_err fail(char **cause, enum fq_err err, const char *what, int rc)
 enum fq_err mqtt_start(const struct mqtt_opts *opts, struct mqtt **out, char **cause)
 {
     enum fq_err err = FQ_OK;
-    char *will = NULL;
     int rc;
     *out = NULL;
     if (cause)
@@ -458,9 +463,7 @@ enum fq_err mqtt_start(const struct mqtt_opts *opts, struct mqtt **out, char **c
     mq->status_topic = strcat3(cfg->mqtt_prefix, "/status/", cfg->mqtt_client_id);
     mq->sub_inbound = strcat3(cfg->mqtt_prefix, "/inbound/+", "");
     mq->sub_commands = strcat3(cfg->mqtt_prefix, "/mediators/+/commands", "");
-    will = status_json("offline");
-    if (!mq->host || !mq->prefix || !mq->status_topic || !mq->sub_inbound || !mq->sub_commands ||
-        !will) {
+    if (!mq->host || !mq->prefix || !mq->status_topic || !mq->sub_inbound || !mq->sub_commands) {
         err = fail(cause, FQ_ENOMEM, "out of memory", 0);
         goto out;
     }
@@ -490,7 +493,7 @@ enum fq_err mqtt_start(const struct mqtt_opts *opts, struct mqtt **out, char **c
             goto out;
         }
     }
-    rc = mosquitto_will_set(mq->mosq, mq->status_topic, (int)strlen(will), will, 1, true);
+    rc = mosquitto_will_set(mq->mosq, mq->status_topic, (int)strlen(WILL_JSON), WILL_JSON, 1, true);
     if (rc) {
         err = fail(cause, map_mosq(rc) == FQ_ENOMEM ? FQ_ENOMEM : FQ_ECONFIG,
                    "last will (mqtt.prefix, mqtt.client_id)", rc);
@@ -521,7 +524,6 @@ enum fq_err mqtt_start(const struct mqtt_opts *opts, struct mqtt **out, char **c
     *out = mq;
     mq = NULL;
 out:
-    free(will);
     mqtt_destroy(mq);
     return err;
 }

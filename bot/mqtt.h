@@ -36,12 +36,13 @@ struct mqtt_opts {
 /* Creates the client and starts connecting in the background: returns at once even when the
  * broker is down (libmosquitto's thread reconnects with exponential backoff 1..30 s).
  * Persistent session (clean session false, MQTT 3.1.1), keepalive 30 s, TCP_NODELAY, last will
- * `{p}/status/{client_id}` retained QoS 1 {"state":"offline","at":...}. opts is copied.
+ * `{p}/status/{client_id}` retained QoS 1 {"state":"offline"} (no "at": the will is set before
+ * connecting and cannot know when the connection will be lost). opts is copied.
  * Errors: FQ_ECONFIG (bad TLS file, client id, ...) or FQ_ENOMEM, with *cause (caller frees).
  * Caller frees with mqtt_free. */
 enum fq_err mqtt_start(const struct mqtt_opts *opts, struct mqtt **out, char **cause);
 
-/* Clean shutdown: publishes the retained offline status (waiting up to ~1 s for its PUBACK when
+/* Clean shutdown: publishes the retained offline status {"state":"offline","at":<now>} (waiting up to ~1 s for its PUBACK when
  * connected), disconnects, stops the thread, frees. Messages still queued in libmosquitto are
  * dropped (the outbox rows behind them stay undelivered in the store). NULL-safe. Whoever set
  * hooks (mqtt_set_hooks) must have removed them or be done with the connection. */

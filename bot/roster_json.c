@@ -67,6 +67,33 @@ static bool str_array(json_t *o, const char *key, char ***dst, size_t *n)
     return true;
 }
 
+/* A mediator's optional "gateways": [{"channel": C, "user": U}, ...]. Only the shape here; the
+ * values (topic levels, duplicates) are checked by roster_validate. */
+static enum fq_err gateways(json_t *v, size_t i, struct fq_mediator *m, char **problem)
+{
+    json_t *gw = json_object_get(v, "gateways");
+    if (!gw || json_is_null(gw))
+        return FQ_OK;
+    if (!json_is_array(gw) || json_array_size(gw) > 1000)
+        return fail(problem, "mediators[%zu]: \"gateways\" must be an array of at most 1000 "
+                             "{\"channel\", \"user\"} objects", i);
+    if (json_array_size(gw) == 0)
+        return FQ_OK;
+    m->gateways = calloc(json_array_size(gw), sizeof *m->gateways);
+    if (!m->gateways)
+        return FQ_ENOMEM;
+    size_t k;
+    json_t *g;
+    json_array_foreach(gw, k, g) {
+        struct fq_gateway *b = &m->gateways[m->n_gateways++];
+        if (!json_is_object(g) || !opt_str(g, "channel", &b->channel) ||
+            !opt_str(g, "user", &b->user) || !b->channel || !b->user)
+            return fail(problem, "mediators[%zu]: gateways[%zu]: needs \"channel\" and \"user\" "
+                                 "(strings)", i, k);
+    }
+    return FQ_OK;
+}
+
 enum fq_err roster_json_parse(const char *text, size_t len, struct fq_roster **out,
                               char **problem)
 {
@@ -167,6 +194,8 @@ enum fq_err roster_json_parse(const char *text, size_t len, struct fq_roster **o
             err = fail(problem, "mediators[%zu]: id, name, role, org, wecom_userid and chat_user must be strings", i);
             goto out;
         }
+        if ((err = gateways(v, i, m, problem)))
+            goto out;
         if (!str_array(v, "categories", &m->categories, &m->n_categories)) {
             err = fail(problem, "mediators[%zu]: \"categories\" must be an array of strings", i);
             goto out;

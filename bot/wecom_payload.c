@@ -264,7 +264,7 @@ enum fq_err wecom_payload_notify(struct fq_ctx *c, const struct fq_action *x,
 enum fq_err wecom_inbound_prepare(struct fq_ctx *c, struct fq_msg *m)
 {
     if (m->kind == FQ_MSG_COMMAND && m->mediator) {
-        int med = roster_mediator_by_wecom(c->roster, m->mediator);
+        int med = dispatch_sender(c->roster, m);   /* by FromUserName = wecom_userid */
         if (med >= 0) {
             char *id = fq_strdup(c->roster->med[med].id);
             if (!id)

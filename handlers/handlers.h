@@ -92,8 +92,13 @@ void actions_med_reply(struct fq_actions *a, const char *mediator_id, const char
                        bool ok, const char *text);
 
 /* ---- entry points -------------------------------------------------------------------------- */
-/* A chat message (webhook, MQTT inbound, WeCom): a mediator's command when the user is a
- * mediator's chat_user, else the resident's conversation. */
+/* handlers/dispatch.c: the roster index of the mediator who sent m, or -1 for a resident (or
+ * nobody), decided by the path m came by (m->source, m->kind, m->channel): a chat_user on the
+ * signed webhook, a wecom_userid on the WeCom app, the topic's id on {p}/mediators/{id}/commands,
+ * an explicit roster "gateways" binding on {p}/inbound/{channel}; never on 微信客服. */
+int dispatch_sender(const struct fq_roster *r, const struct fq_msg *m);
+/* A chat message (webhook, MQTT inbound, WeCom): a mediator's command when dispatch_sender
+ * names a mediator, else the resident's conversation. */
 enum fq_err handle_chat(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
 
 /* handlers/intake.c: the resident's conversation (CONTRACT 6). */

@@ -692,7 +692,7 @@ static enum fq_err parse_command(const struct fq_ctx *c, const struct fq_msg *m,
 enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out)
 {
     int loc = locale_of(m);
-    int sender = roster_mediator_index(c->roster, m->mediator);
+    int sender = dispatch_sender(c->roster, m);   /* the topic's id, or the WeCom member */
     struct parsed p;
     char *norm = NULL, *text = NULL;
     bool ok = false;

@@ -40,6 +40,11 @@ void roster_free(struct fq_roster *r)
         free(m->org_id);
         free(m->wecom_userid);
         free(m->chat_user);
+        for (size_t k = 0; k < m->n_gateways; k++) {
+            free(m->gateways[k].channel);
+            free(m->gateways[k].user);
+        }
+        free(m->gateways);
         free_strv(m->categories, m->n_categories);
     }
     free(r->med);
@@ -90,6 +95,30 @@ int roster_mediator_by_wecom(const struct fq_roster *r, const char *u)
         if (r->med[i].wecom_userid && strcmp(r->med[i].wecom_userid, u) == 0)
             return (int)i;
     return -1;
+}
+
+int roster_mediator_by_gateway(const struct fq_roster *r, const char *channel, const char *user)
+{
+    if (!channel || !user)
+        return -1;
+    for (size_t i = 0; i < r->n_med; i++)
+        for (size_t k = 0; k < r->med[i].n_gateways; k++)
+            if (fq_streq(r->med[i].gateways[k].channel, channel) &&
+                fq_streq(r->med[i].gateways[k].user, user))
+                return (int)i;
+    return -1;
+}
+
+/* A gateway binding's channel or user: what a chat message may carry there (bot/chat.c), so
+ * one MQTT topic level: non-empty, at most max bytes, no '/', '+', '#' or control character. */
+static bool topic_level_ok(const char *s, size_t max)
+{
+    if (!s || !*s || strlen(s) > max)
+        return false;
+    for (; *s; s++)
+        if (*s == '/' || *s == '+' || *s == '#' || (unsigned char)*s < 0x20)
+            return false;
+    return true;
 }
 
 bool roster_org_is_ancestor(const struct fq_roster *r, int a, int b)
@@ -208,6 +237,28 @@ enum fq_err roster_validate(struct fq_roster *r, char **prob)
                 return problem(prob, "mediators[%zu] (%s): duplicate chat_user", i, m->id);
             if (m->wecom_userid && fq_streq(r->med[j].wecom_userid, m->wecom_userid))
                 return problem(prob, "mediators[%zu] (%s): duplicate wecom_userid", i, m->id);
+        }
+        for (size_t k = 0; k < m->n_gateways; k++) {
+            const struct fq_gateway *g = &m->gateways[k];
+            if (!topic_level_ok(g->channel, ROSTER_GATEWAY_CHANNEL_MAX))
+                return problem(prob,
+                               "mediators[%zu] (%s): gateways[%zu]: \"channel\" must be 1 to %d "
+                               "bytes without '/', '+', '#' or control characters",
+                               i, m->id, k, ROSTER_GATEWAY_CHANNEL_MAX);
+            if (!topic_level_ok(g->user, ROSTER_GATEWAY_USER_MAX))
+                return problem(prob,
+                               "mediators[%zu] (%s): gateways[%zu]: \"user\" must be 1 to %d "
+                               "bytes without '/', '+', '#' or control characters",
+                               i, m->id, k, ROSTER_GATEWAY_USER_MAX);
+            /* earlier bindings of this mediator, then those of every earlier mediator */
+            for (size_t j = 0; j <= i; j++)
+                for (size_t q = 0; q < (j == i ? k : r->med[j].n_gateways); q++)
+                    if (fq_streq(r->med[j].gateways[q].channel, g->channel) &&
+                        fq_streq(r->med[j].gateways[q].user, g->user))
+                        return problem(prob,
+                                       "mediators[%zu] (%s): gateways[%zu]: channel \"%s\" "
+                                       "user is already bound to %s",
+                                       i, m->id, k, g->channel, r->med[j].id);
         }
     }
     for (size_t i = 0; i < r->n_routes; i++) {

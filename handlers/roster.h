@@ -17,10 +17,20 @@ struct fq_org {
                                       * roster_validate; NULL: made when needed */
 };
 
+/* A gateway user who is this mediator: messages from {p}/inbound/{channel} with this user are the
+ * mediator's commands. Without such a binding every gateway user is a resident. */
+#define ROSTER_GATEWAY_CHANNEL_MAX 32   /* the chat body's bounds (bot/chat.c) */
+#define ROSTER_GATEWAY_USER_MAX 128
+struct fq_gateway {
+    char *channel, *user;
+};
+
 struct fq_mediator {
     char *id, *name, *role;          /* role: grid_worker village_mediator town_mediator county_mediator */
     char *org_id;
     char *wecom_userid, *chat_user;  /* NULL when absent */
+    struct fq_gateway *gateways;     /* explicit MQTT gateway bindings, may be none */
+    size_t n_gateways;
     char **categories;               /* "*" = all */
     size_t n_categories;
     int max_open;                    /* 0 = no limit */
@@ -52,13 +62,17 @@ void roster_free(struct fq_roster *r);            /* NULL-safe */
  * FQ_EINVAL and sets *problem (caller frees) to a sentence naming the field and the id, e.g.
  * "org[3] (grid-x): unknown parent \"vil-zz\"". Checks: required fields, levels, roles,
  * duplicate ids (org, mediators), unknown parent, a parent not one level above, cycles, unknown
- * org of a mediator, unknown category (categories and routes), unknown mediator in a route. */
+ * org of a mediator, unknown category (categories and routes), unknown mediator in a route,
+ * a gateway binding whose channel or user is empty or not a valid MQTT topic level, and a
+ * (channel, user) bound twice. */
 enum fq_err roster_validate(struct fq_roster *r, char **problem);
 
 int roster_org_index(const struct fq_roster *r, const char *id);            /* -1 if none */
 int roster_mediator_index(const struct fq_roster *r, const char *id);       /* -1 if none */
 int roster_mediator_by_chat_user(const struct fq_roster *r, const char *u); /* -1 if none */
 int roster_mediator_by_wecom(const struct fq_roster *r, const char *u);     /* -1 if none */
+/* The mediator a gateway binding names for (channel, user), or -1. */
+int roster_mediator_by_gateway(const struct fq_roster *r, const char *channel, const char *user);
 /* True when org index a is b or an ancestor of b. */
 bool roster_org_is_ancestor(const struct fq_roster *r, int a, int b);
 /* The ancestor (or self) of org i at the given level, or -1. */

@@ -25,6 +25,7 @@ static enum fq_err delete_all(struct store *s)
         {ST_ROSTER_DEL_ROUTE_MED, "DELETE FROM route_mediators"},
         {ST_ROSTER_DEL_ROUTES, "DELETE FROM routes"},
         {ST_ROSTER_DEL_MED_CAT, "DELETE FROM mediator_categories"},
+        {ST_ROSTER_DEL_MED_GW, "DELETE FROM mediator_gateways"},
         {ST_ROSTER_DEL_MED, "DELETE FROM mediators"},
         {ST_ROSTER_DEL_ALIASES, "DELETE FROM org_aliases"},
         {ST_ROSTER_DEL_ORG, "DELETE FROM org_nodes"},
@@ -107,10 +108,23 @@ static enum fq_err insert_mediator(struct store *s, const struct fq_mediator *m,
     enum fq_err err = stmt_exec(s, ST_MED_INSERT, st);
     if (err)
         return err;
-    return insert_list(s, ST_MED_CAT_INSERT,
-                       "INSERT INTO mediator_categories(mediator_id, pos, category) "
-                       "VALUES (?1, ?2, ?3)",
-                       m->id, 0, m->categories, m->n_categories);
+    err = insert_list(s, ST_MED_CAT_INSERT,
+                      "INSERT INTO mediator_categories(mediator_id, pos, category) "
+                      "VALUES (?1, ?2, ?3)",
+                      m->id, 0, m->categories, m->n_categories);
+    for (size_t i = 0; !err && i < m->n_gateways; i++) {
+        st = STMT(s, ST_MED_GW_INSERT,
+                  "INSERT INTO mediator_gateways(mediator_id, pos, channel, user) "
+                  "VALUES (?1, ?2, ?3, ?4)");
+        if (!st)
+            return store_err(s);
+        bind_text(st, 1, m->id);
+        bind_int64(st, 2, (int64_t)i);
+        bind_text(st, 3, m->gateways[i].channel);
+        bind_text(st, 4, m->gateways[i].user);
+        err = stmt_exec(s, ST_MED_GW_INSERT, st);
+    }
+    return err;
 }
 
 static enum fq_err insert_route(struct store *s, const struct fq_route *r, size_t pos)
@@ -306,6 +320,41 @@ static enum fq_err load_mediators(struct store *s, struct fq_roster *r)
     if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = store_map_rc(rc);
     stmt_done(s, ST_MED_CAT_LOAD, st);
+    if (err)
+        return err;
+
+    st = STMT(s, ST_MED_GW_LOAD,
+              "SELECT g.mediator_id, g.channel, g.user FROM mediator_gateways g "
+              "JOIN mediators m ON m.id = g.mediator_id ORDER BY m.pos, g.pos");
+    if (!st)
+        return store_err(s);
+    i = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *mid = (const char *)sqlite3_column_text(st, 0);
+        while (i < r->n_med && !fq_streq(r->med[i].id, mid))
+            i++;
+        if (i == r->n_med)
+            break;
+        struct fq_mediator *m = &r->med[i];
+        struct fq_gateway *g = realloc(m->gateways, (m->n_gateways + 1) * sizeof *g);
+        if (!g) {
+            err = FQ_ENOMEM;
+            break;
+        }
+        m->gateways = g;
+        g = &m->gateways[m->n_gateways];
+        bool oom = false;
+        g->channel = col_text(st, 1, true, &oom);
+        g->user = col_text(st, 2, true, &oom);
+        m->n_gateways++;   /* counted even half-filled, so roster_free frees what was copied */
+        if (oom) {
+            err = FQ_ENOMEM;
+            break;
+        }
+    }
+    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = store_map_rc(rc);
+    stmt_done(s, ST_MED_GW_LOAD, st);
     return err;
 }
 

@@ -913,6 +913,12 @@ static struct fq_roster *sample_roster(void)
     r->med[0].max_open = 20;
     r->med[0].categories = strv(1, "*");
     r->med[0].n_categories = 1;
+    r->med[0].gateways = calloc(2, sizeof *r->med[0].gateways);
+    r->med[0].gateways[0].channel = strdup("sms");
+    r->med[0].gateways[0].user = strdup("13800000000");
+    r->med[0].gateways[1].channel = strdup("hotline");
+    r->med[0].gateways[1].user = strdup("ext-201");
+    r->med[0].n_gateways = 2;
     r->med[1].categories = strv(2, "neighbour", "family");
     r->med[1].n_categories = 2;
     r->med[1].active = false;
@@ -982,7 +988,15 @@ Test(store, roster_round_trip)
         cr_assert_eq(a->n_categories, b->n_categories);
         for (size_t k = 0; k < a->n_categories; k++)
             cr_assert_str_eq(a->categories[k], b->categories[k]);
+        cr_assert_eq(a->n_gateways, b->n_gateways);
+        for (size_t k = 0; k < a->n_gateways; k++) {
+            cr_assert_str_eq(a->gateways[k].channel, b->gateways[k].channel);
+            cr_assert_str_eq(a->gateways[k].user, b->gateways[k].user);
+        }
     }
+    cr_assert_eq(roster_mediator_by_gateway(g, "sms", "13800000000"), 0);
+    cr_assert_eq(roster_mediator_by_gateway(g, "hotline", "ext-201"), 0);
+    cr_assert_eq(roster_mediator_by_gateway(g, "sms", "ext-201"), -1);
     cr_assert_eq(g->n_routes, 2);
     for (size_t i = 0; i < 2; i++) {
         cr_assert_str_eq(g->routes[i].category, r->routes[i].category);
@@ -1018,6 +1032,7 @@ Test(store, roster_round_trip)
     cr_assert_eq(g->n_med, 1);
     cr_assert_str_eq(g->med[0].id, "m-wang");
     cr_assert_eq(g->med[0].n_categories, 0);
+    cr_assert_eq(g->med[0].n_gateways, 0, "the old bindings are gone");
     cr_assert_eq(g->n_routes, 0);
     roster_free(g);
     roster_free(r);
