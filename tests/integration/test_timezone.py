@@ -1,15 +1,17 @@
 """Local time follows server.timezone (default Asia/Shanghai), whatever TZ the daemon and the CLI
 were started with (CONTRACT 9): the receipt's deadline and a mediator's, the month a case is
 counted in by the monthly report (CLI and API), the ledger's --from/--to days and its times, the
-admin API's since=YYYY-MM-DD. Times stay UTC in the database and in JSON."""
+admin API's since=YYYY-MM-DD; an unknown zone is refused; a SIGHUP cannot change the zone (a
+restart does). Times stay UTC in the database and in JSON."""
 import csv
 import datetime
 import io
 import json
+import signal
 import sqlite3
 import zoneinfo
 
-from lib import Daemon, case_nos, check, short, submit
+from lib import Daemon, case_nos, check, short, submit, wait_for
 
 REPORT = "枫源村一网格的邻居在楼道堆放杂物，多次沟通无果，我的电话13800000001"
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -143,3 +145,27 @@ def test_unknown_zone_is_refused():
     c = d.cli("check-config")
     check(c.returncode == 1 and "FENGQIAO_SERVER_TIMEZONE" in c.stdout,
           f"an unknown zone in the environment: exit {c.returncode} {c.stdout}")
+
+
+def test_sighup_with_a_new_zone_keeps_the_running_one_until_restart():
+    """The zone is fixed before the threads start (setenv is not thread-safe): a SIGHUP that
+    changes it is logged as needing a restart and local times stay as they were."""
+    d = Daemon(env={"TZ": "UTC"})
+    text = open(d.conf, encoding="utf-8").read()
+    with open(d.conf, "w", encoding="utf-8") as f:
+        f.write(text.replace("[server]\n", "[server]\ntimezone = UTC\n", 1))
+    d.proc.send_signal(signal.SIGHUP)
+    check(wait_for(lambda: "configuration reloaded" in d.tail(20), 5),
+          f"no reload logged:\n{d.tail()}")
+    check("server.timezone changed" in d.tail(20) and "Asia/Shanghai" in d.tail(20),
+          f"the changed zone is not logged as needing a restart:\n{d.tail()}")
+    case, tr = submit(d, "tz-hup", REPORT)
+    due = instant(d.case(case)["due_accept"])
+    check(shown(due, SHANGHAI) in tr[-1][1].replies()[-1],
+          f"after SIGHUP the receipt left Shanghai time: {tr[-1][1].replies()[-1]!r}")
+    d.stop()
+    d.start()
+    case, tr = submit(d, "tz-hup-2", REPORT)
+    due = instant(d.case(case)["due_accept"])
+    check(shown(due, UTC) in tr[-1][1].replies()[-1],
+          f"after a restart the receipt should be in UTC: {tr[-1][1].replies()[-1]!r}")
