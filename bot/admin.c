@@ -27,9 +27,10 @@ int64_t admin_parse_time(const char *s)
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     end = strptime(s, "%Y-%m-%d", &tm);
-    if (end && *end == '\0') {
-        tm.tm_isdst = -1;
-        return (int64_t)mktime(&tm);
+    if (end && *end == '\0') {   /* local midnight of that day (server.timezone) */
+        int64_t start, next;
+        fq_local_day_range(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, &start, &next);
+        return start;
     }
     memset(&tm, 0, sizeof tm);
     end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);

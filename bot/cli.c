@@ -92,6 +92,12 @@ static struct fq_config *load_config(const char *conf)
     if (!cfg)
         config_problems_print(&probs, stderr);
     config_problems_cleanup(&probs);
+    /* local times printed by the command follow server.timezone, not TZ (one thread here) */
+    if (cfg && fq_tz_use(cfg->server_timezone) != FQ_OK) {
+        fprintf(stderr, "fengqiao: server.timezone: cannot use \"%s\"\n", cfg->server_timezone);
+        config_free(cfg);
+        cfg = NULL;
+    }
     return cfg;
 }
 

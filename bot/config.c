@@ -70,6 +70,7 @@ static bool check_listen(char *v, struct fq_buf *why);
 static bool check_client_id(char *v, struct fq_buf *why);
 static bool check_prefix(char *v, struct fq_buf *why);
 static bool check_api_base(char *v, struct fq_buf *why);
+static bool check_timezone(char *v, struct fq_buf *why);
 
 #define OFF(f) offsetof(struct fq_config, f)
 #define D_ANY 0, DUR_MAX
@@ -79,6 +80,7 @@ static const struct key_def keys[] = {
     {"server", "listen", K_STR, OFF(server_listen), "127.0.0.1:8080", 0, 0, 0, check_listen},
     {"server", "max_body", K_SIZE, OFF(server_max_body), "65536", 1, 16777216, 0, NULL},
     {"server", "threads", K_INT, OFF(server_threads), "2", 1, 64, 0, NULL},
+    {"server", "timezone", K_STR, OFF(server_timezone), "Asia/Shanghai", 0, 0, 0, check_timezone},
 
     {"store", "path", K_STR, OFF(store_path), "var/fengqiao.db", 0, 0, 0, NULL},
 
@@ -329,6 +331,15 @@ static bool check_client_id(char *v, struct fq_buf *why)
         }
     }
     return true;
+}
+
+static bool check_timezone(char *v, struct fq_buf *why)
+{
+    if (fq_tz_valid(v))
+        return true;
+    buf_printf(why, "expected a zone of the tz database such as Asia/Shanghai or UTC, got \"%s\"",
+               v);
+    return false;
 }
 
 static bool check_prefix(char *v, struct fq_buf *why)

@@ -42,29 +42,16 @@ static int usage_error(const char *fmt, const char *arg)
     return 2;
 }
 
-/* YYYY-MM-DD as local midnight; -1 when invalid. */
-static int64_t parse_day(const char *s, int add_days)
+/* YYYY-MM-DD into *d (year, month, day); false when it is not a date of the calendar. */
+static bool parse_day(const char *s, struct fq_civil *d)
 {
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     const char *end = s ? strptime(s, "%Y-%m-%d", &tm) : NULL;
     if (!end || *end || strlen(s) != 10)
-        return -1;
-    int y = tm.tm_year, m = tm.tm_mon, d = tm.tm_mday;
-    tm.tm_mday += add_days;
-    tm.tm_isdst = -1;
-    time_t t = mktime(&tm);
-    /* mktime normalises 2026-02-30: refuse dates that do not exist */
-    struct tm chk;
-    memset(&chk, 0, sizeof chk);
-    chk.tm_year = y;
-    chk.tm_mon = m;
-    chk.tm_mday = d;
-    chk.tm_isdst = -1;
-    mktime(&chk);
-    if (chk.tm_mday != d || chk.tm_mon != m)
-        return -1;
-    return (int64_t)t;
+        return false;
+    *d = (struct fq_civil){.year = tm.tm_year + 1900, .month = tm.tm_mon + 1, .day = tm.tm_mday};
+    return fq_date_valid(d->year, d->month, d->day);
 }
 
 static int write_text(const char *path, const char *text)
@@ -128,6 +115,7 @@ int report_cli_main(int argc, char **argv)
     }
     int year = 0, month = 0;
     int64_t from = 0, to = 0;
+    struct fq_civil from_day, to_day;
     if (monthly) {
         if (!o.month)
             return usage_error("%s", "--month YYYY-MM is required");
@@ -139,11 +127,12 @@ int report_cli_main(int argc, char **argv)
     } else {
         if (!o.from || !o.to)
             return usage_error("%s", "--from YYYY-MM-DD and --to YYYY-MM-DD are required");
-        if ((from = parse_day(o.from, 0)) < 0)
+        if (!parse_day(o.from, &from_day))
             return usage_error("--from: \"%s\" is not a date YYYY-MM-DD", o.from);
-        if ((to = parse_day(o.to, 1)) < 0)
+        if (!parse_day(o.to, &to_day))
             return usage_error("--to: \"%s\" is not a date YYYY-MM-DD", o.to);
-        if (to <= from)
+        if (to_day.year * 10000 + to_day.month * 100 + to_day.day <
+            from_day.year * 10000 + from_day.month * 100 + from_day.day)
             return usage_error("--to: \"%s\" is before --from", o.to);
         if (strcmp(o.format, "csv") && strcmp(o.format, "xlsx"))
             return usage_error("--format: \"%s\" is not csv or xlsx", o.format);
@@ -166,6 +155,17 @@ int report_cli_main(int argc, char **argv)
     if (!cfg) {
         config_problems_print(&probs, stderr);
         goto out;
+    }
+    /* the days and the month are local days of server.timezone, whatever TZ is */
+    if (fq_tz_use(cfg->server_timezone) != FQ_OK) {
+        fprintf(stderr, "fengqiao report: server.timezone: cannot use \"%s\"\n",
+                cfg->server_timezone);
+        goto out;
+    }
+    if (ledger) {
+        int64_t unused;
+        fq_local_day_range(from_day.year, from_day.month, from_day.day, &from, &unused);
+        fq_local_day_range(to_day.year, to_day.month, to_day.day, &unused, &to);
     }
     dir = locale_dir_default();
     if (!dir || locale_load(dir, &lex, &cause) != FQ_OK) {

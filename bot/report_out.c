@@ -465,12 +465,8 @@ char *ledger_csv(const struct rp_ledger *l, const struct fq_lexicon *lx)
             char v[32] = "";
             if (ledger_cols[c].type == LT_DATE) {
                 int64_t t = lcell_time(x, c);
-                if (t > 0) {
-                    time_t tt = (time_t)t;
-                    struct tm tm;
-                    localtime_r(&tt, &tm);
-                    strftime(v, sizeof v, "%Y-%m-%d %H:%M", &tm);
-                }
+                if (t > 0)
+                    fq_local_format(t, FQ_LOCAL_MINUTE, v, sizeof v);
                 csv_cell(&b, v, c == 0);
             } else if (ledger_cols[c].type == LT_INT) {
                 snprintf(v, sizeof v, "%d", x->attempts);
@@ -491,11 +487,10 @@ struct xfmt {
 
 static lxw_datetime to_dt(int64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    return (lxw_datetime){.year = tm.tm_year + 1900, .month = tm.tm_mon + 1, .day = tm.tm_mday,
-                          .hour = tm.tm_hour, .min = tm.tm_min, .sec = tm.tm_sec};
+    struct fq_civil d;
+    fq_local_civil(t, &d);
+    return (lxw_datetime){.year = d.year, .month = d.month, .day = d.day, .hour = d.hour,
+                          .min = d.min, .sec = d.sec};
 }
 
 static lxw_error stats_sheet(lxw_workbook *wb, const struct xfmt *f, const struct rp_monthly *r,

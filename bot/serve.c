@@ -136,6 +136,10 @@ static void reload(struct daemon *d)
     http_set_config(d->http, cfg);
     if (!fq_streq(cfg->store_path, d->old_cfg[0]->store_path))
         log_warn("SIGHUP: store.path changed; the daemon keeps the open database until restart");
+    /* the zone was put into TZ before the threads started and cannot change under them */
+    if (!fq_streq(cfg->server_timezone, fq_tz_current()))
+        log_warn("SIGHUP: server.timezone changed; local times stay in %s until restart",
+                 fq_tz_current() ? fq_tz_current() : "(unset)");
     roster_touch(d->old_cfg[0]->store_path);   /* the database the core opened at start */
     log_info("configuration reloaded");
 }
@@ -179,6 +183,12 @@ int cmd_serve(const char *conf)
         return 1;
     }
     config_problems_cleanup(&probs);
+    /* before any thread starts: setenv/tzset are not safe while others read the environment */
+    if (fq_tz_use(d.cfg->server_timezone) != FQ_OK) {
+        fprintf(stderr, "fengqiao: server.timezone: cannot use \"%s\"\n", d.cfg->server_timezone);
+        config_free(d.cfg);
+        return 1;
+    }
     char *dir = locale_dir_default();
     if (locale_load(dir, &d.lex, &cause) != FQ_OK) {
         fprintf(stderr, "fengqiao: locales: %s\n", cause ? cause : "cannot load");

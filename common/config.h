@@ -14,6 +14,7 @@ struct fq_config {
     char *server_listen;            /* "127.0.0.1:8080" */
     int64_t server_max_body;        /* 65536 */
     int server_threads;             /* 2 */
+    char *server_timezone;          /* "Asia/Shanghai": local times and periods (localtime.c) */
 
     char *store_path;               /* "var/fengqiao.db" */
 

@@ -88,14 +88,6 @@ void fq_rfc3339(int64_t unix_s, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-int fq_local_yyyymmdd(int64_t unix_s)
-{
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    localtime_r(&t, &tm);
-    return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
-}
-
 /* ---- buffer -------------------------------------------------------------------------------- */
 void buf_init(struct fq_buf *b) { memset(b, 0, sizeof *b); }
 

@@ -5,19 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "handlers.h"
 
 #define REPEAT_WINDOW (30 * 86400)
-
-static void format_local(int64_t t, char *buf, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
-}
 
 enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_actions *out,
                       struct fq_case *created)
@@ -104,7 +95,7 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
     if (loc < 0)
         loc = FQ_LOC_ZH_CN;
     char due[32];
-    format_local(k->due_accept, due, sizeof due);
+    fq_local_format(k->due_accept, FQ_LOCAL_MINUTE, due, sizeof due);
     const char *unit = pick.node >= 0 ? ro->org[pick.node].name : "";
     answer_reply_take(out, i18n_format(c->lex, loc, severity == FQ_SEV_RED ? "receipt_red" : "receipt",
                                        "case", k->case_no, "category",

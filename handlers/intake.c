@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "handlers.h"
 
@@ -338,10 +337,7 @@ static void status_line(const struct fq_case *k, void *arg)
     const struct fq_lexicon *lx = s->t->c->lex;
     int loc = s->t->loc;
     char date[16];
-    time_t tt = (time_t)k->created_at;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    fq_local_format(k->created_at, FQ_LOCAL_DATE, date, sizeof date);
     char *line = i18n_format(lx, loc, "status_line", "case", k->case_no, "category",
                              i18n_category(lx, loc, k->category), "status",
                              i18n_status(lx, loc, k->status), "date", date, (char *)NULL);

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "lifecycle.h"
 
@@ -350,14 +349,6 @@ static enum fq_err keep_original_note(struct parsed *p, const char *orig, const 
 }
 
 /* ---- answering ----------------------------------------------------------------------------- */
-static void format_local(int64_t t, char *buf, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
-}
-
 static const char *cmd_key(const char *prefix, int cmd, char *buf, size_t size)
 {
     snprintf(buf, size, "%s%s", prefix, lifecycle_cmd_name((enum lc_cmd)cmd));
@@ -390,7 +381,7 @@ static void list_one(const struct fq_case *k, void *arg)
 {
     struct list_ctx *l = arg;
     char due[32];
-    format_local(k->due_resolve, due, sizeof due);
+    fq_local_format(k->due_resolve, FQ_LOCAL_MINUTE, due, sizeof due);
     char *line = i18n_format(l->c->lex, l->loc, "med_list_line", "case", k->case_no, "category",
                              i18n_category(l->c->lex, l->loc, k->category), "status",
                              i18n_status(l->c->lex, l->loc, k->status), "due", due, (char *)NULL);
@@ -498,7 +489,7 @@ static char *done_text(const struct fq_ctx *c, int loc, const struct parsed *p,
     const char *unit = org_name(c, res->node), *who = med_name(c, res->mediator);
     switch ((enum lc_cmd)p->cmd) {
     case LC_ACCEPT:
-        format_local(k->due_resolve, due, sizeof due);
+        fq_local_format(k->due_resolve, FQ_LOCAL_MINUTE, due, sizeof due);
         return i18n_format(c->lex, loc, "med_ok_accept", "case", k->case_no, "due", due,
                            (char *)NULL);
     case LC_ATTEMPT_FAILED:

@@ -43,7 +43,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 int report_parse_month(const char *s, int *year, int *month)
 {
@@ -67,21 +66,9 @@ int report_parse_month(const char *s, int *year, int *month)
     return 0;
 }
 
-static int64_t local_midnight(int year, int month, int day)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_isdst = -1;
-    return (int64_t)mktime(&tm);
-}
-
 void report_month_bounds(int year, int month, int64_t *start, int64_t *end)
 {
-    *start = local_midnight(year, month, 1);
-    *end = month == 12 ? local_midnight(year + 1, 1, 1) : local_midnight(year, month + 1, 1);
+    fq_local_month_range(year, month, start, end);
 }
 
 /* ---- rows ---------------------------------------------------------------------------------- */
@@ -569,11 +556,11 @@ enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_
 /* The first moment of the month after the one holding t. */
 static int64_t next_month_start(int64_t t)
 {
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    int y = tm.tm_year + 1900, m = tm.tm_mon + 1;
-    return m == 12 ? local_midnight(y + 1, 1, 1) : local_midnight(y, m + 1, 1);
+    struct fq_civil d;
+    fq_local_civil(t, &d);
+    int64_t start, end;
+    fq_local_month_range(d.year, d.month, &start, &end);
+    return end;
 }
 
 #define TIMER_KEY "rp_monthly_timer"
@@ -623,15 +610,15 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
     if (stray)
         return FQ_OK;
     /* the month before the one the timer was due in (it may fire late, after a restart) */
-    time_t due = (time_t)(t->due_at > 0 ? t->due_at : c->now);
-    struct tm tm;
-    localtime_r(&due, &tm);
-    int y = tm.tm_year + 1900, m = tm.tm_mon;   /* tm_mon is 0-based: the previous month */
+    int64_t due = t->due_at > 0 ? t->due_at : c->now;
+    struct fq_civil d;
+    fq_local_civil(due, &d);
+    int y = d.year, m = d.month - 1;   /* the previous month */
     if (m == 0) {
         m = 12;
         y--;
     }
-    char month[16];
+    char month[24];
     snprintf(month, sizeof month, "%04d-%02d", y, m);
     const struct fq_roster *ro = c->roster;
     enum fq_err err = FQ_OK;
@@ -668,7 +655,7 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
         report_monthly_free(r);
     }
     if (!err)
-        err = add_report_timer(c, c->now > (int64_t)due ? c->now : (int64_t)due);
+        err = add_report_timer(c, c->now > due ? c->now : due);
     if (!err && out->oom)
         err = FQ_ENOMEM;
     return err;

@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lifecycle.h"
 
@@ -66,14 +65,6 @@ const char *timers_metric_label(const char *kind)
 }
 
 /* ---- small helpers ------------------------------------------------------------------------- */
-static void format_local(int64_t t, char *buf, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    strftime(buf, size, "%Y-%m-%d %H:%M", &tm);
-}
-
 static bool is_finished(const struct fq_case *k)
 {
     return strcmp(k->status, "resolved") == 0 || strcmp(k->status, "closed") == 0 ||
@@ -224,7 +215,7 @@ static enum fq_err fire_remind(struct fq_ctx *c, const struct fq_timer *t, struc
     if (!awaits_accept(k) || t->due_at < k->assigned_at)
         return FQ_OK;
     char due[32];
-    format_local(k->due_accept, due, sizeof due);
+    fq_local_format(k->due_accept, FQ_LOCAL_MINUTE, due, sizeof due);
     enum fq_err err = record(c, k, "reminder", "{\"kind\":\"accept\"}", out);
     if (err)
         return err;
@@ -251,7 +242,7 @@ static enum fq_err fire_supervise(struct fq_ctx *c, const struct fq_timer *t, st
     size_t n = case_supervisors(c, k, false, sup, MAX_SUPERVISORS);
 
     char due[32];
-    format_local(k->due_accept, due, sizeof due);
+    fq_local_format(k->due_accept, FQ_LOCAL_MINUTE, due, sizeof due);
     const char *cat = i18n_category(c->lex, loc, k->category);
     const char *unit = org_name(r, node), *who = mediator_name(c, k->mediator_id);
     err = record(c, k, "reminder",
@@ -283,7 +274,7 @@ static enum fq_err fire_overdue(struct fq_ctx *c, struct fq_case *k, struct fq_a
         return FQ_OK;
     const struct fq_roster *r = c->roster;
     char due[32];
-    format_local(k->due_resolve, due, sizeof due);
+    fq_local_format(k->due_resolve, FQ_LOCAL_MINUTE, due, sizeof due);
     const char *cat = i18n_category(c->lex, loc, k->category);
     enum fq_err err = record(c, k, "overdue", NULL, out);
     if (!err)
@@ -318,23 +309,17 @@ static int64_t digest_period(const struct fq_ctx *c)
 
 int64_t timers_digest_next(int64_t now, bool daily)
 {
-    time_t tt = (time_t)now;
-    struct tm tm;
-    localtime_r(&tt, &tm);
-    tm.tm_hour = DIGEST_HOUR;
-    tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    if (!daily) {
-        int days = (8 - tm.tm_wday) % 7;   /* to Monday (tm_wday 1) */
-        tm.tm_mday += days;
+    struct fq_civil d;
+    fq_local_civil(now, &d);
+    int day = d.day;
+    if (!daily)
+        day += (8 - d.wday) % 7;   /* to Monday (wday 1) */
+    int64_t t = fq_local_instant(d.year, d.month, day, DIGEST_HOUR, 0, 0);
+    while (t <= now) {
+        day += daily ? 1 : 7;
+        t = fq_local_instant(d.year, d.month, day, DIGEST_HOUR, 0, 0);
     }
-    time_t t = mktime(&tm);
-    while ((int64_t)t <= now) {
-        tm.tm_mday += daily ? 1 : 7;
-        tm.tm_isdst = -1;
-        t = mktime(&tm);
-    }
-    return (int64_t)t;
+    return t;
 }
 
 struct digest {

@@ -3,14 +3,15 @@
 # One list for `make deps`, CI and the container build, so they cannot drift.
 # Usage: scripts/deps.sh [build|runtime|ci|--list MODE]   (default: build, with the test tools)
 # `make deps` (and so `make test`) uses ci, so every test has its tools on a fresh machine.
-#   runtime: only the shared libraries bin/fengqiao links against, plus CA certificates (the
+#   runtime: only the shared libraries bin/fengqiao links against, plus CA certificates and the
+#            time zone database (tzdata: server.timezone is resolved in it) (the
 #            container's runtime stage; tests/integration/test_deploy.py checks it against the
 #            binary's NEEDED entries); ci: build plus the tools that check the deployment files
 #            (docker-compose, systemd-analyze); --list MODE prints a list without installing.
 set -eu
 mode=${1:-build}
-runtime="libmicrohttpd12 libcurl4 libjansson4 libmosquitto1 libsqlite3-0 libexpat1 libssl3 libinih1 libxlsxwriter4 zlib1g ca-certificates"
-build="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libinih-dev libcriterion-dev libxlsxwriter-dev mosquitto mosquitto-clients sqlite3 python3 curl valgrind"
+runtime="libmicrohttpd12 libcurl4 libjansson4 libmosquitto1 libsqlite3-0 libexpat1 libssl3 libinih1 libxlsxwriter4 zlib1g ca-certificates tzdata"
+build="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libinih-dev libcriterion-dev libxlsxwriter-dev mosquitto mosquitto-clients sqlite3 python3 curl valgrind tzdata"
 ci="$build docker-compose systemd groff-base"
 list=0
 if [ "$mode" = --list ]; then list=1; mode=${2:-build}; fi

@@ -10,6 +10,7 @@ hangs is cleaned up by killing the group.
 Design choice: each test starts its own broker and daemon on free loopback ports in a temporary
 directory, so tests are independent and a failure in one cannot leak state into another.
 """
+import datetime
 import getpass
 import hashlib
 import hmac
@@ -25,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import zoneinfo
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -42,6 +44,8 @@ CATEGORIES = [
     ("medical", "医患纠纷"), ("traffic", "交通事故"), ("environment", "环境污染"),
     ("village_affairs", "村务与干群关系"), ("other", "其他"),
 ]
+# The daemon's default server.timezone: its days and months, whatever TZ the tests run with.
+LOCAL_ZONE = zoneinfo.ZoneInfo("Asia/Shanghai")
 CASE_NO_RE = re.compile(r"FQ\d{8}-\d{4}")
 HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -145,6 +149,11 @@ def _connects(port):
         return True
     except OSError:
         return False
+
+
+def local_now():
+    """Now in the daemon's default zone (server.timezone), for "this month" and "today"."""
+    return datetime.datetime.now(LOCAL_ZONE)
 
 
 def has_han(s):

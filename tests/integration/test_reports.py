@@ -12,7 +12,7 @@ import sqlite3
 import time
 import zipfile
 
-from lib import (PREFIX, Broker, Daemon, Sub, check, expect_error, short, submit)
+from lib import (PREFIX, Broker, Daemon, Sub, check, expect_error, local_now, short, submit)
 
 REPORT = "枫源村一网格的邻居在楼道堆放杂物，多次沟通无果，我的电话13800000001"
 
@@ -76,7 +76,7 @@ def test_monthly_report_figures_and_files():
                       ("m-wang", f"接单 {c2}"), ("m-wang", f"终止 {c2} 撤回 当事人撤回申请")):
         r = d.chat(who, text)
         check(r.status == 200, f"{text}: {r}")
-    month = time.strftime("%Y-%m")
+    month = local_now().strftime("%Y-%m")
     r = d.admin("GET", f"/api/v1/reports/monthly?month={month}")
     check(r.status == 200, f"report: {r}")
     j = r.json
@@ -127,7 +127,7 @@ def test_monthly_report_figures_and_files():
     check("13800000001" not in json.dumps(cells2, ensure_ascii=False),
           "a phone number in the ledger is not masked")
 
-    today = time.strftime("%Y-%m-%d")
+    today = local_now().strftime("%Y-%m-%d")
     lx = os.path.join(d.dir, "l.xlsx")
     c = d.cli("report", "ledger", "--from", today, "--to", today, "--format", "xlsx", "-o", lx)
     check(c.returncode == 0, f"ledger xlsx: {c.stderr}")
@@ -176,8 +176,8 @@ def test_scheduled_monthly_report_is_retained():
         sub.stop()
     check(got, f"no retained report on {topic}")
     p = got[0].payload
-    now = time.localtime()
-    prev = f"{now.tm_year - (now.tm_mon == 1):04d}-{(now.tm_mon - 2) % 12 + 1:02d}"
+    now = local_now()
+    prev = f"{now.year - (now.month == 1):04d}-{(now.month - 2) % 12 + 1:02d}"
     check(p.get("month") == prev and p.get("org") == "town-fq" and "received" in p
           and p.get("event_id"), f"retained report: {short(p)}")
     # the next one is scheduled

@@ -7,7 +7,7 @@ import sqlite3
 import time
 
 from lib import (PREFIX, Broker, Daemon, Sub, assignment_topic, check, event_topic,
-                 event_types, new_mid, short, submit, wait_for)
+                 event_types, local_now, new_mid, short, submit, wait_for)
 
 FAST = {"survey.delay": "1s", "survey.remind_after": "2s", "survey.expire_after": "4s",
         "survey.relapse_check": "0"}
@@ -186,6 +186,6 @@ def test_relapse_opens_linked_case_one_tier_up():
     check(ev and (ev[-1].get("data") or {}).get("new_case") == new,
           f"the old case does not name the new one: {short(ev)}")
     # the monthly report counts the relapse
-    month = time.strftime("%Y-%m")
+    month = local_now().strftime("%Y-%m")
     rep = d.admin("GET", f"/api/v1/reports/monthly?month={month}").json
     check(rep["relapses"] == 1 and rep["received"] == 2, f"report: {short(rep)}")

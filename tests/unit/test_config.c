@@ -126,6 +126,7 @@ static void assert_defaults(const struct fq_config *c)
     cr_expect_str_eq(c->server_listen, "127.0.0.1:8080");
     cr_expect_eq(c->server_max_body, 65536);
     cr_expect_eq(c->server_threads, 2);
+    cr_expect_str_eq(c->server_timezone, "Asia/Shanghai");
     cr_expect_str_eq(c->store_path, "var/fengqiao.db");
     cr_expect(c->mqtt_enabled);
     cr_expect_str_eq(c->mqtt_host, "127.0.0.1");
@@ -452,6 +453,37 @@ Test(config, listen_forms)
         cr_expect_not_null(find_problem(&probs, "FENGQIAO_SERVER_LISTEN"), "%s", bad[i]);
         config_problems_cleanup(&probs);
     }
+}
+
+Test(config, server_timezone)
+{
+    const char *path = tmp_file("[server]\ntimezone = UTC\n");
+    struct fq_config *c = load_ok(path);
+    cr_expect_str_eq(c->server_timezone, "UTC");
+    config_free(c);
+    setenv("FENGQIAO_SERVER_TIMEZONE", "America/New_York", 1);
+    c = load_ok(path);
+    cr_expect_str_eq(c->server_timezone, "America/New_York");
+    config_free(c);
+    unsetenv("FENGQIAO_SERVER_TIMEZONE");
+    /* glibc would read an unknown name as UTC: refused instead, with where it was written */
+    path = tmp_file("[server]\nthreads = 2\ntimezone = Asia/Peking\n");
+    struct fq_config_problems probs = {0};
+    char *t = load_bad(path, &probs);
+    char want[512];
+    snprintf(want, sizeof want, "%s:3: server.timezone: expected a zone of the tz database such "
+             "as Asia/Shanghai or UTC, got \"Asia/Peking\"\n", path);
+    cr_expect_not_null(strstr(t, want), "got:\n%s", t);
+    cr_expect_eq(probs.n, 1);
+    free(t);
+    config_problems_cleanup(&probs);
+    setenv("FENGQIAO_SERVER_TIMEZONE", "../../etc/passwd", 1);
+    c = config_load(NULL, &probs);
+    cr_expect_null(c);
+    config_free(c);
+    cr_expect_not_null(find_problem(&probs, "FENGQIAO_SERVER_TIMEZONE"));
+    config_problems_cleanup(&probs);
+    unsetenv("FENGQIAO_SERVER_TIMEZONE");
 }
 
 Test(config, mqtt_prefix_and_client_id)

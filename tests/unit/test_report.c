@@ -532,3 +532,36 @@ Test(report, monthly_timer_sends_the_previous_month)
     cr_assert_eq(a.n, 0);
     actions_cleanup(&a);
 }
+
+Test(report, monthly_timer_at_local_midnight_of_the_first)
+{
+    /* the environment says UTC; server.timezone (Asia/Shanghai) decides */
+    setenv("TZ", "UTC", 1);
+    cr_assert_eq(fq_tz_use("Asia/Shanghai"), FQ_OK);
+    fixture();
+    ro->med[0].supervisor = true;
+    ctx.now = 1792022400;   /* 2026-10-15T00:00Z */
+    cr_assert_eq(report_ensure_timer(&ctx), FQ_OK);
+    struct tcount c = {0};
+    cr_assert_eq(store_timer_due(st, INT64_MAX / 2, 100, pending_report, &c), FQ_OK);
+    cr_assert_eq(c.n, 1);
+    cr_assert_eq(c.t.due_at, 1793462400, "due 2026-11-01 00:00 +08:00 (2026-10-31T16:00Z), "
+                 "got %lld", (long long)c.t.due_at);
+    struct fq_timer t = c.t;
+    cr_assert_eq(store_timer_fire(st, t.id, t.due_at), FQ_OK);
+    ctx.now = t.due_at + 5;
+    struct fq_actions a;
+    actions_init(&a);
+    cr_assert_eq(report_on_timer(&ctx, &t, &a), FQ_OK);
+    size_t reports = 0;
+    for (size_t i = 0; i < a.n; i++)
+        if (a.v[i].kind == FQ_ACT_REPORT) {
+            reports++;
+            cr_expect_str_eq(a.v[i].text, "2026-10", "the month that just ended locally");
+        }
+    cr_expect_gt(reports, 0);
+    actions_cleanup(&a);
+    struct tcount c2 = {0};
+    store_timer_due(st, INT64_MAX / 2, 100, pending_report, &c2);
+    cr_expect_eq(c2.t.due_at, 1796054400, "next: 2026-12-01 00:00 +08:00");
+}

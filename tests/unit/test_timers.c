@@ -719,6 +719,16 @@ Test(timers, digest_next_times)
     cr_assert(timers_digest_next(d, true) > d, "strictly after");
 }
 
+Test(timers, digest_times_are_local_to_server_timezone)
+{
+    setenv("TZ", "UTC", 1);   /* whatever the environment says */
+    cr_assert_eq(fq_tz_use("Asia/Shanghai"), FQ_OK);
+    int64_t now = 1793581200;   /* 2026-11-02T01:00Z: Monday 09:00 in Shanghai */
+    cr_expect_eq(timers_digest_next(now, true), 1793664000, "Tuesday 08:00 +08:00 (00:00Z)");
+    cr_expect_eq(timers_digest_next(now, false), 1794182400, "next Monday 08:00 +08:00");
+    cr_expect_eq(timers_digest_next(now - 2 * 3600, true), 1793577600, "07:00: today 08:00");
+}
+
 Test(timers, digest_lists_new_overdue_and_escalated_cases_of_the_subtree)
 {
     cfg->sensitive_enabled = true;   /* daily */
