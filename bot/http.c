@@ -63,6 +63,7 @@ struct req {
     struct http *h;
     int status;
     char *answer;         /* JSON, owned */
+    bool close;           /* answer with Connection: close and drop the connection */
 };
 
 static const struct fq_config *cfg_of(struct http *h)
@@ -88,6 +89,8 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct req *r, int
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", ctype);
+    if (r && r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     metrics_request(r ? r->ep : EP_OTHER, status);
@@ -371,6 +374,78 @@ out:
     return ret;
 }
 
+/* ---- message framing (RFC 9112 6.1, 6.3) ------------------------------------------------------
+ * libmicrohttpd 0.9.75 frames a request by Transfer-Encoding: chunked even when a Content-Length
+ * is there too, keeps only the first of several Content-Length lines, and waits for the close of
+ * the connection when the transfer coding is anything else. Each of those lets a client make this
+ * server and a proxy in front of it disagree on where a request ends (request smuggling), so the
+ * headers are checked on the first call, before routing, authentication or any body is read, and
+ * a refused request is answered at once and its connection closed (nothing after it is read). */
+struct framing {
+    int n_cl, n_te;
+    bool cl_bad, cl_differ;
+    const char *cl, *te;
+};
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!value)
+        value = "";
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (!all_digits(value))
+            f->cl_bad = true;
+        else if (f->cl && strcmp(f->cl, value) != 0)
+            f->cl_differ = true;
+        f->cl = value;
+        f->n_cl++;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->te = value;
+        f->n_te++;
+    }
+    return MHD_YES;
+}
+
+/* 0 when the request's framing is sound, else the status to refuse it with (*why: the message). */
+static int framing_check(struct MHD_Connection *conn, const char *version, const char **why)
+{
+    struct framing f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
+    if (f.n_te && f.n_cl) {
+        *why = "both Content-Length and Transfer-Encoding";
+        return 400;
+    }
+    if (f.cl_bad) {
+        *why = "Content-Length is not a decimal number";
+        return 400;
+    }
+    if (f.cl_differ) {
+        *why = "Content-Length given twice with different values";
+        return 400;
+    }
+    if (f.n_te && strcmp(version, MHD_HTTP_VERSION_1_1) != 0) {
+        *why = "Transfer-Encoding in a request older than HTTP/1.1";
+        return 400;
+    }
+    if (f.n_te > 1 || (f.n_te && strcasecmp(f.te, "chunked") != 0)) {
+        *why = "the only transfer coding understood is chunked";
+        return 501;
+    }
+    return 0;
+}
+
 static enum metrics_endpoint classify_url(const char *url)
 {
     if (strcmp(url, "/chat/v1/messages") == 0)
@@ -413,7 +488,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     struct http *h = cls;
     struct req *r = *con_cls;
     const struct fq_config *cfg = cfg_of(h);
@@ -427,6 +501,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         buf_init(&r->body);
         *con_cls = r;
         atomic_fetch_add(&h->active, 1);
+        const char *why = NULL;
+        int bad = framing_check(conn, version, &why);
+        if (bad) {
+            r->close = true;
+            return send_error(conn, r, bad, bad == 501 ? "not_implemented" : "bad_request", why);
+        }
         if (r->ep == EP_OTHER)
             return send_error(conn, r, 404, "not_found", "no such endpoint");
         if (!method_ok(r->ep, method))
