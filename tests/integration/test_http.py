@@ -5,6 +5,7 @@ two different Content-Lengths, or a Content-Length that is not a decimal number 
 connection is closed, so nothing after it is read as another request (request smuggling); an
 unknown transfer coding gets 501, at once, not after the 30 s connection timeout. Normal
 keep-alive pipelining still answers every request on the connection."""
+import json
 import socket
 import time
 
@@ -158,3 +159,57 @@ def test_keep_alive_pipelining_still_works():
                   f"keep-alive answer: {got!r}")
     finally:
         s.close()
+
+
+# ---- long texts -----------------------------------------------------------------------------
+LONG_UNIT = "邻居在楼道里堆放纸箱和旧家具，挡住了消防通道，多次沟通无果。"
+
+
+def long_text(nbytes):
+    reps = nbytes // len(LONG_UNIT.encode()) + 1
+    t = (LONG_UNIT * reps).encode()[:nbytes].decode("utf-8", "ignore")
+    return t
+
+
+def stored_description(d, case_no):
+    import sqlite3
+    con = sqlite3.connect(f"file:{d.db}?mode=ro", uri=True)
+    try:
+        row = con.execute("SELECT description FROM cases WHERE case_no = ?", (case_no,)).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def test_long_description_is_accepted_up_to_max_body():
+    """Voice input writes long messages: texts over the old 8192-byte limit, up to
+    server.max_body (64 KiB by default), open a case whose description is stored whole; a body
+    over server.max_body still gets 413."""
+    import lib
+    b = lib.Broker()
+    sub = lib.Sub(b)
+    d = Daemon(b)
+    d.wait_mqtt()
+    for i, n in enumerate((20000, 60000)):
+        desc = long_text(n)
+        check(len(desc.encode()) > n - 4, "test text length")
+        case_no, tr = lib.submit(d, f"u-long-{i}", "你好", description=desc)
+        for sent, r in tr:
+            check(r.status == 200, f"{len(sent.encode())}-byte message answered {r.status}")
+        check(stored_description(d, case_no) == desc,
+              f"{n}-byte description not stored whole in the store")
+        c = d.case(case_no)
+        check(c and c.get("description") == desc,
+              f"{n}-byte description not whole in GET /api/v1/cases/{case_no}")
+        listed = [x for x in d.cases() if lib.case_no_of(x) == case_no]
+        check(listed and listed[0].get("description") == desc, "description in the case list")
+        # the case's events on MQTT carry it whole as well
+        got = sub.wait(lib.event_topic(case_no), lambda m: json.dumps(m.payload,
+                       ensure_ascii=False).find(desc) >= 0, timeout=10)
+        check(got, f"no event on {lib.event_topic(case_no)} carries the {n}-byte description")
+    # over server.max_body: 413, and nothing changes for that user
+    r = d.chat("u-long-2", long_text(66000))
+    lib.expect_error(r, 413, "too_large", "a text over server.max_body")
+    r = d.chat("u-long-2", "你好")
+    check(r.status == 200 and r.get("state") == "ask_category",
+          f"the refused message changed the conversation: {r}")
