@@ -213,3 +213,123 @@ def test_long_description_is_accepted_up_to_max_body():
     r = d.chat("u-long-2", "你好")
     check(r.status == 200 and r.get("state") == "ask_category",
           f"the refused message changed the conversation: {r}")
+
+
+# ---- admin API conventions --------------------------------------------------------------------
+ADMIN_ROUTES = [("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/FQ20260101-0001"),
+                ("GET", "/api/v1/reports/monthly?month=2026-01"), ("POST", "/api/v1/roster"),
+                ("HEAD", "/api/v1/cases")]
+
+
+def test_admin_401_names_the_bearer_scheme():
+    import lib
+    d = Daemon()
+    for method, path in ADMIN_ROUTES:
+        body = b"{}" if method == "POST" else None
+        ct = {"Content-Type": "application/json"} if body else {}
+        for what, h, challenge in [
+                ("no token", {}, 'Bearer realm="fengqiao"'),
+                ("another scheme", {"Authorization": "Basic YTpi"}, 'Bearer realm="fengqiao"'),
+                ("wrong token", {"Authorization": "Bearer nope"},
+                 'Bearer realm="fengqiao", error="invalid_token"'),
+                ("empty token", {"Authorization": "Bearer "},
+                 'Bearer realm="fengqiao", error="invalid_token"')]:
+            r = d.request(method, path, body, dict(h, **ct))
+            check(r.status == 401, f"{method} {path} {what}: {r}")
+            got = r.headers.get("www-authenticate")
+            check(got == challenge, f"{method} {path} {what}: WWW-Authenticate {got!r}, "
+                                    f"expected {challenge!r}")
+    # the right token is not challenged
+    r = d.admin("GET", "/api/v1/cases")
+    check(r.status == 200 and "www-authenticate" not in r.headers, f"good token: {r}")
+    # lib's request helper does not add anything else: a 401 of the chat webhook is not a
+    # bearer challenge (it is a signature check)
+    r = d.chat_raw({"x": 1}, signed=False)
+    check(r.status == 401 and "www-authenticate" not in r.headers, f"chat 401: {r}")
+
+
+ALLOW = {"/chat/v1/messages": {"POST"}, "/wecom/callback": {"GET", "HEAD", "POST"},
+         "/healthz": {"GET", "HEAD"}, "/readyz": {"GET", "HEAD"}, "/metrics": {"GET", "HEAD"},
+         "/api/v1/cases": {"GET", "HEAD"}, "/api/v1/cases/FQ20260101-0001": {"GET", "HEAD"},
+         "/api/v1/reports/monthly": {"GET", "HEAD"}, "/api/v1/roster": {"POST"}}
+
+
+def test_405_lists_the_allowed_methods():
+    d = Daemon()
+    for path, allowed in ALLOW.items():
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "FOO"):
+            if method in allowed:
+                continue
+            r = d.request(method, path, b"{}", {"Content-Type": "application/json"})
+            check(r.status == 405, f"{method} {path}: {r}")
+            got = {m.strip() for m in (r.headers.get("allow") or "").split(",") if m.strip()}
+            check(got == allowed, f"{method} {path}: Allow {r.headers.get('allow')!r}, "
+                                  f"expected {sorted(allowed)}")
+        for method in allowed:
+            r = d.request(method, path, b"{}" if method == "POST" else None,
+                          {"Content-Type": "application/json"})
+            check(r.status != 405, f"{method} {path} is allowed but answered 405")
+
+
+def make_cases(d, n, tag):
+    import lib
+    out = []
+    for i in range(n):
+        case_no, _ = lib.submit(d, f"u-page-{tag}-{i}", "你好")
+        out.append(case_no)
+    return out
+
+
+def page(d, query):
+    r = d.admin("GET", "/api/v1/cases?" + query)
+    check(r.status == 200 and isinstance(r.get("cases"), list), f"GET ?{query}: {r}")
+    check("next_cursor" in r.json, f"GET ?{query}: no next_cursor in {r}")
+    return [x["case_no"] for x in r.json["cases"]], r.json["next_cursor"]
+
+
+def test_case_list_pages_by_cursor_and_offset():
+    import lib
+    d = Daemon()
+    before = make_cases(d, 7, "a")
+    # the default page holds everything here, newest first, and says there is no more
+    allc, nxt = page(d, "")
+    check(allc == list(reversed(before)) and nxt is None, f"one page: {allc} next={nxt}")
+    # walk by cursor, two at a time, with new cases arriving between the pages
+    seen, cursor, pages, added = [], None, 0, []
+    while True:
+        q = "limit=2" + (f"&cursor={cursor}" if cursor else "")
+        got, cursor = page(d, q)
+        check(len(got) <= 2, f"page of {len(got)} cases for limit=2")
+        seen += got
+        pages += 1
+        if cursor is None:
+            break
+        check(pages < 20, "the cursor walk does not end")
+        added += make_cases(d, 1, f"b{pages}")
+    for c in before:
+        check(seen.count(c) == 1, f"{c} seen {seen.count(c)} times in the cursor walk: {seen}")
+    check(len(seen) == len(set(seen)), f"duplicates in the cursor walk: {seen}")
+    check(set(seen) <= set(before) | set(added), f"unknown cases in the walk: {seen}")
+    check(pages == 4, f"7 cases at 2 a page took {pages} pages")
+    # the last page's cursor is null; a full page followed by nothing still ends
+    got, nxt = page(d, f"limit={len(before) + len(added)}")
+    check(nxt is None and len(got) == len(before) + len(added), f"exact page: {len(got)} {nxt}")
+    # offset: the same order
+    full, _ = page(d, "limit=100")
+    got, nxt = page(d, "limit=3&offset=3")
+    check(got == full[3:6] and nxt is not None, f"offset=3: {got} vs {full[3:6]}")
+    got, nxt = page(d, f"offset={len(full)}")
+    check(got == [] and nxt is None, f"offset past the end: {got} {nxt}")
+    # the cursor of an offset page continues after it
+    got2, _ = page(d, f"limit=3&cursor={page(d, 'limit=3&offset=3')[1]}")
+    check(got2 == full[6:9], f"cursor after an offset page: {got2} vs {full[6:9]}")
+    # filters still apply with a cursor
+    got, _ = page(d, "status=nosuch&limit=1")
+    check(got == [], f"status filter: {got}")
+    # bad values: 400 bad_request, nothing else
+    for q in ("limit=0", "limit=10001", "limit=-1", "limit=1x", "limit=", "limit=%2B5",
+              "offset=-1", "offset=abc", "offset=1.5", "offset=", "offset=100000001",
+              "cursor=", "cursor=junk", "cursor=1", "cursor=1.", "cursor=.1", "cursor=1.0",
+              "cursor=-1.5", "cursor=1.2.3", "cursor=1.x", "cursor=99999999999999999999.1",
+              "cursor=1.2&offset=1"):
+        lib.expect_error(d.admin("GET", "/api/v1/cases?" + q), 400, "bad_request", q)
