@@ -207,6 +207,12 @@ def test_long_description_is_accepted_up_to_max_body():
         got = sub.wait(lib.event_topic(case_no), lambda m: json.dumps(m.payload,
                        ensure_ascii=False).find(desc) >= 0, timeout=10)
         check(got, f"no event on {lib.event_topic(case_no)} carries the {n}-byte description")
+    # the MQTT inbound topic shares the parser: a long text from a gateway is answered too
+    user = "u-long-mqtt"
+    b.pub(f"{lib.PREFIX}/inbound/web", {"channel": "web", "user": user, "message_id": lib.new_mid(),
+                                         "type": "text", "text": long_text(30000)})
+    check(sub.wait(f"{lib.PREFIX}/outbound/web/{user}", timeout=10),
+          "no answer on outbound/web to a 30000-byte text on inbound/web")
     # over server.max_body: 413, and nothing changes for that user
     r = d.chat("u-long-2", long_text(66000))
     lib.expect_error(r, 413, "too_large", "a text over server.max_body")
