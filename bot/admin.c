@@ -42,16 +42,58 @@ int64_t admin_parse_time(const char *s)
 struct collect {
     struct fq_ctx *ctx;
     json_t *arr;
+    size_t n, max;                    /* cases seen; the page size (one more is asked for) */
+    int64_t last_created_at, last_id; /* the last case put in the page */
 };
 
 static void collect_case(const struct fq_case *k, void *arg)
 {
     struct collect *c = arg;
+    if (c->max && ++c->n > c->max)    /* the one beyond the page: there is a next page */
+        return;
     char *s = payload_case_json(c->ctx, k, true);
     json_t *o = s ? json_loads(s, 0, NULL) : NULL;
     free(s);
     if (o)
         json_array_append_new(c->arr, o);
+    c->last_created_at = k->created_at;
+    c->last_id = k->id;
+}
+
+/* A non-negative decimal number of at most max, nothing else (no sign, space or suffix). */
+static bool parse_count(const char *s, long long max, long long *out)
+{
+    if (!s || !*s || strlen(s) > 18)
+        return false;
+    long long v = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        v = v * 10 + (*p - '0');
+    }
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* The cursor is "<created_at>.<id>" of the last case of the previous page. Clients treat it as
+ * opaque; it is checked strictly (a cursor that could not have been given out is refused). */
+static bool parse_cursor(const char *s, int64_t *created_at, int64_t *id)
+{
+    const char *dot = s ? strchr(s, '.') : NULL;
+    if (!dot || dot == s || (size_t)(dot - s) > 18)
+        return false;
+    char head[20];
+    memcpy(head, s, (size_t)(dot - s));
+    head[dot - s] = '\0';
+    long long t, i;
+    if (!parse_count(head, INT64_MAX / 10, &t) || !parse_count(dot + 1, INT64_MAX / 10, &i) ||
+        i < 1)
+        return false;
+    *created_at = t;
+    *id = i;
+    return true;
 }
 
 static void error(int *status, char **json, int st, const char *code, const char *msg)
@@ -82,35 +124,54 @@ void admin_cases(const struct fq_config *cfg, const struct admin_query *q, int *
                  char **json)
 {
     struct fq_case_filter f = {.status = q->status && *q->status ? q->status : NULL,
-                               .org_id = q->org && *q->org ? q->org : NULL, .limit = 100};
+                               .org_id = q->org && *q->org ? q->org : NULL,
+                               .limit = ADMIN_LIMIT_DEFAULT};
     if (q->since) {
         f.since = admin_parse_time(q->since);
         if (f.since < 0)
             return error(status, json, 400, "bad_request", "since: use YYYY-MM-DD or unix seconds");
     }
+    long long v;
     if (q->limit) {
-        char *end;
-        long v = strtol(q->limit, &end, 10);
-        if (*end || v < 1 || v > 10000)
+        if (!parse_count(q->limit, ADMIN_LIMIT_MAX, &v) || v < 1)
             return error(status, json, 400, "bad_request", "limit: 1..10000");
         f.limit = (size_t)v;
     }
+    if (q->cursor && q->offset)
+        return error(status, json, 400, "bad_request", "give cursor or offset, not both");
+    if (q->offset) {
+        if (!parse_count(q->offset, ADMIN_OFFSET_MAX, &v))
+            return error(status, json, 400, "bad_request", "offset: 0..100000000");
+        f.offset = (size_t)v;
+    }
+    if (q->cursor && !parse_cursor(q->cursor, &f.after_created_at, &f.after_id))
+        return error(status, json, 400, "bad_request", "cursor: not a next_cursor of this list");
     struct store *s;
     struct fq_roster *r;
     if (!open_read(cfg, &s, &r, status, json))
         return;
     struct fq_ctx ctx = {.store = s, .cfg = cfg, .roster = r, .now = fq_now()};
-    struct collect c = {.ctx = &ctx, .arr = json_array()};
-    enum fq_err err = store_case_list(s, &f, collect_case, &c);
-    if (err) {
-        error(status, json, 503, "unavailable", "the store cannot be read");
-    } else {
-        json_t *o = json_pack("{s:o}", "cases", c.arr);
+    struct collect c = {.ctx = &ctx, .arr = json_array(), .max = f.limit};
+    f.limit++;                                   /* one more: is there a next page? */
+    enum fq_err err = c.arr ? store_case_list(s, &f, collect_case, &c) : FQ_ENOMEM;
+    json_t *o = NULL;
+    if (!err) {
+        json_t *next = json_null();
+        if (c.n > c.max) {
+            char cur[48];
+            snprintf(cur, sizeof cur, "%lld.%lld", (long long)c.last_created_at,
+                     (long long)c.last_id);
+            next = json_string(cur);
+        }
+        o = json_pack("{s:o,s:o*}", "cases", c.arr, "next_cursor", next);
         c.arr = NULL;
-        *json = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        *status = 200;
     }
+    if (!err && o && (*json = json_dumps(o, JSON_COMPACT)))
+        *status = 200;
+    else
+        error(status, json, 503, "unavailable",
+              err && err != FQ_ENOMEM ? "the store cannot be read" : "out of memory");
+    json_decref(o);
     json_decref(c.arr);
     roster_free(r);
     store_close(s);

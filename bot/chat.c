@@ -1,7 +1,8 @@
 /* chat.c: the body of the chat webhook (CONTRACT 3.1), parsed once here for both the HTTP
  * endpoint and the MQTT inbound topic, and the JSON of the answers. Everything taken from the
- * body is bounded before it is copied; identifiers that become MQTT topic levels (channel,
- * user) may not contain '/', '+' or '#'. */
+ * body is bounded before it is copied (text only by the body, whose size the transport bounds:
+ * server.max_body for HTTP, MQTT_MAX_PAYLOAD for MQTT); identifiers that become MQTT topic
+ * levels (channel, user) may not contain '/', '+' or '#'. */
 #include "chat.h"
 
 #include <jansson.h>
@@ -12,7 +13,6 @@
 #include "../handlers/handlers.h"
 
 #define MAX_ID 128
-#define MAX_TEXT 8192
 #define MAX_URL 2048
 
 static bool topic_safe(const char *s)
@@ -115,8 +115,8 @@ enum fq_err chat_parse(const char *body, size_t len, struct fq_msg **out, const 
         goto out;
     }
     if (strcmp(m->type, "text") == 0) {
-        if (!get_str(o, "text", true, MAX_TEXT, &m->text, why, "type text needs field: text",
-                     "text must be a string of at most 8192 bytes"))
+        if (!get_str(o, "text", true, len, &m->text, why, "type text needs field: text",
+                     "text must be a string"))
             goto out;
         if (!*m->text) {
             *why = "text must be non-empty";
@@ -126,7 +126,7 @@ enum fq_err chat_parse(const char *body, size_t len, struct fq_msg **out, const 
         if (!get_str(o, "media_url", true, MAX_URL, &m->media_url, why,
                      "this type needs field: media_url", "media_url must be a string"))
             goto out;
-        if (!get_str(o, "text", false, MAX_TEXT, &m->text, why, NULL, "text must be a string"))
+        if (!get_str(o, "text", false, len, &m->text, why, NULL, "text must be a string"))
             goto out;
     } else if (strcmp(m->type, "location") == 0) {
         json_t *la = json_object_get(o, "latitude"), *lo = json_object_get(o, "longitude");

@@ -63,6 +63,9 @@ struct req {
     struct http *h;
     int status;
     char *answer;         /* JSON, owned */
+    bool close;           /* answer with Connection: close and drop the connection */
+    const char *allow;    /* the Allow header of a 405 (static) */
+    const char *www_auth; /* the WWW-Authenticate header of a 401 (static) */
 };
 
 static const struct fq_config *cfg_of(struct http *h)
@@ -88,6 +91,12 @@ static enum MHD_Result send_body(struct MHD_Connection *conn, struct req *r, int
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, "Content-Type", ctype);
+    if (r && r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r && r->allow && status == 405)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r && r->www_auth && status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_auth);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     metrics_request(r ? r->ep : EP_OTHER, status);
@@ -261,13 +270,20 @@ static enum MHD_Result roster_request(struct http *h, struct req *r, struct MHD_
     return to_core(h, r, conn, m);
 }
 
-static bool admin_authorized(const struct fq_config *cfg, struct MHD_Connection *conn)
+/* RFC 6750 3: a 401 names the scheme and realm; error="invalid_token" when a token was sent. */
+#define BEARER_CHALLENGE "Bearer realm=\"fengqiao\""
+#define BEARER_INVALID BEARER_CHALLENGE ", error=\"invalid_token\""
+
+/* NULL when the bearer token is right, else the challenge of the 401. */
+static const char *admin_refusal(const struct fq_config *cfg, struct MHD_Connection *conn)
 {
     const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (!a || strncmp(a, "Bearer ", 7) != 0)
-        return false;
+    if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+        return BEARER_CHALLENGE;
     const char *tok = a + 7;
-    return crypto_equal(tok, strlen(tok), cfg->admin_token, strlen(cfg->admin_token));
+    if (!crypto_equal(tok, strlen(tok), cfg->admin_token, strlen(cfg->admin_token)))
+        return BEARER_INVALID;
+    return NULL;
 }
 
 /* ---- WeCom callback (CONTRACT 3.2; logic in bot/wecom.c) ----------------------------------- */
@@ -371,49 +387,133 @@ out:
     return ret;
 }
 
-static enum metrics_endpoint classify_url(const char *url)
+/* ---- message framing (RFC 9112 6.1, 6.3) ------------------------------------------------------
+ * libmicrohttpd 0.9.75 frames a request by Transfer-Encoding: chunked even when a Content-Length
+ * is there too, keeps only the first of several Content-Length lines, and waits for the close of
+ * the connection when the transfer coding is anything else. Each of those lets a client make this
+ * server and a proxy in front of it disagree on where a request ends (request smuggling), so the
+ * headers are checked on the first call, before routing, authentication or any body is read, and
+ * a refused request is answered at once and its connection closed (nothing after it is read). */
+struct framing {
+    int n_cl, n_te;
+    bool cl_bad, cl_differ;
+    const char *cl, *te;
+};
+
+static bool all_digits(const char *s)
 {
-    if (strcmp(url, "/chat/v1/messages") == 0)
-        return EP_CHAT;
-    if (strcmp(url, "/wecom/callback") == 0)
-        return EP_WECOM;
-    if (strcmp(url, "/healthz") == 0)
-        return EP_HEALTHZ;
-    if (strcmp(url, "/readyz") == 0)
-        return EP_READYZ;
-    if (strcmp(url, "/metrics") == 0)
-        return EP_METRICS;
-    if (strcmp(url, "/api/v1/cases") == 0)
-        return EP_ADMIN_CASES;
-    if (strncmp(url, "/api/v1/cases/", 14) == 0 && url[14])
-        return EP_ADMIN_CASE;
-    if (strcmp(url, "/api/v1/reports/monthly") == 0)
-        return EP_ADMIN_REPORT;
-    if (strcmp(url, "/api/v1/roster") == 0)
-        return EP_ADMIN_ROSTER;
-    return EP_OTHER;
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
 }
 
-static bool method_ok(enum metrics_endpoint ep, const char *method)
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
-    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    bool post = strcmp(method, "POST") == 0;
-    switch (ep) {
-    case EP_CHAT:
-    case EP_ADMIN_ROSTER:
-        return post;
-    case EP_WECOM:
-        return get || post;
-    default:
-        return get;
+    (void)kind;
+    struct framing *f = cls;
+    if (!value)
+        value = "";
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (!all_digits(value))
+            f->cl_bad = true;
+        else if (f->cl && strcmp(f->cl, value) != 0)
+            f->cl_differ = true;
+        f->cl = value;
+        f->n_cl++;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->te = value;
+        f->n_te++;
     }
+    return MHD_YES;
+}
+
+/* 0 when the request's framing is sound, else the status to refuse it with (*why: the message). */
+static int framing_check(struct MHD_Connection *conn, const char *version, const char **why)
+{
+    struct framing f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
+    if (f.n_te && f.n_cl) {
+        *why = "both Content-Length and Transfer-Encoding";
+        return 400;
+    }
+    if (f.cl_bad) {
+        *why = "Content-Length is not a decimal number";
+        return 400;
+    }
+    if (f.cl_differ) {
+        *why = "Content-Length given twice with different values";
+        return 400;
+    }
+    if (f.n_te && strcmp(version, MHD_HTTP_VERSION_1_1) != 0) {
+        *why = "Transfer-Encoding in a request older than HTTP/1.1";
+        return 400;
+    }
+    if (f.n_te > 1 || (f.n_te && strcasecmp(f.te, "chunked") != 0)) {
+        *why = "the only transfer coding understood is chunked";
+        return 501;
+    }
+    return 0;
+}
+
+/* ---- routes ----------------------------------------------------------------------------------
+ * Every path the daemon serves, with the methods it takes (the Allow header of a 405). This table
+ * is the one list of routes: the OpenAPI description (docs/openapi.yaml) is checked against it by
+ * the integration tests, which read the ROUTE lines below. A prefix route matches the path
+ * followed by one non-empty segment. HEAD is answered wherever GET is. */
+struct route {
+    const char *path;
+    bool prefix;
+    enum metrics_endpoint ep;
+    const char *allow;
+};
+
+#define ROUTE(path, prefix, ep, allow) {path, prefix, ep, allow}
+static const struct route routes[] = {
+    ROUTE("/chat/v1/messages", false, EP_CHAT, "POST"),
+    ROUTE("/wecom/callback", false, EP_WECOM, "GET, HEAD, POST"),
+    ROUTE("/healthz", false, EP_HEALTHZ, "GET, HEAD"),
+    ROUTE("/readyz", false, EP_READYZ, "GET, HEAD"),
+    ROUTE("/metrics", false, EP_METRICS, "GET, HEAD"),
+    ROUTE("/api/v1/cases", false, EP_ADMIN_CASES, "GET, HEAD"),
+    ROUTE("/api/v1/cases/", true, EP_ADMIN_CASE, "GET, HEAD"),
+    ROUTE("/api/v1/reports/monthly", false, EP_ADMIN_REPORT, "GET, HEAD"),
+    ROUTE("/api/v1/roster", false, EP_ADMIN_ROSTER, "POST"),
+};
+
+static const struct route *route_of(const char *url)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        const struct route *rt = &routes[i];
+        size_t n = strlen(rt->path);
+        if (rt->prefix ? strncmp(url, rt->path, n) == 0 && url[n] && !strchr(url + n, '/')
+                       : strcmp(url, rt->path) == 0)
+            return rt;
+    }
+    return NULL;
+}
+
+/* Whether method is in the route's list ("GET, HEAD, POST"). */
+static bool method_ok(const struct route *rt, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *p = rt->allow; *p;) {
+        size_t w = strcspn(p, ",");
+        if (w == n && strncmp(p, method, n) == 0)
+            return true;
+        p += w;
+        p += strspn(p, ", ");
+    }
+    return false;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_data_size, void **con_cls)
 {
-    (void)version;
     struct http *h = cls;
     struct req *r = *con_cls;
     const struct fq_config *cfg = cfg_of(h);
@@ -422,15 +522,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         r = calloc(1, sizeof *r);
         if (!r)
             return MHD_NO;
+        const struct route *rt = route_of(url);
         r->h = h;
-        r->ep = classify_url(url);
+        r->ep = rt ? rt->ep : EP_OTHER;
         buf_init(&r->body);
         *con_cls = r;
         atomic_fetch_add(&h->active, 1);
-        if (r->ep == EP_OTHER)
+        const char *why = NULL;
+        int bad = framing_check(conn, version, &why);
+        if (bad) {
+            r->close = true;
+            return send_error(conn, r, bad, bad == 501 ? "not_implemented" : "bad_request", why);
+        }
+        if (!rt)
             return send_error(conn, r, 404, "not_found", "no such endpoint");
-        if (!method_ok(r->ep, method))
+        if (!method_ok(rt, method)) {
+            r->allow = rt->allow;
             return send_error(conn, r, 405, "method_not_allowed", "method not allowed here");
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > (unsigned long long)body_limit(r, cfg))
             return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
@@ -490,7 +599,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     /* admin API */
     if (!cfg->admin_token)
         return send_error(conn, r, 503, "unavailable", "admin.token is not configured");
-    if (!admin_authorized(cfg, conn))
+    if ((r->www_auth = admin_refusal(cfg, conn)))
         return send_error(conn, r, 401, "unauthorized", "missing or wrong bearer token");
     if (r->ep == EP_ADMIN_ROSTER)
         return roster_request(h, r, conn);
@@ -501,6 +610,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         .since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since"),
         .limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
         .month = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "month"),
+        .cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor"),
+        .offset = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset"),
         .case_no = r->ep == EP_ADMIN_CASE ? url + strlen("/api/v1/cases/") : NULL,
     };
     int status = 500;

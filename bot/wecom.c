@@ -612,7 +612,8 @@ void wecom_kf_bell_cleanup(struct wecom_kf_bell *b)
     memset(b, 0, sizeof *b);
 }
 
-#define MAX_TEXT 8192
+/* A text is bounded only by the envelope that carried it (WECOM_MAX_BODY). */
+#define MAX_TEXT WECOM_MAX_BODY
 
 static bool set(char **dst, const char *v, bool *oom)
 {

@@ -40,6 +40,7 @@
 #include "core.h"
 #include "log.h"
 #include "metrics.h"
+#include "wecom.h"
 #include "wecom_api.h"
 
 #define ROUND_MAX 256
@@ -415,7 +416,7 @@ static struct fq_msg *kf_msg(json_t *it)
         /* a tap on a msgmenu item arrives as text with menu_id = the option's key */
         const char *menu = json_string_value(json_object_get(body, "menu_id"));
         const char *t = menu && *menu ? menu : json_string_value(json_object_get(body, "content"));
-        ok = t && *t && strlen(t) <= 8192 && (m->type = fq_strdup("text")) &&
+        ok = t && *t && strlen(t) <= WECOM_MAX_BODY && (m->type = fq_strdup("text")) &&
              (m->text = fq_strdup(t));
     } else if (ok && (strcmp(type, "image") == 0 || strcmp(type, "voice") == 0)) {
         const char *media = json_string_value(json_object_get(body, "media_id"));

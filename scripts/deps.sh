@@ -11,7 +11,7 @@
 set -eu
 mode=${1:-build}
 runtime="libmicrohttpd12 libcurl4 libjansson4 libmosquitto1 libsqlite3-0 libexpat1 libssl3 libinih1 libxlsxwriter4 zlib1g ca-certificates tzdata"
-build="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libinih-dev libcriterion-dev libxlsxwriter-dev mosquitto mosquitto-clients sqlite3 python3 curl valgrind tzdata"
+build="build-essential pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libinih-dev libcriterion-dev libxlsxwriter-dev mosquitto mosquitto-clients sqlite3 python3 python3-yaml curl valgrind tzdata"
 ci="$build docker-compose systemd groff-base"
 list=0
 if [ "$mode" = --list ]; then list=1; mode=${2:-build}; fi

@@ -249,7 +249,8 @@ enum fq_err store_case_get_id(struct store *s, int64_t id, struct fq_case *out)
     " AND (?3 IS NULL OR channel = ?3) AND (?4 IS NULL OR user = ?4)"                          \
     " AND (?5 IS NULL OR mediator_id = ?5)"                                                    \
     " AND (?6 = 0 OR created_at >= ?6) AND (?7 = 0 OR created_at < ?7)"                       \
-    " ORDER BY created_at DESC, id DESC LIMIT ?8"
+    " AND (?9 = 0 OR created_at < ?10 OR (created_at = ?10 AND id < ?9))"                      \
+    " ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?11"
 
 enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
                             void (*cb)(const struct fq_case *c, void *arg), void *arg)
@@ -280,6 +281,9 @@ enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
     bind_int64(st, 6, f->since);
     bind_int64(st, 7, f->until);
     bind_int64(st, 8, f->limit ? (int64_t)f->limit : -1);
+    bind_int64(st, 9, f->after_id);
+    bind_int64(st, 10, f->after_created_at);
+    bind_int64(st, 11, (int64_t)f->offset);
 
     enum fq_err err = FQ_OK;
     int rc;

@@ -134,8 +134,12 @@ struct fq_case_filter {
     const char *mediator_id;         /* NULL: any */
     int64_t since, until;            /* created_at bounds, 0 = unbounded */
     size_t limit;                    /* 0 = no limit */
+    size_t offset;                   /* cases skipped before the first one given */
+    /* keyset paging: only cases after this one in the order (older, or as old with a smaller
+     * id); after_id 0 = from the newest */
+    int64_t after_created_at, after_id;
 };
-/* Calls cb for each case, newest first. cb's case is borrowed for the call. */
+/* Calls cb for each case, newest first (created_at, then id). cb's case is borrowed. */
 enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
                             void (*cb)(const struct fq_case *c, void *arg), void *arg);
 /* Cases of one resident created at or after `since` (repeat-report rule of CONTRACT 6). */

@@ -122,7 +122,7 @@ def table():
         ("user with MQTT wildcard", jb(msg(user="u-probe/#", text="1"))),
         ("type location at 1e308", jb(msg(type="location", latitude=1e308, longitude=0))),
         ("oversized message_id", jb(msg(message_id="m" * 5000))),
-        ("oversized text (9 KB)", jb(msg(text="x" * 9000))),
+        ("text over server.max_body", jb(msg(text="x" * 400001))),
     ]:
         t.append((what, chat_req(body), {400, 413}, None))
     t.append(("wrong content type: text/plain", chat_req(probe, "text/plain"), {415},

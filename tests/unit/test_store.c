@@ -596,6 +596,71 @@ Test(store, case_list_filters)
     cr_assert_eq(last, 0);
 }
 
+/* Keyset paging: pages of two, each after the last case of the one before, give every case
+ * once in the list's order, ties on created_at included, also when a case arrives meanwhile. */
+struct case_keys {
+    int n;
+    char nos[16][24];
+    int64_t created_at, id;   /* of the last case given */
+};
+
+static void keys_cb(const struct fq_case *c, void *arg)
+{
+    struct case_keys *k = arg;
+    if (k->n < 16)
+        snprintf(k->nos[k->n], 24, "%s", c->case_no);
+    k->n++;
+    k->created_at = c->created_at;
+    k->id = c->id;
+}
+
+Test(store, case_list_keyset_and_offset)
+{
+    open_store();
+    int64_t t0 = local_time(2026, 5, 1, 10);
+    char no[6][24];
+    cr_assert_eq(store_begin(st), FQ_OK);
+    insert_case("u1", t0, "assigned", "grid-1", NULL, no[0]);
+    insert_case("u2", t0 + 50, "assigned", "grid-1", NULL, no[1]);
+    insert_case("u3", t0 + 50, "assigned", "grid-1", NULL, no[2]);   /* same second */
+    insert_case("u4", t0 + 50, "assigned", "grid-1", NULL, no[3]);
+    insert_case("u5", t0 + 90, "assigned", "grid-1", NULL, no[4]);
+    cr_assert_eq(store_commit(st), FQ_OK);
+
+    const char *want[] = {no[4], no[3], no[2], no[1], no[0]};
+    struct fq_case_filter f = {.limit = 2};
+    struct case_keys k;
+    int seen = 0, pages = 0;
+    for (;;) {
+        memset(&k, 0, sizeof k);
+        cr_assert_eq(store_case_list(st, &f, keys_cb, &k), FQ_OK, "%s", store_errmsg(st));
+        for (int i = 0; i < k.n; i++, seen++)
+            cr_assert_str_eq(k.nos[i], want[seen], "case %d of the walk", seen);
+        if (k.n == 0)
+            break;
+        if (++pages == 1) {   /* a new case meanwhile: newer, so it is not in this walk */
+            cr_assert_eq(store_begin(st), FQ_OK);
+            insert_case("u6", t0 + 95, "assigned", "grid-1", NULL, no[5]);
+            cr_assert_eq(store_commit(st), FQ_OK);
+        }
+        f.after_created_at = k.created_at;
+        f.after_id = k.id;
+    }
+    cr_assert_eq(seen, 5);
+    cr_assert_eq(pages, 3);
+
+    f = (struct fq_case_filter){.limit = 2, .offset = 2};
+    memset(&k, 0, sizeof k);
+    cr_assert_eq(store_case_list(st, &f, keys_cb, &k), FQ_OK);
+    cr_assert_eq(k.n, 2);
+    cr_assert_str_eq(k.nos[0], no[3], "offset 2 of 6, newest first");
+    cr_assert_str_eq(k.nos[1], no[2]);
+    f = (struct fq_case_filter){.offset = 6};
+    memset(&k, 0, sizeof k);
+    cr_assert_eq(store_case_list(st, &f, keys_cb, &k), FQ_OK);
+    cr_assert_eq(k.n, 0);
+}
+
 /* The per-mediator open count kept by triggers (migration 0004) against a count of the cases
  * themselves, after every step of random traffic: new cases, status changes (accept, resolve,
  * reopen, close, cancel), reassignments, unassignments and rewrites that change nothing. */
