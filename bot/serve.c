@@ -6,7 +6,12 @@
  * arbitrary thread. SIGTERM/SIGINT: stop accepting, let requests already in the core commit and
  * be answered, drain, stop the rest, exit 0 (within 5 s). SIGHUP: re-read the config and the
  * locales; an invalid one is refused and the running one kept. A valid one also re-reads the
- * roster from the database (roster_touch). */
+ * roster from the database (roster_touch).
+ *
+ * Under systemd (Type=notify, bot/notify.c): READY=1 once the store, the timers, MQTT and HTTP
+ * are up; RELOADING=1 and READY=1 around a SIGHUP reload (accepted or refused); STOPPING=1 when
+ * a stop signal arrives. The core thread sends the watchdog keep-alive (bot/core.c), so a core
+ * stuck in one batch gets the daemon restarted. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +31,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
+#include "notify.h"
 #include "outbox.h"
 #include "wecom_out.h"
 #include "sched.h"
@@ -185,6 +191,7 @@ int cmd_serve(const char *conf)
         goto out;
     }
 
+    notify_init();
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -228,18 +235,22 @@ int cmd_serve(const char *conf)
     }
     log_info("serving listen=%s store=%s mqtt=%s", d.cfg->server_listen, d.cfg->store_path,
              d.cfg->mqtt_enabled ? "on" : "off");
+    notify_send("READY=1\nSTATUS=serving");
 
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
+            notify_reloading();
             reload(&d);
+            notify_send("READY=1\nSTATUS=serving");
             continue;
         }
         if (sig == SIGPIPE)
             continue;
         log_info("stopping signal=%d", sig);
+        notify_send("STOPPING=1\nSTATUS=stopping");
         break;
     }
     shutdown_all(&d);
