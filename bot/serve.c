@@ -107,6 +107,14 @@ static void roster_touch(const char *store_path)
     store_close(s);
 }
 
+/* log.level; config_load has checked the value */
+static void apply_log_level(const struct fq_config *cfg)
+{
+    enum log_level l = LOG_INFO;
+    if (log_level_parse(cfg->log_level, &l) == 0)
+        log_set_level(l);
+}
+
 static void reload(struct daemon *d)
 {
     struct fq_config_problems probs = {0};
@@ -138,6 +146,7 @@ static void reload(struct daemon *d)
     d->old_lex[d->n_old++] = d->lex;
     d->cfg = cfg;
     d->lex = lex;
+    apply_log_level(cfg);
     core_set_config(d->core, cfg, lex);
     http_set_config(d->http, cfg);
     if (!fq_streq(cfg->store_path, d->old_cfg[0]->store_path))
@@ -185,6 +194,9 @@ int cmd_serve(const char *conf)
         return 1;
     }
     config_problems_cleanup(&probs);
+    apply_log_level(d.cfg);
+    log_debug("starting version=\"%s\" config=\"%s\"", cli_version(),
+              d.cfg->file ? d.cfg->file : "(built-in defaults)");
     char *dir = locale_dir_default();
     if (locale_load(dir, &d.lex, &cause) != FQ_OK) {
         fprintf(stderr, "fengqiao: locales: %s\n", cause ? cause : "cannot load");

@@ -46,6 +46,8 @@ struct fq_config {
     int64_t conversation_idle_timeout;  /* 30m */
 
     bool sensitive_enabled;
+
+    char *log_level;                /* "info": error|warn|info|debug */
 };
 
 /* One problem found while loading or checking: "file:line: key: problem". */
