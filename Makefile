@@ -2,12 +2,24 @@
 # runs every test; `make run` starts the demo. Quiet unless V=1.
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl jansson libmosquitto sqlite3 expat openssl inih xlsxwriter
+PKGS    := libmicrohttpd libcurl jansson libmosquitto sqlite3 expat openssl xlsxwriter
 CFLAGS  ?= -O2 -g
-# The language and warning flags stay whatever CFLAGS a caller passes (make asan passes its own).
-FQ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread
-CPPFLAGS += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread -lm
+# Warnings are errors here and in CI; a packager building with another compiler can turn that
+# off with `make WERROR=0`. The language and warning flags stay whatever CFLAGS a caller passes
+# (make asan passes its own).
+WERROR  ?= 1
+FQ_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra $(if $(filter 0,$(WERROR)),,-Werror) -pthread
+
+# A library pkg-config does not know is an error naming it, not an empty flag list that fails
+# later as a missing header. Checked when a recipe first needs the flags (so `make test` on a fresh
+# machine can install them first), and only once per make.
+pkg_missing = $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) && echo y),,$(p)))
+pkg_flags = $(if $(strip $(pkg_missing)),$(error pkg-config does not find: $(strip \
+  $(pkg_missing)) (install the build packages: sh scripts/deps.sh build)),$(shell pkg-config $(1) $(PKGS)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg_flags,--cflags))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(call pkg_flags,--libs))$(PKG_LIBS)
+CPPFLAGS += $(PKG_CFLAGS)
+LDLIBS  += $(PKG_LIBS) -pthread -lm
 
 # The version: VERSION holds the release number; in a git checkout the short hash of HEAD is
 # added (a release tarball has no .git, and then none is). Both are baked into
