@@ -15,6 +15,7 @@
 
 #include "../common/config.h"
 #include "../store/store.h"
+#include "cli.h"
 
 static const char usage_backup[] =
     "usage: fengqiao backup FILE [-c FILE]\n"
@@ -29,34 +30,16 @@ static const char usage_restore[] =
     "database is kept as <store.path>.pre-restore-<time>. An older backup is migrated when the\n"
     "daemon next starts. Exit 0 done, 1 failed or refused, 2 usage error.\n";
 
-static bool is_help(const char *a)
-{
-    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
-}
-
 /* Parses "CMD FILE [-c CONF]". Returns -1 to go on, else the exit code to return. */
 static int parse(int argc, char **argv, const char *usage, const char **file, const char **conf)
 {
-    *file = *conf = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (is_help(argv[i])) {
-            fputs(usage, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            *conf = argv[++i];
-        } else if (argv[i][0] == '-' || *file) {
-            fprintf(stderr, "fengqiao %s: unexpected argument \"%s\"\n%s", argv[0], argv[i],
-                    usage);
-            return 2;
-        } else {
-            *file = argv[i];
-        }
-    }
-    if (!*file) {
-        fprintf(stderr, "fengqiao %s: FILE is missing\n%s", argv[0], usage);
-        return 2;
-    }
-    return -1;
+    *file = NULL;
+    const struct cli_cmd cmd = {.name = argv[0], .usage = usage, .min_operands = 1,
+                                .max_operands = 1, .operand = "FILE"};
+    int first = 0, rc = cli_parse(&cmd, argc, argv, conf, &first);
+    if (rc < 0)
+        *file = argv[first];
+    return rc;
 }
 
 static struct fq_config *load(const char *conf)

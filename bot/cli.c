@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "../common/config.h"
 #include "../handlers/handlers.h"
@@ -24,6 +26,7 @@
 #include "payload.h"
 #include "report_out.h"
 #include "roster_json.h"
+#include "version.h"
 
 #define MAX_ROSTER_FILE (64 * 1024 * 1024)
 
@@ -46,7 +49,9 @@ static const char usage_main[] =
     "  restore FILE [-c FILE]                   check a backup, then replace the database\n"
     "\n"
     "Without -c, ./fengqiao.conf is used when present, else the built-in defaults.\n"
-    "`fengqiao <command> --help` describes one command.\n";
+    "Every command takes -c FILE (also -cFILE, --config FILE, --config=FILE) and -h/--help;\n"
+    "options and arguments mix in any order, and -- ends the options.\n"
+    "`fengqiao <command> --help` describes one command; `fengqiao --version` prints the version.\n";
 
 static const char usage_serve[] =
     "usage: fengqiao serve [-c FILE]\n"
@@ -75,6 +80,68 @@ static const char usage_check[] =
 static bool is_help(const char *a)
 {
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0;
+}
+
+const char *cli_version(void)
+{
+    static char v[96];
+    if (!v[0])
+        snprintf(v, sizeof v, fq_commit[0] ? "%s (git %s)" : "%s", fq_version, fq_commit);
+    return v;
+}
+
+#define MAX_LONGOPTS 16
+
+static int usage_error(const struct cli_cmd *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "fengqiao %s: ", cmd->name);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", cmd->usage);
+    return 2;
+}
+
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, const char **conf, int *first)
+{
+    struct option lo[MAX_LONGOPTS + 3] = {{"config", required_argument, 0, 'c'},
+                                          {"help", no_argument, 0, 'h'}};
+    size_t n = 2;
+    for (const struct option *o = cmd->longopts; o && o->name && n < MAX_LONGOPTS + 2; o++)
+        lo[n++] = *o;
+    memset(&lo[n], 0, sizeof lo[n]);
+    /* ':' first: a missing argument is reported as ':', not as an unknown option */
+    char so[64];
+    snprintf(so, sizeof so, ":c:h%s", cmd->shortopts ? cmd->shortopts : "");
+    *conf = NULL;
+    opterr = 0;    /* the messages below name the command, getopt's would name argv[0] */
+    optind = 0;    /* glibc: start over (a process may parse more than once) */
+    int c;
+    while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+        if (c == 'c') {
+            *conf = optarg;
+        } else if (c == 'h') {
+            fputs(cmd->usage, stdout);
+            return 0;
+        } else if (c == ':') {
+            return usage_error(cmd, "option \"%s\" needs a value", argv[optind - 1]);
+        } else if (c == '?') {
+            if (optopt && !(optind > 0 && strncmp(argv[optind - 1], "--", 2) == 0)) {
+                char o[3] = {'-', (char)optopt, 0};
+                return usage_error(cmd, "unknown option \"%s\"", o);
+            }
+            return usage_error(cmd, "unknown option \"%s\"", argv[optind - 1]);
+        } else {
+            int rc = cmd->opt ? cmd->opt(c, optarg, cmd->ctx) : 2;
+            if (rc)
+                return rc;
+        }
+    }
+    int ops = argc - optind;
+    if (ops > cmd->max_operands)
+        return usage_error(cmd, "unexpected argument \"%s\"", argv[optind + cmd->max_operands]);
+    if (ops < cmd->min_operands)
+        return usage_error(cmd, "%s is missing", cmd->operand ? cmd->operand : "an argument");
+    *first = optind;
+    return -1;
 }
 
 /* -c FILE, else ./fengqiao.conf when present, else NULL (defaults). */
@@ -142,24 +209,12 @@ static int cmd_roster(int argc, char **argv)
         fprintf(stderr, "fengqiao roster: unknown subcommand \"%s\"\n%s", argv[1], usage_roster);
         return 2;
     }
-    for (int i = 2; i < argc; i++) {
-        if (is_help(argv[i])) {
-            fputs(usage_roster, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            conf = argv[++i];
-        } else if (argv[i][0] == '-' || file) {
-            fprintf(stderr, "fengqiao roster import: unexpected argument \"%s\"\n%s", argv[i],
-                    usage_roster);
-            return 2;
-        } else {
-            file = argv[i];
-        }
-    }
-    if (!file) {
-        fputs(usage_roster, stderr);
-        return 2;
-    }
+    const struct cli_cmd cmd = {.name = "roster import", .usage = usage_roster,
+                                .min_operands = 1, .max_operands = 1, .operand = "FILE"};
+    int first = 0, rc = cli_parse(&cmd, argc - 1, argv + 1, &conf, &first);
+    if (rc >= 0)
+        return rc;
+    file = argv[1 + first];
     size_t len = 0;
     char *why = NULL;
     char *text = read_file(file, MAX_ROSTER_FILE, &len, &why);
@@ -184,7 +239,7 @@ static int cmd_roster(int argc, char **argv)
     }
     struct store *s = NULL;
     char *cause = NULL;
-    int rc = 1;
+    rc = 1;
     if (store_open(cfg->store_path, &s, &cause) != FQ_OK) {
         fprintf(stderr, "%s: %s\n", cfg->store_path, cause ? cause : "cannot open");
         goto out;
@@ -205,17 +260,108 @@ out:
     return rc;
 }
 
-/* ---- cases --------------------------------------------------------------------------------- */
-static void print_case_line(json_t *c)
+/* ---- cases ----------------------------------------------------------------------------- */
+#define CASE_COLS 7
+
+/* Columns a UTF-8 string takes on a terminal: East Asian wide and fullwidth characters (汉字,
+ * 全角) take two, as wcwidth says in a UTF-8 locale; a byte that is not UTF-8 counts one. */
+static size_t display_width(const char *s)
 {
-    printf("%-16s %-10s %-16s %-7s %-14s %-10s %s\n",
-           json_string_value(json_object_get(c, "case_no")),
-           json_string_value(json_object_get(c, "status")),
-           json_string_value(json_object_get(c, "category")),
-           json_string_value(json_object_get(c, "severity")),
-           json_is_string(json_object_get(c, "org")) ? json_string_value(json_object_get(c, "org")) : "-",
-           json_is_string(json_object_get(c, "mediator")) ? json_string_value(json_object_get(c, "mediator")) : "-",
-           json_is_string(json_object_get(c, "created_at")) ? json_string_value(json_object_get(c, "created_at")) : "");
+    static locale_t utf8;
+    if (!utf8)
+        utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+    locale_t old = utf8 ? uselocale(utf8) : (locale_t)0;
+    size_t w = 0, n = strlen(s);
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    while (n > 0) {
+        wchar_t wc;
+        size_t k = mbrtowc(&wc, s, n, &st);
+        if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+            memset(&st, 0, sizeof st);
+            k = 1;
+            w++;
+        } else {
+            int cw = wcwidth(wc);
+            w += cw < 0 ? 1 : (size_t)cw;
+        }
+        s += k;
+        n -= k;
+    }
+    if (utf8)
+        uselocale(old);
+    return w;
+}
+
+static const char *case_field(json_t *c, const char *key, const char *none)
+{
+    json_t *v = json_object_get(c, key);
+    return json_is_string(v) ? json_string_value(v) : none;
+}
+
+static void case_fields(json_t *c, const char *f[CASE_COLS])
+{
+    f[0] = case_field(c, "case_no", "");
+    f[1] = case_field(c, "status", "");
+    f[2] = case_field(c, "category", "");
+    f[3] = case_field(c, "severity", "");
+    f[4] = case_field(c, "org", "-");
+    f[5] = case_field(c, "mediator", "-");
+    f[6] = case_field(c, "created_at", "");
+}
+
+/* One line, each column padded to its width in display columns (not bytes), so a status such as
+ * in_progress or an id in Chinese never pushes the columns after it. */
+static void print_case_row(const char *f[CASE_COLS], const size_t w[CASE_COLS])
+{
+    for (int i = 0; i < CASE_COLS; i++) {
+        fputs(f[i], stdout);
+        if (i + 1 < CASE_COLS)
+            for (size_t k = display_width(f[i]); k < w[i] + 1; k++)
+                putchar(' ');
+    }
+    putchar('\n');
+}
+
+static void print_cases_text(json_t *arr)
+{
+    const char *head[CASE_COLS] = {"CASE", "STATUS", "CATEGORY", "GRADE", "ORG", "MEDIATOR",
+                                   "CREATED"};
+    size_t w[CASE_COLS];
+    for (int i = 0; i < CASE_COLS; i++)
+        w[i] = display_width(head[i]);
+    json_t *c;
+    size_t i;
+    json_array_foreach(arr, i, c) {
+        const char *f[CASE_COLS];
+        case_fields(c, f);
+        for (int k = 0; k < CASE_COLS; k++) {
+            size_t dw = display_width(f[k]);
+            if (dw > w[k])
+                w[k] = dw;
+        }
+    }
+    print_case_row(head, w);
+    json_array_foreach(arr, i, c) {
+        const char *f[CASE_COLS];
+        case_fields(c, f);
+        print_case_row(f, w);
+    }
+    printf("%zu case(s)\n", json_array_size(arr));
+}
+
+struct cases_opts {
+    const char *status, *format;
+};
+
+static int cases_opt(int code, char *arg, void *ctx)
+{
+    struct cases_opts *o = ctx;
+    if (code == 's')
+        o->status = arg;
+    else
+        o->format = arg;
+    return 0;
 }
 
 static int cmd_cases(int argc, char **argv)
@@ -230,29 +376,23 @@ static int cmd_cases(int argc, char **argv)
         fprintf(stderr, "fengqiao cases: unknown subcommand \"%s\"\n%s", argv[1], usage_cases);
         return 2;
     }
-    for (int i = 2; i < argc; i++) {
-        if (is_help(argv[i])) {
-            fputs(usage_cases, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            conf = argv[++i];
-        } else if (list && strcmp(argv[i], "--status") == 0 && i + 1 < argc) {
-            status = argv[++i];
-        } else if (list && strcmp(argv[i], "--format") == 0 && i + 1 < argc) {
-            format = argv[++i];
-        } else if (show && !case_no && argv[i][0] != '-') {
-            case_no = argv[i];
-        } else {
-            fprintf(stderr, "fengqiao cases: unexpected argument \"%s\"\n%s", argv[i], usage_cases);
-            return 2;
-        }
-    }
+    struct cases_opts co = {.format = "text"};
+    static const struct option list_opts[] = {{"status", required_argument, 0, 's'},
+                                              {"format", required_argument, 0, 'f'},
+                                              {0, 0, 0, 0}};
+    const struct cli_cmd cmd = {.name = list ? "cases list" : "cases show", .usage = usage_cases,
+                                .longopts = list ? list_opts : NULL, .opt = cases_opt,
+                                .ctx = &co, .min_operands = show, .max_operands = show,
+                                .operand = "CASE_NO"};
+    int first = 0, prc = cli_parse(&cmd, argc - 1, argv + 1, &conf, &first);
+    if (prc >= 0)
+        return prc;
+    status = co.status;
+    format = co.format;
+    if (show)
+        case_no = argv[1 + first];
     if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
         fprintf(stderr, "fengqiao cases list: --format must be text or json\n");
-        return 2;
-    }
-    if (show && !case_no) {
-        fputs(usage_cases, stderr);
         return 2;
     }
     struct fq_config *cfg = load_config(conf);
@@ -273,12 +413,7 @@ static int cmd_cases(int argc, char **argv)
                 o && json_is_string(json_object_get(o, "message"))
                     ? json_string_value(json_object_get(o, "message")) : "failed");
     } else if (list && strcmp(format, "text") == 0) {
-        json_t *arr = json_object_get(o, "cases"), *c;
-        size_t i;
-        printf("%-16s %-10s %-16s %-7s %-14s %-10s %s\n", "CASE", "STATUS", "CATEGORY",
-               "GRADE", "ORG", "MEDIATOR", "CREATED");
-        json_array_foreach(arr, i, c) print_case_line(c);
-        printf("%zu case(s)\n", json_array_size(arr));
+        print_cases_text(json_object_get(o, "cases"));
     } else if (show) {
         char *pretty = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", pretty ? pretty : json);
@@ -358,10 +493,24 @@ static void chat_show(const char *resp, long status)
     }
     json_t *v;
     size_t i;
-    json_array_foreach(json_object_get(o, "replies"), i, v)
-        printf("\n%s\n", json_string_value(json_object_get(v, "text")));
+    struct fq_buf all;
+    buf_init(&all);
+    json_array_foreach(json_object_get(o, "replies"), i, v) {
+        const char *t = json_string_value(json_object_get(v, "text"));
+        printf("\n%s\n", t ? t : "");
+        buf_printf(&all, "%s\n", t ? t : "");
+    }
+    /* The bot's replies already list their options as text ("1. 邻里纠纷"); the options are
+     * printed as a menu only when a reply does not show them, so no menu appears twice. */
     json_t *opts = json_object_get(o, "options");
-    if (json_array_size(opts)) {
+    bool shown = true;
+    json_array_foreach(opts, i, v) {
+        const char *label = json_string_value(json_object_get(v, "label"));
+        if (!label || !all.s || !strstr(all.s, label))
+            shown = false;
+    }
+    buf_cleanup(&all);
+    if (json_array_size(opts) && !shown) {
         printf("\n");
         json_array_foreach(opts, i, v)
             printf("  %3s) %s\n", json_string_value(json_object_get(v, "key")),
@@ -373,28 +522,34 @@ static void chat_show(const char *resp, long status)
     json_decref(o);
 }
 
+struct chat_opts {
+    const char *url, *user;
+};
+
+static int chat_opt(int code, char *arg, void *ctx)
+{
+    struct chat_opts *o = ctx;
+    if (code == 'u')
+        o->url = arg;
+    else
+        o->user = arg;
+    return 0;
+}
+
 static int cmd_chat(int argc, char **argv)
 {
-    const char *conf = NULL, *url = NULL, *user = getenv("USER");
+    const char *conf = NULL, *url = NULL, *user = NULL;
+    struct chat_opts co = {.user = getenv("USER")};
     static const struct option opts[] = {{"url", required_argument, 0, 'u'},
                                          {"user", required_argument, 0, 'U'},
-                                         {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c': conf = optarg; break;
-        case 'u': url = optarg; break;
-        case 'U': user = optarg; break;
-        case 'h': fputs(usage_chat, stdout); return 0;
-        default: fputs(usage_chat, stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "fengqiao chat: unexpected argument \"%s\"\n%s", argv[optind], usage_chat);
-        return 2;
-    }
+    const struct cli_cmd cmd = {.name = "chat", .usage = usage_chat, .longopts = opts,
+                                .opt = chat_opt, .ctx = &co};
+    int first = 0, prc = cli_parse(&cmd, argc, argv, &conf, &first);
+    if (prc >= 0)
+        return prc;
+    url = co.url;
+    user = co.user;
     struct fq_config *cfg = load_config(conf);
     if (!cfg)
         return 1;
@@ -450,24 +605,24 @@ static int cmd_chat(int argc, char **argv)
 }
 
 /* ---- check-config -------------------------------------------------------------------------- */
+static int check_opt(int code, char *arg, void *ctx)
+{
+    (void)code;
+    (void)arg;
+    *(bool *)ctx = true;
+    return 0;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
     const char *conf = NULL;
     bool verbose = false;
-    for (int i = 1; i < argc; i++) {
-        if (is_help(argv[i])) {
-            fputs(usage_check, stdout);
-            return 0;
-        } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            conf = argv[++i];
-        } else if (strcmp(argv[i], "-v") == 0) {
-            verbose = true;
-        } else {
-            fprintf(stderr, "fengqiao check-config: unexpected argument \"%s\"\n%s", argv[i],
-                    usage_check);
-            return 2;
-        }
-    }
+    static const struct option opts[] = {{"verbose", no_argument, 0, 'v'}, {0, 0, 0, 0}};
+    const struct cli_cmd cmd = {.name = "check-config", .usage = usage_check, .shortopts = "v",
+                                .longopts = opts, .opt = check_opt, .ctx = &verbose};
+    int first = 0, prc = cli_parse(&cmd, argc, argv, &conf, &first);
+    if (prc >= 0)
+        return prc;
     struct fq_config_problems probs = {0};
     const char *file = conf_default(conf);
     struct fq_config *cfg = config_load(file, &probs);
@@ -491,23 +646,20 @@ int cli_main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (is_help(cmd) || strcmp(cmd, "--help") == 0) {
+    if (is_help(cmd)) {
         fputs(usage_main, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("fengqiao %s\n", cli_version());
         return 0;
     }
     if (strcmp(cmd, "serve") == 0) {
         const char *conf = NULL;
-        for (int i = 2; i < argc; i++) {
-            if (is_help(argv[i])) {
-                fputs(usage_serve, stdout);
-                return 0;
-            } else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-                conf = argv[++i];
-            } else {
-                fprintf(stderr, "fengqiao serve: unexpected argument \"%s\"\n%s", argv[i], usage_serve);
-                return 2;
-            }
-        }
+        const struct cli_cmd c = {.name = "serve", .usage = usage_serve};
+        int first = 0, rc = cli_parse(&c, argc - 1, argv + 1, &conf, &first);
+        if (rc >= 0)
+            return rc;
         return cmd_serve(conf_default(conf));
     }
     if (strcmp(cmd, "roster") == 0)

@@ -71,6 +71,7 @@ static bool check_client_id(char *v, struct fq_buf *why);
 static bool check_prefix(char *v, struct fq_buf *why);
 static bool check_api_base(char *v, struct fq_buf *why);
 static bool check_timezone(char *v, struct fq_buf *why);
+static bool check_log_level(char *v, struct fq_buf *why);
 
 #define OFF(f) offsetof(struct fq_config, f)
 #define D_ANY 0, DUR_MAX
@@ -127,6 +128,8 @@ static const struct key_def keys[] = {
     {"conversation", "idle_timeout", K_DUR, OFF(conversation_idle_timeout), "30m", D_POS, 0, NULL},
 
     {"sensitive", "enabled", K_BOOL, OFF(sensitive_enabled), "false", 0, 0, 0, NULL},
+
+    {"log", "level", K_STR, OFF(log_level), "info", 0, 0, 0, check_log_level},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -134,7 +137,8 @@ static const struct key_def keys[] = {
 _Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");
 
 static const char *const sections[] = {"server", "store", "mqtt", "chat", "wecom",
-                                       "admin", "sla", "survey", "conversation", "sensitive"};
+                                       "admin", "sla", "survey", "conversation", "sensitive",
+                                       "log"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 static char **str_at(struct fq_config *c, const struct key_def *k)
@@ -350,6 +354,16 @@ static bool check_prefix(char *v, struct fq_buf *why)
         buf_printf(why, "expected a topic prefix such as fq/v1 (no '+' or '#', no leading, trailing "
                         "or doubled '/'), got \"%s\"", v);
     return ok;
+}
+
+static bool check_log_level(char *v, struct fq_buf *why)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    for (size_t i = 0; i < 4; i++)
+        if (strcmp(v, levels[i]) == 0)
+            return true;
+    buf_printf(why, "expected error, warn, info or debug, got \"%s\"", v);
+    return false;
 }
 
 static bool loopback_host(const char *h)

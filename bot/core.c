@@ -20,6 +20,7 @@
 #include "../store/store.h"
 #include "chat.h"
 #include "log.h"
+#include "notify.h"
 #include "metrics.h"
 #include "payload.h"
 #include "sched.h"
@@ -383,10 +384,35 @@ static void *core_main(void *arg)
 {
     struct core *c = arg;
     log_thread_name("fq-core");
+    /* systemd's watchdog (WatchdogSec=): the keep-alive comes from this loop, so it stops when
+     * the one writer is stuck; the loop wakes at least every half interval to send it */
+    int64_t wd_ms = notify_watchdog_ms() / 2, wd_last = 0;
     for (;;) {
+        if (wd_ms > 0 && fq_mono_ms() - wd_last >= wd_ms) {
+            notify_watchdog();
+            wd_last = fq_mono_ms();
+        }
         pthread_mutex_lock(&c->mu);
-        while (!c->head && !c->stopping)
-            pthread_cond_wait(&c->cv, &c->mu);
+        while (!c->head && !c->stopping) {
+            if (wd_ms <= 0) {
+                pthread_cond_wait(&c->cv, &c->mu);
+                continue;
+            }
+            int64_t left = wd_last + wd_ms - fq_mono_ms();
+            if (left <= 0)
+                break;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += left / 1000;
+            ts.tv_nsec += (left % 1000) * 1000000L;
+            ts.tv_sec += ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+        }
+        if (!c->head && !c->stopping) {
+            pthread_mutex_unlock(&c->mu);
+            continue;   /* woken for the watchdog */
+        }
         if (!c->head && c->stopping) {
             pthread_mutex_unlock(&c->mu);
             break;

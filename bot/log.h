@@ -1,4 +1,5 @@
-/* log.h: one line per event on stderr, "ts=... level=... msg=... key=value ...". Never pass
+/* log.h: one line per event on stderr, "ts=... level=... msg=... key=value ...", with a "<N>"
+ * syslog priority in front when stderr is the journal (JOURNAL_STREAM). Never pass
  * tokens, request bodies, phone numbers or names at info level: mask them (fq_mask_phone). */
 #ifndef FQ_LOG_H
 #define FQ_LOG_H
@@ -6,6 +7,8 @@
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level l);
+/* "error" "warn" "info" "debug" (the log.level key) into *out; -1 for anything else. */
+int log_level_parse(const char *s, enum log_level *out);
 /* fmt is the rest of the line after "msg=", e.g. log_msg(LOG_INFO, "case opened case=%s", no). */
 void log_msg(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

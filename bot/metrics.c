@@ -8,6 +8,7 @@
  * endpoint and status, cases by category and severity) are rendered only once non-zero, to keep
  * the page short; the rest are always rendered. */
 #include "metrics.h"
+#include "version.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -152,6 +153,11 @@ char *metrics_render(void)
 {
     struct fq_buf b;
     buf_init(&b);
+
+    head(&b, "fengqiao_build_info", "gauge",
+         "Always 1; the labels name the version and git commit of the running binary.");
+    buf_printf(&b, "fengqiao_build_info{version=\"%s\",commit=\"%s\"} 1\n", fq_version,
+               fq_commit[0] ? fq_commit : "unknown");
 
     head(&b, "fq_http_requests_total", "counter", "HTTP requests by endpoint and status code.");
     for (size_t e = 0; e < EP__COUNT; e++)

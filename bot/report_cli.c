@@ -3,6 +3,7 @@
  * read-only connection (WAL: it reads next to a running daemon) and loads the catalogs for the
  * Chinese labels. Exit codes: 0 success, 1 runtime error, 2 usage error. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "../common/config.h"
 #include "../handlers/report.h"
 #include "../store/store.h"
+#include "cli.h"
 #include "locale.h"
 #include "report_out.h"
 
@@ -78,6 +80,21 @@ static int write_text(const char *path, const char *text)
     return 0;
 }
 
+static int report_opt(int code, char *arg, void *ctx)
+{
+    struct ropts *o = ctx;
+    switch (code) {
+    case 'f': o->format = arg; break;
+    case 'o': o->out = arg; break;
+    case 'm': o->month = arg; break;
+    case 'g': o->org = arg; break;
+    case 'F': o->from = arg; break;
+    case 'T': o->to = arg; break;
+    default: return 2;
+    }
+    return 0;
+}
+
 int report_cli_main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -89,30 +106,23 @@ int report_cli_main(int argc, char **argv)
     if (!monthly && !ledger)
         return usage_error("unknown subcommand \"%s\"", argv[1]);
     struct ropts o = {.format = monthly ? "text" : "csv"};
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        bool has = i + 1 < argc;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(usage_report, stdout);
-            return 0;
-        } else if (strcmp(a, "-c") == 0 && has) {
-            o.conf = argv[++i];
-        } else if (strcmp(a, "--format") == 0 && has) {
-            o.format = argv[++i];
-        } else if (strcmp(a, "-o") == 0 && has) {
-            o.out = argv[++i];
-        } else if (monthly && strcmp(a, "--month") == 0 && has) {
-            o.month = argv[++i];
-        } else if (monthly && strcmp(a, "--org") == 0 && has) {
-            o.org = argv[++i];
-        } else if (ledger && strcmp(a, "--from") == 0 && has) {
-            o.from = argv[++i];
-        } else if (ledger && strcmp(a, "--to") == 0 && has) {
-            o.to = argv[++i];
-        } else {
-            return usage_error("unexpected argument \"%s\"", a);
-        }
-    }
+    static const struct option monthly_opts[] = {{"format", required_argument, 0, 'f'},
+                                                 {"output", required_argument, 0, 'o'},
+                                                 {"month", required_argument, 0, 'm'},
+                                                 {"org", required_argument, 0, 'g'},
+                                                 {0, 0, 0, 0}};
+    static const struct option ledger_opts[] = {{"format", required_argument, 0, 'f'},
+                                                {"output", required_argument, 0, 'o'},
+                                                {"from", required_argument, 0, 'F'},
+                                                {"to", required_argument, 0, 'T'},
+                                                {0, 0, 0, 0}};
+    const struct cli_cmd cmd = {.name = monthly ? "report monthly" : "report ledger",
+                                .usage = usage_report, .shortopts = "o:",
+                                .longopts = monthly ? monthly_opts : ledger_opts,
+                                .opt = report_opt, .ctx = &o};
+    int first = 0, prc = cli_parse(&cmd, argc - 1, argv + 1, &o.conf, &first);
+    if (prc >= 0)
+        return prc;
     int year = 0, month = 0;
     int64_t from = 0, to = 0;
     struct fq_civil from_day, to_day;

@@ -6,7 +6,12 @@
  * arbitrary thread. SIGTERM/SIGINT: stop accepting, let requests already in the core commit and
  * be answered, drain, stop the rest, exit 0 (within 5 s). SIGHUP: re-read the config and the
  * locales; an invalid one is refused and the running one kept. A valid one also re-reads the
- * roster from the database (roster_touch). */
+ * roster from the database (roster_touch).
+ *
+ * Under systemd (Type=notify, bot/notify.c): READY=1 once the store, the timers, MQTT and HTTP
+ * are up; RELOADING=1 and READY=1 around a SIGHUP reload (accepted or refused); STOPPING=1 when
+ * a stop signal arrives. The core thread sends the watchdog keep-alive (bot/core.c), so a core
+ * stuck in one batch gets the daemon restarted. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -26,6 +31,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mqtt.h"
+#include "notify.h"
 #include "outbox.h"
 #include "wecom_out.h"
 #include "sched.h"
@@ -101,6 +107,14 @@ static void roster_touch(const char *store_path)
     store_close(s);
 }
 
+/* log.level; config_load has checked the value */
+static void apply_log_level(const struct fq_config *cfg)
+{
+    enum log_level l = LOG_INFO;
+    if (log_level_parse(cfg->log_level, &l) == 0)
+        log_set_level(l);
+}
+
 static void reload(struct daemon *d)
 {
     struct fq_config_problems probs = {0};
@@ -132,6 +146,7 @@ static void reload(struct daemon *d)
     d->old_lex[d->n_old++] = d->lex;
     d->cfg = cfg;
     d->lex = lex;
+    apply_log_level(cfg);
     core_set_config(d->core, cfg, lex);
     http_set_config(d->http, cfg);
     if (!fq_streq(cfg->store_path, d->old_cfg[0]->store_path))
@@ -189,12 +204,16 @@ int cmd_serve(const char *conf)
         config_free(d.cfg);
         return 1;
     }
+    apply_log_level(d.cfg);
+    log_debug("starting version=\"%s\" config=\"%s\"", cli_version(),
+              d.cfg->file ? d.cfg->file : "(built-in defaults)");
     char *dir = locale_dir_default();
     if (locale_load(dir, &d.lex, &cause) != FQ_OK) {
         fprintf(stderr, "fengqiao: locales: %s\n", cause ? cause : "cannot load");
         goto out;
     }
 
+    notify_init();
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -238,18 +257,22 @@ int cmd_serve(const char *conf)
     }
     log_info("serving listen=%s store=%s mqtt=%s", d.cfg->server_listen, d.cfg->store_path,
              d.cfg->mqtt_enabled ? "on" : "off");
+    notify_send("READY=1\nSTATUS=serving");
 
     for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
+            notify_reloading();
             reload(&d);
+            notify_send("READY=1\nSTATUS=serving");
             continue;
         }
         if (sig == SIGPIPE)
             continue;
         log_info("stopping signal=%d", sig);
+        notify_send("STOPPING=1\nSTATUS=stopping");
         break;
     }
     shutdown_all(&d);

@@ -1,5 +1,6 @@
 /* config.h: the daemon's configuration (CONTRACT 2) as a plain struct. Parsing lives in
- * bot/config.c (libinih); this header has no library include so handlers/ can read SLAs. */
+ * bot/config.c (its own INI parser); this header has no library include so handlers/ can read
+ * SLAs. */
 #ifndef FQ_CONFIG_H
 #define FQ_CONFIG_H
 
@@ -47,6 +48,8 @@ struct fq_config {
     int64_t conversation_idle_timeout;  /* 30m */
 
     bool sensitive_enabled;
+
+    char *log_level;                /* "info": error|warn|info|debug */
 };
 
 /* One problem found while loading or checking: "file:line: key: problem". */

@@ -18,8 +18,9 @@ command -v valgrind >/dev/null || { echo "valgrind: not installed (make deps)" >
 bin=$1; shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/fq-valgrind-XXXXXX)
-VG="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
-    --show-leak-kinds=definite,indirect --error-exitcode=1 --num-callers=30
+# one line (the backslashes join them), as the wrapper below writes it into an exec line
+VG="valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect \
+    --show-leak-kinds=definite,indirect --error-exitcode=1 --num-callers=30 \
     --suppressions=$root/scripts/valgrind.supp"
 # children that are not ours (the mosquitto a test starts, shells, the Python of the harness)
 SKIP="--trace-children-skip=/usr/*,/bin/*,/sbin/*,*python*,*pyenv*,*mosquitto*"
@@ -37,7 +38,7 @@ done
 mkdir -p "$dir/daemon"
 cat >"$dir/fengqiao-vg" <<WRAP
 #!/bin/sh
-exec $(echo $VG) --log-file="$dir/daemon/%p.log" "$bin" "\$@"
+exec $VG --log-file="$dir/daemon/%p.log" "$bin" "\$@"
 WRAP
 chmod +x "$dir/fengqiao-vg"
 echo "valgrind: daemon session (integration tests under valgrind)"
@@ -46,7 +47,8 @@ FQ_BIN="$dir/fengqiao-vg" FENGQIAO_LOCALES="$root/locales" python3 "$root/tests/
     -k test_hostile.test_malformed -k test_outage.test_kill9 || status=1
 
 errs=0
-for f in $(find "$dir" -name '*.log'); do
+for f in "$dir"/*/*.log; do
+    [ -e "$f" ] || continue
     n=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/p' "$f" | tail -1)
     if [ -z "$n" ]; then
         # no summary: the process was killed (kill -9 tests, criterion timeouts) or exec'd away

@@ -248,6 +248,7 @@ phase() {
     R_BATCH=$(calc "$R_BATCHES > 0 ? $R_MSGS / $R_BATCHES : 0" 1)
     R_OUTBOX=$(metric "$TMP/after.txt" fq_outbox_depth)
     # daemon CPU per answered request, in microseconds: HTTP threads, core and other threads
+    # shellcheck disable=SC2086 # split the two "http core" pairs into $1..$4
     set -- $cpu0 $cpu1
     R_CPU_HTTP=$(calc "$R_OK > 0 ? ($3 - $1) * 1000000 / $HZ / $R_OK : 0" 0)
     R_CPU_CORE=$(calc "$R_OK > 0 ? ($4 - $2) * 1000000 / $HZ / $R_OK : 0" 0)
@@ -637,7 +638,8 @@ CPU1=$("$LG" cpu -n "$NPROC" -d 2)
 RATIO=$(calc "$BARE_MEAN > 0 ? 100 * $FULL_RPS / $BARE_MEAN : 0" 1)
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git status --porcelain 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+DIRTY=""
+if git status --porcelain 2>/dev/null | grep -q .; then DIRTY=" (with uncommitted changes)"; fi
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 FS=$(df -PT "$TMP" 2>/dev/null | awk 'NR == 2 { print $2 }')
 

@@ -11,8 +11,8 @@ cd "$(dirname "$0")/../.." || exit 2
 SECS=${FUZZ_SECONDS:-60}
 BIN=${FUZZ_BIN_DIR:-build/fuzz/fuzz}
 WORK=${FUZZ_WORK_DIR:-build/fuzz}
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 failed=0
 summary=""
 for t in "$@"; do
@@ -24,6 +24,7 @@ for t in "$@"; do
     echo "fuzz: $t for ${SECS}s (log $log)"
     dict=""
     [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
+    # shellcheck disable=SC2086 # $dict: no word, or one
     "$BIN/$t" -max_total_time="$SECS" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 $dict \
         -max_len=16384 -artifact_prefix="$WORK/crash-$t-" "$work" "$seeds" \
         </dev/null >"$log" 2>&1

@@ -978,3 +978,32 @@ Test(config, sla_halved_when_sensitive)
     cr_expect_eq(config_sla_accept(NULL, 0), -1);
     config_free(c);
 }
+
+Test(config, log_level_values)
+{
+    struct fq_config *c = config_new_defaults();
+    cr_expect_str_eq(c->log_level, "info");
+    config_free(c);
+    static const char *const good[] = {"error", "warn", "info", "debug"};
+    for (size_t i = 0; i < 4; i++) {
+        char text[64];
+        snprintf(text, sizeof text, "[log]\nlevel = %s\n", good[i]);
+        c = load_ok(tmp_file(text));
+        cr_expect_str_eq(c->log_level, good[i]);
+        config_free(c);
+    }
+    const char *path = tmp_file("[log]\nlevel = verbose\n");
+    struct fq_config_problems probs = {0};
+    char *t = load_bad(path, &probs);
+    char want[256];
+    snprintf(want, sizeof want, "%s:2: log.level: expected error, warn, info or debug, got "
+             "\"verbose\"\n", path);
+    cr_expect_not_null(strstr(t, want), "got:\n%s", t);
+    free(t);
+    config_problems_cleanup(&probs);
+    setenv("FENGQIAO_LOG_LEVEL", "debug", 1);
+    c = load_ok(NULL);
+    cr_expect_str_eq(c->log_level, "debug");
+    config_free(c);
+    unsetenv("FENGQIAO_LOG_LEVEL");
+}

@@ -463,9 +463,16 @@ Test(metrics, render_counts_and_labels)
     cr_assert_not_null(strstr(t, "# TYPE fq_http_requests_total counter\n"));
     cr_assert_not_null(strstr(t, "# TYPE fq_outbox_depth gauge\n"));
     cr_assert_not_null(strstr(t, "# HELP fq_mqtt_connected "));
+    const char *bi = strstr(t, "\nfengqiao_build_info{version=\"");
+    cr_assert_not_null(bi);
+    cr_assert_not_null(strstr(bi, ",commit=\""));
+    cr_assert_eq(strncmp(strchr(bi, '}'), "} 1\n", 4), 0);
+    cr_assert_not_null(strstr(t, "# TYPE fengqiao_build_info gauge\n"));
     /* every line is a comment or `name{labels} value` */
     for (char *line = strtok(t, "\n"); line; line = strtok(NULL, "\n"))
-        cr_assert(line[0] == '#' || strncmp(line, "fq_", 3) == 0, "line: %s", line);
+        cr_assert(line[0] == '#' || strncmp(line, "fq_", 3) == 0 ||
+                      strncmp(line, "fengqiao_build_info{", 20) == 0,
+                  "line: %s", line);
     free(t);
     metrics_mqtt_connected(0);
 }
