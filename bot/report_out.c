@@ -349,16 +349,21 @@ char *report_text(const struct rp_monthly *r, const struct fq_lexicon *lx)
 }
 
 /* ---- CSV ----------------------------------------------------------------------------------- */
+/* One text cell. A cell a spreadsheet would take for a formula (it begins with = + - @, a tab or
+ * a carriage return) is neutralised as OWASP recommends: a single quote in front, and quoted.
+ * Every text cell goes through here, labels and residents' text alike; the counts written with
+ * buf_printf are numbers this file produced and are never negative. */
 static void csv_cell(struct fq_buf *b, const char *s, bool first)
 {
     if (!first)
         buf_puts(b, ",");
     s = s ? s : "";
-    if (!strpbrk(s, ",\"\r\n")) {
+    bool formula = s[0] && strchr("=+-@\t\r", s[0]);
+    if (!formula && !strpbrk(s, ",\"\r\n")) {
         buf_puts(b, s);
         return;
     }
-    buf_puts(b, "\"");
+    buf_puts(b, formula ? "\"'" : "\"");
     for (const char *p = s; *p; p++) {
         if (*p == '"')
             buf_puts(b, "\"");
@@ -473,8 +478,9 @@ char *ledger_csv(const struct rp_ledger *l, const struct fq_lexicon *lx)
                 }
                 csv_cell(&b, v, c == 0);
             } else if (ledger_cols[c].type == LT_INT) {
-                snprintf(v, sizeof v, "%d", x->attempts);
-                csv_cell(&b, v, c == 0);
+                if (c)
+                    buf_puts(&b, ",");
+                buf_printf(&b, "%d", x->attempts);
             } else {
                 csv_cell(&b, lcell_text(x, c), c == 0);
             }
@@ -589,6 +595,7 @@ static lxw_error ledger_sheet(lxw_workbook *wb, const struct xfmt *f, const stru
             } else if (ledger_cols[c].type == LT_INT) {
                 W(worksheet_write_number(ws, row, col, x->attempts, NULL));
             } else {
+                /* residents' text as a string cell: never a formula, whatever it begins with */
                 W(worksheet_write_string(ws, row, col, lcell_text(x, c), NULL));
             }
         }

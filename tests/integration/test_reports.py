@@ -12,7 +12,7 @@ import sqlite3
 import time
 import zipfile
 
-from lib import (PREFIX, Broker, Daemon, Sub, check, expect_error, short, submit)
+from lib import (PREFIX, Broker, Daemon, Sub, base_roster, check, expect_error, short, submit)
 
 REPORT = "枫源村一网格的邻居在楼道堆放杂物，多次沟通无果，我的电话13800000001"
 
@@ -186,3 +186,79 @@ def test_scheduled_monthly_report_is_retained():
                    "fired_at IS NULL AND due_at > strftime('%s','now')").fetchone()[0]
     db.close()
     check(n == 1, "the next monthly report is not scheduled")
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_types(path, n):
+    """{cell ref: (t attribute or None, has a formula)} of sheet n."""
+    xml = zipfile.ZipFile(path).read(f"xl/worksheets/sheet{n}.xml").decode()
+    out = {}
+    for ref, attrs, body in re.findall(r'<c r="([A-Z]+\d+)"([^>]*?)(?:/>|>(.*?)</c>)', xml, re.S):
+        t = re.search(r'\bt="([^"]+)"', attrs)
+        out[ref] = (t.group(1) if t else None, "<f" in (body or ""))
+    return out
+
+
+def test_exports_neutralise_formulas():
+    """CONTRACT 9: exported CSV cells never begin with =, +, -, @, tab or CR unless neutralised
+    (OWASP: a single quote in front). Residents named like formulas, a description and a
+    resolution note that start with =, an org node named like one: every such CSV cell, parsed
+    with the csv module, begins with ', and the workbooks keep them as plain strings."""
+    roster = base_roster()
+    for o in roster["org"]:
+        if o["id"] == "vil-lq":
+            o["name"] = "@SUM(A1)"
+    d = Daemon(roster=roster)
+    names = ['=HYPERLINK("http://evil.example/","x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    cases = []
+    for i, name in enumerate(names):
+        c, _ = submit(d, f"fx-{i}", REPORT.replace("13800000001", f"1380000001{i}"), name=name)
+        cases.append(c)
+    cd, _ = submit(d, "fx-desc", "=1+2 " + REPORT.replace("13800000001", "13800000020"))
+    for text in (f"接单 {cd}", f"调结 {cd} =HYPERLINK(\"http://evil.example/\") 达成协议"):
+        r = d.chat("m-wang", text)
+        check(r.status == 200, f"{text}: {r}")
+    today = time.strftime("%Y-%m-%d")
+    out = os.path.join(d.dir, "l.csv")
+    c = d.cli("report", "ledger", "--from", today, "--to", today, "-o", out)
+    check(c.returncode == 0, f"ledger csv: {c.stderr}")
+    rows = list(csv.reader(io.StringIO(open(out, "rb").read().decode("utf-8-sig"), newline="")))
+    bad = [(r[0], x) for r in rows for x in r if x.startswith(FORMULA_START)]
+    check(not bad, f"CSV cells that begin a formula: {bad}")
+    head = rows[0]
+    by_case = {r[0]: dict(zip(head, r)) for r in rows[1:]}
+    for c, name in zip(cases, names):
+        got = by_case[c]["当事人"]
+        check(got.startswith("'" + name[0]), f"parties of {name!r}: {got!r}")
+
+    month = time.strftime("%Y-%m")
+    c = d.cli("report", "monthly", "--month", month, "--format", "csv")
+    check(c.returncode == 0, f"monthly csv: {c.stderr}")
+    mrows = list(csv.reader(io.StringIO(c.stdout.lstrip("\ufeff"), newline="")))
+    bad = [x for r in mrows for x in r if x.startswith(FORMULA_START)]
+    check(not bad, f"monthly CSV cells that begin a formula: {bad}")
+    check(any(r and r[0] == "'@SUM(A1)" for r in mrows), f"org label: {mrows}")
+
+    # the workbooks: the same texts as string cells, no formula anywhere
+    xl = os.path.join(d.dir, "m.xlsx")
+    c = d.cli("report", "monthly", "--month", month, "--format", "xlsx", "-o", xl)
+    check(c.returncode == 0, f"xlsx: {c.stderr}")
+    z = zipfile.ZipFile(xl)
+    for name in z.namelist():
+        if name.startswith("xl/worksheets/"):
+            check("<f>" not in z.read(name).decode(), f"a formula in {name}")
+    _, cells, _ = xlsx_sheet(xl, 2)
+    types = cell_types(xl, 2)
+    hrow = next(int(k[1:]) for k, v in cells.items() if v == "当事人")
+    col = {v: k[0] for k, v in cells.items() if int(k[1:]) == hrow}
+    for ref, v in cells.items():
+        if int(ref[1:]) > hrow and ref[0] == col["当事人"]:
+            check(types[ref] == ("s", False), f"{ref} {v!r} is not a string cell: {types[ref]}")
+    firsts = {str(v)[:1] for k, v in cells.items() if k[0] == col["当事人"] and int(k[1:]) > hrow}
+    check({"=", "+", "-", "@", "\t"} <= firsts, f"the names as written, masked: {firsts}")
+    _, cells1, _ = xlsx_sheet(xl, 1)
+    types1 = cell_types(xl, 1)
+    org = [k for k, v in cells1.items() if str(v).strip() == "@SUM(A1)"]
+    check(org and all(types1[k] == ("s", False) for k in org), f"org label cell: {org}")
+

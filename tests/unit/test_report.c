@@ -532,3 +532,60 @@ Test(report, monthly_timer_sends_the_previous_month)
     cr_assert_eq(a.n, 0);
     actions_cleanup(&a);
 }
+
+/* CONTRACT 9: exported CSV cells never begin with = + - @, a tab or CR unless neutralised (a
+ * single quote in front, quoted), in the ledger and in the monthly report alike. */
+Test(report, csv_cells_never_start_a_formula)
+{
+    static const char *const evil[] = {"=HYPERLINK(\"http://x\",\"y\")", "+1", "-2+3", "@SUM(A1)",
+                                       "\tx", "\rx", "=1+1"};
+    const size_t n = sizeof evil / sizeof evil[0];
+    struct rp_ledger l = {.v = calloc(n, sizeof(struct rp_ledger_row)), .n = n};
+    cr_assert_not_null(l.v);
+    for (size_t i = 0; i < n; i++) {
+        struct rp_ledger_row *x = &l.v[i];
+        snprintf(x->case_no, sizeof x->case_no, "FQ20250301-%04zu", i + 1);
+        x->parties = strdup(evil[i]);
+        x->category = strdup(evil[(i + 1) % n]);
+        x->place = strdup("-");
+        x->severity = strdup("");
+        x->mediator = strdup("@m");
+        x->outcome = strdup(evil[(i + 2) % n]);
+        x->survey = strdup("");
+    }
+    char *csv = ledger_csv(&l, lex);
+    cr_assert_not_null(csv);
+    for (size_t i = 0; i < n; i++) {
+        char want[64];
+        snprintf(want, sizeof want, ",\"'%.10s", evil[i]);
+        cr_assert_not_null(strstr(csv, want), "no neutralised cell for %s in:\n%s", evil[i], csv);
+    }
+    cr_assert_not_null(strstr(csv, ",\"'-\","));
+    cr_assert_not_null(strstr(csv, ",\"'@m\","));
+    /* after a separator or a line start, no cell opens with a formula character */
+    for (const char *p = csv; *p; p++)
+        if (p == csv || p[-1] == ',' || p[-1] == '\n')
+            cr_assert(!strchr("=+-@\t", *p), "a cell begins with %c at: %.40s", *p, p);
+    free(csv);
+    /* the fields are owned by l */
+    for (size_t i = 0; i < n; i++) {
+        struct rp_ledger_row *x = &l.v[i];
+        free(x->parties), free(x->category);
+        free(x->place), free(x->severity), free(x->mediator), free(x->outcome), free(x->survey);
+    }
+    free(l.v);
+
+    /* the monthly report: an org node named like a formula */
+    fixture();
+    free(ro->org[4].name);
+    ro->org[4].name = strdup("=cmd|' /C calc'!A0");
+    struct rp_monthly *r = NULL;
+    cr_assert_eq(report_monthly(&ctx, 2025, 3, NULL, &r), FQ_OK);
+    char *mc = report_csv(r, lex);
+    cr_assert_not_null(strstr(mc, "\r\n\"'=cmd|' /C calc'!A0\","), "%s", mc);
+    for (const char *p = mc; *p; p++)
+        if (p == mc || p[-1] == ',' || p[-1] == '\n')
+            cr_assert(!strchr("=+-@\t", *p), "a cell begins with %c at: %.40s", *p, p);
+    free(mc);
+    report_monthly_free(r);
+}
