@@ -19,9 +19,12 @@ char *report_text(const struct rp_monthly *r, const struct fq_lexicon *lx);
  * Caller frees. */
 char *report_csv(const struct rp_monthly *r, const struct fq_lexicon *lx);
 char *ledger_csv(const struct rp_ledger *l, const struct fq_lexicon *lx);
-/* Writes an XLSX workbook to path: the monthly statistics sheet when r is not NULL, then the
- * ledger sheet when l is not NULL; Chinese headers, frozen header row, column widths, dates as
- * Excel dates (local time). On failure returns FQ_EIO and sets *cause (caller frees). */
+/* Writes an XLSX workbook to path: the monthly statistics
+ * sheet when r is not NULL (title, period, the figures, then each breakdown table with its label
+ * and a column chart, one page each), then the ledger sheet when l is not NULL (title, period,
+ * header row repeated on every printed page, autofilter, frozen panes, wrapped text). Both print
+ * A4 landscape with page numbers; the ledger is fitted to one page wide. Dates are Excel dates
+ * (local time). On failure returns FQ_EIO and sets *cause (caller frees). */
 enum fq_err report_xlsx(const struct rp_monthly *r, const struct rp_ledger *l,
                         const struct fq_lexicon *lx, const char *path, char **cause);
 /* `fengqiao report monthly|ledger ...` (bot/report_cli.c): argv[0] is "report". Returns the
