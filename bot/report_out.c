@@ -9,10 +9,13 @@
 #include "report_out.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <xlsxwriter.h>
 
 #define L FQ_LOC_ZH_CN
@@ -509,6 +512,25 @@ char *ledger_csv(const struct rp_ledger *l, const struct fq_lexicon *lx)
     return buf_take(&b);
 }
 
+/* ---- the files' mode ----------------------------------------------------------------------- */
+int report_open_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    /* an existing file keeps its mode through O_CREAT: narrow it before anything is written.
+     * Only a regular file: -o /dev/stdout or a pipe is left as it is. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && (st.st_mode & 0077) &&
+                                fchmod(fd, 0600) != 0)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 /* ---- XLSX ---------------------------------------------------------------------------------- */
 struct xfmt {
     lxw_format *head, *date, *pct, *num1, *title, *period, *label, *text, *num, *center;
@@ -752,6 +774,14 @@ static void cell_format(lxw_format *fm)
 enum fq_err report_xlsx(const struct rp_monthly *r, const struct rp_ledger *l,
                         const struct fq_lexicon *lx, const char *path, char **cause)
 {
+    /* the workbook is written by libxlsxwriter's own fopen(path, "wb"), which keeps the mode of
+     * an existing file: create it 0600 first, so the file is never readable by others */
+    int fd = report_open_private(path);
+    if (fd < 0 || close(fd) != 0) {
+        if (cause)
+            *cause = fq_strdup(strerror(errno));
+        return FQ_EIO;
+    }
     lxw_workbook *wb = workbook_new(path);
     if (!wb) {
         if (cause)

@@ -275,7 +275,8 @@ def test_workbooks_print_and_file_as_they_are():
     """The ledger workbook: title, period, then the header row; the case description and the
     resolution note columns; A4 landscape one page wide, the header repeated on every page,
     autofilter, frozen panes, page numbers. The monthly workbook: title and period on top, a
-    chart per breakdown, each table on its own page."""
+    chart per breakdown, each table on its own page. Files 0600 like the database; stdout
+    unchanged."""
     d = Daemon()
     c1, _ = submit(d, "pr-1", REPORT)
     c2, _ = submit(d, "pr-2", REPORT.replace("13800000001", "13800000002"))
@@ -284,8 +285,11 @@ def test_workbooks_print_and_file_as_they_are():
         check(r.status == 200, f"{text}: {r}")
     today = time.strftime("%Y-%m-%d")
     lx = os.path.join(d.dir, "l.xlsx")
+    open(lx, "w").close()
+    os.chmod(lx, 0o644)   # an existing file is narrowed too
     c = d.cli("report", "ledger", "--from", today, "--to", today, "--format", "xlsx", "-o", lx)
     check(c.returncode == 0, f"ledger xlsx: {c.stderr}")
+    check(os.stat(lx).st_mode & 0o777 == 0o600, f"ledger mode {os.stat(lx).st_mode & 0o777:o}")
     rows, cells, xml = xlsx_sheet(lx, 1)
     check(cells.get("A1") == "矛盾纠纷排查调处台账", f"ledger title: {cells.get('A1')}")
     check(str(cells.get("A2", "")).startswith("统计期间") and today in str(cells.get("A2")),
@@ -317,6 +321,7 @@ def test_workbooks_print_and_file_as_they_are():
     xl = os.path.join(d.dir, "m.xlsx")
     c = d.cli("report", "monthly", "--month", month, "--format", "xlsx", "-o", xl)
     check(c.returncode == 0, f"monthly xlsx: {c.stderr}")
+    check(os.stat(xl).st_mode & 0o777 == 0o600, f"monthly mode {os.stat(xl).st_mode & 0o777:o}")
     z = zipfile.ZipFile(xl)
     charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
     check(len(charts) == 4, f"a chart per breakdown (category, severity, org, channel): {charts}")
@@ -331,3 +336,11 @@ def test_workbooks_print_and_file_as_they_are():
     check([int(b) for b in breaks] == want, f"page breaks {breaks}, want before the labels {want}")
     ps1 = re.search(r"<pageSetup [^>]*/>", xml1)
     check(ps1 and 'orientation="landscape"' in ps1.group(0), "monthly page setup")
+
+    out = os.path.join(d.dir, "l.csv")
+    c = d.cli("report", "ledger", "--from", today, "--to", today, "-o", out)
+    check(c.returncode == 0 and os.stat(out).st_mode & 0o777 == 0o600,
+          f"ledger csv mode {os.stat(out).st_mode & 0o777:o} {c.stderr}")
+    s = d.cli("report", "ledger", "--from", today, "--to", today)
+    check(s.returncode == 0 and s.stdout == open(out, encoding="utf-8").read(),
+          "stdout and -o differ")
