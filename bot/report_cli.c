@@ -29,7 +29,8 @@ static const char usage_report[] =
     "statistics sheet and the ledger of the month's cases.\n"
     "ledger: the case ledger of the cases received from --from to --to (both days\n"
     "included), csv (the default) or xlsx.\n"
-    "Output goes to standard output, or to FILE with -o; xlsx needs -o (it is binary).\n";
+    "Output goes to standard output, or to FILE with -o (created with mode 0600: reports hold\n"
+    "personal data); xlsx needs -o (it is binary).\n";
 
 struct ropts {
     const char *conf, *month, *from, *to, *format, *out, *org;
@@ -62,9 +63,13 @@ static int write_text(const char *path, const char *text)
         fprintf(stderr, "fengqiao report: out of memory\n");
         return 1;
     }
-    FILE *f = path ? fopen(path, "wb") : stdout;
+    int fd = path ? report_open_private(path) : -1;   /* 0600, like the database */
+    FILE *f = path ? (fd >= 0 ? fdopen(fd, "wb") : NULL) : stdout;
     if (!f) {
-        fprintf(stderr, "fengqiao report: %s: %s\n", path, strerror(errno));
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        fprintf(stderr, "fengqiao report: %s: %s\n", path, strerror(e));
         return 1;
     }
     size_t n = strlen(text);

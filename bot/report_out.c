@@ -9,10 +9,13 @@
 #include "report_out.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <xlsxwriter.h>
 
 #define L FQ_LOC_ZH_CN
@@ -349,16 +352,21 @@ char *report_text(const struct rp_monthly *r, const struct fq_lexicon *lx)
 }
 
 /* ---- CSV ----------------------------------------------------------------------------------- */
+/* One text cell. A cell a spreadsheet would take for a formula (it begins with = + - @, a tab or
+ * a carriage return) is neutralised as OWASP recommends: a single quote in front, and quoted.
+ * Every text cell goes through here, labels and residents' text alike; the counts written with
+ * buf_printf are numbers this file produced and are never negative. */
 static void csv_cell(struct fq_buf *b, const char *s, bool first)
 {
     if (!first)
         buf_puts(b, ",");
     s = s ? s : "";
-    if (!strpbrk(s, ",\"\r\n")) {
+    bool formula = s[0] && strchr("=+-@\t\r", s[0]);
+    if (!formula && !strpbrk(s, ",\"\r\n")) {
         buf_puts(b, s);
         return;
     }
-    buf_puts(b, "\"");
+    buf_puts(b, formula ? "\"'" : "\"");
     for (const char *p = s; *p; p++) {
         if (*p == '"')
             buf_puts(b, "\"");
@@ -415,40 +423,59 @@ char *report_csv(const struct rp_monthly *r, const struct fq_lexicon *lx)
 
 /* ---- the ledger's columns ------------------------------------------------------------------ */
 enum lt { LT_TEXT, LT_DATE, LT_INT };
+enum lf { F_CASE_NO, F_RECEIVED, F_ACCEPTED, F_CLOSED, F_PARTIES, F_CATEGORY, F_PLACE,
+          F_DESCRIPTION, F_SEVERITY, F_MEDIATOR, F_ATTEMPTS, F_OUTCOME, F_AGREEMENT, F_SURVEY };
 
 struct lcol {
     const char *key;
+    enum lf field;
     enum lt type;
-    double width;
+    double width;                    /* XLSX column width, in characters */
 };
 
+/* The columns of the filed ledger, in the order of the printed form. The widths add up to a
+ * landscape A4 page at a readable scale; the long texts wrap. The XLSX shows the dates as days
+ * (the cells keep the time), the CSV with the time. */
 static const struct lcol ledger_cols[] = {
-    {"rp_l_case_no", LT_TEXT, 16},  {"rp_l_received", LT_DATE, 17}, {"rp_l_accepted", LT_DATE, 17},
-    {"rp_l_closed", LT_DATE, 17},   {"rp_l_parties", LT_TEXT, 20},  {"rp_l_category", LT_TEXT, 16},
-    {"rp_l_place", LT_TEXT, 20},    {"rp_l_severity", LT_TEXT, 8},  {"rp_l_mediator", LT_TEXT, 10},
-    {"rp_l_attempts", LT_INT, 10},  {"rp_l_outcome", LT_TEXT, 18},  {"rp_l_survey", LT_TEXT, 10},
+    {"rp_l_case_no", F_CASE_NO, LT_TEXT, 16},
+    {"rp_l_received", F_RECEIVED, LT_DATE, 11},
+    {"rp_l_accepted", F_ACCEPTED, LT_DATE, 11},
+    {"rp_l_closed", F_CLOSED, LT_DATE, 11},
+    {"rp_l_parties", F_PARTIES, LT_TEXT, 12},
+    {"rp_l_category", F_CATEGORY, LT_TEXT, 10},
+    {"rp_l_place", F_PLACE, LT_TEXT, 12},
+    {"rp_l_description", F_DESCRIPTION, LT_TEXT, 32},
+    {"rp_l_severity", F_SEVERITY, LT_TEXT, 6},
+    {"rp_l_mediator", F_MEDIATOR, LT_TEXT, 8},
+    {"rp_l_attempts", F_ATTEMPTS, LT_INT, 6},
+    {"rp_l_outcome", F_OUTCOME, LT_TEXT, 12},
+    {"rp_l_agreement", F_AGREEMENT, LT_TEXT, 26},
+    {"rp_l_survey", F_SURVEY, LT_TEXT, 8},
 };
 #define N_LCOLS (sizeof ledger_cols / sizeof ledger_cols[0])
 
-/* The text or number of column c of row x. */
-static const char *lcell_text(const struct rp_ledger_row *x, size_t c)
+/* The text of a text column of row x. */
+static const char *lcell_text(const struct rp_ledger_row *x, enum lf f)
 {
-    switch (c) {
-    case 0: return x->case_no;
-    case 4: return x->parties;
-    case 5: return x->category;
-    case 6: return x->place;
-    case 7: return x->severity;
-    case 8: return x->mediator;
-    case 10: return x->outcome;
-    case 11: return x->survey;
+    switch (f) {
+    case F_CASE_NO: return x->case_no;
+    case F_PARTIES: return x->parties;
+    case F_CATEGORY: return x->category;
+    case F_PLACE: return x->place;
+    case F_DESCRIPTION: return x->description;
+    case F_SEVERITY: return x->severity;
+    case F_MEDIATOR: return x->mediator;
+    case F_OUTCOME: return x->outcome;
+    case F_AGREEMENT: return x->agreement;
+    case F_SURVEY: return x->survey;
     default: return "";
     }
 }
 
-static int64_t lcell_time(const struct rp_ledger_row *x, size_t c)
+static int64_t lcell_time(const struct rp_ledger_row *x, enum lf f)
 {
-    return c == 1 ? x->received : c == 2 ? x->accepted : c == 3 ? x->closed : 0;
+    return f == F_RECEIVED ? x->received : f == F_ACCEPTED ? x->accepted
+                                           : f == F_CLOSED ? x->closed : 0;
 }
 
 char *ledger_csv(const struct rp_ledger *l, const struct fq_lexicon *lx)
@@ -464,15 +491,16 @@ char *ledger_csv(const struct rp_ledger *l, const struct fq_lexicon *lx)
         for (size_t c = 0; c < N_LCOLS; c++) {
             char v[32] = "";
             if (ledger_cols[c].type == LT_DATE) {
-                int64_t t = lcell_time(x, c);
+                int64_t t = lcell_time(x, ledger_cols[c].field);
                 if (t > 0)
                     fq_local_format(t, FQ_LOCAL_MINUTE, v, sizeof v);
                 csv_cell(&b, v, c == 0);
             } else if (ledger_cols[c].type == LT_INT) {
-                snprintf(v, sizeof v, "%d", x->attempts);
-                csv_cell(&b, v, c == 0);
+                if (c)
+                    buf_puts(&b, ",");
+                buf_printf(&b, "%d", x->attempts);
             } else {
-                csv_cell(&b, lcell_text(x, c), c == 0);
+                csv_cell(&b, lcell_text(x, ledger_cols[c].field), c == 0);
             }
         }
         buf_puts(&b, "\r\n");
@@ -480,9 +508,28 @@ char *ledger_csv(const struct rp_ledger *l, const struct fq_lexicon *lx)
     return buf_take(&b);
 }
 
+/* ---- the files' mode ----------------------------------------------------------------------- */
+int report_open_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    /* an existing file keeps its mode through O_CREAT: narrow it before anything is written.
+     * Only a regular file: -o /dev/stdout or a pipe is left as it is. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && (st.st_mode & 0077) &&
+                                fchmod(fd, 0600) != 0)) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 /* ---- XLSX ---------------------------------------------------------------------------------- */
 struct xfmt {
-    lxw_format *head, *date, *pct, *num1, *title;
+    lxw_format *head, *date, *pct, *num1, *title, *period, *label, *text, *num, *center;
 };
 
 static lxw_datetime to_dt(int64_t t)
@@ -493,47 +540,113 @@ static lxw_datetime to_dt(int64_t t)
                           .min = d.min, .sec = d.sec};
 }
 
-static lxw_error stats_sheet(lxw_workbook *wb, const struct xfmt *f, const struct rp_monthly *r,
-                             const struct fq_lexicon *lx)
+/* "统计期间：2026-03-01 至 2026-03-31" of [from, to): the last day shown is the one before to. */
+static char *period_of(int64_t from, int64_t to, const struct fq_lexicon *lx)
 {
-    lxw_worksheet *ws = workbook_add_worksheet(wb, i18n_get(lx, L, "rp_sheet_stats"));
-    if (!ws)
-        return LXW_ERROR_MEMORY_MALLOC_FAILED;
-    worksheet_set_column(ws, 0, 0, 24, NULL);
-    worksheet_set_column(ws, 1, 6, 12, NULL);
-    worksheet_freeze_panes(ws, 1, 0);
-    lxw_error e = LXW_NO_ERROR;
-    lxw_row_t row = 0;
+    lxw_datetime a = to_dt(from), b = to_dt(to > from ? to - 1 : from);
+    char f[16], t[16];
+    snprintf(f, sizeof f, "%04d-%02d-%02d", a.year % 10000, a.month % 100, a.day % 100);
+    snprintf(t, sizeof t, "%04d-%02d-%02d", b.year % 10000, b.month % 100, b.day % 100);
+    return i18n_format(lx, L, "rp_period", "from", f, "to", t, (char *)NULL);
+}
+
+/* A4 landscape, centred, page numbers in the footer: ready to print and file as it is. */
+static lxw_error page_setup(lxw_worksheet *ws, const struct fq_lexicon *lx)
+{
+    worksheet_set_landscape(ws);
+    worksheet_set_paper(ws, 9);   /* A4 */
+    worksheet_set_margins(ws, 0.4, 0.4, 0.6, 0.6);
+    worksheet_center_horizontally(ws);
+    char footer[128];
+    snprintf(footer, sizeof footer, "&C%s", i18n_get(lx, L, "rp_footer"));
+    return worksheet_set_footer(ws, footer);
+}
+
 #define W(call)                                                                                \
     do {                                                                                       \
         lxw_error e_ = (call);                                                                 \
         if (e_ && !e)                                                                          \
             e = e_;                                                                            \
     } while (0)
+
+/* The title and period rows on top of a sheet, merged over its ncols columns. */
+static lxw_error title_rows(lxw_worksheet *ws, const struct xfmt *f, lxw_col_t ncols,
+                            const char *title, const char *period)
+{
+    lxw_error e = LXW_NO_ERROR;
+    worksheet_set_row(ws, 0, 30, NULL);
+    W(worksheet_merge_range(ws, 0, 0, 0, ncols - 1, title ? title : "", f->title));
+    W(worksheet_merge_range(ws, 1, 0, 1, ncols - 1, period ? period : "", f->period));
+    return e;
+}
+
+/* A column chart of the received, resolved and unresolved counts of one breakdown table whose
+ * header is at row head and rows at head+1..last, put at row at under the table, as wide as the
+ * table (landscape: the table and its chart share one page). */
+static lxw_error breakdown_chart(lxw_workbook *wb, lxw_worksheet *ws, const char *sheet,
+                                 const char *title, lxw_row_t at, lxw_row_t head, lxw_row_t last)
+{
+    lxw_chart *ch = workbook_add_chart(wb, LXW_CHART_COLUMN);
+    if (!ch)
+        return LXW_ERROR_MEMORY_MALLOC_FAILED;
+    for (lxw_col_t c = 1; c <= 3; c++) {
+        lxw_chart_series *se = chart_add_series(ch, NULL, NULL);
+        if (!se)
+            return LXW_ERROR_MEMORY_MALLOC_FAILED;
+        chart_series_set_categories(se, sheet, head + 1, 0, last, 0);
+        chart_series_set_values(se, sheet, head + 1, c, last, c);
+        chart_series_set_name_range(se, sheet, head, c);
+    }
+    chart_title_set_name(ch, title);
+    chart_legend_set_position(ch, LXW_CHART_LEGEND_BOTTOM);
+    lxw_chart_options o = {.x_scale = 1.45, .y_scale = 1.0};
+    return worksheet_insert_chart_opt(ws, at, 0, ch, &o);
+}
+/* Rows of 20 px the chart above covers (288 px high), and one to spare. */
+#define CHART_ROWS 16
+
+static lxw_error stats_sheet(lxw_workbook *wb, const struct xfmt *f, const struct rp_monthly *r,
+                             const struct fq_lexicon *lx)
+{
+    const char *sheet = i18n_get(lx, L, "rp_sheet_stats");
+    lxw_worksheet *ws = workbook_add_worksheet(wb, sheet);
+    if (!ws)
+        return LXW_ERROR_MEMORY_MALLOC_FAILED;
+    lxw_error e = page_setup(ws, lx);
+    /* a fixed scale, not fit-to-width: Excel drops the manual page breaks that keep each table
+     * with its label and chart when a sheet is fitted to pages. At 90 % the seven columns fit
+     * the width, and a table of 15 rows with its chart the height, of a landscape A4 page. */
+    worksheet_set_print_scale(ws, 90);
+    worksheet_set_column(ws, 0, 0, 26, NULL);
+    worksheet_set_column(ws, 1, 6, 11, NULL);
+    char *title = title_of(r, lx), *period = period_of(r->start, r->end, lx);
+    W(title_rows(ws, f, 7, title, period));
+    free(title);
+    free(period);
+    lxw_row_t row = 3;
     W(worksheet_write_string(ws, row, 0, i18n_get(lx, L, "rp_col_item"), f->head));
     W(worksheet_write_string(ws, row, 1, i18n_get(lx, L, "rp_col_value"), f->head));
-    row++;
-    char *title = title_of(r, lx);
-    W(worksheet_write_string(ws, row, 0, title ? title : "", f->title));
-    free(title);
     row++;
     struct line lines[MAX_LINES];
     size_t nl = stat_lines(r, lines);
     for (size_t i = 0; i < nl; i++, row++) {
-        W(worksheet_write_string(ws, row, 0, i18n_get(lx, L, lines[i].key), NULL));
+        W(worksheet_write_string(ws, row, 0, i18n_get(lx, L, lines[i].key), f->text));
         if (lines[i].type == V_INT)
-            W(worksheet_write_number(ws, row, 1, lines[i].v, NULL));
+            W(worksheet_write_number(ws, row, 1, lines[i].v, f->num));
         else if (lines[i].v < 0)
-            W(worksheet_write_string(ws, row, 1, i18n_get(lx, L, "rp_na"), NULL));
+            W(worksheet_write_string(ws, row, 1, i18n_get(lx, L, "rp_na"), f->center));
         else
             W(worksheet_write_number(ws, row, 1, lines[i].v,
                                      lines[i].type == V_RATE ? f->pct : f->num1));
     }
     struct table t[4];
     size_t nt = tables(r, t);
+    lxw_row_t breaks[5] = {0};
     for (size_t k = 0; k < nt; k++) {
         row++;
-        W(worksheet_write_string(ws, row++, 0, i18n_get(lx, L, t[k].title), f->title));
+        breaks[k] = row;   /* each table starts a page, its label on top */
+        W(worksheet_write_string(ws, row++, 0, i18n_get(lx, L, t[k].title), f->label));
+        lxw_row_t head = row;
         W(worksheet_write_string(ws, row, 0, i18n_get(lx, L, t[k].col), f->head));
         for (int c = 0; c < 6; c++)
             W(worksheet_write_string(ws, row, (lxw_col_t)(c + 1), i18n_get(lx, L, count_keys[c]),
@@ -546,15 +659,47 @@ static lxw_error stats_sheet(lxw_workbook *wb, const struct xfmt *f, const struc
             for (int d = 0; t[k].indent && d < rw->depth; d++)
                 buf_puts(&lab, "  ");
             buf_puts(&lab, rw->label);
-            W(worksheet_write_string(ws, row, 0, lab.s ? lab.s : "", NULL));
+            W(worksheet_write_string(ws, row, 0, lab.s ? lab.s : "", f->text));
             buf_cleanup(&lab);
             int64_t v[6];
             counts_of(&rw->n, v);
             for (int c = 0; c < 6; c++)
-                W(worksheet_write_number(ws, row, (lxw_col_t)(c + 1), (double)v[c], NULL));
+                W(worksheet_write_number(ws, row, (lxw_col_t)(c + 1), (double)v[c], f->num));
+        }
+        if (t[k].rows->n) {
+            row++;
+            W(breakdown_chart(wb, ws, sheet, i18n_get(lx, L, t[k].title), row, head, row - 2));
+            row += CHART_ROWS;   /* the next page break comes after the chart */
         }
     }
+    W(worksheet_set_h_pagebreaks(ws, breaks));
     return e;
+}
+
+/* The lines text takes when wrapped in a column width characters wide (a wide character takes
+ * about two), so the row can be made tall enough: not every spreadsheet fits the height of a
+ * row to its wrapped text when it opens a file. */
+static unsigned wrapped_lines(const char *s, double width)
+{
+    const int cap = width > 2 ? (int)((width - 1) * 10) : 10;
+    unsigned lines = 1;
+    int used = 0;
+    const char *p = s ? s : "", *end = p + strlen(p);
+    while (p < end) {
+        int32_t cp = fq_utf8_next(&p, end);
+        if (cp == '\n') {
+            lines++;
+            used = 0;
+            continue;
+        }
+        int w = cp >= 0 && wide(cp) ? 19 : 10;
+        if (used + w > cap) {
+            lines++;
+            used = 0;
+        }
+        used += w;
+    }
+    return lines;
 }
 
 static lxw_error ledger_sheet(lxw_workbook *wb, const struct xfmt *f, const struct rp_ledger *l,
@@ -563,54 +708,110 @@ static lxw_error ledger_sheet(lxw_workbook *wb, const struct xfmt *f, const stru
     lxw_worksheet *ws = workbook_add_worksheet(wb, i18n_get(lx, L, "rp_sheet_ledger"));
     if (!ws)
         return LXW_ERROR_MEMORY_MALLOC_FAILED;
-    lxw_error e = LXW_NO_ERROR;
+    lxw_error e = page_setup(ws, lx);
+    worksheet_fit_to_pages(ws, 1, 0);   /* one page wide, as many tall as it takes */
+    char *period = period_of(l->from, l->to, lx);
+    W(title_rows(ws, f, N_LCOLS, i18n_get(lx, L, "rp_l_title"), period));
+    free(period);
+    const lxw_row_t head = 2;
+    worksheet_set_row(ws, head, 30, NULL);
     for (size_t c = 0; c < N_LCOLS; c++) {
         worksheet_set_column(ws, (lxw_col_t)c, (lxw_col_t)c, ledger_cols[c].width, NULL);
-        W(worksheet_write_string(ws, 0, (lxw_col_t)c, i18n_get(lx, L, ledger_cols[c].key),
+        W(worksheet_write_string(ws, head, (lxw_col_t)c, i18n_get(lx, L, ledger_cols[c].key),
                                  f->head));
     }
-    worksheet_freeze_panes(ws, 1, 0);
+    worksheet_freeze_panes(ws, head + 1, 0);
+    W(worksheet_repeat_rows(ws, head, head));   /* the header on every printed page */
+    W(worksheet_autofilter(ws, head, 0, head + (lxw_row_t)l->n, N_LCOLS - 1));
     for (size_t i = 0; i < l->n; i++) {
         const struct rp_ledger_row *x = &l->v[i];
-        lxw_row_t row = (lxw_row_t)(i + 1);
+        lxw_row_t row = head + 1 + (lxw_row_t)i;
+        unsigned lines = 1;
+        for (size_t c = 0; c < N_LCOLS; c++) {
+            unsigned n = ledger_cols[c].type == LT_TEXT
+                             ? wrapped_lines(lcell_text(x, ledger_cols[c].field),
+                                             ledger_cols[c].width)
+                             : 1;
+            if (n > lines)
+                lines = n;
+        }
+        if (lines > 1)
+            worksheet_set_row(ws, row, lines > 27 ? 409 : 15.0 * lines, NULL);
         for (size_t c = 0; c < N_LCOLS; c++) {
             lxw_col_t col = (lxw_col_t)c;
             if (ledger_cols[c].type == LT_DATE) {
-                int64_t t = lcell_time(x, c);
+                int64_t t = lcell_time(x, ledger_cols[c].field);
                 if (t > 0) {
                     lxw_datetime dt = to_dt(t);
                     W(worksheet_write_datetime(ws, row, col, &dt, f->date));
+                } else {
+                    W(worksheet_write_blank(ws, row, col, f->date));
                 }
             } else if (ledger_cols[c].type == LT_INT) {
-                W(worksheet_write_number(ws, row, col, x->attempts, NULL));
+                W(worksheet_write_number(ws, row, col, x->attempts, f->center));
             } else {
-                W(worksheet_write_string(ws, row, col, lcell_text(x, c), NULL));
+                /* residents' text as a string cell: never a formula, whatever it begins with */
+                W(worksheet_write_string(ws, row, col, lcell_text(x, ledger_cols[c].field),
+                                         f->text));
             }
         }
     }
-#undef W
     return e;
+}
+#undef W
+
+static void cell_format(lxw_format *fm)
+{
+    format_set_border(fm, LXW_BORDER_THIN);
+    format_set_align(fm, LXW_ALIGN_VERTICAL_TOP);
 }
 
 enum fq_err report_xlsx(const struct rp_monthly *r, const struct rp_ledger *l,
                         const struct fq_lexicon *lx, const char *path, char **cause)
 {
+    /* the workbook is written by libxlsxwriter's own fopen(path, "wb"), which keeps the mode of
+     * an existing file: create it 0600 first, so the file is never readable by others */
+    int fd = report_open_private(path);
+    if (fd < 0 || close(fd) != 0) {
+        if (cause)
+            *cause = fq_strdup(strerror(errno));
+        return FQ_EIO;
+    }
     lxw_workbook *wb = workbook_new(path);
     if (!wb) {
         if (cause)
             *cause = fq_strdup("cannot create the workbook");
         return FQ_EIO;
     }
-    struct xfmt f = {.head = workbook_add_format(wb), .date = workbook_add_format(wb),
-                     .pct = workbook_add_format(wb), .num1 = workbook_add_format(wb),
-                     .title = workbook_add_format(wb)};
+    struct xfmt f;
+    lxw_format **all[] = {&f.head, &f.date, &f.pct, &f.num1, &f.title, &f.period,
+                          &f.label, &f.text, &f.num, &f.center};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        *all[i] = workbook_add_format(wb);
     format_set_bold(f.head);
     format_set_bg_color(f.head, 0xDDEBF7);
     format_set_border(f.head, LXW_BORDER_THIN);
-    format_set_num_format(f.date, "yyyy-mm-dd hh:mm");
-    format_set_num_format(f.pct, "0.0%");
-    format_set_num_format(f.num1, "0.0");
+    format_set_text_wrap(f.head);
+    format_set_align(f.head, LXW_ALIGN_CENTER);
+    format_set_align(f.head, LXW_ALIGN_VERTICAL_CENTER);
     format_set_bold(f.title);
+    format_set_font_size(f.title, 16);
+    format_set_align(f.title, LXW_ALIGN_CENTER);
+    format_set_align(f.title, LXW_ALIGN_VERTICAL_CENTER);
+    format_set_align(f.period, LXW_ALIGN_CENTER);
+    format_set_bold(f.label);
+    format_set_font_size(f.label, 12);
+    cell_format(f.text);
+    format_set_text_wrap(f.text);
+    cell_format(f.date);
+    format_set_num_format(f.date, "yyyy-mm-dd");
+    cell_format(f.pct);
+    format_set_num_format(f.pct, "0.0%");
+    cell_format(f.num1);
+    format_set_num_format(f.num1, "0.0");
+    cell_format(f.num);
+    cell_format(f.center);
+    format_set_align(f.center, LXW_ALIGN_CENTER);
     lxw_error e = LXW_NO_ERROR;
     if (r)
         e = stats_sheet(wb, &f, r, lx);

@@ -19,11 +19,18 @@ char *report_text(const struct rp_monthly *r, const struct fq_lexicon *lx);
  * Caller frees. */
 char *report_csv(const struct rp_monthly *r, const struct fq_lexicon *lx);
 char *ledger_csv(const struct rp_ledger *l, const struct fq_lexicon *lx);
-/* Writes an XLSX workbook to path: the monthly statistics sheet when r is not NULL, then the
- * ledger sheet when l is not NULL; Chinese headers, frozen header row, column widths, dates as
- * Excel dates (local time). On failure returns FQ_EIO and sets *cause (caller frees). */
+/* Writes an XLSX workbook to path (mode 0600, see report_open_private): the monthly statistics
+ * sheet when r is not NULL (title, period, the figures, then each breakdown table with its label
+ * and a column chart, one page each), then the ledger sheet when l is not NULL (title, period,
+ * header row repeated on every printed page, autofilter, frozen panes, wrapped text). Both print
+ * A4 landscape with page numbers; the ledger is fitted to one page wide. Dates are Excel dates
+ * (local time). On failure returns FQ_EIO and sets *cause (caller frees). */
 enum fq_err report_xlsx(const struct rp_monthly *r, const struct rp_ledger *l,
                         const struct fq_lexicon *lx, const char *path, char **cause);
+/* Opens path for writing, created (or narrowed, when it is an existing regular file) to mode
+ * 0600 before anything is written: the reports hold personal data, like the database. Returns
+ * the descriptor, or -1 with errno set. */
+int report_open_private(const char *path);
 /* `fengqiao report monthly|ledger ...` (bot/report_cli.c): argv[0] is "report". Returns the
  * exit code (0, 1 runtime error, 2 usage error). */
 int report_cli_main(int argc, char **argv);

@@ -446,7 +446,9 @@ void report_ledger_free(struct rp_ledger *l)
         free(x->place);
         free(x->severity);
         free(x->mediator);
+        free(x->description);
         free(x->outcome);
+        free(x->agreement);
         free(x->survey);
     }
     free(l->v);
@@ -483,6 +485,53 @@ static char *parties_of(const struct fq_case *k)
     return s ? s : fq_strdup("");
 }
 
+/* The width in bytes of the digit (ASCII or full-width) at p, 0 when p holds none. */
+static size_t digit_at(const char *p)
+{
+    if (*p >= '0' && *p <= '9')
+        return 1;
+    /* U+FF10..U+FF19 FULLWIDTH DIGIT ZERO..NINE: EF BC 90..99 */
+    if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBC &&
+        (unsigned char)p[2] >= 0x90 && (unsigned char)p[2] <= 0x99)
+        return 3;
+    return 0;
+}
+
+/* The text with every run of 7 digits or more (phone, ID card and bank numbers a resident may
+ * write into the account) masked like fq_mask_phone: the first 3 and the last 4 digits kept. The
+ * ledger is filed and handed upward; the parties column already masks the contact. */
+static char *mask_numbers(const char *s)
+{
+    struct fq_buf b;
+    buf_init(&b);
+    const char *p = s ? s : "";
+    while (*p) {
+        size_t n = 0, w;
+        for (const char *q = p; (w = digit_at(q)); q += w)
+            n++;
+        if (n < 7) {
+            const char *q = p;
+            for (size_t i = 0; i < n; i++)
+                q += digit_at(q);
+            if (q == p)
+                q++;
+            buf_add(&b, p, (size_t)(q - p));
+            p = q;
+            continue;
+        }
+        size_t keep_head = n >= 11 ? 3 : 0;
+        for (size_t i = 0; i < n; i++) {
+            w = digit_at(p);
+            if (i < keep_head || i + 4 >= n)
+                buf_add(&b, p, w);
+            else
+                buf_puts(&b, "*");
+            p += w;
+        }
+    }
+    return buf_take(&b);
+}
+
 static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct rp_ledger_row *x)
 {
     const struct fq_roster *ro = c->roster;
@@ -508,8 +557,15 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
     } else {
         x->outcome = fq_strdup(i18n_status(lx, L, k->status));
     }
+    x->description = mask_numbers(k->description);
+    char *note = NULL;
+    enum fq_err err = x->closed ? store_report_outcome_note(c->store, k->id, &note) : FQ_OK;
+    if (err)
+        return err;
+    x->agreement = mask_numbers(note);
+    free(note);
     struct last_answer la = {0};
-    enum fq_err err = store_survey_list(c->store, k->id, last_survey, &la);
+    err = store_survey_list(c->store, k->id, last_survey, &la);
     if (err)
         return err;
     char key[16];
@@ -518,7 +574,7 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
                           : la.answer < 0 ? i18n_get(lx, L, "rp_no_response")
                                           : "");
     if (!x->parties || !x->category || !x->place || !x->severity || !x->mediator ||
-        !x->outcome || !x->survey)
+        !x->outcome || !x->survey || !x->description || !x->agreement)
         return FQ_ENOMEM;
     return FQ_OK;
 }

@@ -68,7 +68,9 @@ struct rp_ledger_row {
     char *parties;                   /* masked name and phone, e.g. "王** 138****5678" */
     char *category, *place, *severity, *mediator;   /* zh-CN labels and names */
     int attempts;
+    char *description;               /* the resident's account, digit runs of 7 or more masked */
     char *outcome;                   /* status label, with the close reason */
+    char *agreement;                 /* the note of the resolution or closing, "" when none */
     char *survey;                    /* the last survey answer's label, "" when none */
 };
 

@@ -86,3 +86,27 @@ enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end
     bind_int64(st, 2, end);
     return collect_ids(s, st, ids, n);
 }
+
+enum fq_err store_report_outcome_note(struct store *s, int64_t case_id, char **note)
+{
+    *note = NULL;
+    sqlite3_stmt *st = prep(s, "SELECT note FROM case_events WHERE case_id = ?1 AND type IN "
+                               "('resolved', 'closed') ORDER BY id DESC LIMIT 1");
+    if (!st)
+        return store_err(s);
+    bind_int64(st, 1, case_id);
+    enum fq_err err = FQ_OK;
+    bool oom = false;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *note = col_text(st, 0, true, &oom);
+        if (oom)
+            err = FQ_ENOMEM;
+    } else if (rc != SQLITE_DONE) {
+        err = store_map_rc(sqlite3_extended_errcode(s->db));
+        if (!err)
+            err = FQ_ESTORE;
+    }
+    sqlite3_finalize(st);
+    return err;
+}

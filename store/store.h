@@ -302,6 +302,9 @@ enum fq_err store_report_case_ids(struct store *s, int64_t start, int64_t end, i
 /* Ids of cases created in [start, end), oldest first (the ledger). *ids: caller frees. */
 enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end, int64_t **ids,
                                      size_t *n);
+/* The note of the case's latest resolved or closed event: the agreement reached, or why the
+ * mediation ended (the ledger's 调解结果/协议). *note: caller frees; NULL when there is none. */
+enum fq_err store_report_outcome_note(struct store *s, int64_t case_id, char **note);
 
 /* ---- timers, lifecycle side (issue 4: store/timers_ext.c) ----------------------------------- */
 /* The timer row id, whatever its state; *state (may be NULL) is 0 pending, 1 fired, 2 cancelled.

@@ -651,11 +651,12 @@ def case_nos(cases):
 
 def drive_report(d, user, first, category_label=None, location="枫源村第一网格",
                  description="邻居在楼道堆放杂物，多次沟通无果", contact="跳过", max_turns=10,
-                 channel="web"):
-    """Walks the resident's conversation to a submitted case, answering whatever is asked.
-    Returns (case_no or None, transcript [(sent, Resp), ...])."""
+                 channel="web", **fields):
+    """Walks the resident's conversation to a submitted case, answering whatever is asked;
+    fields (e.g. name=) are added to every message. Returns (case_no or None, transcript
+    [(sent, Resp), ...])."""
     transcript = []
-    r = d.chat(user, first, channel=channel)
+    r = d.chat(user, first, channel=channel, **fields)
     transcript.append((first, r))
     for _ in range(max_turns):
         if r.status != 200 or not isinstance(r.json, dict):
@@ -678,7 +679,7 @@ def drive_report(d, user, first, category_label=None, location="枫源村第一�
             ans = "1"
         else:
             return None, transcript
-        r = d.chat(user, ans, channel=channel)
+        r = d.chat(user, ans, channel=channel, **fields)
         transcript.append((ans, r))
     return None, transcript
 

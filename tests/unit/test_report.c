@@ -117,6 +117,7 @@ static void put_case(const struct fx *f)
     if (f->n == 1) {
         k.name = strdup("王小明");
         k.contact = strdup("13812345678");
+        k.description = strdup("楼道堆放杂物，电话13812345678，身份证33068119900101123X");
     }
     cr_assert_eq(store_case_insert(st, &k), FQ_OK, "insert case %d", f->n);
     ids[f->n] = k.id;
@@ -426,6 +427,8 @@ Test(report, ledger_and_xlsx)
     cr_assert_eq(lines, 9, "header + 8 rows");
     free(csv);
 
+    /* the workbook: title, period, then the header row; the data from row 4 */
+
     char path[512], script[1024];
     snprintf(path, sizeof path, "%s/ledger.xlsx", tmpdir);
     char *cause = NULL;
@@ -437,8 +440,8 @@ Test(report, ledger_and_xlsx)
              "ss=re.findall(r\"<si><t[^>]*>([^<]*)</t></si>\",z.read(\"xl/sharedStrings.xml\").decode())\n"
              "s=z.read(\"xl/worksheets/sheet1.xml\").decode()\n"
              "rows=re.findall(r\"<row r=\\\"(\\d+)\\\"\",s)\n"
-             "h=[ss[int(v)] for v in re.findall(r\"<c r=\\\"[A-Z]+1\\\"[^>]*t=\\\"s\\\"[^>]*><v>(\\d+)</v>\",s)]\n"
-             "b2=re.search(r\"<c r=\\\"B2\\\"[^>]*><v>([0-9.]+)</v>\",s)\n"
+             "h=[ss[int(v)] for v in re.findall(r\"<c r=\\\"[A-Z]+3\\\"[^>]*t=\\\"s\\\"[^>]*><v>(\\d+)</v>\",s)]\n"
+             "b2=re.search(r\"<c r=\\\"B4\\\"[^>]*><v>([0-9.]+)</v>\",s)\n"
              "print(len(rows));print(\"|\".join(h));print(b2.group(1) if b2 else \"none\");"
              "print(\"frozen\" if \"state=\\\"frozen\\\"\" in s else \"not\")' %s",
              path);
@@ -450,7 +453,7 @@ Test(report, ledger_and_xlsx)
     cr_assert_eq(pclose(pp), 0, "python3 failed: %s", out);
     char *nl1 = strchr(out, '\n');
     cr_assert_not_null(nl1);
-    cr_assert_eq(atoi(out), 9, "rows: %s", out);
+    cr_assert_eq(atoi(out), 11, "rows (title, period, header, 8 cases): %s", out);
     char *nl2 = strchr(nl1 + 1, '\n');
     char *hdr = strndup(nl1 + 1, (size_t)(nl2 - nl1 - 1));
     char want[256];
@@ -458,14 +461,14 @@ Test(report, ledger_and_xlsx)
              i18n_get(lex, FQ_LOC_ZH_CN, "rp_l_received"));
     cr_assert_eq(strncmp(hdr, want, strlen(want)), 0, "headers: %s", hdr);
     free(hdr);
-    /* B2 is case 1's received date as an Excel serial: days since 1899-12-30, local time */
+    /* B4 is case 1's received date as an Excel serial: days since 1899-12-30, local time */
     double serial = atof(nl2 + 1);
     time_t t = (time_t)(S + D);
     struct tm tm;
     localtime_r(&t, &tm);
     double want_serial = (double)(timegm(&tm) / 86400) + 25569.0 +
                          (double)(timegm(&tm) % 86400) / 86400.0;
-    cr_assert_float_eq(serial, want_serial, 1e-6, "B2 %f, want %f", serial, want_serial);
+    cr_assert_float_eq(serial, want_serial, 1e-6, "B4 %f, want %f", serial, want_serial);
     cr_assert_not_null(strstr(nl2 + 1, "frozen"));
     report_ledger_free(l);
 }
@@ -564,4 +567,93 @@ Test(report, monthly_timer_at_local_midnight_of_the_first)
     struct tcount c2 = {0};
     store_timer_due(st, INT64_MAX / 2, 100, pending_report, &c2);
     cr_expect_eq(c2.t.due_at, 1796054400, "next: 2026-12-01 00:00 +08:00");
+}
+
+/* The ledger's 纠纷简要情况 is the resident's account with long digit runs masked; 调解结果/协议
+ * is the note of the latest resolution or closing, none for a case not finished or reopened. */
+Test(report, ledger_description_and_agreement)
+{
+    fixture();
+    cr_assert_eq(store_case_event_add(st, ids[1], "resolved", "m-wang", "first try", NULL,
+                                      S + 2 * D), FQ_OK);
+    cr_assert_eq(store_case_event_add(st, ids[1], "resolved", "m-wang", "双方达成协议：三日内清理",
+                                      NULL, S + 3 * D), FQ_OK);
+    cr_assert_eq(store_case_event_add(st, ids[3], "closed", "m-wang", "当事人起诉", NULL,
+                                      S + 5 * D), FQ_OK);
+    cr_assert_eq(store_case_event_add(st, ids[6], "resolved", "m-wang", "reopened since", NULL,
+                                      S + 6 * D + 4 * H), FQ_OK);
+    struct rp_ledger *l = NULL;
+    cr_assert_eq(report_ledger(&ctx, S, E, &l), FQ_OK);
+    cr_assert_str_eq(l->v[0].description, "楼道堆放杂物，电话138****5678，身份证330**********1123X");
+    cr_assert_str_eq(l->v[0].agreement, "双方达成协议：三日内清理");
+    cr_assert_str_eq(l->v[2].agreement, "当事人起诉");
+    cr_assert_str_eq(l->v[3].agreement, "", "closed without a note");
+    cr_assert_str_eq(l->v[5].agreement, "", "case 6 is in progress: no outcome yet");
+    cr_assert_str_eq(l->v[1].description, "");
+    char *csv = ledger_csv(l, lex);
+    cr_assert_not_null(strstr(csv, i18n_get(lex, FQ_LOC_ZH_CN, "rp_l_description")));
+    cr_assert_not_null(strstr(csv, i18n_get(lex, FQ_LOC_ZH_CN, "rp_l_agreement")));
+    cr_assert_not_null(strstr(csv, ",双方达成协议：三日内清理,"));
+    cr_assert_null(strstr(csv, "13812345678"), "an unmasked phone number in the ledger");
+    free(csv);
+    report_ledger_free(l);
+}
+
+/* CONTRACT 9: exported CSV cells never begin with = + - @, a tab or CR unless neutralised (a
+ * single quote in front, quoted), in the ledger and in the monthly report alike. */
+Test(report, csv_cells_never_start_a_formula)
+{
+    static const char *const evil[] = {"=HYPERLINK(\"http://x\",\"y\")", "+1", "-2+3", "@SUM(A1)",
+                                       "\tx", "\rx", "=1+1"};
+    const size_t n = sizeof evil / sizeof evil[0];
+    struct rp_ledger l = {.v = calloc(n, sizeof(struct rp_ledger_row)), .n = n};
+    cr_assert_not_null(l.v);
+    for (size_t i = 0; i < n; i++) {
+        struct rp_ledger_row *x = &l.v[i];
+        snprintf(x->case_no, sizeof x->case_no, "FQ20250301-%04zu", i + 1);
+        x->parties = strdup(evil[i]);
+        x->description = strdup(evil[(i + 1) % n]);
+        x->agreement = strdup(evil[(i + 2) % n]);
+        x->category = strdup("");
+        x->place = strdup("-");
+        x->severity = strdup("");
+        x->mediator = strdup("@m");
+        x->outcome = strdup("");
+        x->survey = strdup("");
+    }
+    char *csv = ledger_csv(&l, lex);
+    cr_assert_not_null(csv);
+    for (size_t i = 0; i < n; i++) {
+        char want[64];
+        snprintf(want, sizeof want, ",\"'%.10s", evil[i]);
+        cr_assert_not_null(strstr(csv, want), "no neutralised cell for %s in:\n%s", evil[i], csv);
+    }
+    cr_assert_not_null(strstr(csv, ",\"'-\","));
+    cr_assert_not_null(strstr(csv, ",\"'@m\","));
+    /* after a separator or a line start, no cell opens with a formula character */
+    for (const char *p = csv; *p; p++)
+        if (p == csv || p[-1] == ',' || p[-1] == '\n')
+            cr_assert(!strchr("=+-@\t", *p), "a cell begins with %c at: %.40s", *p, p);
+    free(csv);
+    /* the fields are owned by l */
+    for (size_t i = 0; i < n; i++) {
+        struct rp_ledger_row *x = &l.v[i];
+        free(x->parties), free(x->description), free(x->agreement), free(x->category);
+        free(x->place), free(x->severity), free(x->mediator), free(x->outcome), free(x->survey);
+    }
+    free(l.v);
+
+    /* the monthly report: an org node named like a formula */
+    fixture();
+    free(ro->org[4].name);
+    ro->org[4].name = strdup("=cmd|' /C calc'!A0");
+    struct rp_monthly *r = NULL;
+    cr_assert_eq(report_monthly(&ctx, 2025, 3, NULL, &r), FQ_OK);
+    char *mc = report_csv(r, lex);
+    cr_assert_not_null(strstr(mc, "\r\n\"'=cmd|' /C calc'!A0\","), "%s", mc);
+    for (const char *p = mc; *p; p++)
+        if (p == mc || p[-1] == ',' || p[-1] == '\n')
+            cr_assert(!strchr("=+-@\t", *p), "a cell begins with %c at: %.40s", *p, p);
+    free(mc);
+    report_monthly_free(r);
 }
