@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 
@@ -299,7 +300,19 @@ static const char *case_field(json_t *c, const char *key, const char *none)
     return json_is_string(v) ? json_string_value(v) : none;
 }
 
-static void case_fields(json_t *c, const char *f[CASE_COLS])
+/* The ledger a person reads: RFC 3339 UTC from the JSON shown as local time (server.timezone). */
+static const char *local_of(const char *rfc3339, char *buf, size_t size)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end)
+        return rfc3339;
+    fq_local_format((int64_t)timegm(&tm), FQ_LOCAL_MINUTE, buf, size);
+    return buf;
+}
+
+static void case_fields(json_t *c, const char *f[CASE_COLS], char *when, size_t when_size)
 {
     f[0] = case_field(c, "case_no", "");
     f[1] = case_field(c, "status", "");
@@ -307,7 +320,7 @@ static void case_fields(json_t *c, const char *f[CASE_COLS])
     f[3] = case_field(c, "severity", "");
     f[4] = case_field(c, "org", "-");
     f[5] = case_field(c, "mediator", "-");
-    f[6] = case_field(c, "created_at", "");
+    f[6] = local_of(case_field(c, "created_at", ""), when, when_size);
 }
 
 /* One line, each column padded to its width in display columns (not bytes), so a status such as
@@ -334,7 +347,8 @@ static void print_cases_text(json_t *arr)
     size_t i;
     json_array_foreach(arr, i, c) {
         const char *f[CASE_COLS];
-        case_fields(c, f);
+        char when[32];
+        case_fields(c, f, when, sizeof when);
         for (int k = 0; k < CASE_COLS; k++) {
             size_t dw = display_width(f[k]);
             if (dw > w[k])
@@ -344,7 +358,8 @@ static void print_cases_text(json_t *arr)
     print_case_row(head, w);
     json_array_foreach(arr, i, c) {
         const char *f[CASE_COLS];
-        case_fields(c, f);
+        char when[32];
+        case_fields(c, f, when, sizeof when);
         print_case_row(f, w);
     }
     printf("%zu case(s)\n", json_array_size(arr));

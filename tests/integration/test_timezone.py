@@ -95,6 +95,13 @@ def since(d, day):
     return set(case_nos(d.cases(f"since={day}")))
 
 
+def listed_at(d, case_no):
+    """The CREATED column of `cases list` (text) for one case."""
+    out = d.cli("cases", "list").stdout
+    line = next((ln for ln in out.splitlines() if ln.startswith(case_no)), "")
+    return " ".join(line.split()[-2:])
+
+
 def test_month_and_day_boundaries_follow_shanghai_under_tz_utc():
     d = Daemon(env={"TZ": "UTC"})
     nov, octo = cases_at(d)
@@ -109,6 +116,7 @@ def test_month_and_day_boundaries_follow_shanghai_under_tz_utc():
     check("2026-10-31 23:30" in rows[octo], f"received time: {rows[octo]}")
     check(set(ledger(d, "2026-10-31", "2026-11-01")) == {nov, octo}, "both days: both cases")
     check(since(d, "2026-11-01") == {nov}, f"since=2026-11-01: {since(d, '2026-11-01')}")
+    check(listed_at(d, nov) == "2026-11-01 00:30", f"cases list: {listed_at(d, nov)}")
     # stored in UTC: the JSON shows the instant as it was written
     k = d.case(nov)
     check(k["created_at"] == "2026-10-31T16:30:00Z", f"created_at in JSON: {k['created_at']}")
@@ -122,6 +130,7 @@ def test_month_and_day_boundaries_in_utc_when_configured():
     rows = ledger(d, "2026-10-31", "2026-10-31")
     check(set(rows) == {nov, octo}, f"the UTC ledger of 10-31 holds {sorted(rows)}")
     check("2026-10-31 16:30" in rows[nov], f"received time in UTC: {rows[nov]}")
+    check(listed_at(d, nov) == "2026-10-31 16:30", f"cases list in UTC: {listed_at(d, nov)}")
     check(not ledger(d, "2026-11-01", "2026-11-01"), "nothing on 11-01 UTC")
 
 
