@@ -515,8 +515,8 @@ static void chat_show(const char *resp, long status)
         printf("\n%s\n", t ? t : "");
         buf_printf(&all, "%s\n", t ? t : "");
     }
-    /* The bot's replies already list their options as text ("1. 邻里纠纷"); the options are
-     * printed as a menu only when a reply does not show them, so no menu appears twice. */
+    /* The bot's replies already list their options as text ("1. " and the label); the options
+     * are printed as a menu only when a reply does not show them, so no menu appears twice. */
     json_t *opts = json_object_get(o, "options");
     bool shown = true;
     json_array_foreach(opts, i, v) {

@@ -540,7 +540,8 @@ static lxw_datetime to_dt(int64_t t)
                           .min = d.min, .sec = d.sec};
 }
 
-/* "统计期间：2026-03-01 至 2026-03-31" of [from, to): the last day shown is the one before to. */
+/* The period line (locale key rp_period, "from 2026-03-01 to 2026-03-31") of [from, to): the
+ * last day shown is the one before to. */
 static char *period_of(int64_t from, int64_t to, const struct fq_lexicon *lx)
 {
     lxw_datetime a = to_dt(from), b = to_dt(to > from ? to - 1 : from);
