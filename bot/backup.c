@@ -24,11 +24,13 @@ static const char usage_backup[] =
     "and only appears once complete. Exit 0 done, 1 failed, 2 usage error.\n";
 static const char usage_restore[] =
     "usage: fengqiao restore FILE [-c FILE]\n"
-    "Replaces the database (store.path) with the backup FILE. FILE is checked first (integrity,\n"
-    "schema version not newer than this program, fengqiao's tables). Refused while a daemon or\n"
-    "another fengqiao command has the database open: stop the daemon first. The replaced\n"
-    "database is kept as <store.path>.pre-restore-<time>. An older backup is migrated when the\n"
-    "daemon next starts. Exit 0 done, 1 failed or refused, 2 usage error.\n";
+    "Replaces the database (store.path) with the backup FILE. FILE is checked first, without\n"
+    "running anything it contains: integrity, schema version not newer than this program, and\n"
+    "its whole schema (tables, columns, indexes, triggers, views) exactly the one this\n"
+    "program's migrations make for that version; any difference is refused and named.\n"
+    "Refused while a daemon or another fengqiao command has the database open: stop the daemon\n"
+    "first. The replaced database is kept as <store.path>.pre-restore-<time>. An older backup\n"
+    "is migrated when the daemon next starts. Exit 0 done, 1 failed or refused, 2 usage error.\n";
 
 /* Parses "CMD FILE [-c CONF]". Returns -1 to go on, else the exit code to return. */
 static int parse(int argc, char **argv, const char *usage, const char **file, const char **conf)

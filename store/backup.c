@@ -8,12 +8,19 @@
  *   restarted by every commit of another connection and might never finish under load). The copy
  *   is written to "<dest>.tmp", switched to journal_mode=DELETE (a self-contained single file),
  *   fsynced and renamed over dest, so a file named dest is always a complete backup.
- * - Restore checks the backup first (PRAGMA integrity_check, user_version between 1 and this
- *   program's newest migration, the tables of the first migration present), then takes the lock
- *   below exclusively, keeps the current database as "<db>.pre-restore-<UTC time>" and copies
- *   the backup INTO the database with the backup API. Copying into the live file (instead of
- *   renaming a new file over it) lets SQLite deal with the -wal/-shm files: a renamed-in file
- *   next to an old -wal would have that stale log replayed onto it.
+ * - Restore checks the backup first, opened read-only with an untrusted schema (no trigger,
+ *   view or function of the file runs): PRAGMA integrity_check, user_version between 1 and this
+ *   program's newest migration, the tables of the first migration present, and then the whole
+ *   schema: every table, column, index, trigger and view of sqlite_schema (type, name, table,
+ *   CREATE text with whitespace normalised; table_xinfo/index_xinfo per object) must be exactly
+ *   what this program's own compiled-in migrations produce for that user_version, rebuilt in an
+ *   in-memory database. Any extra, missing or different object is refused and named: a backup
+ *   is data, and code smuggled into its schema would run inside the daemon. Then it takes the
+ *   lock below exclusively, keeps the current database as "<db>.pre-restore-<UTC time>" and
+ *   copies the backup INTO the database with the backup API. Copying into the live file
+ *   (instead of renaming a new file over it) lets SQLite deal with the -wal/-shm files: a
+ *   renamed-in file next to an old -wal would have that stale log replayed onto it. An older
+ *   backup is migrated forward when the database is next opened read-write, as any database.
  * - The lock: every read-write store_open takes a shared flock(2) on "<db>.lock"; restore needs
  *   it exclusively, so it refuses while a daemon (or a roster import) has the database open.
  *   A separate lock file, not the database itself: SQLite uses POSIX fcntl locks on the database,
@@ -268,6 +275,318 @@ enum fq_err store_backup_before_migrate(struct store *s, int from_version, char 
     return err;
 }
 
+/* ---- the schema ------------------------------------------------------------------------------ */
+/* One object of sqlite_schema as compared: type, name, table, its CREATE text with whitespace
+ * normalised, and per column (table_xinfo for tables and views, index_xinfo for indexes) one
+ * line "name\tattributes". */
+struct sobj {
+    char *type, *name, *tbl, *sql;
+    char **cols;
+    size_t ncols, capcols;
+};
+struct schema {
+    struct sobj *o;
+    size_t n, cap;
+};
+
+static void schema_free(struct schema *sc)
+{
+    for (size_t i = 0; i < sc->n; i++) {
+        struct sobj *o = &sc->o[i];
+        free(o->type);
+        free(o->name);
+        free(o->tbl);
+        free(o->sql);
+        for (size_t j = 0; j < o->ncols; j++)
+            free(o->cols[j]);
+        free(o->cols);
+    }
+    free(sc->o);
+    memset(sc, 0, sizeof *sc);
+}
+
+static char *dup_col(sqlite3_stmt *st, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(st, i);
+    return strdup(t ? t : "");
+}
+
+/* Whitespace runs become one space, and none is kept next to ( ) , or at either end: the same
+ * statement laid out differently compares equal, anything else does not. */
+static char *normalise_sql(const char *in)
+{
+    size_t n = in ? strlen(in) : 0;
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    bool space = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = in[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            space = true;
+            continue;
+        }
+        if (space && o > out && !strchr("(,", o[-1]) && !strchr("),", c))
+            *o++ = ' ';
+        space = false;
+        *o++ = c;
+    }
+    *o = '\0';
+    return out;
+}
+
+static int col_line(struct sobj *o, const char *name, const char *attrs)
+{
+    if (!store_grow((void **)&o->cols, &o->capcols, o->ncols, sizeof o->cols[0]))
+        return -1;
+    char *line = NULL;
+    if (asprintf(&line, "%s\t%s", name, attrs) < 0)
+        return -1;
+    o->cols[o->ncols++] = line;
+    return 0;
+}
+
+/* The columns of one table, view or index. -1 with *cause on failure. */
+static int describe_cols(sqlite3 *db, struct sobj *o, const char *file, char **cause)
+{
+    bool index = strcmp(o->type, "index") == 0;
+    if (!index && strcmp(o->type, "table") != 0 && strcmp(o->type, "view") != 0)
+        return 0;
+    sqlite3_stmt *st = NULL;
+    const char *sql = index ? "SELECT seqno, cid, name, \"desc\", coll, \"key\" "
+                              "FROM pragma_index_xinfo(?1) ORDER BY seqno"
+                            : "SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden "
+                              "FROM pragma_table_xinfo(?1) ORDER BY cid";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        set_cause(cause, "%s: %s", file, sqlite3_errmsg(db));
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, o->name, -1, SQLITE_STATIC);
+    int rc, ret = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        char *attrs = NULL, name[64] = "";
+        const char *cname = (const char *)sqlite3_column_text(st, index ? 2 : 1);
+        int n;
+        if (index) {
+            if (!cname)   /* the rowid or an expression */
+                snprintf(name, sizeof name, "(key %d)", sqlite3_column_int(st, 0));
+            n = asprintf(&attrs, "seqno=%d cid=%d desc=%d coll=%s key=%d",
+                         sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+                         sqlite3_column_int(st, 3),
+                         sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4)
+                                                    : "",
+                         sqlite3_column_int(st, 5));
+        } else {
+            const char *type = (const char *)sqlite3_column_text(st, 2);
+            const char *dflt = (const char *)sqlite3_column_text(st, 4);
+            n = asprintf(&attrs, "cid=%d type=%s notnull=%d default=%s pk=%d hidden=%d",
+                         sqlite3_column_int(st, 0), type ? type : "",
+                         sqlite3_column_int(st, 3), dflt ? dflt : "(none)",
+                         sqlite3_column_int(st, 5), sqlite3_column_int(st, 6));
+        }
+        if (n < 0 || col_line(o, cname ? cname : name, attrs) != 0) {
+            free(n < 0 ? NULL : attrs);
+            set_cause(cause, "%s: out of memory", file);
+            ret = -1;
+            break;
+        }
+        free(attrs);
+    }
+    if (!ret && rc != SQLITE_DONE) {
+        set_cause(cause, "%s: %s \"%s\" cannot be read: %s", file, o->type, o->name,
+                  sqlite3_errmsg(db));
+        ret = -1;
+    }
+    sqlite3_finalize(st);
+    return ret;
+}
+
+/* Every object of db's main schema, ordered by type and name. The statistics tables ANALYZE
+ * creates hold no code and no personal data; they are not part of the comparison. */
+static enum fq_err describe(sqlite3 *db, const char *file, struct schema *sc, char **cause)
+{
+    memset(sc, 0, sizeof *sc);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT type, name, tbl_name, sql FROM main.sqlite_schema "
+                           "WHERE NOT (type = 'table' AND name IN ('sqlite_stat1', "
+                           "'sqlite_stat2', 'sqlite_stat3', 'sqlite_stat4')) "
+                           "ORDER BY type, name",
+                           -1, &st, NULL) != SQLITE_OK) {
+        set_cause(cause, "%s: %s", file, sqlite3_errmsg(db));
+        return FQ_ESTORE;
+    }
+    int rc;
+    enum fq_err err = FQ_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!store_grow((void **)&sc->o, &sc->cap, sc->n, sizeof sc->o[0])) {
+            err = FQ_ENOMEM;
+            break;
+        }
+        struct sobj *o = &sc->o[sc->n];
+        memset(o, 0, sizeof *o);
+        sc->n++;
+        o->type = dup_col(st, 0);
+        o->name = dup_col(st, 1);
+        o->tbl = dup_col(st, 2);
+        o->sql = normalise_sql((const char *)sqlite3_column_text(st, 3));
+        if (!o->type || !o->name || !o->tbl || !o->sql) {
+            err = FQ_ENOMEM;
+            break;
+        }
+    }
+    if (!err && rc != SQLITE_DONE) {
+        set_cause(cause, "%s: %s", file, sqlite3_errmsg(db));
+        err = FQ_ESTORE;
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; !err && i < sc->n; i++)
+        if (describe_cols(db, &sc->o[i], file, cause) != 0)
+            err = FQ_EINVAL;
+    if (err == FQ_ENOMEM)
+        set_cause(cause, "%s: out of memory", file);
+    if (err)
+        schema_free(sc);
+    return err;
+}
+
+/* The schema this program's migrations produce for version, in an in-memory database. */
+static enum fq_err reference_schema(int version, struct schema *sc, char **cause)
+{
+    sqlite3 *db = NULL;
+    enum fq_err err = FQ_ESTORE;
+    if (sqlite3_open_v2(":memory:", &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        set_cause(cause, "schema version %d: %s", version,
+                  db ? sqlite3_errmsg(db) : "cannot open an in-memory database");
+        goto out;
+    }
+    for (size_t i = 0; i < fq_n_migrations; i++) {
+        const struct fq_migration *m = &fq_migrations[i];
+        if (m->version > version)
+            continue;
+        char *errmsg = NULL;
+        if (sqlite3_exec(db, m->sql, NULL, NULL, &errmsg) != SQLITE_OK) {
+            set_cause(cause, "migration %s: %s", m->name, errmsg ? errmsg : sqlite3_errmsg(db));
+            sqlite3_free(errmsg);
+            goto out;
+        }
+    }
+    err = describe(db, "the migrations", sc, cause);
+out:
+    sqlite3_close(db);
+    return err;
+}
+
+static const struct sobj *find_obj(const struct schema *sc, const char *type, const char *name)
+{
+    for (size_t i = 0; i < sc->n; i++)
+        if (strcmp(sc->o[i].type, type) == 0 && strcmp(sc->o[i].name, name) == 0)
+            return &sc->o[i];
+    return NULL;
+}
+
+/* The line of column name in o, or NULL. */
+static const char *find_col(const struct sobj *o, const char *name, size_t len)
+{
+    for (size_t i = 0; i < o->ncols; i++)
+        if (strncmp(o->cols[i], name, len) == 0 && o->cols[i][len] == '\t')
+            return o->cols[i];
+    return NULL;
+}
+
+/* Names the first difference of one object present in both; false when there is none. */
+static bool object_differs(const struct sobj *got, const struct sobj *want, const char *file,
+                           int version, char **cause)
+{
+    /* extra and missing columns by name first, then one that is there but differs */
+    for (size_t i = 0; i < got->ncols; i++) {
+        size_t len = strcspn(got->cols[i], "\t");
+        if (!find_col(want, got->cols[i], len)) {
+            set_cause(cause, "%s: %s \"%s\" has column \"%.*s\", which schema version %d has not",
+                      file, got->type, got->name, (int)len, got->cols[i], version);
+            return true;
+        }
+    }
+    for (size_t i = 0; i < want->ncols; i++) {
+        size_t len = strcspn(want->cols[i], "\t");
+        if (!find_col(got, want->cols[i], len)) {
+            set_cause(cause, "%s: %s \"%s\" lacks column \"%.*s\" of schema version %d", file,
+                      got->type, got->name, (int)len, want->cols[i], version);
+            return true;
+        }
+    }
+    for (size_t i = 0; i < got->ncols; i++) {
+        size_t len = strcspn(got->cols[i], "\t");
+        if (strcmp(find_col(want, got->cols[i], len), got->cols[i]) != 0) {
+            set_cause(cause, "%s: column \"%.*s\" of %s \"%s\" differs from schema version %d",
+                      file, (int)len, got->cols[i], got->type, got->name, version);
+            return true;
+        }
+    }
+    if (got->ncols != want->ncols) {
+        set_cause(cause, "%s: the columns of %s \"%s\" differ from schema version %d", file,
+                  got->type, got->name, version);
+        return true;
+    }
+    if (strcmp(got->tbl, want->tbl) != 0) {
+        set_cause(cause, "%s: %s \"%s\" is on table \"%s\", in schema version %d on \"%s\"",
+                  file, got->type, got->name, got->tbl, version, want->tbl);
+        return true;
+    }
+    if (strcmp(got->sql, want->sql) != 0) {
+        set_cause(cause, "%s: %s \"%s\" differs from schema version %d (its CREATE statement)",
+                  file, got->type, got->name, version);
+        return true;
+    }
+    return false;
+}
+
+/* The first difference between the two schemas, named in *cause; FQ_OK when there is none. An
+ * object the backup has beyond the reference comes first: that is where hostile code hides. */
+static enum fq_err schema_diff(const struct schema *got, const struct schema *want,
+                               const char *file, int version, char **cause)
+{
+    for (size_t i = 0; i < got->n; i++)
+        if (!find_obj(want, got->o[i].type, got->o[i].name)) {
+            set_cause(cause, "%s: %s \"%s\" is not in schema version %d", file, got->o[i].type,
+                      got->o[i].name, version);
+            return FQ_EINVAL;
+        }
+    /* a missing table first: its indexes and triggers are missing because it is */
+    for (int tables = 1; tables >= 0; tables--)
+        for (size_t i = 0; i < want->n; i++) {
+            if ((strcmp(want->o[i].type, "table") == 0) != tables ||
+                find_obj(got, want->o[i].type, want->o[i].name))
+                continue;
+            set_cause(cause, "%s: %s \"%s\" of schema version %d is missing", file,
+                      want->o[i].type, want->o[i].name, version);
+            return FQ_EINVAL;
+        }
+    for (size_t i = 0; i < got->n; i++)
+        if (object_differs(&got->o[i], find_obj(want, got->o[i].type, got->o[i].name), file,
+                           version, cause))
+            return FQ_EINVAL;
+    return FQ_OK;
+}
+
+/* Compares db's whole schema with the one the migrations produce for version. */
+static enum fq_err check_schema(sqlite3 *db, const char *file, int version, char **cause)
+{
+    struct schema want, got;
+    enum fq_err err = reference_schema(version, &want, cause);
+    if (err)
+        return err;
+    err = describe(db, file, &got, cause);
+    if (!err) {
+        err = schema_diff(&got, &want, file, version, cause);
+        schema_free(&got);
+    }
+    schema_free(&want);
+    return err;
+}
+
 /* ---- checking ------------------------------------------------------------------------------ */
 static enum fq_err check_db(sqlite3 *db, const char *file, int *version, char **cause)
 {
@@ -322,7 +641,9 @@ static enum fq_err check_db(sqlite3 *db, const char *file, int *version, char **
             goto out;
         }
     }
-    err = FQ_OK;
+    sqlite3_finalize(st);
+    st = NULL;
+    err = check_schema(db, file, v, cause);
 out:
     sqlite3_finalize(st);
     if (version)
@@ -351,6 +672,15 @@ static enum fq_err open_ro(const char *file, sqlite3 **db, char **cause)
         return FQ_ESTORE;
     }
     sqlite3_busy_timeout(*db, 5000);
+    /* a file from outside: nothing its schema holds may run while it is checked or copied */
+    if (sqlite3_db_config(*db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, (int *)NULL) != SQLITE_OK ||
+        sqlite3_db_config(*db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, (int *)NULL) != SQLITE_OK ||
+        sqlite3_db_config(*db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL) != SQLITE_OK) {
+        set_cause(cause, "%s: %s", file, sqlite3_errmsg(*db));
+        sqlite3_close(*db);
+        *db = NULL;
+        return FQ_ESTORE;
+    }
     return FQ_OK;
 }
 

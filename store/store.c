@@ -18,14 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct fq_migration {
-    int version;
-    const char *name;
-    const char *sql;
-};
-extern const struct fq_migration fq_migrations[];
-extern const size_t fq_n_migrations;
-
 enum fq_err store_set_autocheckpoint(struct store *s, int pages)
 {
     return store_map_rc(sqlite3_wal_autocheckpoint(s->db, pages < 0 ? 0 : pages));

@@ -332,10 +332,13 @@ enum fq_err store_backup_to(struct store *s, const char *dest, char **cause);
  * "<db>.bak-v<from_version>-<YYYYMMDDTHHMMSSZ>". *out_path (may be NULL): caller frees. */
 enum fq_err store_backup_before_migrate(struct store *s, int from_version, char **out_path,
                                         char **cause);
-/* Checks that file is a usable fengqiao backup: PRAGMA integrity_check is ok, user_version is
- * between 1 and store_schema_latest(), the tables of the first migration exist. *version (may be
- * NULL) gets its user_version. FQ_ENOTFOUND (no file), FQ_EINVAL (not ours, or too new),
- * FQ_ESTORE (corrupt); *cause says which. */
+/* Checks that file is a usable fengqiao backup, opened read-only with nothing of its schema
+ * allowed to run: PRAGMA integrity_check is ok, user_version is between 1 and
+ * store_schema_latest(), the tables of the first migration exist, and its whole schema (tables,
+ * columns, indexes, triggers, views) is exactly the one this program's migrations produce for
+ * that user_version. *version (may be NULL) gets its user_version. FQ_ENOTFOUND (no file),
+ * FQ_EINVAL (not ours, too new, or a schema difference, named), FQ_ESTORE (corrupt); *cause
+ * says which. */
 enum fq_err store_backup_check(const char *file, int *version, char **cause);
 /* Replaces the database at db_path with the checked backup. Refuses with FQ_EBUSY while anyone
  * holds the database lock (a running daemon, a roster import). The current database, if any,

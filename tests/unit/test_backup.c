@@ -1,6 +1,7 @@
 /* test_backup.c: store/backup.c on real SQLite files in a fresh temporary directory per test:
- * the online copy, the checks a restore makes, the database lock that refuses a restore while
- * the database is open, and the .pre-restore copy. */
+ * the online copy, the checks a restore makes (down to the whole schema compared with the one
+ * the migrations make), the database lock that refuses a restore while the database is open,
+ * and the .pre-restore copy. */
 #include <criterion/criterion.h>
 
 #include <ftw.h>
@@ -183,4 +184,108 @@ Test(backup, check_refuses_what_is_not_a_good_backup)
     s = open_rw(dbpath);
     cr_assert_eq(store_schema_version(s), store_schema_latest());
     store_close(s);
+}
+
+/* ---- the schema comparison ----------------------------------------------------------------------- */
+/* A good backup changed by sql; returns store_backup_check's verdict and its cause (freed by the
+ * caller). */
+static enum fq_err check_changed(const char *sql, char **cause)
+{
+    if (!exists(bakpath)) {
+        struct store *s = open_rw(dbpath);
+        cr_assert_eq(store_backup_to(s, bakpath, cause), FQ_OK);
+        store_close(s);
+    }
+    FILE *in = fopen(bakpath, "rb"), *out = fopen(dst, "wb");
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+        fwrite(buf, 1, n, out);
+    fclose(in);
+    fclose(out);
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(dst, &db), SQLITE_OK);
+    char *err = NULL;
+    cr_assert_eq(sqlite3_exec(db, sql, 0, 0, &err), SQLITE_OK, "%s: %s", sql, err);
+    sqlite3_close(db);
+    *cause = NULL;
+    return store_backup_check(dst, NULL, cause);
+}
+
+static void refused(const char *sql, const char *named)
+{
+    char *cause = NULL;
+    cr_assert_eq(check_changed(sql, &cause), FQ_EINVAL, "accepted: %s", sql);
+    cr_assert(cause && strstr(cause, named), "%s: %s", sql, cause ? cause : "(no cause)");
+    free(cause);
+}
+
+Test(backup, schema_a_good_backup_is_accepted)
+{
+    char *cause = NULL;
+    cr_assert_eq(check_changed("SELECT 1", &cause), FQ_OK, "%s", cause ? cause : "");
+    free(cause);
+    /* data is not schema: rows anywhere are fine */
+    cr_assert_eq(check_changed("INSERT INTO kv(key, value) VALUES ('x', 'y')", &cause), FQ_OK,
+                 "%s", cause ? cause : "");
+    free(cause);
+}
+
+Test(backup, schema_an_older_version_is_compared_with_that_version)
+{
+    sqlite3 *db;
+    cr_assert_eq(sqlite3_open(dst, &db), SQLITE_OK);
+    FILE *f = fopen("store/migrations/0001_init.sql", "r");
+    cr_assert_not_null(f, "run from the repository root");
+    static char sql[1 << 16];
+    size_t n = fread(sql, 1, sizeof sql - 1, f);
+    sql[n] = '\0';
+    fclose(f);
+    cr_assert_eq(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 1", 0, 0, 0), SQLITE_OK);
+    sqlite3_close(db);
+    char *cause = NULL;
+    int v = 0;
+    cr_assert_eq(store_backup_check(dst, &v, &cause), FQ_OK, "%s", cause ? cause : "");
+    cr_assert_eq(v, 1);
+    free(cause);
+    if (store_schema_latest() < 2)
+        return;
+    /* the same file claiming the newest version lacks what the later migrations add */
+    cr_assert_eq(sqlite3_open(dst, &db), SQLITE_OK);
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_latest());
+    cr_assert_eq(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(store_backup_check(dst, NULL, &cause), FQ_EINVAL);
+    cr_assert(strstr(cause, "is missing"), "%s", cause);
+    free(cause);
+}
+
+Test(backup, schema_extra_objects_are_refused_by_name)
+{
+    refused("CREATE TRIGGER leak AFTER INSERT ON cases BEGIN SELECT 1; END",
+            "trigger \"leak\" is not in schema version");
+    refused("CREATE INDEX leak_idx ON residents(contact)", "index \"leak_idx\" is not in");
+    refused("CREATE VIEW leak_v AS SELECT contact FROM residents", "view \"leak_v\" is not in");
+    refused("CREATE TABLE leak_t(x)", "table \"leak_t\" is not in");
+}
+
+Test(backup, schema_missing_objects_are_refused_by_name)
+{
+    refused("DROP TABLE mediator_gateways", "table \"mediator_gateways\" of schema version");
+    refused("DROP TRIGGER case_events_no_update", "trigger \"case_events_no_update\"");
+    refused("DROP INDEX IF EXISTS sqlite_autoindex_x; DROP TRIGGER cases_open_insert",
+            "trigger \"cases_open_insert\" of schema version");
+}
+
+Test(backup, schema_changed_objects_are_refused_by_name)
+{
+    refused("ALTER TABLE residents ADD COLUMN leak TEXT", "column \"leak\"");
+    refused("DROP TABLE kv; CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID",
+            "column \"value\" of table \"kv\" differs");
+    refused("ALTER TABLE residents DROP COLUMN contact", "lacks column \"contact\"");
+    /* the same name, another body: a trigger that now does something else */
+    refused("DROP TRIGGER case_events_no_delete; CREATE TRIGGER case_events_no_delete BEFORE "
+            "DELETE ON case_events BEGIN SELECT 1; END",
+            "trigger \"case_events_no_delete\" differs");
 }

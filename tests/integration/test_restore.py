@@ -1,0 +1,135 @@
+"""Backup and restore against hostile files: a backup is data from outside, and restore must not
+take code or a wrong schema into the daemon's database.
+
+Every test runs the real binary on real SQLite files; the hostile backups are good backups
+changed with Python's sqlite3, as anyone could."""
+import glob
+import os
+import shutil
+import sqlite3
+
+import lib
+from lib import Daemon, TempDir, check
+
+MESSAGE = "枫源村一网格的邻居在楼道堆放杂物，多次沟通无果，我的电话1380000{:04d}"
+
+
+def one_case(d, user, i=0):
+    r = d.chat(user, MESSAGE.format(i))
+    check(r.status == 200 and r.get("state") == "confirm", f"{user} did not reach confirm: {r}")
+    r = d.chat(user, "1")
+    check(r.status == 200 and r.get("case"), f"{user}: submit did not answer a case: {r}")
+    return r.get("case")
+
+
+def schema_latest():
+    return max(int(os.path.basename(f)[:4])
+               for f in glob.glob(os.path.join(lib.ROOT, "store", "migrations", "*.sql")))
+
+
+def db_state(path):
+    """What a refused restore must leave as it was: the schema and the cases."""
+    c = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        schema = sorted(c.execute("SELECT type, name, sql FROM sqlite_schema").fetchall())
+        cases = c.execute("SELECT count(*) FROM cases").fetchone()[0]
+        return schema, cases
+    finally:
+        c.close()
+
+
+def changed(good, path, sql, version=None):
+    """A copy of the good backup at path, changed by sql (and user_version)."""
+    shutil.copy(good, path)
+    c = sqlite3.connect(path)
+    c.executescript(sql)
+    if version is not None:
+        c.execute(f"PRAGMA user_version = {version}")
+    c.commit()
+    c.close()
+    return path
+
+
+def daemon_with_a_backup():
+    """A stopped daemon whose database holds two cases, and a good backup of it."""
+    d = Daemon(None)
+    cases = [one_case(d, "rs-a", 1), one_case(d, "rs-b", 2)]
+    good = os.path.join(TempDir("fqit-restore-").path, "good.db")
+    r = d.cli("backup", good)
+    check(r.returncode == 0, f"backup: {r.stdout}{r.stderr}")
+    check(d.stop() == 0, "daemon did not exit 0")
+    return d, cases, good
+
+
+def test_restore_refuses_a_backup_whose_schema_differs():
+    d, cases, good = daemon_with_a_backup()
+    out = os.path.dirname(good)
+    before = db_state(d.db)
+    latest = schema_latest()
+    hostile = [
+        # code that would run inside the daemon on the next case
+        ("trigger", "CREATE TRIGGER leak AFTER INSERT ON cases BEGIN "
+                    "UPDATE kv SET value = NEW.description WHERE key = 'x'; END;",
+         f'trigger "leak" is not in schema version {latest}'),
+        ("index", "CREATE INDEX leak_idx ON residents(contact);", 'index "leak_idx"'),
+        ("view", "CREATE VIEW leak_v AS SELECT contact FROM residents;", 'view "leak_v"'),
+        # a later migration's table missing, claiming the newest version
+        ("missing", "DROP TABLE mediator_gateways;", 'table "mediator_gateways"'),
+        # a column added, a column changed
+        ("added", "ALTER TABLE residents ADD COLUMN leak TEXT;", 'column "leak"'),
+        ("changed", "DROP TABLE kv; CREATE TABLE kv(key TEXT PRIMARY KEY, value BLOB) "
+                    "WITHOUT ROWID;", 'column "value" of table "kv" differs'),
+        # a trigger of the migrations with another body
+        ("body", "DROP TRIGGER case_events_no_delete; CREATE TRIGGER case_events_no_delete "
+                 "BEFORE DELETE ON case_events BEGIN SELECT 1; END;",
+         'trigger "case_events_no_delete" differs'),
+    ]
+    for tag, sql, named in hostile:
+        bad = changed(good, os.path.join(out, f"{tag}.db"), sql)
+        r = d.cli("restore", bad)
+        check(r.returncode == 1, f"{tag}: a hostile backup was restored: {r.stdout}{r.stderr}")
+        check(named in r.stderr and bad in r.stderr,
+              f"{tag}: the refusal does not name {named!r}: {r.stderr}")
+        check(db_state(d.db) == before, f"{tag}: the refused restore changed the database")
+        check(not glob.glob(d.db + ".pre-restore-*"), f"{tag}: a refused restore kept a copy")
+
+    # a backup from the future, even one that is otherwise good, is refused
+    bad = changed(good, os.path.join(out, "future.db"), "", version=latest + 1)
+    r = d.cli("restore", bad)
+    check(r.returncode == 1 and "newer" in r.stderr, f"a newer backup was accepted: {r}")
+    check(db_state(d.db) == before, "the refused restore changed the database")
+
+    # the good one is accepted and the daemon serves its cases
+    r = d.cli("restore", good)
+    check(r.returncode == 0, f"a good backup was refused: {r.stdout}{r.stderr}")
+    d.start()
+    for c in cases:
+        check(d.case(c) is not None, f"restored case {c} not served")
+    check(d.stop() == 0, "daemon on the restored database did not exit 0")
+
+
+def test_restore_accepts_an_older_backup_and_the_daemon_migrates_it():
+    d = Daemon(None, start=False, roster=None)
+    old = os.path.join(d.dir, "v1.db")
+    c = sqlite3.connect(old)
+    with open(os.path.join(lib.ROOT, "store", "migrations", "0001_init.sql")) as f:
+        c.executescript(f.read())
+    c.execute("INSERT INTO kv(key, value) VALUES ('marker', 'v1')")
+    c.execute("PRAGMA user_version = 1")
+    c.commit()
+    c.close()
+    r = d.cli("restore", old)
+    check(r.returncode == 0, f"a good version 1 backup was refused: {r.stdout}{r.stderr}")
+    # the same file with a trigger of its own is refused, named against version 1
+    bad = changed(old, os.path.join(d.dir, "v1-bad.db"),
+                  "CREATE TRIGGER leak AFTER INSERT ON residents BEGIN SELECT 1; END;")
+    r = d.cli("restore", bad)
+    check(r.returncode == 1 and 'trigger "leak" is not in schema version 1' in r.stderr,
+          f"{r.stdout}{r.stderr}")
+    r = d.cli("roster", "import", os.path.join(lib.ROOT, "docker", "demo-roster.json"))
+    check(r.returncode == 0, f"the restored v1 database did not open: {r.stderr}")
+    c = sqlite3.connect(d.db)
+    check(c.execute("PRAGMA user_version").fetchone()[0] == schema_latest(), "not migrated")
+    check(c.execute("SELECT value FROM kv WHERE key = 'marker'").fetchone() == ("v1",),
+          "the restored data is gone")
+    c.close()
