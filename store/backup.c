@@ -21,18 +21,23 @@
  *   (instead of renaming a new file over it) lets SQLite deal with the -wal/-shm files: a
  *   renamed-in file next to an old -wal would have that stale log replayed onto it. An older
  *   backup is migrated forward when the database is next opened read-write, as any database.
- * - The lock: every read-write store_open takes a shared flock(2) on "<db>.lock"; restore needs
- *   it exclusively, so it refuses while a daemon (or a roster import) has the database open.
- *   A separate lock file, not the database itself: SQLite uses POSIX fcntl locks on the database,
- *   and closing any other descriptor of that file would silently drop them. The last holder
- *   removes the lock file (it can take the lock exclusively), and a taker checks after flock()
- *   that the file it locked is still the one at that path, so a removal racing with a new open
- *   can never leave two holders of different files. Read-only opens take no lock: WAL readers
- *   see a consistent snapshot whatever a restore does, which is one write transaction. */
+ * - The lock: every read-write store_open takes a shared flock(2) on the database file itself;
+ *   restore needs it exclusively, so it refuses while a daemon (or a roster import) has the
+ *   database open. On the database file, not on a separate "<db>.lock": a lock file can be
+ *   deleted or replaced under a running daemon, and a restore would then lock the new file and
+ *   go ahead; the database file cannot be swapped without the daemon losing it too. flock, not
+ *   fcntl: SQLite takes POSIX fcntl locks on the same file, and flock locks are a separate kind
+ *   on Linux that neither sees (on a local file system, which WAL mode needs anyway). The one
+ *   hazard is that closing ANY descriptor of the file drops this process's fcntl locks, SQLite's
+ *   included; so a process opens one descriptor per database file, before SQLite opens it, shares
+ *   it between all its read-write stores and closes it after the last of their connections.
+ *   Read-only opens take no lock: WAL readers see a consistent snapshot whatever a restore does,
+ *   which is one write transaction. */
 #include "store_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,60 +70,115 @@ static void set_cause(char **cause, const char *fmt, ...)
 }
 
 /* ---- the lock ------------------------------------------------------------------------------- */
+/* One open descriptor per database file and process, shared by every read-write store of that
+ * file (the daemon has one per thread) and closed only when the last of them is closed, after
+ * its SQLite connection: closing a descriptor of the database while SQLite still has it open
+ * would drop SQLite's own POSIX locks on it. */
+struct held_lock {
+    struct held_lock *next;
+    dev_t dev;
+    ino_t ino;
+    int fd;
+    int refs;
+    bool exclusive;
+};
+static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct held_lock *held;
+
+static void busy_cause(char **cause, const char *db_path, bool exclusive)
+{
+    set_cause(cause, exclusive ? "%s is in use (a running daemon or another fengqiao command "
+                                 "has it open)"
+                               : "%s is being restored (another fengqiao command holds it "
+                                 "exclusively)",
+              db_path);
+}
+
 int store_lock_take(const char *db_path, bool exclusive, char **cause)
 {
-    char *path = NULL;
     int fd = -1;
-    if (!db_path || asprintf(&path, "%s.lock", db_path) < 0) {
-        path = NULL;
+    if (!db_path || !*db_path) {
+        set_cause(cause, "lock: no database path");
+        return -1;
+    }
+    pthread_mutex_lock(&held_mu);
+    struct stat st;
+    if (stat(db_path, &st) != 0) {
+        set_cause(cause, "%s: %s", db_path, strerror(errno));
+        goto out;
+    }
+    for (struct held_lock *h = held; h; h = h->next) {
+        if (h->dev != st.st_dev || h->ino != st.st_ino)
+            continue;
+        /* this process has it already: share the descriptor, never open a second one */
+        if (exclusive || h->exclusive) {
+            busy_cause(cause, db_path, exclusive);
+            goto out;
+        }
+        h->refs++;
+        fd = h->fd;
+        goto out;
+    }
+    struct held_lock *h = calloc(1, sizeof *h);
+    if (!h) {
         set_cause(cause, "lock: out of memory");
         goto out;
     }
-    for (int tries = 0; tries < 10; tries++) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            set_cause(cause, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
-            int e = errno;
-            close(fd);
-            fd = -1;
-            if (e == EWOULDBLOCK)
-                set_cause(cause, exclusive
-                                     ? "%s is in use (a running daemon or another fengqiao "
-                                       "command holds %s)"
-                                     : "%s is being restored (%s is held exclusively)",
-                          db_path, path);
-            else
-                set_cause(cause, "%s: flock: %s", path, strerror(e));
-            goto out;
-        }
-        /* the file we locked must still be the one at the path (see the header comment) */
-        struct stat a, b;
-        if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
-            a.st_ino == b.st_ino)
-            goto out;
-        close(fd);
-        fd = -1;
+    int lfd = open(db_path, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+    if (lfd < 0) {
+        set_cause(cause, "%s: %s", db_path, strerror(errno));
+        free(h);
+        goto out;
     }
-    set_cause(cause, "%s: the lock file keeps changing", path);
+    if (flock(lfd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+        int e = errno;
+        if (e == EWOULDBLOCK)
+            busy_cause(cause, db_path, exclusive);
+        else
+            set_cause(cause, "%s: flock: %s", db_path, strerror(e));
+        close(lfd);
+        free(h);
+        goto out;
+    }
+    struct stat fs, ps;
+    if (fstat(lfd, &fs) != 0 || stat(db_path, &ps) != 0 || fs.st_dev != ps.st_dev ||
+        fs.st_ino != ps.st_ino) {
+        /* the path was renamed or replaced between stat and open: the caller may try again */
+        set_cause(cause, "%s changed while it was being locked", db_path);
+        close(lfd);
+        free(h);
+        goto out;
+    }
+    h->dev = fs.st_dev;
+    h->ino = fs.st_ino;
+    h->fd = fd = lfd;
+    h->refs = 1;
+    h->exclusive = exclusive;
+    h->next = held;
+    held = h;
 out:
-    free(path);
+    pthread_mutex_unlock(&held_mu);
     return fd;
 }
 
 void store_lock_release(const char *db_path, int fd)
 {
+    (void)db_path;
     if (fd < 0)
         return;
-    char *path = NULL;
-    /* the last holder removes the file: only it can take the lock exclusively now */
-    if (db_path && flock(fd, LOCK_EX | LOCK_NB) == 0 && asprintf(&path, "%s.lock", db_path) >= 0) {
-        unlink(path);
-        free(path);
+    pthread_mutex_lock(&held_mu);
+    for (struct held_lock **pp = &held; *pp; pp = &(*pp)->next) {
+        struct held_lock *h = *pp;
+        if (h->fd != fd)
+            continue;
+        if (--h->refs == 0) {
+            *pp = h->next;
+            close(h->fd);   /* the last user: its SQLite connection is closed already */
+            free(h);
+        }
+        break;
     }
-    close(fd);
+    pthread_mutex_unlock(&held_mu);
 }
 
 /* ---- copying ------------------------------------------------------------------------------- */
@@ -720,23 +780,21 @@ enum fq_err store_restore(const char *backup, const char *db_path, char **kept_p
     sqlite3 *src = NULL, *dst = NULL;
     sqlite3_backup *b = NULL;
     char *kept = NULL;
-    int lock = store_lock_take(db_path, true, cause);
-    if (lock < 0)
-        return FQ_EBUSY;
-    err = FQ_ESTORE;
-
+    int lock = -1;
     struct stat sb;
-    bool existed = stat(db_path, &sb) == 0 && sb.st_size > 0;
-    if (!existed) {
+    if (stat(db_path, &sb) != 0) {   /* a new database: the lock is on the file itself */
         int fd = open(db_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0) {
             set_cause(cause, "%s: %s", db_path, strerror(errno));
-            err = FQ_EIO;
-            goto out;
+            return FQ_EIO;
         }
         (void)fchmod(fd, 0600);
-        close(fd);
+        close(fd);                   /* before anything of SQLite has it open */
     }
+    if ((lock = store_lock_take(db_path, true, cause)) < 0)
+        return FQ_EBUSY;
+    err = FQ_ESTORE;
+    bool existed = stat(db_path, &sb) == 0 && sb.st_size > 0;
     int rc = sqlite3_open_v2(db_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         set_cause(cause, "%s: %s", db_path, dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));

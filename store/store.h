@@ -346,9 +346,12 @@ enum fq_err store_backup_check(const char *file, int *version, char **cause);
  * frees; stays NULL when there was no database). */
 enum fq_err store_restore(const char *backup, const char *db_path, char **kept_path,
                           char **cause);
-/* The advisory lock "<db_path>.lock" (flock): shared for every read-write store_open, exclusive
- * for a restore; never blocks. Returns the descriptor to pass to store_lock_release, or -1 with
- * *cause (caller frees) when someone holds it in the other mode. */
+/* The database lock: flock(2) on the database file itself (not on a file beside it, which could
+ * be deleted or replaced), shared for every read-write store_open, exclusive for a restore;
+ * never blocks. db_path must exist. Within a process the descriptor is shared and reference
+ * counted. Returns the descriptor to pass to store_lock_release, or -1 with *cause (caller
+ * frees) when someone holds it in the other mode. Release only after closing the SQLite
+ * connection opened under it. */
 int store_lock_take(const char *db_path, bool exclusive, char **cause);
 void store_lock_release(const char *db_path, int fd);   /* fd -1: no-op */
 

@@ -55,7 +55,7 @@ struct store {
     uint64_t commits;
     int sp_depth;                    /* open store_savepoint()s */
     bool readonly;
-    int lock_fd;                     /* shared "<db>.lock" of a read-write open, -1 (backup.c) */
+    int lock_fd;                     /* shared flock of a read-write open, -1 (backup.c) */
     char *lock_db;                   /* the path it was taken for */
 };
 

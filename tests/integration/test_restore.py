@@ -1,5 +1,6 @@
 """Backup and restore against hostile files: a backup is data from outside, and restore must not
-take code or a wrong schema into the daemon's database.
+take code or a wrong schema into the daemon's database; the lock that keeps a restore away from a
+running daemon must be a real lock, not a file anyone can delete.
 
 Every test runs the real binary on real SQLite files; the hostile backups are good backups
 changed with Python's sqlite3, as anyone could."""
@@ -133,3 +134,38 @@ def test_restore_accepts_an_older_backup_and_the_daemon_migrates_it():
     check(c.execute("SELECT value FROM kv WHERE key = 'marker'").fetchone() == ("v1",),
           "the restored data is gone")
     c.close()
+
+
+def test_restore_under_a_live_daemon_is_refused_whatever_happens_to_the_lock_file():
+    d = Daemon(None)
+    cases = [one_case(d, "lk-a", 1)]
+    good = os.path.join(d.dir, "good.db")
+    check(d.cli("backup", good).returncode == 0, "backup")
+    cases.append(one_case(d, "lk-b", 2))     # after the backup: a restore would lose it
+    lock = d.db + ".lock"
+
+    def refused(what):
+        r = d.cli("restore", good)
+        check(r.returncode == 1 and "in use" in r.stderr,
+              f"restore under a live daemon ({what}): {r.stdout}{r.stderr}")
+        check(not glob.glob(d.db + ".pre-restore-*"), f"{what}: the refused restore went ahead")
+
+    refused("as started")
+    if os.path.exists(lock):
+        os.unlink(lock)
+    refused("the lock file deleted")
+    with open(lock, "w") as f:                # overwritten by something else
+        f.write("0\n")
+    refused("the lock file overwritten")
+    os.unlink(lock)
+    os.mkdir(lock)                            # even a directory in its place
+    refused("a directory named like the lock file")
+    os.rmdir(lock)
+    check(d.alive(), "the daemon died")
+    cases.append(one_case(d, "lk-c", 3))
+    for c in cases:
+        check(d.case(c) is not None, f"case {c} lost")
+    check(d.stop() == 0, "daemon did not exit 0")
+    # stopped, the same restore goes through
+    r = d.cli("restore", good)
+    check(r.returncode == 0, f"restore after the daemon stopped: {r.stdout}{r.stderr}")
