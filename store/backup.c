@@ -204,24 +204,25 @@ static void sync_dir(const char *path)
     free(dir);
 }
 
-/* Copies the main database of src into a fresh single-file database at dest (replacing it). */
-static enum fq_err copy_to_file(sqlite3 *src, const char *dest, char **cause)
+/* Copies the main database of src into a fresh single-file database at dest: written to a new
+ * "<dest>.tmp-XXXXXX" beside it (0600), renamed to dest when complete. replace false: an existing
+ * dest is kept and the copy fails with FQ_EEXIST (atomically, even against a racing creator). */
+static enum fq_err copy_to_file(sqlite3 *src, const char *dest, bool replace, char **cause)
 {
     enum fq_err err = FQ_ESTORE;
     sqlite3 *dst = NULL;
     sqlite3_backup *b = NULL;
     char *tmp = NULL;
-    if (asprintf(&tmp, "%s.tmp", dest) < 0) {
+    if (asprintf(&tmp, "%s.tmp-XXXXXX", dest) < 0) {
         tmp = NULL;
         set_cause(cause, "backup: out of memory");
         return FQ_ENOMEM;
     }
-    unlink(tmp);
-    int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
-        set_cause(cause, "%s: %s", tmp, strerror(errno));
-        err = FQ_EIO;
-        goto out;
+        set_cause(cause, "%s: %s", dest, strerror(errno));
+        free(tmp);
+        return FQ_EIO;
     }
     (void)fchmod(fd, 0600);
     close(fd);
@@ -270,9 +271,10 @@ static enum fq_err copy_to_file(sqlite3 *src, const char *dest, char **cause)
         goto out;
     }
     close(fd);
-    if (rename(tmp, dest) != 0) {
-        set_cause(cause, "%s: %s", dest, strerror(errno));
-        err = FQ_EIO;
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, replace ? 0 : RENAME_NOREPLACE) != 0) {
+        int e = errno;
+        set_cause(cause, "%s: %s", dest, e == EEXIST ? "exists already" : strerror(e));
+        err = e == EEXIST ? FQ_EEXIST : FQ_EIO;
         goto out;
     }
     sync_dir(dest);
@@ -281,21 +283,89 @@ out:
     if (b)
         sqlite3_backup_finish(b);
     sqlite3_close(dst);
-    if (err && tmp)
+    if (err)
         unlink(tmp);
     free(tmp);
     return err;
 }
 
-enum fq_err store_backup_to(struct store *s, const char *dest, char **cause)
+/* The files that belong to the database at db: the database, its WAL, shared memory, rollback
+ * journal and the lock file earlier versions kept beside it. Overwriting any of them under a
+ * running daemon loses or corrupts data. */
+static const char *const own_suffixes[] = {"", "-wal", "-shm", "-journal", ".lock"};
+
+/* "<dir realpath>/<base>" of path, whose last component need not exist; NULL if the directory
+ * does not resolve. Caller frees. */
+static char *resolve_parent(const char *path)
 {
-    if (cause)
-        *cause = NULL;
-    if (!s || !s->db || !dest || !*dest) {
+    char *copy = strdup(path), *out = NULL;
+    if (!copy)
+        return NULL;
+    char *slash = strrchr(copy, '/');
+    const char *dir = ".", *base = copy;
+    if (slash) {
+        *slash = '\0';
+        dir = slash == copy ? "/" : copy;
+        base = slash + 1;
+    }
+    char *rdir = realpath(dir, NULL);
+    if (rdir && asprintf(&out, "%s%s%s", rdir, strcmp(rdir, "/") == 0 ? "" : "/", base) < 0)
+        out = NULL;
+    free(rdir);
+    free(copy);
+    return out;
+}
+
+enum fq_err store_backup_refuses(const char *db_path, const char *dest, char **cause)
+{
+    if (!db_path || !*db_path || !dest || !*dest) {
         set_cause(cause, "backup: no database or no destination");
         return FQ_EINVAL;
     }
-    return copy_to_file(s->db, dest, cause);
+    struct stat ds;
+    bool dest_exists = stat(dest, &ds) == 0;   /* through a symbolic link, to what it names */
+    char *rdest = resolve_parent(dest), *rdb = resolve_parent(db_path);
+    enum fq_err err = FQ_OK;
+    for (size_t i = 0; !err && i < sizeof own_suffixes / sizeof own_suffixes[0]; i++) {
+        char *own = NULL;
+        if (asprintf(&own, "%s%s", db_path, own_suffixes[i]) < 0) {
+            err = FQ_ENOMEM;
+            break;
+        }
+        struct stat os;
+        bool same = dest_exists && stat(own, &os) == 0 && os.st_dev == ds.st_dev &&
+                    os.st_ino == ds.st_ino;
+        if (!same && rdest && rdb) {   /* by name too: the file may not exist yet */
+            size_t n = strlen(rdb);
+            same = strncmp(rdest, rdb, n) == 0 && strcmp(rdest + n, own_suffixes[i]) == 0;
+        }
+        if (same) {
+            if (!*own_suffixes[i])
+                set_cause(cause, "%s is the database itself", dest);
+            else
+                set_cause(cause, "%s is the database's own %s file", dest, own_suffixes[i]);
+            err = FQ_EINVAL;
+        }
+        free(own);
+    }
+    free(rdest);
+    free(rdb);
+    return err;
+}
+
+enum fq_err store_backup_to(struct store *s, const char *dest, bool replace, char **cause)
+{
+    if (cause)
+        *cause = NULL;
+    const char *db_path = s && s->db ? sqlite3_db_filename(s->db, "main") : NULL;
+    if (!db_path || !*db_path || !dest || !*dest) {
+        set_cause(cause, "backup: no database or no destination");
+        return FQ_EINVAL;
+    }
+    enum fq_err err = store_backup_refuses(db_path, dest, cause);
+    if (err)
+        return err;
+    return copy_to_file(s->db, dest, replace, cause);
 }
 
 /* "<path>.<what>-<YYYYMMDDTHHMMSSZ>", caller frees. */
@@ -327,7 +397,7 @@ enum fq_err store_backup_before_migrate(struct store *s, int from_version, char 
     char *dest = stamped(path, what);
     if (!dest)
         return FQ_ENOMEM;
-    enum fq_err err = copy_to_file(s->db, dest, cause);
+    enum fq_err err = copy_to_file(s->db, dest, true, cause);
     if (!err && out_path)
         *out_path = dest;
     else
@@ -806,7 +876,7 @@ enum fq_err store_restore(const char *backup, const char *db_path, char **kept_p
             err = FQ_ENOMEM;
             goto out;
         }
-        if ((err = copy_to_file(dst, kept, cause)))
+        if ((err = copy_to_file(dst, kept, true, cause)))
             goto out;
         err = FQ_ESTORE;
     }

@@ -325,9 +325,15 @@ enum fq_err store_digest_cases(struct store *s, int64_t since, int64_t now,
 
 /* ---- backup, restore and the database lock (issue 6: store/backup.c) ----------------------- */
 /* A consistent online copy of s's database (one read snapshot; the daemon keeps writing) into
- * dest, a self-contained file created 0600 (written to dest.tmp, renamed when complete).
- * Errors: FQ_EIO/FQ_ESTORE with *cause (caller frees). */
-enum fq_err store_backup_to(struct store *s, const char *dest, char **cause);
+ * dest, a self-contained file created 0600 (written to a temporary file beside it, renamed when
+ * complete, so dest is never a half copy). Refuses (FQ_EINVAL) a dest that is one of the
+ * database's own files (store_backup_refuses); an existing dest is replaced only when replace
+ * is true, else FQ_EEXIST. Errors: FQ_EIO/FQ_ESTORE with *cause (caller frees). */
+enum fq_err store_backup_to(struct store *s, const char *dest, bool replace, char **cause);
+/* FQ_EINVAL with *cause when dest is the database at db_path or its -wal, -shm, -journal or
+ * .lock file: the same file (device and inode, through symbolic links) when it exists, the same
+ * resolved name when it does not yet. FQ_OK otherwise. */
+enum fq_err store_backup_refuses(const char *db_path, const char *dest, char **cause);
 /* The copy store_open takes before migrating an existing database from from_version:
  * "<db>.bak-v<from_version>-<YYYYMMDDTHHMMSSZ>". *out_path (may be NULL): caller frees. */
 enum fq_err store_backup_before_migrate(struct store *s, int from_version, char **out_path,

@@ -1,12 +1,14 @@
 """Backup and restore against hostile files: a backup is data from outside, and restore must not
 take code or a wrong schema into the daemon's database; the lock that keeps a restore away from a
-running daemon must be a real lock, not a file anyone can delete.
+running daemon must be a real lock, not a file anyone can delete; `backup` must never write over
+the database's own files or, without --force, over an existing file.
 
 Every test runs the real binary on real SQLite files; the hostile backups are good backups
 changed with Python's sqlite3, as anyone could."""
 import glob
 import os
 import shutil
+import signal
 import sqlite3
 
 import lib
@@ -169,3 +171,59 @@ def test_restore_under_a_live_daemon_is_refused_whatever_happens_to_the_lock_fil
     # stopped, the same restore goes through
     r = d.cli("restore", good)
     check(r.returncode == 0, f"restore after the daemon stopped: {r.stdout}{r.stderr}")
+
+
+def test_backup_refuses_the_databases_own_files():
+    d = Daemon(None)
+    cases = [one_case(d, "own-a", 1), one_case(d, "own-b", 2)]
+    check(os.path.exists(d.db + "-wal") and os.path.exists(d.db + "-shm"), "no WAL files")
+    link = os.path.join(d.dir, "link-to-wal")
+    os.symlink(d.db + "-wal", link)
+    rel_up = os.path.join("..", os.path.basename(d.dir), "fq.db-wal")
+    targets = [d.db, d.db + "-wal", d.db + "-shm", d.db + "-journal", d.db + ".lock",
+               "fq.db-wal", "./fq.db-shm", rel_up, link]
+    for force in ([], ["--force"]):
+        for t in targets:
+            r = d.cli("backup", t, *force)
+            check(r.returncode == 1 and "database" in r.stderr,
+                  f"backup {t} {force}: {r.returncode} {r.stdout}{r.stderr}")
+    check(not os.path.exists(d.db + "-journal"), "a -journal file was written")
+    check(os.path.islink(link), "the link was replaced")
+    # a crash now loses nothing that was acknowledged
+    d.proc.send_signal(signal.SIGKILL)
+    d.proc.wait(10)
+    d.start()
+    for c in cases:
+        check(d.case(c) is not None, f"acknowledged case {c} lost")
+    check(d.stop() == 0, "daemon did not exit 0")
+
+
+def test_backup_keeps_an_existing_file_unless_forced():
+    d = Daemon(None)
+    one_case(d, "ex-a", 1)
+    out = TempDir("fqit-backup-").path
+    target = os.path.join(out, "b.db")
+    with open(target, "w") as f:
+        f.write("an older backup someone wants to keep")
+    r = d.cli("backup", target)
+    check(r.returncode == 1 and "exists" in r.stderr and "--force" in r.stderr,
+          f"backup over an existing file: {r.returncode} {r.stdout}{r.stderr}")
+    with open(target) as f:
+        check(f.read() == "an older backup someone wants to keep", "the existing file changed")
+    for force in ("--force", "-f"):
+        r = d.cli("backup", force, target)
+        check(r.returncode == 0, f"backup {force}: {r.stdout}{r.stderr}")
+        check(os.stat(target).st_mode & 0o777 == 0o600, "backup is not 0600")
+        c = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+        check(c.execute("SELECT count(*) FROM cases").fetchone()[0] == 1, "not the database")
+        c.close()
+    check(sorted(os.listdir(out)) == ["b.db"], f"temporary files left: {os.listdir(out)}")
+    r = d.cli("backup", "--forc", os.path.join(out, "c.db"))    # a prefix is the option
+    check(r.returncode == 0, f"--forc: {r.stderr}")
+    r = d.cli("backup", "--no-such", os.path.join(out, "d.db"))
+    check(r.returncode == 2 and "usage" in r.stderr, f"unknown option: {r.returncode} {r.stderr}")
+    r = d.cli("restore", "--force", target)
+    check(r.returncode == 2, f"restore takes no --force: {r.returncode} {r.stderr}")
+    r = d.cli("backup", "--help")
+    check(r.returncode == 0 and "--force" in r.stdout, "backup --help does not tell --force")
+    check(d.stop() == 0, "daemon did not exit 0")

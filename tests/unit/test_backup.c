@@ -1,8 +1,11 @@
 /* test_backup.c: store/backup.c on real SQLite files in a fresh temporary directory per test:
  * the online copy, the checks a restore makes (down to the whole schema compared with the one
  * the migrations make), the database lock that refuses a restore while the database is open
- * whatever happens to files beside it, and the .pre-restore copy. */
+ * whatever happens to files beside it, the files a backup never writes over, and the
+ * .pre-restore copy. */
 #include <criterion/criterion.h>
+
+#include <dirent.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +79,7 @@ Test(backup, online_copy_is_a_checked_single_file)
     struct store *s = open_rw(dbpath);
     cr_assert_eq(store_kv_put(s, "k", "before"), FQ_OK);
     char *cause = NULL;
-    cr_assert_eq(store_backup_to(s, bakpath, &cause), FQ_OK, "%s", cause ? cause : "");
+    cr_assert_eq(store_backup_to(s, bakpath, false, &cause), FQ_OK, "%s", cause ? cause : "");
     cr_assert_eq(store_kv_put(s, "k", "after"), FQ_OK);      /* not in the copy */
     struct stat sb;
     cr_assert_eq(stat(bakpath, &sb), 0);
@@ -84,6 +87,12 @@ Test(backup, online_copy_is_a_checked_single_file)
     char wal[600];
     snprintf(wal, sizeof wal, "%s.tmp", bakpath);
     cr_assert(!exists(wal), "temporary file left behind");
+    int entries = 0;
+    DIR *dir = opendir(tmpdir);
+    for (struct dirent *e; (e = readdir(dir));)
+        entries += strstr(e->d_name, ".tmp") != NULL;
+    closedir(dir);
+    cr_assert_eq(entries, 0, "temporary file left behind");
     int v = -1;
     cr_assert_eq(store_backup_check(bakpath, &v, &cause), FQ_OK, "%s", cause ? cause : "");
     cr_assert_eq(v, store_schema_latest());
@@ -98,7 +107,7 @@ Test(backup, restore_is_refused_while_the_database_is_open)
     struct store *s = open_rw(dbpath);
     cr_assert_eq(store_kv_put(s, "k", "old"), FQ_OK);
     char *cause = NULL, *kept = NULL;
-    cr_assert_eq(store_backup_to(s, bakpath, &cause), FQ_OK);
+    cr_assert_eq(store_backup_to(s, bakpath, false, &cause), FQ_OK);
     cr_assert_eq(store_kv_put(s, "k", "newer"), FQ_OK);
 
     cr_assert_eq(store_restore(bakpath, dbpath, &kept, &cause), FQ_EBUSY);
@@ -163,7 +172,7 @@ Test(backup, check_refuses_what_is_not_a_good_backup)
     cause = NULL;
 
     struct store *s = open_rw(dbpath);
-    cr_assert_eq(store_backup_to(s, bakpath, &cause), FQ_OK);
+    cr_assert_eq(store_backup_to(s, bakpath, false, &cause), FQ_OK);
     store_close(s);
     cr_assert_eq(sqlite3_open(bakpath, &db), SQLITE_OK);
     char sql[64];
@@ -190,7 +199,7 @@ Test(backup, the_lock_is_on_the_database_file_whatever_happens_beside_it)
 {
     struct store *s = open_rw(dbpath), *s2 = open_rw(dbpath);   /* two share one descriptor */
     char lock[600], *cause = NULL, *kept = NULL;
-    cr_assert_eq(store_backup_to(s, bakpath, &cause), FQ_OK);
+    cr_assert_eq(store_backup_to(s, bakpath, false, &cause), FQ_OK);
     snprintf(lock, sizeof lock, "%s.lock", dbpath);
     unlink(lock);                                   /* a lock file removed ... */
     cr_assert_eq(store_restore(bakpath, dbpath, &kept, &cause), FQ_EBUSY);
@@ -219,6 +228,56 @@ Test(backup, the_lock_is_on_the_database_file_whatever_happens_beside_it)
     free(kept);
 }
 
+/* ---- what a backup never writes over ----------------------------------------------------------- */
+Test(backup, backup_refuses_the_databases_own_files_and_an_existing_target)
+{
+    struct store *s = open_rw(dbpath);
+    cr_assert_eq(store_kv_put(s, "k", "v"), FQ_OK);
+    char *cause = NULL, p[600];
+    static const char *const own[] = {"", "-wal", "-shm", "-journal", ".lock"};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", dbpath, own[i]);
+        cr_assert_eq(store_backup_to(s, p, true, &cause), FQ_EINVAL, "%s accepted", p);
+        cr_assert(strstr(cause, "database"), "%s", cause);
+        free(cause);
+        cause = NULL;
+    }
+    /* the same files by another name: a symbolic link, a path through "..", a hard link */
+    snprintf(p, sizeof p, "%s/link", tmpdir);
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", dbpath);
+    cr_assert(exists(wal));
+    cr_assert_eq(symlink(wal, p), 0);
+    cr_assert_eq(store_backup_to(s, p, true, &cause), FQ_EINVAL);
+    free(cause);
+    cause = NULL;
+    snprintf(p, sizeof p, "%s/../%s/fq.db-shm", tmpdir, strrchr(tmpdir, '/') + 1);
+    cr_assert_eq(store_backup_to(s, p, true, &cause), FQ_EINVAL, "%s accepted", p);
+    free(cause);
+    cause = NULL;
+    snprintf(p, sizeof p, "%s/hard", tmpdir);
+    cr_assert_eq(link(dbpath, p), 0);
+    cr_assert_eq(store_backup_to(s, p, true, &cause), FQ_EINVAL);
+    free(cause);
+    cause = NULL;
+
+    /* an existing file is kept unless replace is asked for */
+    FILE *f = fopen(bakpath, "w");
+    fputs("precious", f);
+    fclose(f);
+    cr_assert_eq(store_backup_to(s, bakpath, false, &cause), FQ_EEXIST);
+    free(cause);
+    cause = NULL;
+    char buf[16] = "";
+    f = fopen(bakpath, "r");
+    cr_assert(fgets(buf, sizeof buf, f));
+    fclose(f);
+    cr_assert_str_eq(buf, "precious");
+    cr_assert_eq(store_backup_to(s, bakpath, true, &cause), FQ_OK, "%s", cause ? cause : "");
+    cr_assert_eq(store_backup_check(bakpath, NULL, &cause), FQ_OK, "%s", cause ? cause : "");
+    store_close(s);
+}
+
 /* ---- the schema comparison ----------------------------------------------------------------------- */
 /* A good backup changed by sql; returns store_backup_check's verdict and its cause (freed by the
  * caller). */
@@ -226,7 +285,7 @@ static enum fq_err check_changed(const char *sql, char **cause)
 {
     if (!exists(bakpath)) {
         struct store *s = open_rw(dbpath);
-        cr_assert_eq(store_backup_to(s, bakpath, cause), FQ_OK);
+        cr_assert_eq(store_backup_to(s, bakpath, false, cause), FQ_OK);
         store_close(s);
     }
     FILE *in = fopen(bakpath, "rb"), *out = fopen(dst, "wb");
