@@ -2,15 +2,18 @@
  *
  * backup opens the database read-only (no lock, no migration): in WAL mode it reads one committed
  * snapshot while the daemon keeps writing, so it is safe to run from cron next to a running
- * daemon. restore needs the database to itself: store_restore refuses while any read-write
+ * daemon; it never writes over the database's own files nor, without --force, over an existing
+ * file. restore needs the database to itself: store_restore refuses while any read-write
  * opener (the daemon, a roster import) holds the database lock, checks the backup before
  * touching anything, and keeps the replaced database as a .pre-restore copy. */
 #include "backup.h"
 
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/config.h"
@@ -18,24 +21,43 @@
 #include "cli.h"
 
 static const char usage_backup[] =
-    "usage: fengqiao backup FILE [-c FILE]\n"
+    "usage: fengqiao backup FILE [--force] [-c FILE]\n"
     "Writes a consistent copy of the database (store.path) to FILE while the daemon runs\n"
     "(SQLite's online backup: one snapshot, the daemon is not paused). FILE is created 0600\n"
-    "and only appears once complete. Exit 0 done, 1 failed, 2 usage error.\n";
+    "and only appears once complete. Refused when FILE is the database or one of its own files\n"
+    "(-wal, -shm, -journal, .lock), and when FILE exists, unless --force (-f) is given.\n"
+    "Exit 0 done, 1 failed or refused, 2 usage error.\n";
 static const char usage_restore[] =
     "usage: fengqiao restore FILE [-c FILE]\n"
-    "Replaces the database (store.path) with the backup FILE. FILE is checked first (integrity,\n"
-    "schema version not newer than this program, fengqiao's tables). Refused while a daemon or\n"
-    "another fengqiao command has the database open: stop the daemon first. The replaced\n"
-    "database is kept as <store.path>.pre-restore-<time>. An older backup is migrated when the\n"
-    "daemon next starts. Exit 0 done, 1 failed or refused, 2 usage error.\n";
+    "Replaces the database (store.path) with the backup FILE. FILE is checked first, without\n"
+    "running anything it contains: integrity, schema version not newer than this program, and\n"
+    "its whole schema (tables, columns, indexes, triggers, views) exactly the one this\n"
+    "program's migrations make for that version; any difference is refused and named.\n"
+    "Refused while a daemon or another fengqiao command has the database open: stop the daemon\n"
+    "first. The replaced database is kept as <store.path>.pre-restore-<time>. An older backup\n"
+    "is migrated when the daemon next starts. Exit 0 done, 1 failed or refused, 2 usage error.\n";
 
-/* Parses "CMD FILE [-c CONF]". Returns -1 to go on, else the exit code to return. */
-static int parse(int argc, char **argv, const char *usage, const char **file, const char **conf)
+static int backup_opt(int code, char *arg, void *ctx)
+{
+    (void)arg;
+    if (code != 'f')
+        return 2;
+    *(bool *)ctx = true;
+    return 0;
+}
+
+/* Parses "CMD FILE [-c CONF]" (and backup's --force). Returns -1 to go on, else the exit code
+ * to return. */
+static int parse(int argc, char **argv, const char *usage, const char **file, const char **conf,
+                 bool *force)
 {
     *file = NULL;
+    static const struct option force_opts[] = {{"force", no_argument, 0, 'f'}, {0, 0, 0, 0}};
     const struct cli_cmd cmd = {.name = argv[0], .usage = usage, .min_operands = 1,
-                                .max_operands = 1, .operand = "FILE"};
+                                .max_operands = 1, .operand = "FILE",
+                                .shortopts = force ? "f" : NULL,
+                                .longopts = force ? force_opts : NULL,
+                                .opt = force ? backup_opt : NULL, .ctx = force};
     int first = 0, rc = cli_parse(&cmd, argc, argv, conf, &first);
     if (rc < 0)
         *file = argv[first];
@@ -64,7 +86,8 @@ static bool same_file(const char *a, const char *b)
 int cmd_backup(int argc, char **argv)
 {
     const char *file, *conf;
-    int rc = parse(argc, argv, usage_backup, &file, &conf);
+    bool force = false;
+    int rc = parse(argc, argv, usage_backup, &file, &conf, &force);
     if (rc >= 0)
         return rc;
     rc = 1;
@@ -73,8 +96,14 @@ int cmd_backup(int argc, char **argv)
     struct fq_config *cfg = load(conf);
     if (!cfg)
         goto out;
-    if (same_file(file, cfg->store_path)) {
-        fprintf(stderr, "fengqiao backup: %s is the database itself\n", file);
+    /* before opening anything: the database's own files are never a target, even with --force */
+    if (store_backup_refuses(cfg->store_path, file, &cause) != FQ_OK) {
+        fprintf(stderr, "fengqiao backup: refused: %s\n", cause ? cause : file);
+        goto out;
+    }
+    struct stat sb;
+    if (!force && lstat(file, &sb) == 0) {
+        fprintf(stderr, "fengqiao backup: refused: %s exists (--force replaces it)\n", file);
         goto out;
     }
     if (store_open_readonly(cfg->store_path, &s, &cause) != FQ_OK) {
@@ -83,8 +112,13 @@ int cmd_backup(int argc, char **argv)
     }
     free(cause);
     cause = NULL;
-    if (store_backup_to(s, file, &cause) != FQ_OK) {
-        fprintf(stderr, "fengqiao backup: %s\n", cause ? cause : file);
+    enum fq_err err = store_backup_to(s, file, force, &cause);
+    if (err != FQ_OK) {
+        if (err == FQ_EEXIST)   /* created since the check above */
+            fprintf(stderr, "fengqiao backup: refused: %s exists (--force replaces it)\n", file);
+        else
+            fprintf(stderr, "fengqiao backup: %s%s\n", err == FQ_EINVAL ? "refused: " : "",
+                    cause ? cause : file);
         goto out;
     }
     printf("backup written: %s (schema %d)\n", file, store_schema_version(s));
@@ -99,7 +133,7 @@ out:
 int cmd_restore(int argc, char **argv)
 {
     const char *file, *conf;
-    int rc = parse(argc, argv, usage_restore, &file, &conf);
+    int rc = parse(argc, argv, usage_restore, &file, &conf, NULL);
     if (rc >= 0)
         return rc;
     rc = 1;

@@ -18,14 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct fq_migration {
-    int version;
-    const char *name;
-    const char *sql;
-};
-extern const struct fq_migration fq_migrations[];
-extern const size_t fq_n_migrations;
-
 enum fq_err store_set_autocheckpoint(struct store *s, int pages)
 {
     return store_map_rc(sqlite3_wal_autocheckpoint(s->db, pages < 0 ? 0 : pages));
@@ -370,22 +362,23 @@ static enum fq_err open_common(const char *path, bool readonly, struct store **o
             err = FQ_EIO;
             goto out;
         }
-        /* shared: a restore (store/backup.c) needs it exclusively and refuses while held */
+        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            (void)fchmod(fd, 0600); /* whatever the umask */
+            close(fd);           /* nothing of SQLite has this file open yet */
+        } else if (errno != EEXIST) {
+            set_cause(cause, path, strerror(errno));
+            err = FQ_EIO;
+            goto out;
+        }
+        /* shared, on the database file itself: a restore (store/backup.c) needs it
+         * exclusively and refuses while held. Taken before SQLite opens the file. */
         if (!(s->lock_db = strdup(path))) {
             err = FQ_ENOMEM;
             goto out;
         }
         if ((s->lock_fd = store_lock_take(path, false, cause)) < 0) {
             err = FQ_EBUSY;
-            goto out;
-        }
-        int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-            (void)fchmod(fd, 0600); /* whatever the umask */
-            close(fd);
-        } else if (errno != EEXIST) {
-            set_cause(cause, path, strerror(errno));
-            err = FQ_EIO;
             goto out;
         }
     }

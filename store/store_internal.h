@@ -55,9 +55,19 @@ struct store {
     uint64_t commits;
     int sp_depth;                    /* open store_savepoint()s */
     bool readonly;
-    int lock_fd;                     /* shared "<db>.lock" of a read-write open, -1 (backup.c) */
+    int lock_fd;                     /* shared flock of a read-write open, -1 (backup.c) */
     char *lock_db;                   /* the path it was taken for */
 };
+
+/* The migrations compiled into the binary (build/gen/migrations.c, from store/migrations/), in
+ * version order: store.c applies them, backup.c rebuilds a version's schema from them. */
+struct fq_migration {
+    int version;
+    const char *name;
+    const char *sql;
+};
+extern const struct fq_migration fq_migrations[];
+extern const size_t fq_n_migrations;
 
 /* The cached statement id (prepared from sql on first use), or a fresh one when the cached one
  * is still stepping. NULL on a prepare failure (store_errmsg says why; map with store_err). */
