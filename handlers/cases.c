@@ -51,9 +51,9 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
     k->locale = fq_strdup(r->locale);
     k->created_at = k->updated_at = c->now;
     k->assigned_at = pick.mediator >= 0 ? c->now : 0;
-    int64_t accept = config_sla_accept(c->cfg, severity);
+    int64_t accept = sla_accept(c->cfg, severity);
     k->due_accept = c->now + accept;
-    k->due_resolve = c->now + config_sla_resolve(c->cfg, severity);
+    k->due_resolve = c->now + sla_resolve(c->cfg, severity);
     if ((r->channel && !k->channel) || (r->user && !k->user) ||
         (r->description && !k->description))
         return FQ_ENOMEM;

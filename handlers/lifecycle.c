@@ -117,7 +117,7 @@ static void set_status(struct fq_case *k, const char *status)
 /* The deadlines of a fresh assignment: a reminder at due_accept, 督办 at twice the SLA. */
 static enum fq_err accept_timers(struct fq_ctx *c, struct fq_case *k)
 {
-    int64_t sla = config_sla_accept(c->cfg, k->severity);
+    int64_t sla = sla_accept(c->cfg, k->severity);
     k->due_accept = c->now + sla;
     enum fq_err err;
     if ((err = store_timer_cancel(c->store, k->id, "accept_remind")) ||
@@ -362,7 +362,7 @@ static enum fq_err do_reopen(struct fq_ctx *c, struct fq_case *k, const struct l
 {
     set_status(k, res->row->next);
     /* a new resolve deadline from now: the old overdue timer was cancelled at resolution */
-    k->due_resolve = c->now + config_sla_resolve(c->cfg, k->severity);
+    k->due_resolve = c->now + sla_resolve(c->cfg, k->severity);
     enum fq_err err;
     if ((err = accept_timers(c, k)) ||
         (err = store_timer_add(c->store, k->due_resolve, "resolve_overdue", k->id, NULL, NULL)) ||

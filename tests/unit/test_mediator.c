@@ -512,7 +512,7 @@ Test(mediator, three_failed_attempts_move_up_one_tier_each_time)
     cr_assert_eq(after.escalations, 1);
     cr_assert_eq(after.assigned_at, ctx.now);
     cr_assert_eq(after.accepted_at, 0);
-    cr_assert_eq(after.due_accept, ctx.now + config_sla_accept(cfg, after.severity));
+    cr_assert_eq(after.due_accept, ctx.now + sla_accept(cfg, after.severity));
     case_cleanup(&after);
     struct timer_kinds t = timers(k.id);
     cr_assert_eq(t.remind, 1);
