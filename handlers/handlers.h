@@ -9,6 +9,7 @@
 #include "../common/fq.h"
 #include "../common/roster_model.h"
 #include "../common/sla.h"
+#include "../common/status.h"
 #include "../store/store.h"
 #include "i18n.h"
 
