@@ -1124,30 +1124,6 @@ out:
     return L.c;
 }
 
-/* ---- SLAs ------------------------------------------------------------------------------------ */
-static int64_t sla(const struct fq_config *c, const int64_t *v, int severity)
-{
-    if (!c || severity < FQ_SEV_BLUE || severity > FQ_SEV_RED)
-        return -1;
-    int64_t s = v[severity];
-    if (c->sensitive_enabled) {
-        s /= 2;
-        if (s < 1)
-            s = 1;
-    }
-    return s;
-}
-
-int64_t config_sla_accept(const struct fq_config *c, int severity)
-{
-    return c ? sla(c, c->sla_accept, severity) : -1;
-}
-
-int64_t config_sla_resolve(const struct fq_config *c, int severity)
-{
-    return c ? sla(c, c->sla_resolve, severity) : -1;
-}
-
 /* ---- printing -------------------------------------------------------------------------------- */
 /* Values are written so that the output parses back to the same config (quoted when a value
  * would otherwise lose edge spaces or an inline comment); secrets are shown as "(set)". */

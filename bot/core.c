@@ -74,6 +74,7 @@ static void roster_refresh(struct core *c)
         free(gen);
         return;
     }
+    classify_roster_probes(r);
     roster_free(c->roster);
     c->roster = r;
     free(c->roster_gen);
@@ -361,6 +362,7 @@ again:
             metrics_case_created(s->st.category[k], s->st.severity[k]);
         if (s->ok && s->m->kind == FQ_MSG_ROSTER && s->m->status == 200) {
             /* the committed roster becomes the one routing uses */
+            classify_roster_probes(s->m->roster);
             roster_free(c->roster);
             c->roster = s->m->roster;
             s->m->roster = NULL;
@@ -485,6 +487,7 @@ enum fq_err core_start(const struct fq_config *cfg, const struct fq_lexicon *lex
             *cause = fq_strdup("cannot load the roster from the database");
         goto fail;
     }
+    classify_roster_probes(c->roster);
     /* the checkpointer's own connection; without it the core keeps SQLite's automatic one */
     if (store_open(cfg->store_path, &c->ckpt_store, NULL) == FQ_OK &&
         pthread_create(&c->ckpt_thread, NULL, ckpt_main, c) == 0) {

@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "../handlers/roster.h"
+#include "../common/roster_model.h"
 
 /* Parses and validates (roster_validate) a roster. On success *out is a new roster (caller
  * frees with roster_free). On failure returns FQ_EINVAL with *problem (caller frees) naming the

@@ -1,6 +1,6 @@
 /* config.h: the daemon's configuration (CONTRACT 2) as a plain struct. Parsing lives in
  * bot/config.c (its own INI parser); this header has no library include so handlers/ can read
- * SLAs. */
+ * it. The deadline rules on the sla.* values are common/sla.h. */
 #ifndef FQ_CONFIG_H
 #define FQ_CONFIG_H
 
@@ -80,10 +80,6 @@ void config_problems_print(const struct fq_config_problems *p, FILE *f);
 
 /* Parses a duration "30s" "15m" "12h" "7d" (also a bare "0") into seconds; -1 on error. */
 int64_t config_parse_duration(const char *s);
-
-/* Effective SLA seconds for a severity, halved when sensitive.enabled. */
-int64_t config_sla_accept(const struct fq_config *c, int severity);
-int64_t config_sla_resolve(const struct fq_config *c, int severity);
 
 /* Prints the effective configuration c to f as an INI file that parses back to the same values
  * (durations in their largest exact unit); every secret that is set shows as "(set)", never its

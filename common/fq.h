@@ -149,7 +149,7 @@ enum fq_msg_kind {
 
 enum fq_source { FQ_SRC_HTTP = 0, FQ_SRC_MQTT, FQ_SRC_WECOM, FQ_SRC_INTERNAL };
 
-struct fq_roster;  /* handlers/roster.h */
+struct fq_roster;  /* common/roster_model.h */
 
 /* One unit of work for the core thread. Every pointer is owned by the message and freed by
  * fq_msg_free(). Ownership of the whole message moves with core_push(). */

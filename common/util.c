@@ -1,6 +1,7 @@
 /* util.c: the small shared helpers of common/fq.h: error names, enums, time, a string buffer,
  * UTF-8 checks and masking of personal data. */
 #include "fq.h"
+#include "roster_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,8 +376,6 @@ struct fq_msg *fq_msg_new(enum fq_msg_kind kind, enum fq_source src)
     m->at = fq_now();
     return m;
 }
-
-void roster_free(struct fq_roster *r);
 
 void fq_msg_free(struct fq_msg *m)
 {

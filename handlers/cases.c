@@ -46,14 +46,15 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
     k->people = r->people;
     k->org_id = pick.node >= 0 ? fq_strdup(ro->org[pick.node].id) : NULL;
     k->mediator_id = pick.mediator >= 0 ? fq_strdup(ro->med[pick.mediator].id) : NULL;
-    snprintf(k->status, sizeof k->status, "%s", pick.mediator >= 0 ? "assigned" : "unassigned");
+    snprintf(k->status, sizeof k->status, "%s",
+             fq_case_status_name(pick.mediator >= 0 ? FQ_CASE_ASSIGNED : FQ_CASE_UNASSIGNED));
     k->tier = pick.node >= 0 ? (int)ro->org[pick.node].level : FQ_LEVEL_GRID;
     k->locale = fq_strdup(r->locale);
     k->created_at = k->updated_at = c->now;
     k->assigned_at = pick.mediator >= 0 ? c->now : 0;
-    int64_t accept = config_sla_accept(c->cfg, severity);
+    int64_t accept = sla_accept(c->cfg, severity);
     k->due_accept = c->now + accept;
-    k->due_resolve = c->now + config_sla_resolve(c->cfg, severity);
+    k->due_resolve = c->now + sla_resolve(c->cfg, severity);
     if ((r->channel && !k->channel) || (r->user && !k->user) ||
         (r->description && !k->description))
         return FQ_ENOMEM;
@@ -70,12 +71,14 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
         actions_event(out, "assigned", k->id);
         actions_assign(out, "assigned", k->mediator_id, k->id);
         /* the deadlines of CONTRACT 7: reminder, then 督办, then overdue */
-        if ((err = store_timer_add(c->store, k->due_accept, "accept_remind", k->id, NULL, NULL)) ||
-            (err = store_timer_add(c->store, c->now + 2 * accept, "accept_escalate", k->id, NULL,
-                                   NULL)))
+        const char *remind = fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND);
+        const char *escalate = fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE);
+        if ((err = store_timer_add(c->store, k->due_accept, remind, k->id, NULL, NULL)) ||
+            (err = store_timer_add(c->store, c->now + 2 * accept, escalate, k->id, NULL, NULL)))
             return err;
     }
-    if ((err = store_timer_add(c->store, k->due_resolve, "resolve_overdue", k->id, NULL, NULL)))
+    if ((err = store_timer_add(c->store, k->due_resolve,
+                               fq_timer_kind_name(FQ_TIMER_RESOLVE_OVERDUE), k->id, NULL, NULL)))
         return err;
 
     if (severity == FQ_SEV_RED) {

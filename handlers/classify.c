@@ -351,10 +351,23 @@ static const char *org_name(const struct fq_org *o, size_t k)
     return k == 0 ? o->name : o->aliases[k - 1];
 }
 
-/* The probe of a non-NULL org_name(o, k): kept by roster_validate, else made now. */
+/* The probe of a non-NULL org_name(o, k): kept by classify_roster_probes, else made now. */
 static uint16_t org_probe(const struct fq_org *o, size_t k)
 {
     return o->probes ? o->probes[k] : i18n_probe(org_name(o, k));
+}
+
+void classify_roster_probes(struct fq_roster *r)
+{
+    for (size_t i = 0; r && i < r->n_org; i++) {
+        struct fq_org *o = &r->org[i];
+        free(o->probes);
+        if ((o->probes = malloc((o->n_aliases + 1) * sizeof *o->probes))) {
+            o->probes[0] = i18n_probe(o->name);
+            for (size_t k = 0; k < o->n_aliases; k++)
+                o->probes[k + 1] = o->aliases[k] ? i18n_probe(o->aliases[k]) : 0;
+        }
+    }
 }
 
 static int find_place(const struct fq_roster *r, const char *text, const struct fq_textmask *m)

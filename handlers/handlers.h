@@ -7,9 +7,11 @@
 
 #include "../common/config.h"
 #include "../common/fq.h"
+#include "../common/roster_model.h"
+#include "../common/sla.h"
+#include "../common/status.h"
 #include "../store/store.h"
 #include "i18n.h"
-#include "roster.h"
 
 /* Everything a handler may read. Borrowed for the call. */
 struct fq_ctx {
@@ -114,6 +116,10 @@ struct fq_classified {
     char *phone;                     /* a phone number found in the text (caller frees), or NULL */
     bool substantive;                /* more than greetings/filler: usable as a description */
 };
+/* Keeps the text masks' probes of every place name and alias in r (org[i].probes), so
+ * classify_text does not make them for each message. Run on a roster the core will classify
+ * with; without memory for them they are made when needed, with the same results. */
+void classify_roster_probes(struct fq_roster *r);
 void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const char *text,
                    struct fq_classified *out);
 void classify_cleanup(struct fq_classified *c);

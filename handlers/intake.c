@@ -23,28 +23,15 @@
 
 #include "handlers.h"
 
-enum st {
-    ST_IDLE = 0, ST_ASK_CATEGORY, ST_ASK_LOCATION, ST_ASK_DESCRIPTION, ST_ASK_CONTACT, ST_CONFIRM,
-    ST_SUBMITTED, ST_SURVEY, ST__COUNT
-};
-
-static const char *const st_names[ST__COUNT] = {
-    "idle", "ask_category", "ask_location", "ask_description", "ask_contact", "confirm",
-    "submitted", "survey",
-};
-
 #define MAX_PLACE_OPTIONS 20
 #define STATUS_LIMIT 10
 
-static enum st st_parse(const char *s)
+/* The stored state; one this version does not know starts over from idle. */
+static enum fq_convo_state st_parse(const char *s)
 {
-    for (int i = 0; i < ST__COUNT; i++)
-        if (fq_streq(s, st_names[i]))
-            return (enum st)i;
-    return ST_IDLE;
+    int i = fq_convo_state_parse(s);
+    return i >= 0 ? (enum fq_convo_state)i : FQ_CONVO_IDLE;
 }
-
-static bool in_draft(enum st s) { return s >= ST_ASK_CATEGORY && s <= ST_CONFIRM; }
 
 /* One message's work: the context, the message, the answer and the conversation being edited. */
 struct turn {
@@ -175,7 +162,7 @@ static char *menu_line(struct turn *t, int n, const char *label)
 }
 
 /* The question of state s with its options; returns s. */
-static enum st ask(struct turn *t, enum st s, bool retry)
+static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry)
 {
     const struct fq_lexicon *lx = t->c->lex;
     struct fq_actions *out = t->out;
@@ -184,7 +171,7 @@ static enum st ask(struct turn *t, enum st s, bool retry)
     buf_add(&menu, "", 0);
     char key[8];
     switch (s) {
-    case ST_ASK_CATEGORY:
+    case FQ_CONVO_ASK_CATEGORY:
         if (retry)
             reply(t, "invalid_choice");
         for (int i = 0; i < FQ_N_CATEGORIES; i++) {
@@ -200,7 +187,7 @@ static enum st ask(struct turn *t, enum st s, bool retry)
         answer_reply_take(out, i18n_format(lx, t->loc, "ask_category", "menu", menu.s,
                                            (char *)NULL));
         break;
-    case ST_ASK_LOCATION: {
+    case FQ_CONVO_ASK_LOCATION: {
         answer_reply_take(out, i18n_format(lx, t->loc, retry ? "ask_location_retry" : "ask_location",
                                            "example", place_example(t), (char *)NULL));
         int idx[MAX_PLACE_OPTIONS];
@@ -220,13 +207,13 @@ static enum st ask(struct turn *t, enum st s, bool retry)
                                                menu.s, (char *)NULL));
         break;
     }
-    case ST_ASK_DESCRIPTION:
+    case FQ_CONVO_ASK_DESCRIPTION:
         reply(t, "ask_description");
         break;
-    case ST_ASK_CONTACT:
+    case FQ_CONVO_ASK_CONTACT:
         reply(t, retry ? "invalid_phone" : "ask_contact");
         break;
-    case ST_CONFIRM: {
+    case FQ_CONVO_CONFIRM: {
         struct fq_convo *cv = &t->cv;
         int o = roster_org_index(t->c->roster, cv->org_id);
         const char *place = o >= 0 ? t->c->roster->org[o].name : cv->place_text;
@@ -254,18 +241,18 @@ static enum st ask(struct turn *t, enum st s, bool retry)
 }
 
 /* The first missing field's question (or the summary). */
-static enum st ask_next(struct turn *t)
+static enum fq_convo_state ask_next(struct turn *t)
 {
     const struct fq_convo *cv = &t->cv;
     if (!cv->category)
-        return ask(t, ST_ASK_CATEGORY, false);
+        return ask(t, FQ_CONVO_ASK_CATEGORY, false);
     if (!has_place(cv))
-        return ask(t, ST_ASK_LOCATION, false);
+        return ask(t, FQ_CONVO_ASK_LOCATION, false);
     if (!cv->description)
-        return ask(t, ST_ASK_DESCRIPTION, false);
+        return ask(t, FQ_CONVO_ASK_DESCRIPTION, false);
     if (!cv->contact)
-        return ask(t, ST_ASK_CONTACT, false);
-    return ask(t, ST_CONFIRM, false);
+        return ask(t, FQ_CONVO_ASK_CONTACT, false);
+    return ask(t, FQ_CONVO_CONFIRM, false);
 }
 
 /* ---- filling the draft --------------------------------------------------------------------- */
@@ -369,7 +356,7 @@ static enum fq_err do_status(struct turn *t)
 }
 
 /* Handles status, cancel, help and language words; *handled false when the text is none. */
-static enum fq_err commands(struct turn *t, enum st *s, bool *handled)
+static enum fq_err commands(struct turn *t, enum fq_convo_state *s, bool *handled)
 {
     *handled = true;
     if (is_kw(t, FQ_KW_STATUS)) {
@@ -377,10 +364,10 @@ static enum fq_err commands(struct turn *t, enum st *s, bool *handled)
         if (err)
             return err;
     } else if (is_kw(t, FQ_KW_CANCEL)) {
-        if (in_draft(*s)) {
+        if (fq_convo_state_drafting(*s)) {
             draft_reset(&t->cv);
             reply(t, "cancelled");
-            *s = ST_IDLE;
+            *s = FQ_CONVO_IDLE;
         } else {
             reply(t, "nothing_to_cancel");
         }
@@ -398,14 +385,14 @@ static enum fq_err commands(struct turn *t, enum st *s, bool *handled)
         t->loc = t->cv.locale = to;
         reply(t, "lang_switched");
     }
-    if (in_draft(*s))
+    if (fq_convo_state_drafting(*s))
         ask(t, *s, false);              /* back to the question that was open */
     return FQ_OK;
 }
 
 /* ---- states -------------------------------------------------------------------------------- */
 /* A message that starts a report (idle, submitted, or after a timeout or restart). */
-static enum st start_report(struct turn *t)
+static enum fq_convo_state start_report(struct turn *t)
 {
     draft_reset(&t->cv);
     t->cv.started_at = t->c->now;
@@ -420,7 +407,7 @@ static enum st start_report(struct turn *t)
     return ask_next(t);
 }
 
-static enum fq_err submit(struct turn *t, enum st *s)
+static enum fq_err submit(struct turn *t, enum fq_convo_state *s)
 {
     struct fq_convo *cv = &t->cv;
     struct fq_report r = {
@@ -439,13 +426,13 @@ static enum fq_err submit(struct turn *t, enum st *s)
         set_str(t, &cv->last_case_no, k.case_no);
         answer_set_case(t->out, k.case_no);
         draft_reset(cv);
-        *s = ST_SUBMITTED;
+        *s = FQ_CONVO_SUBMITTED;
     }
     case_cleanup(&k);
     return err;
 }
 
-static enum fq_err on_confirm(struct turn *t, enum st *s)
+static enum fq_err on_confirm(struct turn *t, enum fq_convo_state *s)
 {
     switch (classify_choice(t->norm)) {
     case 1:
@@ -460,22 +447,22 @@ static enum fq_err on_confirm(struct turn *t, enum st *s)
     case 0:
         draft_reset(&t->cv);
         reply(t, "cancelled");
-        *s = ST_IDLE;
+        *s = FQ_CONVO_IDLE;
         return FQ_OK;
     default:
-        *s = ask(t, ST_CONFIRM, true);
+        *s = ask(t, FQ_CONVO_CONFIRM, true);
         return FQ_OK;
     }
 }
 
 /* An answer to the open question s. */
-static enum st on_answer(struct turn *t, enum st s)
+static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
 {
     struct fq_convo *cv = &t->cv;
     const struct fq_roster *r = t->c->roster;
     bool answered = false;
     switch (s) {
-    case ST_ASK_CATEGORY: {
+    case FQ_CONVO_ASK_CATEGORY: {
         int k = category_answer(t);
         if (k >= 0 && !cv->category)
             set_str(t, &cv->category, fq_categories[k]);
@@ -483,7 +470,7 @@ static enum st on_answer(struct turn *t, enum st s)
         answered = cv->category != NULL;
         break;
     }
-    case ST_ASK_LOCATION: {
+    case FQ_CONVO_ASK_LOCATION: {
         int idx[MAX_PLACE_OPTIONS];
         size_t n = place_options(r, idx);
         int k = classify_choice(t->norm);
@@ -501,7 +488,7 @@ static enum st on_answer(struct turn *t, enum st s)
         answered = has_place(cv);
         break;
     }
-    case ST_ASK_DESCRIPTION:
+    case FQ_CONVO_ASK_DESCRIPTION:
         absorb(t, false);
         if (!cv->description) {
             if (*t->norm)
@@ -511,7 +498,7 @@ static enum st on_answer(struct turn *t, enum st s)
         }
         answered = cv->description != NULL;
         break;
-    case ST_ASK_CONTACT:
+    case FQ_CONVO_ASK_CONTACT:
         absorb(t, false);
         if (!cv->contact && is_kw(t, FQ_KW_SKIP))
             set_str(t, &cv->contact, "");
@@ -545,7 +532,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         memset(&t.cv, 0, sizeof t.cv);
         t.cv.channel = fq_strdup(m->channel);
         t.cv.user = fq_strdup(m->user);
-        snprintf(t.cv.state, sizeof t.cv.state, "%s", st_names[ST_IDLE]);
+        snprintf(t.cv.state, sizeof t.cv.state, "%s", fq_convo_state_name(FQ_CONVO_IDLE));
         t.cv.locale = -1;
         t.cv.started_at = c->now;
         if (!t.cv.channel || !t.cv.user) {
@@ -577,12 +564,12 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
     if (m->name && *m->name)
         set_str(&t, &t.cv.name, m->name);
 
-    enum st s = st_parse(t.cv.state);
+    enum fq_convo_state s = st_parse(t.cv.state);
     int64_t idle = c->cfg ? c->cfg->conversation_idle_timeout : 0;
-    if (in_draft(s) && idle > 0 && c->now - t.cv.updated_at > idle) {
+    if (fq_convo_state_drafting(s) && idle > 0 && c->now - t.cv.updated_at > idle) {
         draft_reset(&t.cv);
         reply(&t, "idle_dropped");
-        s = ST_IDLE;
+        s = FQ_CONVO_IDLE;
     }
 
     t.norm = classify_normalize(m->text ? m->text : "");
@@ -601,22 +588,22 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         goto out;
     if (!handled) {
         switch (s) {
-        case ST_SURVEY: {
+        case FQ_CONVO_SURVEY: {
             /* the follow-up of CONTRACT 8 (handlers/survey.c) takes the message; a message that
              * is not for the survey comes back (state idle, no reply added) as a new report */
             size_t before = out->answer.n_replies;
             if ((err = survey_on_message(c, m, &t.cv, out)))
                 goto out;
             s = st_parse(t.cv.state);
-            if (s == ST_IDLE && out->answer.n_replies == before)
+            if (s == FQ_CONVO_IDLE && out->answer.n_replies == before)
                 s = start_report(&t);
             break;
         }
-        case ST_IDLE:
-        case ST_SUBMITTED:
+        case FQ_CONVO_IDLE:
+        case FQ_CONVO_SUBMITTED:
             s = start_report(&t);
             break;
-        case ST_CONFIRM:
+        case FQ_CONVO_CONFIRM:
             if ((err = on_confirm(&t, &s)))
                 goto out;
             break;
@@ -626,7 +613,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         }
     }
 
-    snprintf(t.cv.state, sizeof t.cv.state, "%s", st_names[s]);
+    snprintf(t.cv.state, sizeof t.cv.state, "%s", fq_convo_state_name(s));
     t.cv.updated_at = c->now;
     if ((err = store_convo_put(c->store, &t.cv)))
         goto out;
@@ -641,7 +628,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
                 (res.locale < 0 || res.locale == t.res.locale);
     if (!same && (err = store_resident_put(c->store, &res)))
         goto out;
-    out->answer.state = st_names[s];
+    out->answer.state = fq_convo_state_name(s);
     if (out->oom)
         err = FQ_ENOMEM;
 out:

@@ -22,38 +22,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const lifecycle_statuses[] = {"unassigned", "assigned", "accepted", "in_progress",
-                                          "resolved",   "closed",   "reopened", "cancelled",
-                                          NULL};
-
 /* A mediator must accept before anything else; escalate and transfer are also allowed before
  * accepting (the case is not theirs to handle). Nothing is allowed in unassigned (nobody owns
  * it), closed or cancelled; a resolved case only takes survey answers (and a system reopen). */
 const struct lc_transition lifecycle_table[] = {
-    {"assigned", LC_ACCEPT, "accepted", "accepted"},
-    {"assigned", LC_ESCALATE, "assigned", "escalated"},
-    {"assigned", LC_TRANSFER, "assigned", "transferred"},
+    {FQ_CASE_ASSIGNED, LC_ACCEPT, FQ_CASE_ACCEPTED, "accepted"},
+    {FQ_CASE_ASSIGNED, LC_ESCALATE, FQ_CASE_ASSIGNED, "escalated"},
+    {FQ_CASE_ASSIGNED, LC_TRANSFER, FQ_CASE_ASSIGNED, "transferred"},
 
-    {"reopened", LC_ACCEPT, "accepted", "accepted"},
-    {"reopened", LC_ESCALATE, "assigned", "escalated"},
-    {"reopened", LC_TRANSFER, "assigned", "transferred"},
+    {FQ_CASE_REOPENED, LC_ACCEPT, FQ_CASE_ACCEPTED, "accepted"},
+    {FQ_CASE_REOPENED, LC_ESCALATE, FQ_CASE_ASSIGNED, "escalated"},
+    {FQ_CASE_REOPENED, LC_TRANSFER, FQ_CASE_ASSIGNED, "transferred"},
 
-    {"accepted", LC_PROGRESS, "in_progress", "progress"},
-    {"accepted", LC_ATTEMPT_FAILED, "in_progress", "attempt_failed"},
-    {"accepted", LC_RESOLVE, "resolved", "resolved"},
-    {"accepted", LC_CLOSE, "closed", "closed"},
-    {"accepted", LC_ESCALATE, "assigned", "escalated"},
-    {"accepted", LC_TRANSFER, "assigned", "transferred"},
+    {FQ_CASE_ACCEPTED, LC_PROGRESS, FQ_CASE_IN_PROGRESS, "progress"},
+    {FQ_CASE_ACCEPTED, LC_ATTEMPT_FAILED, FQ_CASE_IN_PROGRESS, "attempt_failed"},
+    {FQ_CASE_ACCEPTED, LC_RESOLVE, FQ_CASE_RESOLVED, "resolved"},
+    {FQ_CASE_ACCEPTED, LC_CLOSE, FQ_CASE_CLOSED, "closed"},
+    {FQ_CASE_ACCEPTED, LC_ESCALATE, FQ_CASE_ASSIGNED, "escalated"},
+    {FQ_CASE_ACCEPTED, LC_TRANSFER, FQ_CASE_ASSIGNED, "transferred"},
 
-    {"in_progress", LC_PROGRESS, "in_progress", "progress"},
-    {"in_progress", LC_ATTEMPT_FAILED, "in_progress", "attempt_failed"},
-    {"in_progress", LC_RESOLVE, "resolved", "resolved"},
-    {"in_progress", LC_CLOSE, "closed", "closed"},
-    {"in_progress", LC_ESCALATE, "assigned", "escalated"},
-    {"in_progress", LC_TRANSFER, "assigned", "transferred"},
+    {FQ_CASE_IN_PROGRESS, LC_PROGRESS, FQ_CASE_IN_PROGRESS, "progress"},
+    {FQ_CASE_IN_PROGRESS, LC_ATTEMPT_FAILED, FQ_CASE_IN_PROGRESS, "attempt_failed"},
+    {FQ_CASE_IN_PROGRESS, LC_RESOLVE, FQ_CASE_RESOLVED, "resolved"},
+    {FQ_CASE_IN_PROGRESS, LC_CLOSE, FQ_CASE_CLOSED, "closed"},
+    {FQ_CASE_IN_PROGRESS, LC_ESCALATE, FQ_CASE_ASSIGNED, "escalated"},
+    {FQ_CASE_IN_PROGRESS, LC_TRANSFER, FQ_CASE_ASSIGNED, "transferred"},
 
-    {"resolved", LC_SURVEY, "resolved", "survey_answered"},
-    {"resolved", LC_REOPEN, "reopened", "reopened"},
+    {FQ_CASE_RESOLVED, LC_SURVEY, FQ_CASE_RESOLVED, "survey_answered"},
+    {FQ_CASE_RESOLVED, LC_REOPEN, FQ_CASE_REOPENED, "reopened"},
 };
 const size_t lifecycle_table_len = sizeof lifecycle_table / sizeof lifecycle_table[0];
 
@@ -80,8 +76,9 @@ int lifecycle_cmd_parse(const char *name)
 
 const struct lc_transition *lifecycle_find(const char *status, enum lc_cmd cmd)
 {
-    for (size_t i = 0; status && i < lifecycle_table_len; i++)
-        if (lifecycle_table[i].cmd == cmd && strcmp(lifecycle_table[i].status, status) == 0)
+    int st = fq_case_status_parse(status);
+    for (size_t i = 0; st >= 0 && i < lifecycle_table_len; i++)
+        if (lifecycle_table[i].cmd == cmd && (int)lifecycle_table[i].status == st)
             return &lifecycle_table[i];
     return NULL;
 }
@@ -109,21 +106,23 @@ static enum fq_err save(struct fq_ctx *c, struct fq_case *k)
     return store_case_update(c->store, k);
 }
 
-static void set_status(struct fq_case *k, const char *status)
+static void set_status(struct fq_case *k, enum fq_case_status status)
 {
-    snprintf(k->status, sizeof k->status, "%s", status);
+    snprintf(k->status, sizeof k->status, "%s", fq_case_status_name(status));
 }
 
 /* The deadlines of a fresh assignment: a reminder at due_accept, 督办 at twice the SLA. */
 static enum fq_err accept_timers(struct fq_ctx *c, struct fq_case *k)
 {
-    int64_t sla = config_sla_accept(c->cfg, k->severity);
+    int64_t sla = sla_accept(c->cfg, k->severity);
     k->due_accept = c->now + sla;
     enum fq_err err;
-    if ((err = store_timer_cancel(c->store, k->id, "accept_remind")) ||
-        (err = store_timer_cancel(c->store, k->id, "accept_escalate")) ||
-        (err = store_timer_add(c->store, k->due_accept, "accept_remind", k->id, NULL, NULL)) ||
-        (err = store_timer_add(c->store, c->now + 2 * sla, "accept_escalate", k->id, NULL, NULL)))
+    if ((err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND))) ||
+        (err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE))) ||
+        (err = store_timer_add(c->store, k->due_accept, fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND),
+                               k->id, NULL, NULL)) ||
+        (err = store_timer_add(c->store, c->now + 2 * sla,
+                               fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE), k->id, NULL, NULL)))
         return err;
     return FQ_OK;
 }
@@ -153,7 +152,7 @@ static enum fq_err hand_over(struct fq_ctx *c, struct fq_case *k, int med, int n
     } else if (!same_node) {
         k->attempts = 0;   /* attempts count per tier */
     }
-    set_status(k, "assigned");
+    set_status(k, FQ_CASE_ASSIGNED);
     k->assigned_at = c->now;
     k->accepted_at = 0;    /* the new mediator has to accept */
 
@@ -211,8 +210,9 @@ static enum fq_err do_accept(struct fq_ctx *c, struct fq_case *k, const struct l
     enum fq_err err;
     set_status(k, res->row->next);
     k->accepted_at = c->now;
-    if ((err = store_timer_cancel(c->store, k->id, "accept_remind")) ||
-        (err = store_timer_cancel(c->store, k->id, "accept_escalate")) || (err = save(c, k)))
+    if ((err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND))) ||
+        (err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE))) ||
+        (err = save(c, k)))
         return err;
     return record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out);
 }
@@ -260,7 +260,8 @@ static enum fq_err do_resolve(struct fq_ctx *c, struct fq_case *k, const struct 
     set_status(k, res->row->next);
     k->resolved_at = c->now;
     enum fq_err err;
-    if ((err = store_timer_cancel(c->store, k->id, "resolve_overdue")) || (err = save(c, k)) ||
+    if ((err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_RESOLVE_OVERDUE))) ||
+        (err = save(c, k)) ||
         (err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out)))
         return err;
     return survey_schedule(c, k, out);   /* 回访 and relapse check of this resolution */
@@ -362,10 +363,11 @@ static enum fq_err do_reopen(struct fq_ctx *c, struct fq_case *k, const struct l
 {
     set_status(k, res->row->next);
     /* a new resolve deadline from now: the old overdue timer was cancelled at resolution */
-    k->due_resolve = c->now + config_sla_resolve(c->cfg, k->severity);
+    k->due_resolve = c->now + sla_resolve(c->cfg, k->severity);
     enum fq_err err;
     if ((err = accept_timers(c, k)) ||
-        (err = store_timer_add(c->store, k->due_resolve, "resolve_overdue", k->id, NULL, NULL)) ||
+        (err = store_timer_add(c->store, k->due_resolve,
+                               fq_timer_kind_name(FQ_TIMER_RESOLVE_OVERDUE), k->id, NULL, NULL)) ||
         (err = save(c, k)) ||
         (err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out)))
         return err;

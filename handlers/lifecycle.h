@@ -28,23 +28,22 @@ enum lc_cmd {
  * effect moves the case elsewhere (an attempt that reaches the tier limit) says so in the
  * result; the row gives the ordinary outcome. */
 struct lc_transition {
-    const char *status;
+    enum fq_case_status status;
     enum lc_cmd cmd;
-    const char *next;
+    enum fq_case_status next;
     const char *event;
 };
 
 extern const struct lc_transition lifecycle_table[];
 extern const size_t lifecycle_table_len;
 
-/* The row for (status, cmd), or NULL when the command is not allowed in that status. */
+/* The row for (status, cmd), or NULL when the command is not allowed in that status (or the
+ * status is not one of enum fq_case_status's names). */
 const struct lc_transition *lifecycle_find(const char *status, enum lc_cmd cmd);
 /* The wire name of a command ("accept", "attempt_failed", ...), and back (-1 when unknown;
  * "reopen" is parsed too: callers that take mediator input must refuse it). */
 const char *lifecycle_cmd_name(enum lc_cmd cmd);
 int lifecycle_cmd_parse(const char *name);
-/* The statuses of CONTRACT 7 / the store, NULL-terminated (for tests and help texts). */
-extern const char *const lifecycle_statuses[];
 
 /* Why a command was refused. LC_DONE: it was applied. */
 enum lc_refusal {

@@ -249,8 +249,9 @@ static void classify_case(const struct fq_case *k, int64_t start, int64_t end, i
 {
     memset(n, 0, sizeof *n);
     bool in_p_created = k->created_at >= start && k->created_at < end;
-    bool resolved = strcmp(k->status, "resolved") == 0;
-    bool closed = strcmp(k->status, "closed") == 0;
+    int st = fq_case_status_parse(k->status);
+    bool resolved = st == FQ_CASE_RESOLVED;
+    bool closed = st == FQ_CASE_CLOSED;
     bool withdrawn = closed && fq_streq(k->close_reason, "withdrawn");
     n->received = in_p_created;
     n->resolved = resolved && k->resolved_at >= start && k->resolved_at < end;
@@ -258,7 +259,7 @@ static void classify_case(const struct fq_case *k, int64_t start, int64_t end, i
     n->unresolved = closed_in && !withdrawn;
     n->withdrawn = closed_in && withdrawn;
     bool finished = (resolved && k->resolved_at < end) || (closed && k->closed_at < end);
-    n->open = k->created_at < end && strcmp(k->status, "cancelled") != 0 && !finished;
+    n->open = k->created_at < end && st != FQ_CASE_CANCELLED && !finished;
     int64_t cut = now < end ? now : end;
     n->overdue = n->open && k->due_resolve > 0 && k->due_resolve < cut;
 }
@@ -396,7 +397,7 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
             if (node < 0 || !roster_org_is_ancestor(ro, scope, node))
                 continue;
         }
-        if (strcmp(s->status, "no_response") == 0) {
+        if (fq_survey_status_parse(s->status) == FQ_SURVEY_NO_RESPONSE) {
             r->surveys_no_response++;
         } else if (s->answer >= 1 && s->answer <= 4) {
             r->surveys_answered++;
@@ -466,7 +467,7 @@ static void last_survey(const struct fq_survey *s, void *arg)
         return;
     if (s->answer >= 1 && s->answer <= 4)
         la->answer = s->answer;
-    else if (strcmp(s->status, "no_response") == 0)
+    else if (fq_survey_status_parse(s->status) == FQ_SURVEY_NO_RESPONSE)
         la->answer = -1;
 }
 
@@ -540,8 +541,8 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
     snprintf(x->case_no, sizeof x->case_no, "%s", k->case_no);
     x->received = k->created_at;
     x->accepted = k->accepted_at;
-    x->closed = strcmp(k->status, "resolved") == 0 ? k->resolved_at
-                : strcmp(k->status, "closed") == 0 ? k->closed_at : 0;
+    int st = fq_case_status_parse(k->status);
+    x->closed = st == FQ_CASE_RESOLVED ? k->resolved_at : st == FQ_CASE_CLOSED ? k->closed_at : 0;
     x->attempts = k->attempts;
     int place = roster_org_index(ro, k->place_org), med = roster_mediator_index(ro, k->mediator_id);
     x->parties = parties_of(k);
@@ -549,7 +550,7 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
     x->place = fq_strdup(place >= 0 ? ro->org[place].name : k->place_text ? k->place_text : "");
     x->severity = fq_strdup(i18n_severity(lx, L, k->severity));
     x->mediator = fq_strdup(med >= 0 ? ro->med[med].name : k->mediator_id ? k->mediator_id : "");
-    if (strcmp(k->status, "closed") == 0 && k->close_reason) {
+    if (st == FQ_CASE_CLOSED && k->close_reason) {
         char key[48];
         snprintf(key, sizeof key, "med_reason_%s", k->close_reason);
         x->outcome = i18n_format(lx, L, "rp_outcome_closed", "status", i18n_status(lx, L, k->status),
@@ -625,8 +626,8 @@ static int64_t next_month_start(int64_t t)
 static enum fq_err add_report_timer(struct fq_ctx *c, int64_t after)
 {
     int64_t id = 0;
-    enum fq_err err = store_timer_add(c->store, next_month_start(after), "report_monthly", 0,
-                                      NULL, &id);
+    enum fq_err err = store_timer_add(c->store, next_month_start(after),
+                                      fq_timer_kind_name(FQ_TIMER_REPORT_MONTHLY), 0, NULL, &id);
     char v[24];
     snprintf(v, sizeof v, "%lld", (long long)id);
     return err ? err : store_kv_put(c->store, TIMER_KEY, v);

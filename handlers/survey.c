@@ -47,6 +47,21 @@ static bool is_relapse(const struct fq_survey *v) { return strcmp(v->kind, KIND_
 
 static void set_fixed(char *dst, size_t size, const char *v) { snprintf(dst, size, "%s", v); }
 
+/* The stored texts of status.h, read and written through their enums. */
+static int status_of(const struct fq_survey *v) { return fq_survey_status_parse(v->status); }
+static void set_status(struct fq_survey *v, enum fq_survey_status st)
+{
+    set_fixed(v->status, sizeof v->status, fq_survey_status_name(st));
+}
+static void set_state(struct fq_convo *cv, enum fq_convo_state st)
+{
+    set_fixed(cv->state, sizeof cv->state, fq_convo_state_name(st));
+}
+static bool case_is(const struct fq_case *k, enum fq_case_status st)
+{
+    return fq_case_status_parse(k->status) == (int)st;
+}
+
 static int case_locale(const struct fq_case *k)
 {
     int l = fq_locale_parse(k->locale);
@@ -54,39 +69,37 @@ static int case_locale(const struct fq_case *k)
 }
 
 /* Timer kinds of one survey kind. */
-static const char *kind_remind(const struct fq_survey *v)
+static enum fq_timer_kind kind_remind(const struct fq_survey *v)
 {
-    return is_relapse(v) ? "survey_relapse_remind" : "survey_remind";
+    return is_relapse(v) ? FQ_TIMER_SURVEY_RELAPSE_REMIND : FQ_TIMER_SURVEY_REMIND;
 }
 
-static const char *kind_expire(const struct fq_survey *v)
+static enum fq_timer_kind kind_expire(const struct fq_survey *v)
 {
-    return is_relapse(v) ? "survey_relapse_expire" : "survey_expire";
+    return is_relapse(v) ? FQ_TIMER_SURVEY_RELAPSE_EXPIRE : FQ_TIMER_SURVEY_EXPIRE;
 }
 
 static enum fq_err cancel_timers(struct fq_ctx *c, int64_t case_id, bool relapse)
 {
-    enum fq_err err;
-    if (relapse) {
-        if ((err = store_timer_cancel(c->store, case_id, "relapse_check")) ||
-            (err = store_timer_cancel(c->store, case_id, "survey_relapse_remind")) ||
-            (err = store_timer_cancel(c->store, case_id, "survey_relapse_expire")))
+    static const enum fq_timer_kind kinds[2][3] = {
+        {FQ_TIMER_SURVEY, FQ_TIMER_SURVEY_REMIND, FQ_TIMER_SURVEY_EXPIRE},
+        {FQ_TIMER_RELAPSE_CHECK, FQ_TIMER_SURVEY_RELAPSE_REMIND, FQ_TIMER_SURVEY_RELAPSE_EXPIRE},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const char *kind = fq_timer_kind_name(kinds[relapse][i]);
+        enum fq_err err = store_timer_cancel(c->store, case_id, kind);
+        if (err)
             return err;
-        return FQ_OK;
     }
-    if ((err = store_timer_cancel(c->store, case_id, "survey")) ||
-        (err = store_timer_cancel(c->store, case_id, "survey_remind")) ||
-        (err = store_timer_cancel(c->store, case_id, "survey_expire")))
-        return err;
     return FQ_OK;
 }
 
-static enum fq_err add_timer(struct fq_ctx *c, int64_t due, const char *kind,
+static enum fq_err add_timer(struct fq_ctx *c, int64_t due, enum fq_timer_kind kind,
                              const struct fq_survey *v)
 {
     char arg[24];
     snprintf(arg, sizeof arg, "%lld", (long long)v->id);
-    return store_timer_add(c->store, due, kind, v->case_id, arg, NULL);
+    return store_timer_add(c->store, due, fq_timer_kind_name(kind), v->case_id, arg, NULL);
 }
 
 /* Appends the event to the history and, when publish, queues it for MQTT. */
@@ -168,12 +181,14 @@ static enum fq_err convo_to_survey(struct fq_ctx *c, const struct fq_case *k)
         }
     } else if (err) {
         return err;
-    } else if (!fq_streq(cv.state, "idle") && !fq_streq(cv.state, "submitted") &&
-               !fq_streq(cv.state, "survey")) {
-        convo_cleanup(&cv);   /* mid-report: the reminder will try again */
-        return FQ_OK;
+    } else {
+        int st = fq_convo_state_parse(cv.state);
+        if (st != FQ_CONVO_IDLE && st != FQ_CONVO_SUBMITTED && st != FQ_CONVO_SURVEY) {
+            convo_cleanup(&cv);   /* mid-report: the reminder will try again */
+            return FQ_OK;
+        }
     }
-    set_fixed(cv.state, sizeof cv.state, "survey");
+    set_state(&cv, FQ_CONVO_SURVEY);
     cv.updated_at = c->now;
     err = store_convo_put(c->store, &cv);
     convo_cleanup(&cv);
@@ -213,7 +228,7 @@ static void put_question(struct fq_ctx *c, const struct fq_case *k, const struct
                                        i18n_category(lx, loc, k->category), "menu",
                                        menu.s ? menu.s : "", (char *)NULL));
     buf_cleanup(&menu);
-    out->answer.state = "survey";
+    out->answer.state = fq_convo_state_name(FQ_CONVO_SURVEY);
     answer_set_case(out, k->case_no);
 }
 
@@ -278,7 +293,7 @@ static enum fq_err make_task(struct fq_ctx *c, const struct fq_case *k, struct f
     int w = grid_worker(c, k);
     const char *mid = w >= 0 ? c->roster->med[w].id : k->mediator_id;
     set_fixed(v->via, sizeof v->via, "task");
-    set_fixed(v->status, sizeof v->status, "sent");
+    set_status(v, FQ_SURVEY_SENT);
     free(v->task_mediator);
     v->task_mediator = fq_strdup(mid);
     if (mid && !v->task_mediator)
@@ -297,10 +312,10 @@ static enum fq_err make_task(struct fq_ctx *c, const struct fq_case *k, struct f
 static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_survey *v,
                                struct fq_actions *out)
 {
-    if (strcmp(v->status, "scheduled") != 0)
+    if (status_of(v) != FQ_SURVEY_SCHEDULED)
         return FQ_OK;
-    if (strcmp(k->status, "resolved") != 0 || k->resolved_at != v->resolved_at) {
-        set_fixed(v->status, sizeof v->status, "cancelled");
+    if (!case_is(k, FQ_CASE_RESOLVED) || k->resolved_at != v->resolved_at) {
+        set_status(v, FQ_SURVEY_CANCELLED);
         return store_survey_update(c->store, v);
     }
     char via[16];
@@ -310,17 +325,17 @@ static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_su
     if (!reachable(c, k, via)) {
         if (is_relapse(v)) {   /* nobody records a relapse answer by hand: skip it */
             set_fixed(v->via, sizeof v->via, via);
-            set_fixed(v->status, sizeof v->status, "cancelled");
+            set_status(v, FQ_SURVEY_CANCELLED);
             return store_survey_update(c->store, v);
         }
         if ((err = make_task(c, k, v, out)))
             return err;
     } else {
         set_fixed(v->via, sizeof v->via, via);
-        set_fixed(v->status, sizeof v->status, "sent");
+        set_status(v, FQ_SURVEY_SENT);
         if (strcmp(via, "chat") != 0) {
             push_question(c, k, v, false, out);
-            set_fixed(v->status, sizeof v->status, "asked");
+            set_status(v, FQ_SURVEY_ASKED);
         }
         if ((err = convo_to_survey(c, k)))
             return err;
@@ -339,7 +354,7 @@ static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_su
 static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_survey *v,
                                  struct fq_actions *out)
 {
-    if (strcmp(v->status, "sent") != 0 && strcmp(v->status, "asked") != 0)
+    if (status_of(v) != FQ_SURVEY_SENT && status_of(v) != FQ_SURVEY_ASKED)
         return FQ_OK;
     v->reminded++;
     enum fq_err err = FQ_OK;
@@ -347,11 +362,11 @@ static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
         if (v->task_mediator)
             actions_assign(out, "survey_task", v->task_mediator, k->id);
     } else if (strcmp(v->via, "chat") == 0) {
-        set_fixed(v->status, sizeof v->status, "sent");   /* ask again at the next message */
+        set_status(v, FQ_SURVEY_SENT);   /* ask again at the next message */
         err = convo_to_survey(c, k);
     } else if (!reachable(c, k, v->via)) {
         if (is_relapse(v))
-            set_fixed(v->status, sizeof v->status, "cancelled");
+            set_status(v, FQ_SURVEY_CANCELLED);
         else if (!(err = make_task(c, k, v, out))) {
             char data[64];
             snprintf(data, sizeof data, "{\"kind\":\"%s\",\"via\":\"task\"}", v->kind);
@@ -360,7 +375,7 @@ static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
     } else {
         push_question(c, k, v, true, out);
         if (!(err = convo_to_survey(c, k)))
-            set_fixed(v->status, sizeof v->status, "asked");
+            set_status(v, FQ_SURVEY_ASKED);
     }
     return err ? err : store_survey_update(c->store, v);
 }
@@ -369,13 +384,13 @@ static enum fq_err expire_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
                                  struct fq_actions *out)
 {
     (void)out;
-    if (strcmp(v->status, "comment") == 0) {   /* answered; the comment was optional */
-        set_fixed(v->status, sizeof v->status, "answered");
+    if (status_of(v) == FQ_SURVEY_COMMENT) {   /* answered; the comment was optional */
+        set_status(v, FQ_SURVEY_ANSWERED);
         return store_survey_update(c->store, v);
     }
-    if (strcmp(v->status, "sent") != 0 && strcmp(v->status, "asked") != 0)
+    if (status_of(v) != FQ_SURVEY_SENT && status_of(v) != FQ_SURVEY_ASKED)
         return FQ_OK;
-    set_fixed(v->status, sizeof v->status, "no_response");
+    set_status(v, FQ_SURVEY_NO_RESPONSE);
     v->closed_at = c->now;
     enum fq_err err = store_survey_update(c->store, v);
     if (!err) {
@@ -401,8 +416,8 @@ static enum fq_err reopen(struct fq_ctx *c, struct fq_case *k, const char *note,
         return err;
     struct fq_survey rv;
     err = store_survey_find(c->store, k->id, KIND_RELAPSE, resolved_at, &rv);
-    if (!err && strcmp(rv.status, "answered") != 0 && strcmp(rv.status, "no_response") != 0) {
-        set_fixed(rv.status, sizeof rv.status, "cancelled");
+    if (!err && status_of(&rv) != FQ_SURVEY_ANSWERED && status_of(&rv) != FQ_SURVEY_NO_RESPONSE) {
+        set_status(&rv, FQ_SURVEY_CANCELLED);
         err = store_survey_update(c->store, &rv);
     }
     if (err != FQ_ENOTFOUND)
@@ -443,7 +458,7 @@ static enum fq_err apply_answer(struct fq_ctx *c, struct fq_case *k, struct fq_s
     v->comment = fq_strdup(comment);
     if (!v->answered_by || (comment && !v->comment))
         return FQ_ENOMEM;
-    set_fixed(v->status, sizeof v->status, await_comment ? "comment" : "answered");
+    set_status(v, await_comment ? FQ_SURVEY_COMMENT : FQ_SURVEY_ANSWERED);
     enum fq_err err;
     char data[24];   /* the shape lifecycle.c used before: {"answer":N} */
     snprintf(data, sizeof data, "{\"answer\":%d}", answer);
@@ -469,7 +484,7 @@ enum fq_err survey_record_answer(struct fq_ctx *c, struct fq_case *k, int answer
         set_fixed(v.kind, sizeof v.kind, KIND_SAT);
         v.resolved_at = k->resolved_at;
         set_fixed(v.via, sizeof v.via, by_resident ? "chat" : "task");
-        set_fixed(v.status, sizeof v.status, "answered");
+        set_status(&v, FQ_SURVEY_ANSWERED);
         v.created_at = v.sent_at = c->now;
         if ((err = store_survey_insert(c->store, &v)))
             return err;
@@ -497,14 +512,14 @@ enum fq_err survey_schedule(struct fq_ctx *c, const struct fq_case *k, struct fq
         set_fixed(v.kind, sizeof v.kind, relapse ? KIND_RELAPSE : KIND_SAT);
         v.resolved_at = k->resolved_at;
         set_fixed(v.via, sizeof v.via, via);
-        set_fixed(v.status, sizeof v.status, "scheduled");
+        set_status(&v, FQ_SURVEY_SCHEDULED);
         v.created_at = c->now;
         enum fq_err err = store_survey_insert(c->store, &v);
         if (err == FQ_EEXIST)
             continue;   /* this resolution has its survey already */
         if (!err)
-            err = add_timer(c, c->now + (delay > 0 ? delay : 0), relapse ? "relapse_check"
-                                                                          : "survey", &v);
+            err = add_timer(c, c->now + (delay > 0 ? delay : 0),
+                            relapse ? FQ_TIMER_RELAPSE_CHECK : FQ_TIMER_SURVEY, &v);
         if (err)
             return err;
     }
@@ -580,7 +595,7 @@ static enum fq_err relapse_answer(struct fq_ctx *c, struct fq_case *k, struct fq
     v->answered_by = fq_strdup("resident");
     if (!v->answered_by)
         return FQ_ENOMEM;
-    set_fixed(v->status, sizeof v->status, "answered");
+    set_status(v, FQ_SURVEY_ANSWERED);
     enum fq_err err = cancel_timers(c, k->id, true);
     struct fq_case nk;
     memset(&nk, 0, sizeof nk);
@@ -623,7 +638,7 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
     char *norm = NULL;
     enum fq_err err = store_survey_open_for(c->store, cv->channel, cv->user, &v);
     if (err == FQ_ENOTFOUND) {   /* nothing to answer (expired): an ordinary message */
-        set_fixed(cv->state, sizeof cv->state, "idle");
+        set_state(cv, FQ_CONVO_IDLE);
         return FQ_OK;
     }
     if (err)
@@ -635,9 +650,9 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         goto out;
     }
     bool skip = *norm && wordlist_has(&c->lex->kw[FQ_KW_SKIP], norm);
-    if (strcmp(v.status, "comment") == 0) {
+    if (status_of(&v) == FQ_SURVEY_COMMENT) {
         const char *comment = skip || !*norm ? NULL : m->text;
-        set_fixed(v.status, sizeof v.status, "answered");
+        set_status(&v, FQ_SURVEY_ANSWERED);
         if (comment && !(v.comment = fq_strdup(comment))) {
             err = FQ_ENOMEM;
             goto out;
@@ -645,50 +660,50 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         if ((err = store_survey_update(c->store, &v)))
             goto out;
         bool reopened = false;
-        if (comment && not_solved(c, comment) && strcmp(k.status, "resolved") == 0) {
+        if (comment && not_solved(c, comment) && case_is(&k, FQ_CASE_RESOLVED)) {
             if ((err = reopen(c, &k, comment, out)))
                 goto out;
-            reopened = strcmp(k.status, "reopened") == 0;
+            reopened = case_is(&k, FQ_CASE_REOPENED);
         }
         answer_reply_take(out, i18n_format(c->lex, loc, reopened ? "sv_reopened" : "sv_thanks",
                                            "case", k.case_no, (char *)NULL));
         answer_set_case(out, k.case_no);
-        set_fixed(cv->state, sizeof cv->state, "idle");
+        set_state(cv, FQ_CONVO_IDLE);
         goto out;
     }
     int answer = parse_answer(c, &v, norm);
     if (answer < 0) {
-        if (strcmp(v.status, "sent") == 0) {   /* the question was queued: ask it now */
+        if (status_of(&v) == FQ_SURVEY_SENT) {   /* the question was queued: ask it now */
             put_question(c, &k, &v, loc, v.reminded > 0, out);
-            set_fixed(v.status, sizeof v.status, "asked");
+            set_status(&v, FQ_SURVEY_ASKED);
             err = store_survey_update(c->store, &v);
         } else if (skip) {                     /* later: the reminder asks again */
             answer_reply(out, i18n_get(c->lex, loc, "sv_skipped"));
-            set_fixed(cv->state, sizeof cv->state, "idle");
+            set_state(cv, FQ_CONVO_IDLE);
         } else {                               /* not an answer: an ordinary message */
-            set_fixed(cv->state, sizeof cv->state, "idle");
+            set_state(cv, FQ_CONVO_IDLE);
         }
         goto out;
     }
     if (is_relapse(&v)) {
         err = relapse_answer(c, &k, &v, answer, loc, out);
-        set_fixed(cv->state, sizeof cv->state, "idle");
+        set_state(cv, FQ_CONVO_IDLE);
         goto out;
     }
-    if (strcmp(k.status, "resolved") != 0 || k.resolved_at != v.resolved_at) {
-        set_fixed(v.status, sizeof v.status, "cancelled");   /* the case moved on meanwhile */
+    if (!case_is(&k, FQ_CASE_RESOLVED) || k.resolved_at != v.resolved_at) {
+        set_status(&v, FQ_SURVEY_CANCELLED);   /* the case moved on meanwhile */
         err = store_survey_update(c->store, &v);
-        set_fixed(cv->state, sizeof cv->state, "idle");
+        set_state(cv, FQ_CONVO_IDLE);
         goto out;
     }
     if ((err = apply_answer(c, &k, &v, answer, NULL, "resident", true, out)))
         goto out;
-    if (strcmp(k.status, "reopened") == 0)
+    if (case_is(&k, FQ_CASE_REOPENED))
         answer_reply_take(out, i18n_format(c->lex, loc, "sv_reopened", "case", k.case_no,
                                            (char *)NULL));
     answer_reply(out, i18n_get(c->lex, loc, "sv_ask_comment"));
     answer_set_case(out, k.case_no);
-    out->answer.state = "survey";
+    out->answer.state = fq_convo_state_name(FQ_CONVO_SURVEY);
 out:
     free(norm);
     case_cleanup(&k);
@@ -701,7 +716,8 @@ out:
 /* ---- timers -------------------------------------------------------------------------------- */
 enum fq_err survey_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
 {
-    if (strcmp(t->kind, "report_monthly") == 0)
+    int kind = fq_timer_kind_parse(t->kind);
+    if (kind == FQ_TIMER_REPORT_MONTHLY)
         return report_on_timer(c, t, out);
     char *end = NULL;
     long long id = t->arg ? strtoll(t->arg, &end, 10) : 0;
@@ -717,12 +733,22 @@ enum fq_err survey_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
     memset(&k, 0, sizeof k);
     if ((err = store_case_get_id(c->store, v.case_id, &k)))
         goto out;
-    if (strcmp(t->kind, "survey") == 0 || strcmp(t->kind, "relapse_check") == 0)
+    switch (kind) {
+    case FQ_TIMER_SURVEY:
+    case FQ_TIMER_RELAPSE_CHECK:
         err = send_survey(c, &k, &v, out);
-    else if (strcmp(t->kind, "survey_remind") == 0 || strcmp(t->kind, "survey_relapse_remind") == 0)
+        break;
+    case FQ_TIMER_SURVEY_REMIND:
+    case FQ_TIMER_SURVEY_RELAPSE_REMIND:
         err = remind_survey(c, &k, &v, out);
-    else if (strcmp(t->kind, "survey_expire") == 0 || strcmp(t->kind, "survey_relapse_expire") == 0)
+        break;
+    case FQ_TIMER_SURVEY_EXPIRE:
+    case FQ_TIMER_SURVEY_RELAPSE_EXPIRE:
         err = expire_survey(c, &k, &v, out);
+        break;
+    default:
+        break;
+    }
 out:
     if (err == FQ_ENOTFOUND)
         err = FQ_OK;   /* the case is gone */

@@ -47,34 +47,30 @@ static const int loc = FQ_LOC_ZH_CN;
 
 const char *timers_metric_label(const char *kind)
 {
-    if (!kind)
-        return "other";
-    if (strcmp(kind, "accept_remind") == 0)
-        return "reminder";
-    if (strcmp(kind, "accept_escalate") == 0)
-        return "escalation";
-    if (strcmp(kind, "resolve_overdue") == 0)
-        return "overdue";
-    if (strncmp(kind, "survey_remind", 13) == 0)
-        return "survey_reminder";
-    if (strncmp(kind, "survey", 6) == 0)
-        return "survey";
-    if (strcmp(kind, "relapse_check") == 0)
-        return "relapse";
-    return "other";
+    switch (fq_timer_kind_parse(kind)) {
+    case FQ_TIMER_ACCEPT_REMIND: return "reminder";
+    case FQ_TIMER_ACCEPT_ESCALATE: return "escalation";
+    case FQ_TIMER_RESOLVE_OVERDUE: return "overdue";
+    case FQ_TIMER_SURVEY_REMIND: return "survey_reminder";
+    case FQ_TIMER_SURVEY:
+    case FQ_TIMER_SURVEY_EXPIRE:
+    case FQ_TIMER_SURVEY_RELAPSE_REMIND:
+    case FQ_TIMER_SURVEY_RELAPSE_EXPIRE: return "survey";
+    case FQ_TIMER_RELAPSE_CHECK: return "relapse";
+    default: return "other";   /* digest, report_monthly, a kind this version does not know */
+    }
 }
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 static bool is_finished(const struct fq_case *k)
 {
-    return strcmp(k->status, "resolved") == 0 || strcmp(k->status, "closed") == 0 ||
-           strcmp(k->status, "cancelled") == 0;
+    return fq_case_status_finished(fq_case_status_parse(k->status));
 }
 
 static bool awaits_accept(const struct fq_case *k)
 {
-    return k->mediator_id &&
-           (strcmp(k->status, "assigned") == 0 || strcmp(k->status, "reopened") == 0);
+    int st = fq_case_status_parse(k->status);
+    return k->mediator_id && (st == FQ_CASE_ASSIGNED || st == FQ_CASE_REOPENED);
 }
 
 /* The handling node of k, or its mediator's node when the roster does not know org_id. */
@@ -278,7 +274,8 @@ static enum fq_err fire_overdue(struct fq_ctx *c, struct fq_case *k, struct fq_a
     const char *cat = i18n_category(c->lex, loc, k->category);
     enum fq_err err = record(c, k, "overdue", NULL, out);
     if (!err)
-        err = store_timer_add(c->store, c->now + DAY, "resolve_overdue", k->id, NULL, NULL);
+        err = store_timer_add(c->store, c->now + DAY, fq_timer_kind_name(FQ_TIMER_RESOLVE_OVERDUE),
+                              k->id, NULL, NULL);
     if (err)
         return err;
     if (k->mediator_id) {
@@ -383,7 +380,8 @@ static enum fq_err digest_schedule(struct fq_ctx *c, const char *id)
 {
     int64_t tid = 0;
     int64_t due = timers_digest_next(c->now, digest_period(c) == DAY);
-    enum fq_err err = store_timer_add(c->store, due, "digest", 0, id, &tid);
+    enum fq_err err =
+        store_timer_add(c->store, due, fq_timer_kind_name(FQ_TIMER_DIGEST), 0, id, &tid);
     if (err)
         return err;
     char key[160], val[32];
@@ -546,9 +544,10 @@ enum fq_err timers_absence(struct fq_ctx *c, struct fq_actions *out, size_t *mov
     for (size_t i = 0; i < r->n_med && !err; i++) {
         if (r->med[i].active)
             continue;
-        static const char *const statuses[] = {"assigned", "reopened"};
+        static const enum fq_case_status statuses[] = {FQ_CASE_ASSIGNED, FQ_CASE_REOPENED};
         for (size_t s = 0; s < 2 && !err; s++) {
-            struct fq_case_filter f = {.status = statuses[s], .mediator_id = r->med[i].id};
+            struct fq_case_filter f = {.status = fq_case_status_name(statuses[s]),
+                                       .mediator_id = r->med[i].id};
             err = store_case_list(c->store, &f, collect_id, &ids);
         }
     }
@@ -637,19 +636,30 @@ out:
 /* ---- the entry point ----------------------------------------------------------------------- */
 enum fq_err timers_fire(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
 {
-    if (strncmp(t->kind, "survey", 6) == 0 || strcmp(t->kind, "relapse_check") == 0)
+    int kind = fq_timer_kind_parse(t->kind);
+    switch (kind) {
+    case FQ_TIMER_SURVEY:
+    case FQ_TIMER_SURVEY_REMIND:
+    case FQ_TIMER_SURVEY_EXPIRE:
+    case FQ_TIMER_RELAPSE_CHECK:
+    case FQ_TIMER_SURVEY_RELAPSE_REMIND:
+    case FQ_TIMER_SURVEY_RELAPSE_EXPIRE:
         return survey_on_timer(c, t, out);
-    if (strcmp(t->kind, "report_monthly") == 0)
+    case FQ_TIMER_REPORT_MONTHLY:
         return report_on_timer(c, t, out);   /* handlers/report.c: the monthly report */
-    if (strcmp(t->kind, "digest") == 0)
+    case FQ_TIMER_DIGEST:
         return fire_digest(c, t, out);
-    if (strcmp(t->kind, "report_monthly") == 0)
-        return report_on_timer(c, t, out);
-    bool remind = strcmp(t->kind, "accept_remind") == 0;
-    bool supervise = strcmp(t->kind, "accept_escalate") == 0;
-    bool overdue = strcmp(t->kind, "resolve_overdue") == 0;
-    if (!(remind || supervise || overdue) || t->case_id <= 0)
+    case FQ_TIMER_ACCEPT_REMIND:
+    case FQ_TIMER_ACCEPT_ESCALATE:
+    case FQ_TIMER_RESOLVE_OVERDUE:
+        break;
+    default:
         return FQ_OK;   /* a kind this version does not know: consumed without effect */
+    }
+    if (t->case_id <= 0)
+        return FQ_OK;
+    bool remind = kind == FQ_TIMER_ACCEPT_REMIND;
+    bool supervise = kind == FQ_TIMER_ACCEPT_ESCALATE;
     struct fq_case k;
     enum fq_err err = store_case_get_id(c->store, t->case_id, &k);
     if (err == FQ_ENOTFOUND)

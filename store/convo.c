@@ -178,7 +178,7 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
         return store_err(s);
     bind_text(st, 1, c->channel);
     bind_text(st, 2, c->user);
-    bind_text(st, 3, c->state[0] ? c->state : "idle");
+    bind_text(st, 3, c->state[0] ? c->state : fq_convo_state_name(FQ_CONVO_IDLE));
     sqlite3_bind_int(st, 4, c->locale);
     bind_text(st, 5, c->category);
     bind_text(st, 6, c->org_id);

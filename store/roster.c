@@ -10,7 +10,7 @@
  * pos, merging it into the parent array in one pass. */
 #include "store_internal.h"
 
-#include "../handlers/roster.h"
+#include "../common/roster_model.h"
 
 #include <stdlib.h>
 #include <string.h>

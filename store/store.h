@@ -12,6 +12,7 @@
 #define FQ_STORE_H
 
 #include "../common/fq.h"
+#include "../common/status.h"
 
 struct store;
 struct fq_roster;

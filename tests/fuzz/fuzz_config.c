@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../common/config.h"
+#include "../../common/sla.h"
 
 extern char **environ;
 
@@ -75,8 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!c->server_listen || !c->store_path || c->server_threads < 1 || c->server_max_body < 1)
             abort();
         for (int s = 0; s < 3; s++) {
-            (void)config_sla_accept(c, s);
-            (void)config_sla_resolve(c, s);
+            (void)sla_accept(c, s);
+            (void)sla_resolve(c, s);
         }
         /* config_print promises an INI file that parses back to the same values (a secret
          * prints as "(set)", which is itself a valid secret) */

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "../../bot/roster_json.h"
-#include "../../handlers/roster.h"
+#include "../../common/roster_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

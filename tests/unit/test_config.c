@@ -3,6 +3,7 @@
  * real temporary files (mkstemp); the environment is cleared of FENGQIAO_* before each test. */
 #include "../../common/config.h"
 #include "../../common/fq.h"
+#include "../../common/sla.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -957,25 +958,25 @@ Test(config, sla_halved_when_sensitive)
     const char *path = tmp_file("[sla]\naccept_red = 1h\naccept_yellow = 3s\naccept_blue = 1s\n"
                                 "resolve_blue = 7d\nresolve_yellow = 15d\nresolve_red = 11s\n");
     struct fq_config *c = load_ok(path);
-    cr_expect_eq(config_sla_accept(c, FQ_SEV_RED), 3600);
-    cr_expect_eq(config_sla_accept(c, FQ_SEV_YELLOW), 3);
-    cr_expect_eq(config_sla_resolve(c, FQ_SEV_BLUE), 7 * 86400);
-    cr_expect_eq(config_sla_resolve(c, FQ_SEV_RED), 11);
+    cr_expect_eq(sla_accept(c, FQ_SEV_RED), 3600);
+    cr_expect_eq(sla_accept(c, FQ_SEV_YELLOW), 3);
+    cr_expect_eq(sla_resolve(c, FQ_SEV_BLUE), 7 * 86400);
+    cr_expect_eq(sla_resolve(c, FQ_SEV_RED), 11);
     config_free(c);
 
     setenv("FENGQIAO_SENSITIVE_ENABLED", "true", 1);
     c = load_ok(path);
-    cr_expect_eq(config_sla_accept(c, FQ_SEV_RED), 1800);
-    cr_expect_eq(config_sla_accept(c, FQ_SEV_YELLOW), 1);   /* 3/2 = 1 */
-    cr_expect_eq(config_sla_accept(c, FQ_SEV_BLUE), 1);     /* 1/2 = 0, minimum 1 s */
-    cr_expect_eq(config_sla_resolve(c, FQ_SEV_BLUE), 302400);
-    cr_expect_eq(config_sla_resolve(c, FQ_SEV_YELLOW), 648000);
-    cr_expect_eq(config_sla_resolve(c, FQ_SEV_RED), 5);
+    cr_expect_eq(sla_accept(c, FQ_SEV_RED), 1800);
+    cr_expect_eq(sla_accept(c, FQ_SEV_YELLOW), 1);   /* 3/2 = 1 */
+    cr_expect_eq(sla_accept(c, FQ_SEV_BLUE), 1);     /* 1/2 = 0, minimum 1 s */
+    cr_expect_eq(sla_resolve(c, FQ_SEV_BLUE), 302400);
+    cr_expect_eq(sla_resolve(c, FQ_SEV_YELLOW), 648000);
+    cr_expect_eq(sla_resolve(c, FQ_SEV_RED), 5);
     /* the stored values are unchanged: only the accessors halve */
     cr_expect_eq(c->sla_accept[FQ_SEV_RED], 3600);
-    cr_expect_eq(config_sla_accept(c, 3), -1);
-    cr_expect_eq(config_sla_resolve(c, -1), -1);
-    cr_expect_eq(config_sla_accept(NULL, 0), -1);
+    cr_expect_eq(sla_accept(c, 3), -1);
+    cr_expect_eq(sla_resolve(c, -1), -1);
+    cr_expect_eq(sla_accept(NULL, 0), -1);
     config_free(c);
 }
 

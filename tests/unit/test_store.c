@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "../../common/fq.h"
-#include "../../handlers/roster.h"
+#include "../../common/roster_model.h"
 #include "../../store/store.h"
 
 static char tmpdir[256];

@@ -275,7 +275,7 @@ Test(timers, reminder_at_the_accept_deadline_once)
     open_case(&k);
     cr_assert_str_eq(k.mediator_id, "m-wang");
     drain_outbox();
-    int64_t sla = config_sla_accept(cfg, k.severity);
+    int64_t sla = sla_accept(cfg, k.severity);
     cr_assert_eq(k.due_accept, t0 + sla);
 
     cr_assert_eq(run_due(k.due_accept - 1), 0, "nothing is due a second early");
@@ -332,7 +332,7 @@ Test(timers, accepted_case_gets_no_reminder_and_no_supervision)
     cr_assert_eq(pending(k.id, "accept_remind").n, 0, "accept cancels the accept timers");
     cr_assert_eq(pending(k.id, "accept_escalate").n, 0);
     drain_outbox();
-    int64_t sla = config_sla_accept(cfg, k.severity);
+    int64_t sla = sla_accept(cfg, k.severity);
     cr_assert_eq(run_due(t0 + 2 * sla + 5), 0);
     cr_assert_eq(out_rows.n, 0);
     case_cleanup(&k);
@@ -387,7 +387,7 @@ Test(timers, supervision_at_twice_the_deadline_tells_supervisors_and_reassigns)
     struct fq_case k;
     open_case(&k);
     cr_assert_str_eq(k.mediator_id, "m-wang");
-    int64_t sla = config_sla_accept(cfg, k.severity);
+    int64_t sla = sla_accept(cfg, k.severity);
     cr_assert_eq(run_due(t0 + sla), 1);   /* the reminder */
     size_t effect = run_due(t0 + 2 * sla);
     cr_assert_eq(effect, 1);
@@ -428,7 +428,7 @@ Test(timers, supervision_without_another_mediator_keeps_the_case)
     struct fq_case k;
     open_case(&k);
     cr_assert_str_eq(k.mediator_id, "m-wang");
-    int64_t sla = config_sla_accept(cfg, k.severity);
+    int64_t sla = sla_accept(cfg, k.severity);
     run_due(t0 + sla);
     cr_assert_eq(run_due(t0 + 2 * sla), 1);
     cr_assert_eq(count_rows(ASSIGN("m-li"), "action", "reminder", k.case_no), 1);
@@ -471,7 +471,7 @@ Test(timers, overdue_to_mediator_and_supervisors_then_daily_until_closed)
     apply(&k, M_WANG, LC_ACCEPT);
     drain_outbox();
     int64_t due = k.due_resolve;
-    cr_assert_eq(due, t0 + config_sla_resolve(cfg, k.severity));
+    cr_assert_eq(due, t0 + sla_resolve(cfg, k.severity));
     cr_assert_eq(run_due(due), 1);
     cr_assert_eq(count_rows(ASSIGN("m-wang"), "action", "overdue", k.case_no), 1);
     cr_assert_eq(count_rows(ASSIGN("m-li"), "action", "overdue", k.case_no), 1);
@@ -548,7 +548,7 @@ Test(timers, absence_reassigns_open_unaccepted_cases_only)
     cr_assert_str_eq(c.status, "assigned");
     cr_assert_eq(events(c.id, "transferred").n, 1);
     cr_assert_str_eq(events(c.id, "transferred").last_actor, "system");
-    cr_assert_eq(pending(c.id, "accept_remind").due, t0 + 50 + config_sla_accept(cfg, c.severity));
+    cr_assert_eq(pending(c.id, "accept_remind").due, t0 + 50 + sla_accept(cfg, c.severity));
     cr_assert_str_eq(d.mediator_id, "m-wang");
     cr_assert_str_eq(d.status, "accepted");
 

@@ -1,9 +1,10 @@
-/* roster.h: the territory tree, the mediators and the category routes (CONTRACT 5), in memory.
- * Built by bot/ (from JSON) or store/ (from the database); validated here, without I/O. */
-#ifndef FQ_ROSTER_H
-#define FQ_ROSTER_H
+/* roster_model.h: the territory tree, the mediators and the category routes (CONTRACT 5), in
+ * memory. Built by bot/ (from JSON) or store/ (from the database), read by handlers/; validated
+ * here, without I/O. Part of the domain model at the bottom: it uses nothing above common/. */
+#ifndef FQ_ROSTER_MODEL_H
+#define FQ_ROSTER_MODEL_H
 
-#include "../common/fq.h"
+#include "fq.h"
 
 struct fq_org {
     char *id, *name, *parent_id;     /* parent_id NULL for a root */
@@ -14,7 +15,7 @@ struct fq_org {
     bool has_coord;
     int parent;                      /* index in roster->org, -1 for a root; set by roster_validate */
     uint16_t *probes;                /* i18n_probe of name ([0]) and aliases ([1..]), set by
-                                      * roster_validate; NULL: made when needed */
+                                      * classify_roster_probes; NULL: made when needed */
 };
 
 /* A gateway user who is this mediator: messages from {p}/inbound/{channel} with this user are the

@@ -1,0 +1,19 @@
+/* sla.h: the mediation deadlines (CONTRACT 2 `sla.*`, CONTRACT 7): how long a mediator has to
+ * accept an assignment and to settle a case, by severity. The durations are configured in
+ * struct fq_config; the rules that turn them into the deadline in force live here, at the
+ * bottom, so the handlers that set deadlines and the code that parses the configuration share
+ * one definition. */
+#ifndef FQ_SLA_H
+#define FQ_SLA_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+/* Seconds to accept an assignment / to resolve a case of the given severity (enum
+ * fq_severity): the configured duration, halved (at least 1 s) while sensitive.enabled.
+ * -1 when c is NULL or the severity is out of range. */
+int64_t sla_accept(const struct fq_config *c, int severity);
+int64_t sla_resolve(const struct fq_config *c, int severity);
+
+#endif
