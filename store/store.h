@@ -66,7 +66,7 @@ enum fq_err store_resident_get(struct store *s, const char *channel, const char 
 /* Insert or update; NULL fields leave the stored value as it is. */
 enum fq_err store_resident_put(struct store *s, const struct fq_resident *r);
 
-/* ---- conversations (CONTRACT 6) ------------------------------------------------------------ */
+/* ---- conversations (docs/contract.md 6) ---------------------------------------------------- */
 struct fq_convo {
     char *channel, *user;
     char state[24];                  /* idle ask_category ask_location ask_description ask_contact confirm submitted survey */
@@ -143,7 +143,8 @@ struct fq_case_filter {
 /* Calls cb for each case, newest first (created_at, then id). cb's case is borrowed. */
 enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
                             void (*cb)(const struct fq_case *c, void *arg), void *arg);
-/* Cases of one resident created at or after `since` (repeat-report rule of CONTRACT 6). */
+/* Cases of one resident created at or after `since` (the repeat-report rule of
+ * docs/contract.md 6.7). */
 enum fq_err store_case_count_by_resident(struct store *s, const char *channel, const char *user,
                                          int64_t since, int64_t *count);
 /* Open (not resolved/closed/cancelled) cases per mediator and when each was last assigned one
@@ -153,7 +154,7 @@ enum fq_err store_mediator_load(struct store *s, const char *mediator_id, int64_
 
 struct fq_case_event {
     int64_t id, case_id;
-    char *type;                      /* created assigned accepted ... (CONTRACT 4 types) */
+    char *type;                      /* created assigned ... (docs/contract.md 4.3) */
     char *actor;                     /* "resident", a mediator id, "system" */
     char *note;                      /* may be NULL */
     char *data;                      /* optional JSON text with details, may be NULL */
@@ -230,13 +231,13 @@ enum fq_err store_kv_put(struct store *s, const char *key, const char *value);
 
 /* ---- WeCom customer-service window (issue 3: store/wecom.c, migration 0002) ---------------- */
 /* WeCom lets a customer-service (微信客服) account send at most 5 messages within 48 h of the
- * customer's last message (CONTRACT 8). The core records each customer message and each message
- * it queues, in the same transaction as the rest of the message's effects. */
+ * customer's last message (docs/wecom.md 7.6). The core records each customer message and each
+ * message it queues, in the same transaction as the rest of the message's effects. */
 #define WECOM_KF_WINDOW_S (48 * 3600)
 #define WECOM_KF_MAX_SENT 5
 /* True when a message to external_userid sent at `now` would be inside the window: the customer
  * wrote within 48 h and fewer than 5 messages were queued since. False for an unknown user or on
- * a store error. For handlers (survey fallback to the grid worker, CONTRACT 8). */
+ * a store error. For handlers (survey fallback to the grid worker, docs/contract.md 8.1). */
 bool wecom_kf_can_reach(struct store *s, const char *external_userid, int64_t now);
 /* A customer message at `at`: opens a fresh window (sent count 0, block reason cleared). */
 enum fq_err store_wecom_kf_inbound(struct store *s, const char *external_userid, int64_t at);
@@ -256,7 +257,7 @@ enum fq_err store_wecom_kf_get(struct store *s, const char *external_userid,
                                struct wecom_kf_state *out);
 
 /* ---- surveys and reports (issue 5: store/surveys.c, store/report.c; migration 0004) --------- */
-/* One follow-up question after a resolution (CONTRACT 8). Strings owned by the struct. */
+/* One follow-up question after a resolution (docs/contract.md 8.1). Strings owned by the struct. */
 struct fq_survey {
     int64_t id, case_id;
     char kind[16];                   /* satisfaction relapse */
