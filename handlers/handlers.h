@@ -48,7 +48,7 @@ enum fq_action_kind {
     FQ_ACT_MED_REPLY,   /* {p}/mediators/{target}/replies: the answer to an MQTT command */
     FQ_ACT_NOTIFY,      /* a text for a mediator or supervisor (target = mediator id) */
     FQ_ACT_REPORT,      /* {p}/reports/{target}/monthly, retained: the report of month .text
-                         * ("YYYY-MM") for org node .target (issue 5, report_on_timer) */
+                         * ("YYYY-MM") for org node .target (report_on_timer) */
 };
 
 struct fq_action {
@@ -186,7 +186,7 @@ enum fq_err roster_store(struct store *s, const struct fq_roster *r);
 /* The stored roster generation (caller frees), NULL when none was ever imported. */
 char *roster_generation(struct store *s);
 
-/* ---- lifecycle timers, absence, danger alerts, digests (issue 4: handlers/timers.c) -------- */
+/* ---- lifecycle timers, absence, danger alerts, digests (handlers/timers.c) ----------------- */
 /* Supervisors (active, "supervisor": true) at org node `node` and each ancestor, nearest first:
  * their roster indexes into out (at most max). Returns how many. */
 size_t timers_supervisors(const struct fq_roster *r, int node, int *out, size_t max);
@@ -212,7 +212,7 @@ int64_t timers_digest_next(int64_t now, bool daily);
 /* The label of metrics_timer_fired for a timer kind ("reminder", "escalation", ...). */
 const char *timers_metric_label(const char *kind);
 
-/* ---- issue 5: surveys and reports (handlers/survey.c, handlers/report.c) ------------------ */
+/* ---- surveys and reports (handlers/survey.c, handlers/report.c) --------------------------- */
 /* Records a 回访 answer (1..4) and optional comment for case k (status resolved) from actor
  * ("resident" or a mediator id): the survey row of this resolution (created when none), the
  * event "survey_answered", its timers cancelled; 4 or a not-solved comment reopens k at its

@@ -229,7 +229,7 @@ int64_t store_timer_pending_count(struct store *s);
 enum fq_err store_kv_get(struct store *s, const char *key, char **value);   /* caller frees */
 enum fq_err store_kv_put(struct store *s, const char *key, const char *value);
 
-/* ---- WeCom customer-service window (issue 3: store/wecom.c, migration 0002) ---------------- */
+/* ---- WeCom customer-service window (store/wecom.c, migration 0002) ------------------------- */
 /* WeCom lets a customer-service (微信客服) account send at most 5 messages within 48 h of the
  * customer's last message (docs/wecom.md 7.6). The core records each customer message and each
  * message it queues, in the same transaction as the rest of the message's effects. */
@@ -256,7 +256,7 @@ struct wecom_kf_state {
 enum fq_err store_wecom_kf_get(struct store *s, const char *external_userid,
                                struct wecom_kf_state *out);
 
-/* ---- surveys and reports (issue 5: store/surveys.c, store/report.c; migration 0004) --------- */
+/* ---- surveys and reports (store/surveys.c, store/report.c; migration 0004) ------------------ */
 /* One follow-up question after a resolution (docs/contract.md 8.1). Strings owned by the struct. */
 struct fq_survey {
     int64_t id, case_id;
@@ -308,7 +308,7 @@ enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end
  * mediation ended (the ledger's 调解结果/协议). *note: caller frees; NULL when there is none. */
 enum fq_err store_report_outcome_note(struct store *s, int64_t case_id, char **note);
 
-/* ---- timers, lifecycle side (issue 4: store/timers_ext.c) ----------------------------------- */
+/* ---- timers, lifecycle side (store/timers_ext.c) -------------------------------------------- */
 /* The timer row id, whatever its state; *state (may be NULL) is 0 pending, 1 fired, 2 cancelled.
  * FQ_ENOTFOUND when no such row. out: timer_cleanup. */
 enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, int *state);
@@ -325,7 +325,7 @@ struct fq_digest_row {
 enum fq_err store_digest_cases(struct store *s, int64_t since, int64_t now,
                                void (*cb)(const struct fq_digest_row *r, void *arg), void *arg);
 
-/* ---- backup, restore and the database lock (issue 6: store/backup.c) ----------------------- */
+/* ---- backup, restore and the database lock (store/backup.c) -------------------------------- */
 /* A consistent online copy of s's database (one read snapshot; the daemon keeps writing) into
  * dest, a self-contained file created 0600 (written to a temporary file beside it, renamed when
  * complete, so dest is never a half copy). Refuses (FQ_EINVAL) a dest that is one of the

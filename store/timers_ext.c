@@ -1,4 +1,4 @@
-/* timers_ext.c: the store queries of the lifecycle timers (issue 4) that
+/* timers_ext.c: the store queries of the lifecycle timers (docs/contract.md 7.4) that
  * store/timers.c does not have: one timer row by id (the core loads each fired timer by the id the
  * scheduler sent) and the cases of a supervisor's digest.
  *

@@ -20,7 +20,7 @@
 #      daemon's database with sqlite3, then the daemon started (and the broker, for the drain);
 #   6. start-up time (exec to /readyz 200) with a 1 GB database built once by
 #      tests/bench/bigdb.sql and cached in build/bench/db1g/;
-#   7. the issue-7 targets, each met or not met.
+#   7. the speed targets, each met or not met.
 # /metrics is read before and after each daemon phase: fq_batches_total counts group commits
 # (one fsync each), fq_batch_messages_total the messages they held.
 # Prints a table and writes tests/bench/RESULTS.md. Everything runs on 127.0.0.1, in a temp
@@ -758,7 +758,7 @@ statuses() { printf '%s\n' "$1" | tr ' ' '\n' | grep '^status_' | tr '\n' ' '; }
     echo "  the first start after a build also turns WAL back on; the page cache is as the machine"
     echo "  left it (not dropped)"
     echo
-    echo "## Targets (issue 7)"
+    echo "## Speed targets"
     echo
     echo "| target | measured | |"
     echo "| --- | --- | --- |"

@@ -1,4 +1,4 @@
-"""Hostile input (docs/contract.md 3, issue 7): malformed requests on every endpoint get their 4xx,
+"""Hostile input (docs/contract.md 3): malformed requests on every endpoint get their 4xx,
 change nothing (the admin case list, `cases list`, and two residents' conversations stay as they
 were), and the daemon keeps serving; partial (slowloris) connections do not block other clients;
 junk on the MQTT inbound and command topics is dropped. Secrets given as *_file work and never

@@ -257,7 +257,7 @@ static void assert_reply(const char *got, char *want)
 }
 
 /* ---- the transition table, every status × every mediator command ---------------------------- */
-/* The table as docs/contract.md 7.3 and the brief describe it, written independently of lifecycle.c:
+/* The table as docs/contract.md 7.3 describes it, written independently of lifecycle.c:
  * the next status, or NULL when the command must be refused. */
 struct expect {
     const char *status;
