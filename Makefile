@@ -170,9 +170,9 @@ install: $(BIN)
 	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/fengqiao.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/fengqiao.service
 
-# Layering (DESIGN.md): handlers/ include no I/O or parser library, only store/ includes
-# sqlite3.h, only bot/crypto.c includes OpenSSL; and on the built objects (nm), no layer uses a
-# symbol defined in a layer above it (common < store < handlers < bot).
+# Layering (docs/ARCHITECTURE.md 3.1): handlers/ include no I/O or parser library, only store/
+# includes sqlite3.h, only bot/crypto.c includes OpenSSL; and on the built objects (nm), no layer
+# uses a symbol defined in a layer above it (common < store < handlers < bot).
 layering: $(OBJS)
 	@sh scripts/layering.sh $(BUILD)
 

@@ -268,9 +268,9 @@ void admin_case(const struct fq_config *cfg, const struct admin_query *q, int *s
     store_close(s);
 }
 
-/* GET /api/v1/reports/monthly?month=YYYY-MM[&org=ID] (CONTRACT 8): the report as JSON. The
- * labels come from the catalogs, loaded per request (reports are rare; a SIGHUP'd catalog is
- * picked up without any shared state). */
+/* GET /api/v1/reports/monthly?month=YYYY-MM[&org=ID] (docs/contract.md 3.4, 8.2): the report as
+ * JSON. The labels come from the catalogs, loaded per request (reports are rare; a SIGHUP'd catalog
+ * is picked up without any shared state). */
 void admin_report(const struct fq_config *cfg, const struct admin_query *q, int *status,
                   char **json)
 {

@@ -1,4 +1,4 @@
-/* admin.h: the read side of the admin API (CONTRACT 3.4) and of `fengqiao cases`. Each call
+/* admin.h: the read side of the admin API (docs/contract.md 3.4) and of `fengqiao cases`. Each call
  * opens its own read-only connection, so readers never wait for the core's batches (WAL). */
 #ifndef FQ_ADMIN_H
 #define FQ_ADMIN_H

@@ -1,5 +1,5 @@
-/* backup.h: `fengqiao backup FILE` and `fengqiao restore FILE` (CONTRACT 1). The copying itself
- * is store/backup.c (only store/ includes sqlite3.h); this is the command-line side. */
+/* backup.h: `fengqiao backup FILE` and `fengqiao restore FILE` (docs/contract.md 1). The copying
+ * itself is store/backup.c (only store/ includes sqlite3.h); this is the command-line side. */
 #ifndef FQ_BACKUP_H
 #define FQ_BACKUP_H
 

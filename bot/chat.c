@@ -1,4 +1,4 @@
-/* chat.c: the body of the chat webhook (CONTRACT 3.1), parsed once here for both the HTTP
+/* chat.c: the body of the chat webhook (docs/contract.md 3.1), parsed once here for both the HTTP
  * endpoint and the MQTT inbound topic, and the JSON of the answers. Everything taken from the
  * body is bounded before it is copied (text only by the body, whose size the transport bounds:
  * server.max_body for HTTP, MQTT_MAX_PAYLOAD for MQTT); identifiers that become MQTT topic

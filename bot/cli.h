@@ -1,4 +1,4 @@
-/* cli.h: the command line of CONTRACT 1. */
+/* cli.h: the command line of docs/contract.md 1. */
 #ifndef FQ_CLI_H
 #define FQ_CLI_H
 

@@ -1,6 +1,6 @@
-/* config.c: the daemon's configuration (CONTRACT 2): defaults, the INI file, FENGQIAO_* environment
- * overrides, `<key>_file` secrets, and a cross-field check, all collected as a list of problems
- * "file:line: key: problem" so check-config can show every mistake at once.
+/* config.c: the daemon's configuration (docs/contract.md 2): defaults, the INI file, FENGQIAO_*
+ * environment overrides, `<key>_file` secrets, and a cross-field check, all collected as a list of
+ * problems "file:line: key: problem" so check-config can show every mistake at once.
  *
  * Design:
  * - ONE table (keys[] below) names every key with its type, range, default and offset into
@@ -14,7 +14,8 @@
  *   build accepts for this file: `[section]`, `key = value`, whole-line `#`/`;` comments, inline
  *   comments that start with whitespace then `#` or `;`, and a UTF-8 BOM. A value in double
  *   quotes is taken literally (for a value holding " #" or edge spaces); a quote cannot appear
- *   inside a quoted value. Keys and sections are case-sensitive (lower case, as in CONTRACT 2).
+ *   inside a quoted value. Keys and sections are case-sensitive (lower case, as in
+ *   docs/contract.md 2.1).
  *   A key given twice in the file is a problem (the first one would be silently lost).
  * - Order (config_load): defaults, file, environment, secret files, cross-field check. An
  *   environment variable overrides the file; for a secret, FENGQIAO_X or FENGQIAO_X_FILE

@@ -1,9 +1,9 @@
-/* crypto.c: the one file that includes OpenSSL (DESIGN.md), so the rest of the daemon never
- * handles a library context or a key schedule directly.
+/* crypto.c: the one file that includes OpenSSL (docs/ARCHITECTURE.md 3.1), so the rest of the
+ * daemon never handles a library context or a key schedule directly.
  *
  * The WeCom part (SHA-1 signatures, AES-256-CBC, base64) is deliberately small and strict: the
  * base64 decoder is our own (OpenSSL's EVP_DecodeBlock accepts whitespace and non-canonical
- * input, which PROTOCOL.md section 3.3 step 2 refuses), AES runs with padding disabled so that
+ * input, which docs/wecom.md 3.3 step 2 refuses), AES runs with padding disabled so that
  * bot/wecom.c can check the PKCS#7 block-32 padding itself, byte by byte. */
 #include "crypto.h"
 

@@ -1,4 +1,4 @@
-/* http.c: the HTTP face of the daemon (CONTRACT 3), on libmicrohttpd with a thread pool.
+/* http.c: the HTTP face of the daemon (docs/contract.md 3), on libmicrohttpd with a thread pool.
  *
  * A chat request is verified (size, content type, HMAC signature, timestamp window), parsed and
  * rate-limited on the HTTP thread, then handed to the core; the connection is SUSPENDED rather
@@ -286,7 +286,7 @@ static const char *admin_refusal(const struct fq_config *cfg, struct MHD_Connect
     return NULL;
 }
 
-/* ---- WeCom callback (CONTRACT 3.2; logic in bot/wecom.c) ----------------------------------- */
+/* ---- WeCom callback (docs/contract.md 3.2; logic in bot/wecom.c) --------------------------- */
 /* WeCom's envelopes may exceed server.max_body (the 64 KB message of the vectors is ~90 KB). */
 static int64_t body_limit(const struct req *r, const struct fq_config *cfg)
 {
@@ -297,7 +297,8 @@ static int64_t body_limit(const struct req *r, const struct fq_config *cfg)
 
 /* A query parameter as sent: libmicrohttpd has already percent-decoded it and turned "+" into
  * a space; none of these four parameters can hold a real space (hex, digits, base64), so a space
- * is turned back into the "+" that was sent (PROTOCOL.md 2: a literal "+" stays "+"). */
+ * is turned back into the "+" that was sent (docs/wecom.md 1, last paragraph:
+ * a "+" stays a "+"). */
 static char *wecom_arg(struct MHD_Connection *conn, const char *name)
 {
     const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
@@ -315,8 +316,8 @@ static enum MHD_Result send_empty(struct MHD_Connection *conn, struct req *r, in
 
 /* Verification (GET) answers the decrypted echostr; a message (POST) is verified, decrypted and
  * parsed here, handed to the core (or the 微信客服 puller) and answered 200 with an empty body AT
- * ONCE, without waiting for the commit: WeCom wants an answer within 1 s (CONTRACT 3.2), and its
- * retries of a message whose commit failed or was lost in a crash are safe because the core
+ * ONCE, without waiting for the commit: WeCom wants an answer within 5 s (docs/wecom.md 5.1), and
+ * its retries of a message whose commit failed or was lost in a crash are safe because the core
  * deduplicates on MsgId (or the event key) in the transaction that applies the message. A
  * message the core cannot take (queue full, stopping) gets 503, so WeCom retries it. Rejections
  * (401 signature or stale timestamp, 400 anything else) have an empty body and no effect, as

@@ -19,7 +19,7 @@ void http_quiesce(struct http *h);
 int http_inflight(struct http *h);
 void http_stop(struct http *h);   /* NULL-safe */
 
-/* ---- issue 7 (shutdown) -------------------------------------------------------------------- */
+/* ---- graceful shutdown --------------------------------------------------------------------- */
 /* Requests begun (headers received) and not completed: in the core, or with a body still
  * arriving. A graceful stop waits for these (bounded), so a request whose body was on its way
  * when SIGTERM came is still answered. 0 for NULL. */

@@ -1,4 +1,5 @@
-/* metrics.c: process-wide counters for GET /metrics (CONTRACT 3.3), rendered as Prometheus text.
+/* metrics.c: process-wide counters for GET /metrics (docs/contract.md 3.3), rendered as
+ * Prometheus text.
  *
  * Design: every label comes from a small fixed table (endpoints, a dozen HTTP codes, channel
  * kinds, categories, severities, timer kinds), so each metric is a plain array of C11 atomics

@@ -23,7 +23,7 @@ int metrics_mqtt_is_connected(void);
 void metrics_outbox(int64_t depth, int64_t oldest_age_s);
 void metrics_batch(size_t n_msgs);                      /* one group commit of n messages */
 
-/* WeCom (issue 3): a configuration error (60020, 40056, 48002, 95xxx, ...) that holds WeCom
+/* WeCom: a configuration error (60020, 40056, 48002, 95xxx, ...) that holds WeCom
  * deliveries sets the failing state with its errcode; 0 clears it (a later call succeeded).
  * /readyz shows "wecom": "failing" while it is set. */
 void metrics_wecom_failing(long errcode);

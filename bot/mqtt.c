@@ -1,4 +1,4 @@
-/* mqtt.c: the daemon's MQTT connection (CONTRACT 4) on libmosquitto.
+/* mqtt.c: the daemon's MQTT connection (docs/contract.md 4) on libmosquitto.
  *
  * One client, one persistent session (MQTT 3.1.1, clean session false) so that the broker keeps
  * our subscriptions and queues inbound messages while we are away, and so that libmosquitto

@@ -1,5 +1,5 @@
-/* mqtt.h: the daemon's one MQTT connection (CONTRACT 4): persistent session, last will and
- * retained status, the two inbound subscriptions, and QoS 1 publishing with PUBACK tracking for
+/* mqtt.h: the daemon's one MQTT connection (docs/contract.md 4.1): persistent session, last will
+ * and retained status, the two inbound subscriptions, and QoS 1 publishing with PUBACK tracking for
  * the outbox. Built on libmosquitto's threaded loop; nothing here blocks on the broker. */
 #ifndef FQ_MQTT_H
 #define FQ_MQTT_H
@@ -69,7 +69,7 @@ enum fq_err mqtt_publish(struct mqtt *mq, const char *topic, const void *payload
 void mqtt_set_hooks(struct mqtt *mq, void (*on_published)(int mid, void *arg),
                     void (*on_state)(bool up, void *arg), void *arg);
 
-/* Parses a mediator command payload (CONTRACT 4) for mediator `mediator_id` into a new
+/* Parses a mediator command payload (docs/contract.md 4.4) for mediator `mediator_id` into a new
  * FQ_MSG_COMMAND (caller frees with fq_msg_free). FQ_EINVAL when it is not a JSON object, a
  * field is not a string, exceeds MQTT_MAX_FIELD or holds a NUL, or "command" is missing or
  * empty; *why (static) names the problem. Whether the command and case make sense is for

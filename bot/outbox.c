@@ -1,7 +1,7 @@
-/* outbox.c: the MQTT side of the transactional outbox (DESIGN.md). The core writes a row in the
- * same transaction as the state change it reports; this thread publishes committed rows in id
- * order at QoS 1 and reports the ones the broker acknowledged (PUBACK), so the core can mark them
- * delivered. A broker outage delays rows, never loses them, and never blocks intake.
+/* outbox.c: the MQTT side of the transactional outbox (docs/ARCHITECTURE.md 5.2). The core writes a
+ * row in the same transaction as the state change it reports; this thread publishes committed rows
+ * in id order at QoS 1 and reports the ones the broker acknowledged (PUBACK), so the core can mark
+ * them delivered. A broker outage delays rows, never loses them, and never blocks intake.
  *
  * Design:
  * - One dispatcher thread with its own read connection. It keeps a cursor, the highest row id

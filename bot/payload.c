@@ -36,7 +36,7 @@ void payload_event_id(char out[33])
  * the core thread with the object writer of common/fq.h: building them as jansson trees and
  * dumping them cost a sixth of the core's instructions for a case. */
 
-/* The fields of a case (CONTRACT 4 `case`) into an open object. */
+/* The fields of a case (docs/contract.md 4.2) into an open object. */
 static void case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct fq_case *k,
                         bool with_contact)
 {
@@ -228,7 +228,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             err = put_row(c, &o, topic, false, a->answer.case_no);
             break;
         case FQ_ACT_REPORT: {
-            /* the monthly report of node .target for month .text, retained (CONTRACT 4) */
+            /* the monthly report of node .target for month .text, retained
+             * (docs/contract.md 4.1) */
             int y, mo;
             struct rp_monthly *rep = NULL;
             if (!x->target || report_parse_month(x->text, &y, &mo) != 0)

@@ -1,6 +1,6 @@
 /* payload.h: turns a handler's actions into outbox rows (MQTT topics and JSON payloads of
- * CONTRACT 4), inside the core's open transaction, so an event exists exactly when the change
- * it reports is committed. */
+ * docs/contract.md 4), inside the core's open transaction, so an event exists exactly when the
+ * change it reports is committed. */
 #ifndef FQ_PAYLOAD_H
 #define FQ_PAYLOAD_H
 
@@ -20,7 +20,7 @@ struct payload_stats {
 enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_msg *m,
                          const struct fq_actions *a, struct payload_stats *st);
 
-/* The JSON of a case as published (CONTRACT 4 `case`); personal data masked unless
+/* The JSON of a case as published (docs/contract.md 4.2); personal data masked unless
  * with_contact. Caller frees. */
 char *payload_case_json(const struct fq_ctx *c, const struct fq_case *k, bool with_contact);
 

@@ -1,5 +1,5 @@
-/* ratelimit.h: an exact sliding window per key (CONTRACT 3.1: at most 30 messages a minute per
- * user): a message is refused when `burst` messages of the key were accepted in the last
+/* ratelimit.h: an exact sliding window per key (docs/contract.md 3.1.3: at most 30 messages a
+ * minute per user): a message is refused when `burst` messages of the key were accepted in the last
  * period. */
 #ifndef FQ_RATELIMIT_H
 #define FQ_RATELIMIT_H

@@ -1,5 +1,5 @@
-/* report_cli.c: `fengqiao report monthly` and `fengqiao report ledger` (CONTRACT 1), kept out
- * of cli.c so the report code lives in one place. Like the other subcommands it opens its own
+/* report_cli.c: `fengqiao report monthly` and `fengqiao report ledger` (docs/contract.md 1), kept
+ * out of cli.c so the report code lives in one place. Like the other subcommands it opens its own
  * read-only connection (WAL: it reads next to a running daemon) and loads the catalogs for the
  * Chinese labels. Exit codes: 0 success, 1 runtime error, 2 usage error. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* roster_json.c: reads the roster file (CONTRACT 5). Only shape and types are checked here;
+/* roster_json.c: reads the roster file (docs/contract.md 5). Only shape and types are checked here;
  * the meaning (parents, cycles, categories) is checked by roster_validate in common/roster_model.c, which
  * the database loader uses too. Sizes are bounded so a hostile file cannot balloon memory. */
 #include "roster_json.h"

@@ -1,4 +1,4 @@
-/* roster_json.h: the roster file of CONTRACT 5 (JSON) into a struct fq_roster. */
+/* roster_json.h: the roster file of docs/contract.md 5 (JSON) into a struct fq_roster. */
 #ifndef FQ_ROSTER_JSON_H
 #define FQ_ROSTER_JSON_H
 

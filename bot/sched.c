@@ -8,7 +8,8 @@
  *   whichever is sooner, and then asks again. A timer added by any writer (the core, the CLI, a
  *   restored backup) is thus seen within a second without the core having to know which commits
  *   added timers, and the cost is one indexed query a second when idle. Due times are whole
- *   seconds, so timers fire between 0 and about 1 s after their due time (CONTRACT 7 allows 5).
+ *   seconds, so timers fire between 0 and about 1 s after their due time (docs/contract.md 7.4:
+ *   within about a second).
  * - One FQ_MSG_TIMER message in flight at a time, holding up to BATCH ids; the loop waits for
  *   it to be done (committed or rolled back) before it queries again, so no timer is ever
  *   pushed twice concurrently. The core still marks each timer fired with a conditional UPDATE

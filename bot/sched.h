@@ -1,7 +1,7 @@
-/* sched.h: the timer loop (CONTRACT 7: timers survive restarts, fire at most once, and within
- * 5 s of their due time). A thread with its own read connection finds due timer rows and hands
- * them to the core as FQ_MSG_TIMER messages; the core fires them (sched_run) inside the
- * message's savepoint, so "fired" and the timer's effects commit together. */
+/* sched.h: the timer loop (docs/contract.md 7.4: timers survive restarts, fire at most once, and
+ * within about a second of their due time). A thread with its own read connection finds due timer
+ * rows and hands them to the core as FQ_MSG_TIMER messages; the core fires them (sched_run) inside
+ * the message's savepoint, so "fired" and the timer's effects commit together. */
 #ifndef FQ_SCHED_H
 #define FQ_SCHED_H
 

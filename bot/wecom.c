@@ -1,4 +1,5 @@
-/* wecom.c: the WeCom callback endpoint's logic (PROTOCOL.md sections 2-4, the checklist of 9).
+/* wecom.c: the WeCom callback endpoint's logic (docs/wecom.md 2-4, the checklist of
+ * docs/wecom.md 9).
  *
  * Design choices:
  * - Order of checks is fixed and cheap-first for an attacker: the envelope is parsed (expat,
@@ -7,10 +8,11 @@
  * - The plaintext is a byte buffer with explicit lengths (random16 may hold NUL bytes); every
  *   length is size_t or uint32_t and msg_len is compared as msg_len <= len - 20, never as
  *   20 + msg_len (which overflows for 0xFFFFFFFF).
- * - Strict where the official samples are lenient (POLICY in PROTOCOL.md): canonical padded
- *   base64, ciphertext >= 32 and % 32 == 0, PKCS#7 with block 32 and every pad byte checked,
- *   receiveid compared byte for byte. The EncodingAESKey decoder is the one lenient spot: it
- *   ignores the spare low bits of the 43rd character, as real console keys require.
+ * - Strict where the official samples are lenient (the policies of docs/wecom.md 3.3):
+ *   canonical padded base64, ciphertext >= 32 and % 32 == 0, PKCS#7 with block 32 and every
+ *   pad byte checked, receiveid compared byte for byte. The EncodingAESKey decoder is the one
+ *   lenient spot: it ignores the spare low bits of the 43rd character, as real console keys
+ *   require.
  * - XML: expat with a DOCTYPE refused outright (so no entity can ever be declared, internal or
  *   external), parameter entities off, bounded depth and field count. Values are collected as
  *   strings (MsgId is opaque: "CAIQg/..." in newer WeCom); CDATA split over sections is joined.
@@ -624,7 +626,7 @@ static bool set(char **dst, const char *v, bool *oom)
     return !*oom;
 }
 
-/* The event dedupe key of PROTOCOL.md 5: FromUserName|CreateTime|Event|EventKey|TaskId. */
+/* The event dedupe key (docs/wecom.md 5.3): FromUserName|CreateTime|Event|EventKey|TaskId. */
 static char *event_key(const struct wecom_xml *x)
 {
     const char *f[] = {"FromUserName", "CreateTime", "Event", "EventKey", "TaskId"};

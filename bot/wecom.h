@@ -1,10 +1,10 @@
-/* wecom.h: the WeCom callback (CONTRACT 3.2, ../shared/wecom/PROTOCOL.md sections 2-4): query
- * parsing, the msg_signature, AES-256-CBC with the strict rules of section 3.3, the XML of the
+/* wecom.h: the WeCom callback (docs/contract.md 3.2, docs/wecom.md 2-4): query parsing,
+ * the msg_signature, AES-256-CBC with the strict rules of docs/wecom.md 3.3, the XML of the
  * envelope and of the message (expat, no DTD, no entities), and the mapping of a decrypted
  * message to a struct fq_msg for the core. No HTTP library here: bot/http.c calls these, and so
  * do the unit tests, the fuzz target and the benchmark.
  *
- * Error codes are the official ones of PROTOCOL.md 3.3 (negative ints, WECOM_OK = 0); they are
+ * Error codes are the official ones of docs/wecom.md 3.5 (negative ints, WECOM_OK = 0); they are
  * internal (WeCom never sees them) and appear in logs and tests only. */
 #ifndef FQ_WECOM_H
 #define FQ_WECOM_H
@@ -56,15 +56,15 @@ void wecom_signature(const char *token, const char *timestamp, const char *nonce
 bool wecom_signature_ok(const struct wecom_crypt *c, const char *sig, const char *timestamp,
                         const char *nonce, const char *encrypt, size_t encrypt_len);
 
-/* Decrypts the base64 text of Encrypt (or the decoded echostr) by the steps 2-8 of PROTOCOL.md
+/* Decrypts the base64 text of Encrypt (or the decoded echostr) by the steps 2-8 of docs/wecom.md
  * 3.3. On WECOM_OK *msg (caller frees; NUL-terminated, but may contain NUL bytes) holds
  * *msg_len bytes. */
 int wecom_decrypt(const struct wecom_crypt *c, const char *b64, size_t b64_len, char **msg,
                   size_t *msg_len);
-/* Encrypts msg (PROTOCOL.md 3.4) with random16 (NULL: from the CSPRNG). *b64: caller frees. */
+/* Encrypts msg (docs/wecom.md 3.4) with random16 (NULL: from the CSPRNG). *b64: caller frees. */
 int wecom_encrypt(const struct wecom_crypt *c, const char *msg, size_t msg_len,
                   const unsigned char *random16, char **b64);
-/* The passive-reply envelope of PROTOCOL.md 3.4 for msg. *xml: caller frees. */
+/* The passive-reply envelope of docs/wecom.md 3.4 for msg. *xml: caller frees. */
 int wecom_reply_envelope(const struct wecom_crypt *c, const char *msg, size_t msg_len,
                          const char *timestamp, const char *nonce,
                          const unsigned char *random16, char **xml);

@@ -1,10 +1,10 @@
-/* wecom_api.c: the libcurl client of the WeCom API (PROTOCOL.md 7, 8).
+/* wecom_api.c: the libcurl client of the WeCom API (docs/wecom.md 7, 8).
  *
  * Design choices:
  * - Connection reuse: a small pool of curl easy handles (each keeps its own connection cache);
  *   a caller takes one for the call and gives it back, so a delivery thread that sends many
  *   messages reuses one keep-alive connection, and concurrent callers (tests, the kf puller)
- *   get their own. Timeouts: connect 5 s, whole request 10 s (PROTOCOL.md 7.1), configurable.
+ *   get their own. Timeouts: connect 5 s, whole request 10 s (docs/wecom.md 7.1), configurable.
  * - One token cache per credential (app secret, kf secret): the token, its generation, and the
  *   monotonic time after which it is refreshed (expires_in minus a margin of a tenth, at most
  *   60 s). Refresh is single-flight: the first caller that finds the cache stale fetches, the

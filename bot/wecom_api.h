@@ -1,4 +1,4 @@
-/* wecom_api.h: the WeCom API client (PROTOCOL.md section 7): access tokens per credential,
+/* wecom_api.h: the WeCom API client (docs/wecom.md 7): access tokens per credential,
  * JSON POSTs to {api_base}/cgi-bin/<path>, the group-robot webhook, and the classification of
  * every answer into what the caller should do with it. Thread-safe. */
 #ifndef FQ_WECOM_API_H

@@ -13,7 +13,7 @@
  *   95018, ...) -> reported done through `delivered` (the core marks the row in its own
  *   transaction); retryable (-1, 45009, 45033, 5xx, transport, bad JSON) -> store_outbox_retry
  *   with exponential backoff and jitter (at least FQ_WECOM_RATE_BACKOFF_MS after 45009; -1 at
- *   most 3 times as PROTOCOL.md 7.2 advises); a configuration error (60020, 40056, 48002,
+ *   most 3 times as docs/wecom.md 7.7 says); a configuration error (60020, 40056, 48002,
  *   95xxx of the config kind, ...) -> the row stays pending, the channel is marked failing
  *   (/readyz, /metrics), logged once per errcode, and rows of that API are held for
  *   FQ_WECOM_PROBE_MS before one probe: no retry storm, nothing lost when an operator fixes it.

@@ -1,4 +1,4 @@
-/* config.h: the daemon's configuration (CONTRACT 2) as a plain struct. Parsing lives in
+/* config.h: the daemon's configuration (docs/contract.md 2) as a plain struct. Parsing lives in
  * bot/config.c (its own INI parser); this header has no library include so handlers/ can read
  * it. The deadline rules on the sla.* values are common/sla.h. */
 #ifndef FQ_CONFIG_H
@@ -65,7 +65,7 @@ struct fq_config_problems {
     size_t n, cap;
 };
 
-/* A config with every default of CONTRACT 2. Caller frees with config_free. NULL on oom. */
+/* A config with every default of docs/contract.md 2. Caller frees with config_free. NULL on oom. */
 struct fq_config *config_new_defaults(void);
 void config_free(struct fq_config *c);   /* NULL-safe */
 

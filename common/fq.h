@@ -41,7 +41,7 @@ enum fq_level { FQ_LEVEL_COUNTY = 0, FQ_LEVEL_TOWN = 1, FQ_LEVEL_VILLAGE = 2, FQ
 const char *fq_level_name(enum fq_level l);
 int fq_level_parse(const char *s);                        /* -1 when unknown */
 
-/* The fourteen categories of CONTRACT 6, in menu order. */
+/* The fourteen categories of docs/contract.md 6.6, in menu order. */
 #define FQ_N_CATEGORIES 14
 extern const char *const fq_categories[FQ_N_CATEGORIES];
 int fq_category_index(const char *id);                    /* -1 when unknown */
@@ -158,12 +158,12 @@ struct fq_msg {
     enum fq_source source;
     int64_t at;                      /* received, unix seconds */
 
-    /* FQ_MSG_CHAT (CONTRACT 3.1 body) */
+    /* FQ_MSG_CHAT (docs/contract.md 3.1 body) */
     char *channel, *user, *message_id, *type, *text, *name, *locale, *media_url, *label;
     double latitude, longitude;
     bool has_location;
 
-    /* FQ_MSG_COMMAND (CONTRACT 4): mediator, command, case_no, note, to, request_id;
+    /* FQ_MSG_COMMAND (docs/contract.md 4.4): mediator, command, case_no, note, to, request_id;
      * chat-style commands arrive as FQ_MSG_CHAT and are parsed by handlers/mediator.c */
     char *mediator, *command, *case_no, *note, *to, *request_id;
     /* a WeCom card click: the single-use ResponseCode that update_template_card needs */

@@ -1,5 +1,5 @@
-/* roster_model.c: the territory tree and the people in it (CONTRACT 5), validated whole before
- * anything is stored. Every layer uses it: bot/ builds a roster from JSON, store/ from the
+/* roster_model.c: the territory tree and the people in it (docs/contract.md 5), validated whole
+ * before anything is stored. Every layer uses it: bot/ builds a roster from JSON, store/ from the
  * database, handlers/ decide with it; so it lives at the bottom and uses nothing but fq.h.
  * A roster is small (hundreds of nodes), so lookups are linear scans over arrays: simple, and
  * cheaper than building indexes that every import would have to rebuild. */

@@ -1,5 +1,5 @@
-/* roster_model.h: the territory tree, the mediators and the category routes (CONTRACT 5), in
- * memory. Built by bot/ (from JSON) or store/ (from the database), read by handlers/; validated
+/* roster_model.h: the territory tree, the mediators and the category routes (docs/contract.md 5),
+ * in memory. Built by bot/ (from JSON) or store/ (from the database), read by handlers/; validated
  * here, without I/O. Part of the domain model at the bottom: it uses nothing above common/. */
 #ifndef FQ_ROSTER_MODEL_H
 #define FQ_ROSTER_MODEL_H

@@ -1,5 +1,5 @@
-/* sla.h: the mediation deadlines (CONTRACT 2 `sla.*`, CONTRACT 7): how long a mediator has to
- * accept an assignment and to settle a case, by severity. The durations are configured in
+/* sla.h: the mediation deadlines (`sla.*`, docs/contract.md 2.3 and 7.4): how long a mediator has
+ * to accept an assignment and to settle a case, by severity. The durations are configured in
  * struct fq_config; the rules that turn them into the deadline in force live here, at the
  * bottom, so the handlers that set deadlines and the code that parses the configuration share
  * one definition. */

@@ -1,5 +1,6 @@
-/* status.h: the states of the domain model, shared by every layer: a case's status (CONTRACT 7),
- * a resident's conversation state (CONTRACT 6), a survey's status and the kinds of timers.
+/* status.h: the states of the domain model, shared by every layer: a case's status
+ * (docs/contract.md 7.3), a resident's conversation state (docs/contract.md 6.1), a survey's status
+ * and the kinds of timers.
  *
  * Each is an enum with a table of names. The names are what the database stores and what the
  * wire shows, so they never change; code compares enums (parse the stored text once) and writes

@@ -1,6 +1,6 @@
-/* cases.c: turning a finished report into a case. One place grades it (CONTRACT 6), routes it
- * (route.c), writes the case and its first events, schedules its deadlines as timer rows, and
- * queues what must be delivered after commit: the case events, the mediator's assignment, and
+/* cases.c: turning a finished report into a case. One place grades it (docs/contract.md 6.7),
+ * routes it (route.c), writes the case and its first events, schedules its deadlines as timer rows,
+ * and queues what must be delivered after commit: the case events, the mediator's assignment, and
  * for red cases the alerts up the tree. The resident's receipt (受理回执) is the last reply. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,7 +70,7 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
             return err;
         actions_event(out, "assigned", k->id);
         actions_assign(out, "assigned", k->mediator_id, k->id);
-        /* the deadlines of CONTRACT 7: reminder, then 督办, then overdue */
+        /* the deadlines of docs/contract.md 7.4: reminder, then 督办, then overdue */
         const char *remind = fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND);
         const char *escalate = fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE);
         if ((err = store_timer_add(c->store, k->due_accept, remind, k->id, NULL, NULL)) ||

@@ -1,4 +1,4 @@
-/* classify.c: what can be read from a resident's free text (CONTRACT 6): the category from
+/* classify.c: what can be read from a resident's free text (docs/contract.md 6): the category from
  * keywords, the place from org names and aliases, the number of people, danger words, a phone
  * number, whether the text says anything beyond greetings, and numbered choices typed in any of
  * the forms residents use (1, full-width 1, the Chinese numeral, the circled digit).

@@ -3,9 +3,9 @@
  *
  * - the signed chat webhook (FQ_SRC_HTTP): the chat front end holds the HMAC key and
  *   authenticates its users, so a `user` equal to a mediator's chat_user is that mediator
- *   (CONTRACT 3.1, last paragraph);
+ *   (docs/contract.md 3.1.1);
  * - the WeCom app (FQ_SRC_WECOM, channel "wecom"): FromUserName, signed by WeCom, is a member's
- *   userid; a mediator by wecom_userid (CONTRACT 3.2), for messages and card clicks alike;
+ *   userid; a mediator by wecom_userid (docs/contract.md 3.2), for messages and card clicks alike;
  * - 微信客服 (FQ_SRC_WECOM, channel "wecom_kf"): external WeChat users, always residents;
  * - `{p}/inbound/{channel}` (FQ_SRC_MQTT, a chat): the broker's ACL ties a gateway to its topic,
  *   not to a user, so a gateway's users are residents unless the roster binds that channel and

@@ -28,7 +28,7 @@ struct fq_option {
     char *label;
 };
 
-/* The answer to the sender (CONTRACT 3.1 200 body, or an error). */
+/* The answer to the sender (docs/contract.md 3.1 200 body, or an error). */
 struct fq_answer {
     int status;                      /* 200, or an HTTP error status */
     const char *error;               /* error code when status != 200 (static string) */
@@ -48,7 +48,7 @@ enum fq_action_kind {
     FQ_ACT_MED_REPLY,   /* {p}/mediators/{target}/replies: the answer to an MQTT command */
     FQ_ACT_NOTIFY,      /* a text for a mediator or supervisor (target = mediator id) */
     FQ_ACT_REPORT,      /* {p}/reports/{target}/monthly, retained: the report of month .text
-                         * ("YYYY-MM") for org node .target (issue 5, report_on_timer) */
+                         * ("YYYY-MM") for org node .target (report_on_timer) */
 };
 
 struct fq_action {
@@ -103,7 +103,7 @@ int dispatch_sender(const struct fq_roster *r, const struct fq_msg *m);
  * names a mediator, else the resident's conversation. */
 enum fq_err handle_chat(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
 
-/* handlers/intake.c: the resident's conversation (CONTRACT 6). */
+/* handlers/intake.c: the resident's conversation (docs/contract.md 6). */
 enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
 
 /* handlers/classify.c: what can be read from a resident's text. */
@@ -129,7 +129,7 @@ int classify_choice(const char *text);
 /* A copy of text with full-width ASCII mapped to ASCII, ideographic spaces to spaces, and
  * leading/trailing whitespace and punctuation trimmed. Caller frees. */
 char *classify_normalize(const char *text);
-/* Severity from the draft's facts (CONTRACT 6), without the repeat-report rule. */
+/* Severity from the draft's facts (docs/contract.md 6.7), without the repeat-report rule. */
 int classify_severity(const char *category, int people, bool danger);
 
 /* handlers/cases.c: opening a case from a finished report. */
@@ -148,7 +148,7 @@ struct fq_report {
 enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_actions *out,
                       struct fq_case *created);
 
-/* handlers/route.c (CONTRACT 7, first paragraph). */
+/* handlers/route.c (docs/contract.md 7.1). */
 struct fq_route_pick {
     int node;                        /* the handling node (roster index), -1 when none */
     int mediator;                    /* roster index of the chosen mediator, -1 when none */
@@ -159,7 +159,7 @@ struct fq_route_pick {
 enum fq_err route_pick(struct fq_ctx *c, const char *category, int severity, int place,
                        struct fq_route_pick *out);
 
-/* handlers/mediator.c: a mediator's chat text (CONTRACT 7 commands: 接单 <case>, 进展 <case>
+/* handlers/mediator.c: a mediator's chat text (docs/contract.md 7.2 commands: 接单 <case>, 进展 <case>
  * <note>, ...); `mediator` is the roster index of the sender. */
 enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int mediator,
                              struct fq_actions *out);
@@ -168,11 +168,11 @@ enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int media
 enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
 
 /* handlers/timers.c: a due timer row (already marked fired by the core, so it fires once):
- * reminders, 督办, overdue notices (CONTRACT 7); survey kinds are handed to survey.c. */
+ * reminders, 督办, overdue notices (docs/contract.md 7.4); survey kinds are handed to survey.c. */
 enum fq_err timers_fire(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
 
-/* handlers/survey.c (CONTRACT 8): schedule the 回访 after a resolution, fire survey timers, and
- * take a resident's answer while their conversation is in state "survey". */
+/* handlers/survey.c (docs/contract.md 8.1): schedule the 回访 after a resolution, fire survey timers,
+ * and take a resident's answer while their conversation is in state "survey". */
 enum fq_err survey_schedule(struct fq_ctx *c, const struct fq_case *k, struct fq_actions *out);
 enum fq_err survey_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
 enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct fq_convo *cv,
@@ -186,13 +186,14 @@ enum fq_err roster_store(struct store *s, const struct fq_roster *r);
 /* The stored roster generation (caller frees), NULL when none was ever imported. */
 char *roster_generation(struct store *s);
 
-/* ---- lifecycle timers, absence, danger alerts, digests (issue 4: handlers/timers.c) -------- */
+/* ---- lifecycle timers, absence, danger alerts, digests (handlers/timers.c) ----------------- */
 /* Supervisors (active, "supervisor": true) at org node `node` and each ancestor, nearest first:
  * their roster indexes into out (at most max). Returns how many. */
 size_t timers_supervisors(const struct fq_roster *r, int node, int *out, size_t max);
-/* Absence (CONTRACT 5 "active": false): every case of an inactive mediator still waiting to be
- * accepted (assigned, reopened) is routed again from its handling node (this node or above) and
- * transferred by the system (event "transferred"). Idempotent. *moved (may be NULL): how many. */
+/* Absence ("active": false, docs/contract.md 5.1 and 7.4): every case of an inactive mediator still
+ * waiting to be accepted (assigned, reopened) is routed again from its handling node (this node or
+ * above) and transferred by the system (event "transferred"). Idempotent. *moved (may be NULL):
+ * how many. */
 enum fq_err timers_absence(struct fq_ctx *c, struct fq_actions *out, size_t *moved);
 /* Every active supervisor has exactly one pending "digest" timer (kv tm_digest:<id> holds its
  * id); adds the missing ones. Idempotent. */
@@ -211,7 +212,7 @@ int64_t timers_digest_next(int64_t now, bool daily);
 /* The label of metrics_timer_fired for a timer kind ("reminder", "escalation", ...). */
 const char *timers_metric_label(const char *kind);
 
-/* ---- issue 5: surveys and reports (handlers/survey.c, handlers/report.c) ------------------ */
+/* ---- surveys and reports (handlers/survey.c, handlers/report.c) --------------------------- */
 /* Records a 回访 answer (1..4) and optional comment for case k (status resolved) from actor
  * ("resident" or a mediator id): the survey row of this resolution (created when none), the
  * event "survey_answered", its timers cancelled; 4 or a not-solved comment reopens k at its

@@ -4,7 +4,7 @@
  * The catalogs: locales/zh-CN.json, zh-TW.json, en.json, each of the shape
  *   { "locale": "zh-CN",
  *     "messages":   { "<key>": "text with {placeholder}s", ... },
- *     "categories": { "<category id>": "label", ... },          all 14 of CONTRACT 6
+ *     "categories": { "<category id>": "label", ... },          all 14 of docs/contract.md 6.6
  *     "severities": { "blue": "蓝色", "yellow": ..., "red": ... },
  *     "statuses":   { "<case status>": "label", ... },
  *     "keywords":   { "category": { "<category id>": ["kw", ...], ... },
@@ -46,7 +46,7 @@ enum fq_kw {
     FQ_KW_YES,            /* 是 yes */
     FQ_KW_NO,             /* 否 no */
     FQ_KW_PEOPLE_UNIT,    /* counters after a number of people: 人 户 名 家 people persons */
-    /* the mediator's command words (CONTRACT 7) and close reasons */
+    /* the mediator's command words (docs/contract.md 7.2) and close reasons */
     FQ_KW_CMD_ACCEPT,     /* 接单 accept */
     FQ_KW_CMD_PROGRESS,   /* 进展 progress */
     FQ_KW_CMD_ATTEMPT_FAILED, /* 未成 attempt_failed */

@@ -1,6 +1,6 @@
-/* intake.c: the resident's side of the conversation (CONTRACT 6). One message in, the stored
- * conversation (struct fq_convo) moves from one state to the next and the answer says what to
- * ask or confirm; a confirmed report becomes a case through case_open (handlers/cases.c).
+/* intake.c: the resident's side of the conversation (docs/contract.md 6). One message in, the
+ * stored conversation (struct fq_convo) moves from one state to the next and the answer says what
+ * to ask or confirm; a confirmed report becomes a case through case_open (handlers/cases.c).
  *
  * Design choices:
  * - The draft, not the state, decides the next question: after every message the first missing
@@ -589,8 +589,9 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
     if (!handled) {
         switch (s) {
         case FQ_CONVO_SURVEY: {
-            /* the follow-up of CONTRACT 8 (handlers/survey.c) takes the message; a message that
-             * is not for the survey comes back (state idle, no reply added) as a new report */
+            /* the follow-up of docs/contract.md 8.1 (handlers/survey.c) takes the message; a
+             * message that is not for the survey comes back (state idle, no reply added) as a new
+             * report */
             size_t before = out->answer.n_replies;
             if ((err = survey_on_message(c, m, &t.cv, out)))
                 goto out;

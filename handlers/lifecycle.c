@@ -1,9 +1,9 @@
-/* lifecycle.c: the case state machine (CONTRACT 7) behind every mediator command, whatever
- * channel it came from (chat text, WeCom card button, MQTT).
+/* lifecycle.c: the case state machine (docs/contract.md 7.3) behind every mediator command,
+ * whatever channel it came from (chat text, WeCom card button, MQTT).
  *
  * Design: what is allowed is data, not code. lifecycle_table lists every (status, command)
- * pair that is allowed, with the status that follows and the CONTRACT 4 event it emits; a pair
- * not in the table is refused. What a command does besides the status change (timestamps,
+ * pair that is allowed, with the status that follows and the event (docs/contract.md 4.3) it emits;
+ * a pair not in the table is refused. What a command does besides the status change (timestamps,
  * timers, moving the case to another mediator) lives in one effect function per command,
  * chosen from `effects[]` by the command, so no code branches on the status.
  *
@@ -383,7 +383,7 @@ static const effect_fn effects[LC__CMD_COUNT] = {
 };
 
 /* Who may act on k: its own mediator; for a survey answer also a grid worker of the grid where
- * the case happened (the 回访 task goes to them, CONTRACT 8); the system always. */
+ * the case happened (the 回访 task goes to them, docs/contract.md 8.1); the system always. */
 static bool may_act(const struct fq_ctx *c, const struct fq_case *k, const struct lc_request *rq)
 {
     if (rq->actor < 0)

@@ -1,6 +1,7 @@
-/* lifecycle.h: the case state machine (CONTRACT 7, mediator's side). One transition table says
- * which command is allowed in which status, what status follows and which event (CONTRACT 4) it
- * emits; one effect function per command does the rest (timestamps, timers, reassignment).
+/* lifecycle.h: the case state machine (docs/contract.md 7.3, mediator's side). One transition table
+ * says which command is allowed in which status, what status follows and which event
+ * (docs/contract.md 4.3) it emits; one effect function per command does the rest (timestamps,
+ * timers, reassignment).
  *
  * No user-facing text here: lifecycle_apply reports what happened, or why it refused, in a
  * struct lc_result, and handlers/mediator.c turns that into words through i18n. */

@@ -1,5 +1,5 @@
-/* mediator.c: the mediator's side of CONTRACT 7. Chat text (接单 <case>, 进展 <case> <note>, ...)
- * and MQTT commands ({"command": "accept", ...}) are both read into one struct parsed, run
+/* mediator.c: the mediator's side of docs/contract.md 7. Chat text (接单 <case>, 进展 <case> <note>,
+ * ...) and MQTT commands ({"command": "accept", ...}) are both read into one struct parsed, run
  * through lifecycle_apply (handlers/lifecycle.c, the state machine), and the outcome is put
  * into words here, in the mediator's locale (zh-CN unless the message names one).
  *
@@ -639,7 +639,7 @@ enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int media
     return err ? err : (out->oom ? FQ_ENOMEM : FQ_OK);
 }
 
-/* Reads an MQTT command (CONTRACT 4) into p; close takes "reason note" and survey
+/* Reads an MQTT command (docs/contract.md 4.4) into p; close takes "reason note" and survey
  * "answer comment" in note. */
 static enum fq_err parse_command(const struct fq_ctx *c, const struct fq_msg *m, char **norm,
                                struct parsed *p)

@@ -1,6 +1,6 @@
-/* report.c: the monthly statistics and the ledger (台账) of CONTRACT 8, computed in C from the
- * rows store/report.c selects. Nothing here renders: bot/report_out.c makes text, JSON, CSV
- * and XLSX from these structs.
+/* report.c: the monthly statistics and the ledger (台账) of docs/contract.md 8.2 and 8.3, computed in
+ * C from the rows store/report.c selects. Nothing here renders: bot/report_out.c makes text, JSON,
+ * CSV and XLSX from these structs.
  *
  * Which cases count where. The month is the local calendar month P = [start, end). The report
  * reflects the ledger as it stands when it is made (a case reopened after being resolved no

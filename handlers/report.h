@@ -1,6 +1,6 @@
-/* report.h: the monthly statistics and the case ledger (台账) of CONTRACT 8, as plain structs
- * computed from the store (handlers/report.c). Rendering (text, JSON, CSV, XLSX) is bot/'s
- * (bot/report_out.c). Every string in these structs is owned by the struct. */
+/* report.h: the monthly statistics and the case ledger (台账) of docs/contract.md 8.2 and 8.3, as
+ * plain structs computed from the store (handlers/report.c). Rendering (text, JSON, CSV, XLSX) is
+ * bot/'s (bot/report_out.c). Every string in these structs is owned by the struct. */
 #ifndef FQ_REPORT_H
 #define FQ_REPORT_H
 

@@ -1,4 +1,4 @@
-/* roster.c: importing a roster (CONTRACT 5) into the store, and its generation, by which a
+/* roster.c: importing a roster (docs/contract.md 5) into the store, and its generation, by which a
  * running core notices a new one. The roster type, its validation and its lookups are
  * common/roster_model.c. */
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* route.c: who handles a case (CONTRACT 7, first paragraph). 属地管理, 分级负责: the severity
+/* route.c: who handles a case (docs/contract.md 7.1). 属地管理, 分级负责: the severity
  * picks the tier (blue → grid, yellow → village, red → town); a category route (归口办理) at the
  * tier node or an ancestor wins; a node without an active mediator for the category passes the
  * case up the tree. Among several candidates the one with the fewest open cases wins, then the

@@ -1,4 +1,4 @@
-/* survey.c: the follow-up survey (回访) and the relapse check of CONTRACT 8.
+/* survey.c: the follow-up survey (回访) and the relapse check of docs/contract.md 8.1.
  *
  * A resolution schedules two rows in `surveys` (store/surveys.c) and two timers: "survey"
  * (survey.delay) and "relapse_check" (survey.relapse_check, unless 0). Every later step is a
@@ -30,8 +30,9 @@
  * place), linked by parent_case, and moves it to the parent of the old case's handling node
  * (case_reassign_at: recorded as an "escalated" event, so it counts among escalations).
  *
- * Events: "survey_sent" and "survey_answered" (published, CONTRACT 4); an expiry is recorded in
- * the history as "survey_no_response" without being published (not a CONTRACT 4 type). */
+ * Events: "survey_sent" and "survey_answered" (published, docs/contract.md 4.3); an expiry is
+ * recorded in the history as "survey_no_response" without being published (not a type of
+ * docs/contract.md 4.3). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

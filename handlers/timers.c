@@ -1,6 +1,6 @@
-/* timers.c: what a due timer does (CONTRACT 7), and the other lifecycle duties that are not a
- * mediator's command: absence (a mediator set inactive loses their unaccepted cases), alerts on
- * danger words in a later message of a case, and the supervisors' digest.
+/* timers.c: what a due timer does (docs/contract.md 7.4), and the other lifecycle duties that are
+ * not a mediator's command: absence (a mediator set inactive loses their unaccepted cases), alerts
+ * on danger words in a later message of a case, and the supervisors' digest.
  *
  * The core marks a timer fired before calling timers_fire, in the same savepoint, so whatever
  * happens here is committed together with "fired" and happens once (bot/sched.c). Every timer

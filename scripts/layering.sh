@@ -1,5 +1,5 @@
 #!/bin/sh
-# Fails when a layer depends on one above it (DESIGN.md, "Boundaries worth keeping").
+# Fails when a layer depends on one above it (docs/ARCHITECTURE.md 3.1).
 #
 # Usage: sh scripts/layering.sh [BUILD_DIR]    (default: $LAYERING_BUILD, else build)
 #

@@ -1,4 +1,5 @@
-/* convo.c: residents and their conversations (CONTRACT 6), one row each per (channel, user).
+/* convo.c: residents and their conversations (docs/contract.md 6), one row each
+ * per (channel, user).
  *
  * Design: both are written with an UPSERT (no delete + insert, so no index churn beyond the
  * changed columns). The idle sweep copies its rows out before calling back, because its

@@ -1,5 +1,5 @@
-/* roster.c: the stored roster (CONTRACT 5): org nodes with aliases, mediators with categories,
- * category routes with their mediators.
+/* roster.c: the stored roster (docs/contract.md 5): org nodes with aliases, mediators with
+ * categories, category routes with their mediators.
  *
  * Design: an import replaces everything: delete every roster row, insert the new ones, all in
  * one transaction (the caller's, or an internal savepoint), so readers see the old roster or the

@@ -66,7 +66,7 @@ enum fq_err store_resident_get(struct store *s, const char *channel, const char 
 /* Insert or update; NULL fields leave the stored value as it is. */
 enum fq_err store_resident_put(struct store *s, const struct fq_resident *r);
 
-/* ---- conversations (CONTRACT 6) ------------------------------------------------------------ */
+/* ---- conversations (docs/contract.md 6) ---------------------------------------------------- */
 struct fq_convo {
     char *channel, *user;
     char state[24];                  /* idle ask_category ask_location ask_description ask_contact confirm submitted survey */
@@ -143,7 +143,8 @@ struct fq_case_filter {
 /* Calls cb for each case, newest first (created_at, then id). cb's case is borrowed. */
 enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
                             void (*cb)(const struct fq_case *c, void *arg), void *arg);
-/* Cases of one resident created at or after `since` (repeat-report rule of CONTRACT 6). */
+/* Cases of one resident created at or after `since` (the repeat-report rule of
+ * docs/contract.md 6.7). */
 enum fq_err store_case_count_by_resident(struct store *s, const char *channel, const char *user,
                                          int64_t since, int64_t *count);
 /* Open (not resolved/closed/cancelled) cases per mediator and when each was last assigned one
@@ -153,7 +154,7 @@ enum fq_err store_mediator_load(struct store *s, const char *mediator_id, int64_
 
 struct fq_case_event {
     int64_t id, case_id;
-    char *type;                      /* created assigned accepted ... (CONTRACT 4 types) */
+    char *type;                      /* created assigned ... (docs/contract.md 4.3) */
     char *actor;                     /* "resident", a mediator id, "system" */
     char *note;                      /* may be NULL */
     char *data;                      /* optional JSON text with details, may be NULL */
@@ -228,15 +229,15 @@ int64_t store_timer_pending_count(struct store *s);
 enum fq_err store_kv_get(struct store *s, const char *key, char **value);   /* caller frees */
 enum fq_err store_kv_put(struct store *s, const char *key, const char *value);
 
-/* ---- WeCom customer-service window (issue 3: store/wecom.c, migration 0002) ---------------- */
+/* ---- WeCom customer-service window (store/wecom.c, migration 0002) ------------------------- */
 /* WeCom lets a customer-service (微信客服) account send at most 5 messages within 48 h of the
- * customer's last message (CONTRACT 8). The core records each customer message and each message
- * it queues, in the same transaction as the rest of the message's effects. */
+ * customer's last message (docs/wecom.md 7.6). The core records each customer message and each
+ * message it queues, in the same transaction as the rest of the message's effects. */
 #define WECOM_KF_WINDOW_S (48 * 3600)
 #define WECOM_KF_MAX_SENT 5
 /* True when a message to external_userid sent at `now` would be inside the window: the customer
  * wrote within 48 h and fewer than 5 messages were queued since. False for an unknown user or on
- * a store error. For handlers (survey fallback to the grid worker, CONTRACT 8). */
+ * a store error. For handlers (survey fallback to the grid worker, docs/contract.md 8.1). */
 bool wecom_kf_can_reach(struct store *s, const char *external_userid, int64_t now);
 /* A customer message at `at`: opens a fresh window (sent count 0, block reason cleared). */
 enum fq_err store_wecom_kf_inbound(struct store *s, const char *external_userid, int64_t at);
@@ -255,8 +256,8 @@ struct wecom_kf_state {
 enum fq_err store_wecom_kf_get(struct store *s, const char *external_userid,
                                struct wecom_kf_state *out);
 
-/* ---- surveys and reports (issue 5: store/surveys.c, store/report.c; migration 0004) --------- */
-/* One follow-up question after a resolution (CONTRACT 8). Strings owned by the struct. */
+/* ---- surveys and reports (store/surveys.c, store/report.c; migration 0004) ------------------ */
+/* One follow-up question after a resolution (docs/contract.md 8.1). Strings owned by the struct. */
 struct fq_survey {
     int64_t id, case_id;
     char kind[16];                   /* satisfaction relapse */
@@ -307,7 +308,7 @@ enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end
  * mediation ended (the ledger's 调解结果/协议). *note: caller frees; NULL when there is none. */
 enum fq_err store_report_outcome_note(struct store *s, int64_t case_id, char **note);
 
-/* ---- timers, lifecycle side (issue 4: store/timers_ext.c) ----------------------------------- */
+/* ---- timers, lifecycle side (store/timers_ext.c) -------------------------------------------- */
 /* The timer row id, whatever its state; *state (may be NULL) is 0 pending, 1 fired, 2 cancelled.
  * FQ_ENOTFOUND when no such row. out: timer_cleanup. */
 enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, int *state);
@@ -324,7 +325,7 @@ struct fq_digest_row {
 enum fq_err store_digest_cases(struct store *s, int64_t since, int64_t now,
                                void (*cb)(const struct fq_digest_row *r, void *arg), void *arg);
 
-/* ---- backup, restore and the database lock (issue 6: store/backup.c) ----------------------- */
+/* ---- backup, restore and the database lock (store/backup.c) -------------------------------- */
 /* A consistent online copy of s's database (one read snapshot; the daemon keeps writing) into
  * dest, a self-contained file created 0600 (written to a temporary file beside it, renamed when
  * complete, so dest is never a half copy). Refuses (FQ_EINVAL) a dest that is one of the

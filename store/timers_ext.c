@@ -1,6 +1,6 @@
-/* timers_ext.c: the store queries of the lifecycle timers (issue 4) that store/timers.c does not
- * have: one timer row by id (the core loads each fired timer by the id the scheduler sent) and
- * the cases of a supervisor's digest.
+/* timers_ext.c: the store queries of the lifecycle timers (docs/contract.md 7.4) that
+ * store/timers.c does not have: one timer row by id (the core loads each fired timer by the id the
+ * scheduler sent) and the cases of a supervisor's digest.
  *
  * Design: these statements are not in the shared statement cache (enum stmt_id in
  * store_internal.h is edited by several people at once); each call prepares its statement and

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A loopback stub of the WeCom API (qyapi) and of WeCom's callback side, for fengqiao's tests,
-as ../shared/wecom/STUB.md describes. Python 3 standard library only (AES through the openssl
-command-line tool, as ../shared/wecom/verify_vectors.js does).
+as docs/wecom.md 10 describes. Python 3 standard library only (AES through the openssl
+command-line tool).
 
 Faces:
   API       /cgi-bin/gettoken, message/send, message/update_template_card, kf/sync_msg,
@@ -56,7 +56,7 @@ def errmsg(code):
             f"https://open.work.weixin.qq.com/devtool/query?e={code}")
 
 
-# ---- crypto (PROTOCOL.md 3) -------------------------------------------------------------------
+# ---- crypto (docs/wecom.md 3) -------------------------------------------------------------------
 def aes_key(encoding_aes_key):
     return base64.b64decode(encoding_aes_key + "=")
 

@@ -4,8 +4,8 @@
  * Design: one thread, one epoll set, N keep-alive connections with exactly one request in flight
  * each (no pipelining), like N well-behaved chat gateways. The requests are signed BEFORE the
  * clock starts: `loadgen gen` writes a file of complete, signed HTTP requests (HMAC-SHA256 over
- * timestamp "." body, as CONTRACT 3.1 says) and `loadgen run` maps it and only copies bytes to
- * sockets, so the HMAC cost of the client is not in the measured loop (the server's verify is).
+ * timestamp "." body, as docs/contract.md 3.1 says) and `loadgen run` maps it and only copies bytes
+ * to sockets, so the HMAC cost of the client is not in the measured loop (the server's verify is).
  *
  * Two load shapes:
  *   rate 0  closed loop: every connection sends its next request as soon as the answer arrives;
@@ -22,9 +22,10 @@
  *                [-u PER_USER] [-k USERS_AT_ONCE] -o FILE
  *   loadgen wgen -T TOKEN -K ENCODING_AES_KEY -C CORP_ID -A AGENT_ID -a HOST:PORT -n COUNT
  *                -x PREFIX -t TEXT [-t TEXT2 ...] [-u PER_USER] [-k USERS_AT_ONCE] -o FILE
- *                WeCom callbacks (CONTRACT 3.2): POST /wecom/callback with a text message from
- *                an app member, AES-256-CBC encrypted and SHA-1 signed as WeCom does, built
- *                before the clock starts like `gen`'s (same users interleaving, same file)
+ *                WeCom callbacks (docs/contract.md 3.2): POST /wecom/callback with a text
+ *                message from an app member, AES-256-CBC encrypted and SHA-1 signed as WeCom
+ *                does, built before the clock starts like `gen`'s (same users interleaving, same
+ *                file)
  *   loadgen run  -a HOST:PORT (-f FILE | -p PATH) -c CONNS -d SECONDS [-r RATE] [-w WARMUP_S]
  *                [-W]   (-W: wrap around the request file instead of stopping at its end)
  *   loadgen get  -a HOST:PORT -p PATH [-t TIMEOUT_S]   body to stdout; exit 0 on 200, 1 else

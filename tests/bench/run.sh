@@ -4,7 +4,7 @@
 #      thread settings, answering "{}" without work;
 #   2. the storage ceiling: SQLite inserts with WAL + synchronous=FULL, one row per transaction
 #      and 500 rows per transaction (tests/bench/sqlite_ceiling.c), on the daemon's filesystem;
-#   3. the daemon's chat webhook (CONTRACT 3.1) with signed, pre-built requests
+#   3. the daemon's chat webhook (docs/contract.md 3.1) with signed, pre-built requests
 #      (tests/bench/loadgen.c): a full one-message report per request (each one a conversation
 #      turn to state `confirm`: conversation, resident and inbox rows written, committed before
 #      the answer), at full load (closed loop) and at half the measured rate (open loop);
@@ -20,7 +20,7 @@
 #      daemon's database with sqlite3, then the daemon started (and the broker, for the drain);
 #   6. start-up time (exec to /readyz 200) with a 1 GB database built once by
 #      tests/bench/bigdb.sql and cached in build/bench/db1g/;
-#   7. the issue-7 targets, each met or not met.
+#   7. the speed targets, each met or not met.
 # /metrics is read before and after each daemon phase: fq_batches_total counts group commits
 # (one fsync each), fq_batch_messages_total the messages they held.
 # Prints a table and writes tests/bench/RESULTS.md. Everything runs on 127.0.0.1, in a temp
@@ -440,8 +440,8 @@ WECOM=$("$LG" run -a "127.0.0.1:$PORT" -f "$TMP/wecom.req" -c "$CONNS" -d "$WECO
     die "loadgen failed (wecom)"
 scrape "$TMP/after.txt"
 W_OK=$(( $(metric "$TMP/after.txt" "$k") - $(metric "$TMP/before.txt" "$k") ))
-# The callback is answered once the message is queued for the core (CONTRACT 3.2: WeCom wants an
-# answer within 5 s); the core commits it later. Done = one inbox row per message (read from the
+# The callback is answered once the message is queued for the core (docs/wecom.md 5.1: WeCom wants
+# an answer within 5 s); the core commits it later. Done = one inbox row per message (read from the
 # database while the daemon runs, WAL), at most 60 s.
 W_WANT=$W_OK                    # the sample was request 0, sent again by the run: a duplicate
 W_DONE=""
@@ -702,7 +702,7 @@ statuses() { printf '%s\n' "$1" | tr ' ' '\n' | grep '^status_' | tr '\n' ' '; }
     echo "  statuses: $(statuses "$DOWN")"
     echo "- broker back: $DRAIN_TXT"
     echo
-    echo "## WeCom callbacks (POST /wecom/callback, CONTRACT 3.2)"
+    echo "## WeCom callbacks (POST /wecom/callback, docs/contract.md 3.2)"
     echo
     echo "| what | figure |"
     echo "| --- | --- |"
@@ -758,7 +758,7 @@ statuses() { printf '%s\n' "$1" | tr ' ' '\n' | grep '^status_' | tr '\n' ' '; }
     echo "  the first start after a build also turns WAL back on; the page cache is as the machine"
     echo "  left it (not dropped)"
     echo
-    echo "## Targets (issue 7)"
+    echo "## Speed targets"
     echo
     echo "| target | measured | |"
     echo "| --- | --- | --- |"

@@ -1,4 +1,4 @@
-/* timers_bench.c: the scheduler with a million pending timers (issue 4's measurement).
+/* timers_bench.c: the scheduler with a million pending timers.
  *
  * What it does, all on 127.0.0.1 in a temporary directory:
  *   1. starts a mosquitto on a free port and writes a daemon config; imports the bench roster

@@ -1,7 +1,7 @@
-/* fuzz_chat.c: libFuzzer target for the chat webhook's body (CONTRACT 3.1): the signature check
- * as bot/http.c does it (HMAC-SHA256 over "timestamp.body", lower-case hex, constant-time compare
- * against the X-FQ-Signature value) and chat_parse, then the JSON answers built from what was
- * parsed.
+/* fuzz_chat.c: libFuzzer target for the chat webhook's body (docs/contract.md 3.1): the signature
+ * check as bot/http.c does it (HMAC-SHA256 over "timestamp.body", lower-case hex, constant-time
+ * compare against the X-FQ-Signature value) and chat_parse, then the JSON answers built from what
+ * was parsed.
  *
  * Input layout: the first line is the X-FQ-Signature header value as a client would send it
  * (often garbage, sometimes "sha256=<64 hex>"), the second line the X-FQ-Timestamp value, the

@@ -1,4 +1,4 @@
-/* fuzz_config.c: libFuzzer target for the INI configuration (CONTRACT 2): config_load on a
+/* fuzz_config.c: libFuzzer target for the INI configuration (docs/contract.md 2): config_load on a
  * temporary file holding the input, then everything the CLI does with the result
  * (config_problems_print for check-config, config_print for check-config -v).
  *

@@ -1,9 +1,9 @@
-/* fuzz_conversation.c: libFuzzer target for the resident's conversation (CONTRACT 6) and the
- * mediator's chat commands (CONTRACT 7): any text, at any state, through handle_chat on a real
- * SQLite store in /tmp, exactly as the core runs a message (a savepoint per message inside one
- * transaction, payload_emit turning the actions into outbox rows, the answer's JSON, the inbox
- * row), and then the transaction is ROLLED BACK, so every input starts from the same database:
- * runs reproduce and the file does not grow.
+/* fuzz_conversation.c: libFuzzer target for the resident's conversation (docs/contract.md 6) and
+ * the mediator's chat commands (docs/contract.md 7.2): any text, at any state, through handle_chat
+ * on a real SQLite store in /tmp, exactly as the core runs a message (a savepoint per message
+ * inside one transaction, payload_emit turning the actions into outbox rows, the answer's JSON, the
+ * inbox row), and then the transaction is ROLLED BACK, so every input starts from the same
+ * database: runs reproduce and the file does not grow.
  *
  * Input layout: byte 0 picks the start and the sender:
  *   bits 0-2  a fixed prefix that walks resident r-1 to a state first: 0 none (idle),

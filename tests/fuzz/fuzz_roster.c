@@ -1,7 +1,7 @@
-/* fuzz_roster.c: libFuzzer target for the roster file (CONTRACT 5): roster_json_parse, which
- * parses the JSON and runs roster_validate (unknown parents, cycles, repeated ids, levels, roles,
- * categories). The same code serves `roster import FILE` and POST /api/v1/roster, so anything an
- * admin (or whoever holds the token) can send goes through here.
+/* fuzz_roster.c: libFuzzer target for the roster file (docs/contract.md 5): roster_json_parse,
+ * which parses the JSON and runs roster_validate (unknown parents, cycles, repeated ids, levels,
+ * roles, categories). The same code serves `roster import FILE` and POST /api/v1/roster, so
+ * anything an admin (or whoever holds the token) can send goes through here.
  *
  * A parsed roster is walked through the lookups routing uses, to catch index fields that
  * roster_validate left pointing outside the arrays. */

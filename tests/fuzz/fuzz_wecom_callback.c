@@ -1,5 +1,6 @@
-/* fuzz_wecom_callback.c: libFuzzer target for the WeCom callback (CONTRACT 3.2, bot/wecom.c):
- * query parameters -> envelope XML -> signature -> AES -> message XML -> routing to fq_msg.
+/* fuzz_wecom_callback.c: libFuzzer target for the WeCom callback (docs/contract.md 3.2,
+ * bot/wecom.c): query parameters -> envelope XML -> signature -> AES -> message XML -> routing to
+ * fq_msg.
  *
  * A fuzzer cannot forge SHA-1 signatures, so the first input byte picks how far the input gets:
  *   mode 0: input = "query\n" + body, checked as sent (signature, stale checks, query parsing);

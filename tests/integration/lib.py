@@ -1,5 +1,5 @@
 """Integration harness for fengqiao: drives the real daemon (bin/fengqiao, or $FQ_BIN) through
-CONTRACT.md only: the CLI, the INI configuration, the HTTP endpoints and the MQTT topics.
+docs/contract.md only: the CLI, the INI configuration, the HTTP endpoints and the MQTT topics.
 
 Python 3 standard library only; MQTT goes through the mosquitto broker and mosquitto_sub /
 mosquitto_pub. Every process a test starts (broker, subscriber, daemon) and every temporary
@@ -36,7 +36,7 @@ ADMIN = "it-admin-token"
 PREFIX = "fq/v1"
 KEEP = os.environ.get("FQ_KEEP") == "1"   # keep temp dirs for post-mortem
 
-# The 14 categories of CONTRACT 6, in the order the contract lists them.
+# The 14 categories of docs/contract.md 6.6, in the order the contract lists them.
 CATEGORIES = [
     ("neighbour", "邻里纠纷"), ("family", "婚姻家庭"), ("support", "赡养抚养"),
     ("injury", "损害赔偿"), ("land", "土地承包与宅基地"), ("demolition", "征地拆迁"),
@@ -414,7 +414,7 @@ def event_topic(case_no):
 
 # ---- the daemon --------------------------------------------------------------------------------
 class Daemon:
-    """The real daemon in a temp dir: INI config (CONTRACT 2), roster imported with the CLI,
+    """The real daemon in a temp dir: INI config (docs/contract.md 2), roster imported with the CLI,
     `serve` started on a free port.
 
     broker: a Broker (mqtt enabled) or None (mqtt.enabled = false).
@@ -594,7 +594,7 @@ class Daemon:
         return self.request(method, path, body, h)
 
     def cases(self, query=""):
-        """The admin case list (CONTRACT 3.4) as a list of dicts."""
+        """The admin case list (docs/contract.md 3.4) as a list of dicts."""
         r = self.admin("GET", "/api/v1/cases" + (("?" + query) if query else ""))
         check(r.status == 200 and isinstance(r.get("cases"), list),
               f"GET /api/v1/cases answered {r}")
@@ -621,7 +621,7 @@ def write_ini(path, sections):
 
 
 def unwrap_case(obj):
-    """The admin API's case object. CONTRACT 3.4 says "a case with events"; it does not fix
+    """The admin API's case object. docs/contract.md 3.4 says "a case with events"; it does not fix
     whether the case is the top-level object or under "case", so both are accepted (with the
     events beside or inside it)."""
     if isinstance(obj, dict) and isinstance(obj.get("case"), dict):
@@ -698,7 +698,7 @@ def states(transcript):
 
 
 def expect_error(r, status, code=None, what=""):
-    """An error answer of CONTRACT 3: the status, JSON {"error": code, "message": text}."""
+    """An error answer of docs/contract.md 3: the status, JSON {"error": code, "message": text}."""
     check(r.status == status, f"{what}: expected {status}, got {r}")
     j = r.json
     check(isinstance(j, dict) and isinstance(j.get("error"), str)

@@ -1,4 +1,4 @@
-"""The command line (CONTRACT 1): `--version`, the option spellings every subcommand accepts
+"""The command line (docs/contract.md 1): `--version`, the option spellings every subcommand accepts
 (`-c FILE`, `-cFILE`, `--config FILE`, `--config=FILE`, options after operands, `--`), usage
 errors exiting 2, the chat client printing each menu once, and `cases list` keeping its columns
 aligned for long statuses and ids in Chinese.

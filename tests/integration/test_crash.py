@@ -1,4 +1,4 @@
-"""kill -9 under load (issue 7): client threads submit reports concurrently while the daemon is
+"""kill -9 under load: client threads submit reports concurrently while the daemon is
 SIGKILLed at a random moment and restarted. Afterwards: every report that was answered 200
 exists, case numbers are unique, a client that retries a request whose answer it never got (same
 message_id) gets the same case, not a second one, and every case has its "created" and

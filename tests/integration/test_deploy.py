@@ -1,4 +1,4 @@
-"""Deployment (issue 6): the daemon started the way the container's entrypoint starts it (variables
+"""Deployment: the daemon started the way the container's entrypoint starts it (variables
 and *_file secrets only), SIGHUP with a valid and an invalid configuration (and the roster
 re-read), online backup under load and restore, the copy taken before a migration, the broker's
 password file and ACL from docker/mosquitto/, two daemons on one broker, a mosquitto bridge, and

@@ -1,4 +1,4 @@
-"""Disk full (issue 7): when the database cannot be written, requests get 503 unavailable,
+"""Disk full: when the database cannot be written, requests get 503 unavailable,
 nothing is acknowledged or stored, the daemon keeps running, and it recovers by itself when
 space returns.
 

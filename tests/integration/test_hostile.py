@@ -1,4 +1,4 @@
-"""Hostile input (CONTRACT 3, issue 7): malformed requests on every endpoint get their 4xx,
+"""Hostile input (docs/contract.md 3): malformed requests on every endpoint get their 4xx,
 change nothing (the admin case list, `cases list`, and two residents' conversations stay as they
 were), and the daemon keeps serving; partial (slowloris) connections do not block other clients;
 junk on the MQTT inbound and command topics is dropped. Secrets given as *_file work and never
@@ -364,7 +364,7 @@ def test_secret_files_logs_and_modes():
         check(mode == 0o600, f"after exit {fn} has mode {oct(mode)}")
 
 
-# ---- WeCom callback: XML bombs and external entities (CONTRACT 3.2) ----------------------------
+# ---- WeCom callback: XML bombs and external entities (docs/contract.md 3.2) --------------------
 WC_TOKEN = "tok-hostile"
 WC_AES = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"   # 43 chars: 32-byte key
 WC_CORP = "wwhostile0001"
@@ -379,7 +379,7 @@ PARAM_XXE = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY % p SYSTEM "http://12
 
 
 def wc_encrypt(plain):
-    """The WeCom envelope (PROTOCOL.md 3): AES-256-CBC, key = base64(EncodingAESKey + "="),
+    """The WeCom envelope (docs/wecom.md 3): AES-256-CBC, key = base64(EncodingAESKey + "="),
     IV = its first 16 bytes, plaintext = 16 random bytes, 4-byte big-endian length, message,
     corp id, PKCS#7 to 32 bytes. AES by the openssl command-line tool (stdlib has none)."""
     import base64

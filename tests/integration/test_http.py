@@ -1,4 +1,4 @@
-"""HTTP conventions over raw sockets against the real daemon (CONTRACT 3, RFC 9110/9112).
+"""HTTP conventions over raw sockets against the real daemon (docs/contract.md 3, RFC 9110/9112).
 
 Message framing (RFC 9112 6.1, 6.3): a request with both Content-Length and Transfer-Encoding,
 two different Content-Lengths, or a Content-Length that is not a decimal number gets 400 and the

@@ -1,4 +1,4 @@
-"""The case lifecycle over the wire (CONTRACT 4 and 7): the timers with SLAs in seconds
+"""The case lifecycle over the wire (docs/contract.md 4 and 7): the timers with SLAs in seconds
 (reminder within 5 s of the accept deadline, 督办 to the supervisors at twice the deadline with
 reassignment to another grid worker, overdue notices), timers across a restart and a SIGKILL
 (each fires once), 三三调处 driven by MQTT commands (three failed attempts move a case up, twice),

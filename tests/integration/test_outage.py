@@ -1,5 +1,5 @@
-"""Outages and shutdown (CONTRACT 1, 4): with the broker down, reports are still taken and their
-events go out in order once it is back; SIGTERM during a burst exits 0 within 5 s and loses no
+"""Outages and shutdown (docs/contract.md 1, 4): with the broker down, reports are still taken and
+their events go out in order once it is back; SIGTERM during a burst exits 0 within 5 s and loses no
 answered case; kill -9 loses no answered case either."""
 import signal
 import threading
@@ -115,7 +115,7 @@ def test_sigterm_during_burst():
             check(r.get("state") == "submitted" and r.get("case"), f"{u}: 200 {r}")
             ok[u] = r.get("case")
         else:
-            # Shutting down is 503 unavailable (CONTRACT 3.1).
+            # Shutting down is 503 unavailable (docs/contract.md 3.1.3).
             lib.expect_error(r, 503, "unavailable", f"{u} during shutdown")
     check(ok, "no request was answered 200 before the shutdown: nothing was tested")
     check(len(set(ok.values())) == len(ok), f"duplicate case numbers: {ok}")

@@ -1,4 +1,4 @@
-"""A resident's report through the chat webhook (CONTRACT 3.1, 4, 6, 7): the conversation's
+"""A resident's report through the chat webhook (docs/contract.md 3.1, 4, 6, 7): the conversation's
 states and questions, the receipt, the events and assignment on MQTT, the admin API's view of
 the case, numbered choices in every accepted form, cancel, status, help and languages."""
 import re
@@ -32,7 +32,7 @@ def test_full_report_walk():
           f"option keys are not 1..14: {opts}")
     # The contract lists the categories in this order; fq.h calls that the menu order.
     check([o.get("label") for o in opts] == [label for _, label in CATEGORIES],
-          f"option labels are not the 14 categories of CONTRACT 6: {opts}")
+          f"option labels are not the 14 categories of docs/contract.md 6.6: {opts}")
 
     step(d, user, "１", "ask_location", "full-width 1")
     step(d, user, "枫源村第一网格", "ask_description", "location")
@@ -109,7 +109,8 @@ def test_one_message_report_goes_to_confirm():
 
 
 def test_choice_forms():
-    """Numbered choices accept 一 and ① as well as 1 (CONTRACT 6); the number picked counts."""
+    """Numbered choices accept 一 and ① as well as 1 (docs/contract.md 6.3); the number picked
+    counts."""
     b = Broker()
     sub = Sub(b)
     d = Daemon(b)
@@ -179,7 +180,7 @@ def test_languages():
     labels = [o.get("label", "") for o in r.get("options") or []]
     check(labels and "糾紛" in labels[0], f"Traditional labels expected (鄰里糾紛): {labels}")
 
-    # The optional body field locale (CONTRACT 3.1).
+    # The optional body field locale (docs/contract.md 3.1).
     r = d.chat("res-loc", "hello", locale="en")
     check(r.status == 200 and not has_han(r.reply_text()), f"locale en: {r}")
     # 中文 switches back to Simplified.

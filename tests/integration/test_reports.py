@@ -1,5 +1,5 @@
-"""The monthly report and the ledger (CONTRACT 1, 3.4, 4 and 8) through the real daemon: the zero
-report (零报告) of an empty month from the admin API and the CLI, the figures of a month with a
+"""The monthly report and the ledger (docs/contract.md 1, 3.4, 4 and 8) through the real daemon: the
+zero report (零报告) of an empty month from the admin API and the CLI, the figures of a month with a
 resolved and a withdrawn case in every format (JSON, text, CSV with a BOM, an XLSX workbook read
 back with zipfile), the ledger for a period, usage errors, and the scheduled report retained on
 {p}/reports/{org}/monthly."""
@@ -19,7 +19,7 @@ REPORT = "枫源村一网格的邻居在楼道堆放杂物，多次沟通无果�
 
 
 def test_monthly_report_of_an_empty_month():
-    """CONTRACT 8: a month with no cases still yields a report with zero counts (零报告). The
+    """docs/contract.md 8.2: a month with no cases still yields a report with zero counts (零报告). The
     field names are not fixed by the contract: the counts are the numbers under keys naming
     received, resolved, unresolved, open or overdue, and each must be 0."""
     d = Daemon()
@@ -39,7 +39,8 @@ COUNT_WORDS = ("received", "resolved", "unresolved", "open", "overdue")
 
 
 def counts(obj, path=""):
-    """{path: number} of every number under a key naming one of CONTRACT 8's counts."""
+    """{path: number} of every number under a key naming one of the counts of
+    docs/contract.md 8.2."""
     out = {}
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -204,8 +205,8 @@ def cell_types(path, n):
 
 
 def test_exports_neutralise_formulas():
-    """CONTRACT 9: exported CSV cells never begin with =, +, -, @, tab or CR unless neutralised
-    (OWASP: a single quote in front). Residents named like formulas, a description and a
+    """docs/contract.md 8.4: exported CSV cells never begin with =, +, -, @, tab or CR unless
+    neutralised (OWASP: a single quote in front). Residents named like formulas, a description and a
     resolution note that start with =, an org node named like one: every such CSV cell, parsed
     with the csv module, begins with ', and the workbooks keep them as plain strings."""
     roster = base_roster()

@@ -1,6 +1,6 @@
-"""The roster (CONTRACT 5, 7) and the configuration check (CONTRACT 1, 2): invalid rosters are
-rejected whole with the problem named and the previous roster stays in effect; a roster posted
-to the admin API takes effect at once; inactive mediators are skipped; check-config names
+"""The roster (docs/contract.md 5, 7) and the configuration check (docs/contract.md 1, 2): invalid
+rosters are rejected whole with the problem named and the previous roster stays in effect; a roster
+posted to the admin API takes effect at once; inactive mediators are skipped; check-config names
 file:line: section.key."""
 import os
 import subprocess

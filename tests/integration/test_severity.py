@@ -1,5 +1,5 @@
-"""Severity (红黄蓝) and routing (CONTRACT 6 and 7): danger words and many people make a red
-case for the town mediator with a 110 hint and alerts up the tree; a category route (归口办理)
+"""Severity (红黄蓝) and routing (docs/contract.md 6.7 and 7.1): danger words and many people make a
+red case for the town mediator with a 110 hint and alerts up the tree; a category route (归口办理)
 sends wage disputes to the labour mediator; 5 or more people make a yellow case for the village."""
 import lib
 from lib import (PREFIX, Broker, Daemon, Sub, assignment_topic, check, mentions, short,

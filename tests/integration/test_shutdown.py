@@ -1,4 +1,4 @@
-"""Graceful shutdown (CONTRACT 1, issue 7): SIGTERM while clients are submitting and the broker
+"""Graceful shutdown (docs/contract.md 1): SIGTERM while clients are submitting and the broker
 is down (so the outbox holds undelivered events): requests already in flight are answered, the
 daemon exits 0 within 5 s, every answered report is stored, and the outbox rows that were still
 queued are kept and delivered, in order per case, after a restart."""

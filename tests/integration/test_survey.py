@@ -1,5 +1,5 @@
-"""The follow-up survey (回访) and the relapse check of CONTRACT 8, end to end against the real
-daemon with seconds-long delays: a webhook resident asked at their next message, an unsatisfied
+"""The follow-up survey (回访) and the relapse check of docs/contract.md 8.1, end to end against the
+real daemon with seconds-long delays: a webhook resident asked at their next message, an unsatisfied
 answer that reopens the case, an MQTT gateway resident pushed the question, reminded and then
 recorded as no_response, the fallback 回访 task for the grid worker when the resident's WeCom
 customer-service window has closed, and a relapse that opens a linked case one tier up."""

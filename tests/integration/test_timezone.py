@@ -1,5 +1,5 @@
 """Local time follows server.timezone (default Asia/Shanghai), whatever TZ the daemon and the CLI
-were started with (CONTRACT 9): the receipt's deadline and a mediator's, the month a case is
+were started with (docs/contract.md 9): the receipt's deadline and a mediator's, the month a case is
 counted in by the monthly report (CLI and API), the ledger's --from/--to days and its times, the
 admin API's since=YYYY-MM-DD; an unknown zone is refused; a SIGHUP cannot change the zone (a
 restart does). Times stay UTC in the database and in JSON."""

@@ -1,5 +1,5 @@
-"""The chat webhook's edges (CONTRACT 3.1, 3.3, 3.4): every error status with its code and JSON
-body, nothing changed by a rejected request, idempotent retries, health, readiness, metrics and
+"""The chat webhook's edges (docs/contract.md 3.1, 3.3, 3.4): every error status with its code and
+JSON body, nothing changed by a rejected request, idempotent retries, health, readiness, metrics and
 the admin API's authentication."""
 import json
 import time
@@ -129,8 +129,8 @@ def test_rejected_requests_change_nothing():
 
 
 def test_wrong_typed_optional_field():
-    """CONTRACT 3.1: a wrong-typed field is a bad request, even one the message type does not
-    need (here latitude on a text message), and the message is not applied."""
+    """docs/contract.md 3.1: a wrong-typed field is a bad request, even one the message type does
+    not need (here latitude on a text message), and the message is not applied."""
     d = Daemon()
     r = d.chat("u-lat", "你好")
     check(r.get("state") == "ask_category", f"setup: {r}")

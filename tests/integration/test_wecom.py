@@ -1,4 +1,4 @@
-"""The WeCom channel end to end (issue 3, CONTRACT 3.2): the real daemon against the loopback
+"""The WeCom channel end to end (docs/contract.md 3.2): the real daemon against the loopback
 WeCom stub (tests/wecom_stub.py), which plays both the API (qyapi) and WeCom's callback side.
 
 Every test starts its own stub and daemon (mqtt disabled unless needed), drives the callback

@@ -77,7 +77,7 @@ Test(json, invalid_utf8_replaced)
     }
 }
 
-/* The answer of CONTRACT 3.1: replies, state, options, case, each only when present. */
+/* The answer of docs/contract.md 3.1: replies, state, options, case, each only when present. */
 Test(json, chat_answer_shape)
 {
     struct fq_actions a;
@@ -105,7 +105,7 @@ Test(json, chat_answer_shape)
     actions_cleanup(&a);
 }
 
-/* ---- the payloads of CONTRACT 4, as payload_emit writes them (bot/payload.c) ------------------ */
+/* ---- the payloads of docs/contract.md 4, as payload_emit writes them (bot/payload.c) ------- */
 struct rows {
     json_t *v[16];
     char *topic[16];

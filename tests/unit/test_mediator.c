@@ -1,5 +1,5 @@
-/* test_mediator.c: the mediator's commands (CONTRACT 7) and the case state machine, on a real
- * SQLite store in a fresh temporary directory, a hand-built roster (county > town > village >
+/* test_mediator.c: the mediator's commands (docs/contract.md 7.2) and the case state machine, on a
+ * real SQLite store in a fresh temporary directory, a hand-built roster (county > town > village >
  * grid, a mediator at each level, a second and an inactive grid worker) and the real catalogs of
  * locales/. Cases are opened with case_open, then driven through mediator_on_chat and
  * mediator_on_command exactly as the core does. Expected answers are formatted from the same
@@ -257,7 +257,7 @@ static void assert_reply(const char *got, char *want)
 }
 
 /* ---- the transition table, every status × every mediator command ---------------------------- */
-/* The table as CONTRACT 7 and the brief describe it, written independently of lifecycle.c:
+/* The table as docs/contract.md 7.3 describes it, written independently of lifecycle.c:
  * the next status, or NULL when the command must be refused. */
 struct expect {
     const char *status;

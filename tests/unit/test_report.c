@@ -1,7 +1,7 @@
-/* test_report.c: the monthly report and the ledger (CONTRACT 8) against a hand-computed fixture
- * month. Cases, events and surveys are written with the store's own functions at chosen
- * timestamps of March 2025 (local time) and around it; every expected figure below is worked
- * out by hand in the comments from the fixture table, not read back from the code. Then the
+/* test_report.c: the monthly report and the ledger (docs/contract.md 8.2, 8.3) against a
+ * hand-computed fixture month. Cases, events and surveys are written with the store's own functions
+ * at chosen timestamps of March 2025 (local time) and around it; every expected figure below is
+ * worked out by hand in the comments from the fixture table, not read back from the code. Then the
  * renderers: JSON carries the same numbers, the text table is aligned in display columns, CSV
  * starts with a byte-order mark, and an XLSX workbook is written and read back with python3's
  * zipfile (headers, row count, a date cell). */
@@ -599,8 +599,8 @@ Test(report, ledger_description_and_agreement)
     report_ledger_free(l);
 }
 
-/* CONTRACT 9: exported CSV cells never begin with = + - @, a tab or CR unless neutralised (a
- * single quote in front, quoted), in the ledger and in the monthly report alike. */
+/* docs/contract.md 8.4: exported CSV cells never begin with = + - @, a tab or CR unless neutralised
+ * (a single quote in front, quoted), in the ledger and in the monthly report alike. */
 Test(report, csv_cells_never_start_a_formula)
 {
     static const char *const evil[] = {"=HYPERLINK(\"http://x\",\"y\")", "+1", "-2+3", "@SUM(A1)",

@@ -1,4 +1,4 @@
-/* Routing (CONTRACT 7, first paragraph) on a real store: tiers by severity, category routes,
+/* Routing (docs/contract.md 7.1) on a real store: tiers by severity, category routes,
  * walking up past nodes without an active mediator, and load balancing. */
 #include <criterion/criterion.h>
 #include <stdlib.h>

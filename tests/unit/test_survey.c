@@ -1,7 +1,7 @@
-/* test_survey.c: the follow-up survey (回访) and relapse check (CONTRACT 8), on a real SQLite
- * store in a temporary directory, a hand-built roster and the real catalogs. Cases are opened
- * with case_open and resolved through lifecycle_apply as the mediator commands do; timers are
- * taken from the store when due (store_timer_due at a chosen "now") and fired through
+/* test_survey.c: the follow-up survey (回访) and relapse check (docs/contract.md 8.1), on a real
+ * SQLite store in a temporary directory, a hand-built roster and the real catalogs. Cases are
+ * opened with case_open and resolved through lifecycle_apply as the mediator commands do; timers
+ * are taken from the store when due (store_timer_due at a chosen "now") and fired through
  * survey_on_timer as the scheduler does; the resident answers through intake_on_message. */
 #include <criterion/criterion.h>
 

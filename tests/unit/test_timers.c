@@ -1,10 +1,10 @@
-/* test_timers.c: the lifecycle timers (CONTRACT 7) as the core runs them: due timer rows are
- * handed to sched_run (bot/sched.c, the code the core calls for FQ_MSG_TIMER) with the batch's
+/* test_timers.c: the lifecycle timers (docs/contract.md 7.4) as the core runs them: due timer rows
+ * are handed to sched_run (bot/sched.c, the code the core calls for FQ_MSG_TIMER) with the batch's
  * clock moved to the due time, on a real SQLite store in a temporary directory, with the real
  * catalogs of locales/ and a hand-built roster. The effects are read back from the store: the
  * case row, its history, the timer rows, and the outbox rows payload_emit wrote (topics and JSON
- * of CONTRACT 4). Also: supervisors up the tree, absence reassignment, danger alerts on a later
- * message, digests. */
+ * of docs/contract.md 4). Also: supervisors up the tree, absence reassignment, danger alerts on a
+ * later message, digests. */
 #include <criterion/criterion.h>
 
 #include <ftw.h>
