@@ -182,9 +182,10 @@ clean:
 
 # The category model (handlers/catmodel.c). `make model` retrains data/model/category.model from
 # data/corpus/messages.tsv with Debian's python3-sklearn (sh scripts/deps.sh model), through the
-# C normaliser, and prints the file's SHA-256 (the same corpus gives the same bytes);
+# C normaliser, and prints the file's SHA-256 (the same corpus gives the same bytes; `make
+# model-check` retrains and compares with the committed file);
 # `make eval` scores the committed model through the C classifier on the corpus's test split.
-.PHONY: model eval
+.PHONY: model model-check eval
 EVAL_BINS := $(BUILD)/eval/catnorm $(BUILD)/eval/eval_category
 
 $(BUILD)/eval/%: tests/eval/%.c $(LIB_OBJS)
@@ -196,6 +197,11 @@ model: $(BUILD)/eval/catnorm
 	@sh scripts/deps.sh model
 	@/usr/bin/python3 scripts/train-model.py --catnorm $(BUILD)/eval/catnorm \
 	  --corpus data/corpus/messages.tsv --out data/model/category.model
+
+model-check: $(BUILD)/eval/catnorm
+	@sh scripts/deps.sh model
+	@/usr/bin/python3 scripts/train-model.py --catnorm $(BUILD)/eval/catnorm \
+	  --corpus data/corpus/messages.tsv --out data/model/category.model --check
 
 eval: $(EVAL_BINS)
 	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/messages.tsv

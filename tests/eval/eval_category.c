@@ -165,7 +165,7 @@ int main(int argc, char **argv)
         printf("target: first guess right >= 90%% of messages: %s\n",
                100.0 * right[NLANG] / nmsg >= 90.0 ? "met" : "NOT met");
 
-        printf("\nconfusion (rows: true category, columns: predicted, by number)\n%-16s", "");
+        printf("\nconfusion (rows: true category, columns: predicted, by number)\n%-19s", "");
         for (int c = 0; c < k; c++)
             printf("%4d", c);
         printf("  recall\n");
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
             int rowsum = 0;
             for (int c = 0; c < k; c++)
                 rowsum += conf[t * k + c];
-            printf("%2d %-13s", t, catmodel_class_name(m, t));
+            printf("%2d %-16s", t, catmodel_class_name(m, t));
             for (int c = 0; c < k; c++) {
                 if (conf[t * k + c])
                     printf("%4d", conf[t * k + c]);
