@@ -1,8 +1,8 @@
 /* eval_category: scores the category model through the C classifier (handlers/catmodel.c) on
  * the test split of the corpus, which training never reads (scripts/train-model.py: split is
  * "test" when crc32(id) % 5 == 0). Prints accuracy overall and per language, top-3 accuracy,
- * recall per category, a confusion table and the cost per message (normalising with OpenCC and
- * scoring, then scoring alone), measured over repeated passes of at least one second.
+ * recall per category, a confusion table and the cost per message (normalising through the OpenCC
+ * t2s table and scoring, then scoring alone), measured over repeated passes of at least a second.
  * Usage: eval_category MODEL CORPUS.tsv   (`make eval`) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,8 +207,8 @@ int main(int argc, char **argv)
         size_t bytes = 0;
         for (int i = 0; i < nmsg; i++)
             bytes += msgs[i].len;
-        printf("\ncost per message (mean %zu bytes, one thread): %.2f us with OpenCC "
-               "normalising, %.2f us scoring alone (%ld and %ld calls)\n",
+        printf("\ncost per message (mean %zu bytes, one thread): %.2f us normalising "
+               "(OpenCC t2s table, folding) and scoring, %.2f us scoring alone (%ld and %ld calls)\n",
                bytes / (size_t)nmsg, full, score, calls, calls2);
     }
     for (int i = 0; i < nmsg; i++) {
