@@ -142,7 +142,8 @@ def load(data):
         if not line:
             continue
         g, idf, ws = line.split("\t")
-        feats[g] = (float(idf), [(int(a), float(b)) for a, b in (p.split(":") for p in ws.split(" "))])
+        pairs = (p.split(":") for p in ws.split(" "))
+        feats[g] = (float(idf), [(int(c), float(w)) for c, w in pairs])
     return bias, feats
 
 
@@ -167,7 +168,7 @@ def main():
     ap.add_argument("--out", default="data/model/category.model")
     ap.add_argument("--catnorm", default="build/eval/catnorm")
     ap.add_argument("--check", action="store_true",
-                    help="train into a temporary file and fail unless it equals --out byte for byte")
+                    help="train into a temporary file; fail unless it equals --out byte for byte")
     a = ap.parse_args()
     try:
         from sklearn.feature_extraction.text import TfidfVectorizer

@@ -208,7 +208,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < nmsg; i++)
             bytes += msgs[i].len;
         printf("\ncost per message (mean %zu bytes, one thread): %.2f us normalising "
-               "(OpenCC t2s table, folding) and scoring, %.2f us scoring alone (%ld and %ld calls)\n",
+               "(OpenCC t2s table, folding) and scoring, %.2f us scoring alone "
+               "(%ld and %ld calls)\n",
                bytes / (size_t)nmsg, full, score, calls, calls2);
     }
     for (int i = 0; i < nmsg; i++) {

@@ -108,7 +108,8 @@ Test(catmodel, tiny_model_scores_as_documented)
     catmodel_guess g[3];
     /* Traditional input, both features present once each although 工資 occurs twice:
      * s0 = 0.1 + (3 + 1.5) / sqrt(4 + 2.25), s1 = 0 + (-1) / 2.5 */
-    cr_assert_eq(catmodel_predict(m, cn, "老闆，工資！工資", strlen("老闆，工資！工資"), g, 3), 2);
+    const char *msg = "老闆，工資！工資";
+    cr_assert_eq(catmodel_predict(m, cn, msg, strlen(msg), g, 3), 2);
     double s0 = 0.1 + 4.5 / 2.5, s1 = -1.0 / 2.5;
     double p0 = 1.0 / (1.0 + exp(s1 - s0));
     cr_assert_eq(g[0].cls, 0);
