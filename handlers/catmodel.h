@@ -56,7 +56,7 @@ typedef struct {
 } catmodel_guess;
 
 /* Opens the normaliser with an OpenCC config (NULL: "t2s.json", looked up in OpenCC's data
- * directory); takes a few milliseconds (one OpenCC conversion of the whole table). NULL on
+ * directory); takes some 50 ms (OpenCC loads its dictionaries and converts the table). NULL on
  * failure, with the reason in err. */
 catnorm *catnorm_open(const char *opencc_config, char *err, size_t errsize);
 void catnorm_close(catnorm *n);
