@@ -2,7 +2,7 @@
 # runs every test; `make run` starts the demo. Quiet unless V=1.
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl jansson libmosquitto sqlite3 expat openssl xlsxwriter
+PKGS    := libmicrohttpd libcurl jansson libmosquitto sqlite3 expat openssl xlsxwriter opencc
 CFLAGS  ?= -O2 -g
 # Warnings are errors here and in CI; a packager building with another compiler can turn that
 # off with `make WERROR=0`. The language and warning flags stay whatever CFLAGS a caller passes
@@ -180,3 +180,29 @@ clean:
 	rm -rf build build-asan bin
 
 -include $(OBJS:.o=.d)
+
+# The category model (handlers/catmodel.c). `make model` retrains data/model/category.model from
+# data/corpus/messages.tsv with Debian's python3-sklearn (sh scripts/deps.sh model), through the
+# C normaliser, and prints the file's SHA-256 (the same corpus gives the same bytes; `make
+# model-check` retrains and compares with the committed file);
+# `make eval` scores the committed model through the C classifier on the corpus's test split.
+.PHONY: model model-check eval
+EVAL_BINS := $(BUILD)/eval/catnorm $(BUILD)/eval/eval_category
+
+$(BUILD)/eval/%: tests/eval/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  EVAL-LD $@"
+	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
+model: $(BUILD)/eval/catnorm
+	@sh scripts/deps.sh model
+	@/usr/bin/python3 scripts/train-model.py --catnorm $(BUILD)/eval/catnorm \
+	  --corpus data/corpus/messages.tsv --out data/model/category.model
+
+model-check: $(BUILD)/eval/catnorm
+	@sh scripts/deps.sh model
+	@/usr/bin/python3 scripts/train-model.py --catnorm $(BUILD)/eval/catnorm \
+	  --corpus data/corpus/messages.tsv --out data/model/category.model --check
+
+eval: $(EVAL_BINS)
+	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/messages.tsv

@@ -1,13 +1,14 @@
 #!/bin/sh
 # Installs, with apt-get, whatever fengqiao needs to build, test and run and is not yet present.
 # One list for `make deps`, CI and the container build, so they cannot drift.
-# Usage: scripts/deps.sh [build|runtime|ci|--list MODE]   (default: build, with the test tools)
+# Usage: scripts/deps.sh [build|runtime|ci|model|--list MODE]   (default: build, with the test tools)
 # `make deps` (and so `make test`) uses ci, so every test has its tools on a fresh machine.
 #   runtime: only the shared libraries bin/fengqiao links against, plus CA certificates and the
 #            time zone database (tzdata: server.timezone is resolved in it) (the
 #            container's runtime stage; tests/integration/test_deploy.py checks it against the
 #            binary's NEEDED entries); ci: build plus the tools that check the deployment files
-#            (docker-compose, systemd-analyze, shellcheck); --list MODE prints a list without
+#            (docker-compose, systemd-analyze, shellcheck); model: what `make model` trains with
+#            (python3-sklearn; the opencc command for checking conversions); --list MODE prints a list without
 #            installing.
 #
 # The runtime packages are not named here but derived from the -dev packages: each library's
@@ -17,9 +18,11 @@
 # That needs apt's package lists; without them the script runs apt-get update first.
 set -eu
 mode=${1:-build}
-libdev="libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libxlsxwriter-dev zlib1g-dev"
+libdev="libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libxlsxwriter-dev zlib1g-dev libopencc-dev"
 build="build-essential pkg-config $libdev libcriterion-dev mosquitto mosquitto-clients sqlite3 python3 python3-yaml curl valgrind tzdata"
 ci="$build docker-compose systemd groff-base shellcheck"
+# `make model` (retraining data/model/category.model); neither `make test` nor CI needs it.
+model="python3-sklearn opencc"
 list=0
 if [ "$mode" = --list ]; then list=1; mode=${2:-build}; fi
 
@@ -66,7 +69,8 @@ case "$mode" in
     ;;
   build) pkgs=$build ;;
   ci) pkgs=$ci ;;
-  *) echo "usage: $0 [build|runtime|ci|--list MODE]" >&2; exit 2 ;;
+  model) pkgs=$model ;;
+  *) echo "usage: $0 [build|runtime|ci|model|--list MODE]" >&2; exit 2 ;;
 esac
 if [ $list -eq 1 ]; then echo "$pkgs"; exit 0; fi
 missing=""
