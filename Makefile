@@ -206,3 +206,5 @@ model-check: $(BUILD)/eval/catnorm
 
 eval: $(EVAL_BINS)
 	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/messages.tsv
+	@echo
+	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/holdout.tsv
