@@ -197,6 +197,17 @@ static enum fq_err count_rows(struct store *s, const char *sql, size_t *n)
     return err;
 }
 
+/* The end of a loop over a statement's rows: a step that failed (rather than ran out of rows)
+ * becomes the error unless one was already found; the statement goes back to the cache. */
+static enum fq_err scan_end(struct store *s, enum stmt_id id, sqlite3_stmt *st, int rc,
+                             enum fq_err err)
+{
+    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = store_map_rc(rc);
+    stmt_done(s, id, st);
+    return err;
+}
+
 static enum fq_err load_orgs(struct store *s, struct fq_roster *r)
 {
     size_t n;
@@ -230,9 +241,7 @@ static enum fq_err load_orgs(struct store *s, struct fq_roster *r)
             break;
         }
     }
-    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_map_rc(rc);
-    stmt_done(s, ST_ORG_LOAD, st);
+    err = scan_end(s, ST_ORG_LOAD, st, rc, err);
     if (err)
         return err;
 
@@ -254,9 +263,7 @@ static enum fq_err load_orgs(struct store *s, struct fq_roster *r)
             break;
         }
     }
-    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_map_rc(rc);
-    stmt_done(s, ST_ALIAS_LOAD, st);
+    err = scan_end(s, ST_ALIAS_LOAD, st, rc, err);
     return err;
 }
 
@@ -293,9 +300,7 @@ static enum fq_err load_mediators(struct store *s, struct fq_roster *r)
             break;
         }
     }
-    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_map_rc(rc);
-    stmt_done(s, ST_MED_LOAD, st);
+    err = scan_end(s, ST_MED_LOAD, st, rc, err);
     if (err)
         return err;
 
@@ -317,9 +322,7 @@ static enum fq_err load_mediators(struct store *s, struct fq_roster *r)
             break;
         }
     }
-    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_map_rc(rc);
-    stmt_done(s, ST_MED_CAT_LOAD, st);
+    err = scan_end(s, ST_MED_CAT_LOAD, st, rc, err);
     if (err)
         return err;
 
@@ -352,9 +355,7 @@ static enum fq_err load_mediators(struct store *s, struct fq_roster *r)
             break;
         }
     }
-    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_map_rc(rc);
-    stmt_done(s, ST_MED_GW_LOAD, st);
+    err = scan_end(s, ST_MED_GW_LOAD, st, rc, err);
     return err;
 }
 
@@ -389,9 +390,7 @@ static enum fq_err load_routes(struct store *s, struct fq_roster *r)
             break;
         }
     }
-    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_map_rc(rc);
-    stmt_done(s, ST_ROUTE_LOAD, st);
+    err = scan_end(s, ST_ROUTE_LOAD, st, rc, err);
     if (err) {
         free(ids);
         return err;
@@ -416,9 +415,7 @@ static enum fq_err load_routes(struct store *s, struct fq_roster *r)
             break;
         }
     }
-    if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
-        err = store_map_rc(rc);
-    stmt_done(s, ST_ROUTE_MED_LOAD, st);
+    err = scan_end(s, ST_ROUTE_MED_LOAD, st, rc, err);
     free(ids);
     return err;
 }
