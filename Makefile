@@ -18,7 +18,9 @@ pkg_flags = $(if $(strip $(pkg_missing)),$(error pkg-config does not find: $(str
   $(pkg_missing)) (install the build packages: sh scripts/deps.sh build)),$(shell pkg-config $(1) $(PKGS)))
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkg_flags,--cflags))$(PKG_CFLAGS)
 PKG_LIBS = $(eval PKG_LIBS := $$(call pkg_flags,--libs))$(PKG_LIBS)
-CPPFLAGS += $(PKG_CFLAGS)
+# Includes name their file from the top of the tree ("store/store.h"), so a file moved between
+# rooms keeps its includers' lines meaningful.
+CPPFLAGS += -iquote . $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -pthread -lm
 
 # The version: VERSION holds the release number; in a git checkout the short hash of HEAD is
@@ -36,7 +38,7 @@ else
 Q := @
 endif
 
-SRCS     := $(wildcard common/*.c handlers/*.c store/*.c bot/*.c)
+SRCS     := $(sort $(shell find common handlers store bot -name '*.c'))
 LIB_SRCS := $(filter-out bot/main.c,$(SRCS))
 GEN_OBJS := $(BUILD)/gen/migrations.o $(BUILD)/gen/version.o
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
@@ -171,7 +173,7 @@ install: $(BIN)
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/fengqiao.service
 
 # Layering (docs/ARCHITECTURE.md 3.1): handlers/ include no I/O or parser library, only store/
-# includes sqlite3.h, only bot/crypto.c includes OpenSSL; and on the built objects (nm), no layer
+# includes sqlite3.h, only bot/sys/crypto.c includes OpenSSL; and on the built objects (nm), no layer
 # uses a symbol defined in a layer above it (common < store < handlers < bot).
 layering: $(OBJS)
 	@sh scripts/layering.sh $(BUILD)

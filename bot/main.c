@@ -1,7 +1,7 @@
 /* main.c: the entry point; the only exit(). Everything else returns an exit code to here. */
 #include <stdlib.h>
 
-#include "cli.h"
+#include "bot/cli/cli.h"
 
 int main(int argc, char **argv)
 {

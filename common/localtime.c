@@ -7,13 +7,14 @@
  * through localtime_r and mktime. fq_tz_use() puts the configured zone into TZ once, at
  * start-up, before any thread starts: setenv is not thread-safe against the getenv that mktime
  * and tzset do, so the zone is never changed while threads run. A changed server.timezone on
- * SIGHUP therefore takes effect only after a restart (bot/serve.c logs that). localtime_r and
+ * SIGHUP therefore takes effect only after a restart (bot/cli/serve.c logs that). localtime_r and
  * mktime themselves are thread-safe once TZ stays put.
  *
  * A zone name is checked against the database itself (a TZif file must exist for it): glibc
  * silently falls back to UTC for a name it cannot load, which would bring back the very
  * eight-hour error this exists to prevent. */
-#include "fq.h"
+#include "common/fq.h"
+#include "common/localtime.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "roster_model.h"
+#include "common/roster_model.h"
+#include "common/fq.h"
 
 static const char *const roles[] = {"grid_worker", "village_mediator", "town_mediator",
                                     "county_mediator"};
@@ -111,7 +112,7 @@ int roster_mediator_by_gateway(const struct fq_roster *r, const char *channel, c
     return -1;
 }
 
-/* A gateway binding's channel or user: what a chat message may carry there (bot/chat.c), so
+/* A gateway binding's channel or user: what a chat message may carry there (bot/chan/chat/chat_msg.c), so
  * one MQTT topic level: non-empty, at most max bytes, no '/', '+', '#' or control character. */
 static bool topic_level_ok(const char *s, size_t max)
 {

@@ -4,7 +4,7 @@
 #ifndef FQ_ROSTER_MODEL_H
 #define FQ_ROSTER_MODEL_H
 
-#include "fq.h"
+#include "common/fq.h"
 
 struct fq_org {
     char *id, *name, *parent_id;     /* parent_id NULL for a root */
@@ -20,7 +20,7 @@ struct fq_org {
 
 /* A gateway user who is this mediator: messages from {p}/inbound/{channel} with this user are the
  * mediator's commands. Without such a binding every gateway user is a resident. */
-#define ROSTER_GATEWAY_CHANNEL_MAX 32   /* the chat body's bounds (bot/chat.c) */
+#define ROSTER_GATEWAY_CHANNEL_MAX 32   /* the chat body's bounds (bot/chan/chat/chat_msg.c) */
 #define ROSTER_GATEWAY_USER_MAX 128
 struct fq_gateway {
     char *channel, *user;

@@ -1,7 +1,8 @@
 /* sla.c: the deadline rules of sla.h. Pure arithmetic on the configuration: no clock, no I/O. */
-#include "sla.h"
+#include "common/sla.h"
 
-#include "fq.h"
+#include "common/fq.h"
+#include "common/config_model.h"
 
 static int64_t effective(const struct fq_config *c, const int64_t *v, int severity)
 {

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "config.h"
+#include "common/config_model.h"
 
 /* Seconds to accept an assignment / to resolve a case of the given severity (enum
  * fq_severity): the configured duration, halved (at least 1 s) while sensitive.enabled.

@@ -1,6 +1,6 @@
 /* status.c: the name tables of status.h. The names are stored text (cases.status,
  * conversations.state, surveys.status, timers.kind): append only, never rename. */
-#include "status.h"
+#include "common/status.h"
 
 #include <string.h>
 

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
+#include "common/fq.h"
+#include "handlers/actions.h"
 
 void actions_init(struct fq_actions *a)
 {

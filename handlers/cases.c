@@ -6,7 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
+#include "common/fq.h"
+#include "common/localtime.h"
+#include "common/roster_model.h"
+#include "common/sla.h"
+#include "common/status.h"
+#include "handlers/actions.h"
+#include "handlers/cases.h"
+#include "handlers/classify.h"
+#include "handlers/i18n.h"
+#include "handlers/route.h"
+#include "store/case_table.h"
+#include "store/convo.h"
+#include "store/timer_table.h"
 
 #define REPEAT_WINDOW (30 * 86400)
 

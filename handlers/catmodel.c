@@ -11,7 +11,7 @@
  *   no allocation per message of ordinary length.
  * - Numbers in the file are parsed here (not with strtod), so a process locale cannot change
  *   how a model reads. */
-#include "catmodel.h"
+#include "handlers/catmodel.h"
 
 #include <math.h>
 #include <opencc/opencc.h>

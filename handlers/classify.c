@@ -27,7 +27,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "handlers.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/classify.h"
+#include "handlers/i18n.h"
 
 /* ---- code points ---------------------------------------------------------------------------- */
 #define CP_IDEO_SPACE 0x3000

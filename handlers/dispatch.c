@@ -13,7 +13,12 @@
  * - `{p}/mediators/{id}/commands` (FQ_SRC_MQTT, a command): the broker's ACL gives each mediator
  *   its own topic, so the id in the topic is the mediator.
  * Everything else (internal messages, unknown sources) is nobody. */
-#include "handlers.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/dispatch.h"
+#include "handlers/intake.h"
+#include "handlers/mediator.h"
 
 int dispatch_sender(const struct fq_roster *r, const struct fq_msg *m)
 {

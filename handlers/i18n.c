@@ -2,14 +2,15 @@
  * message and label lookup with fallback, "{placeholder}" formatting, and keyword matching.
  *
  * Design choices:
- * - The string maps are sorted by bot/locale.c, so a lookup is a bsearch; the catalogs are
+ * - The string maps are sorted by bot/sys/locale.c, so a lookup is a bsearch; the catalogs are
  *   immutable after loading and shared by every thread.
  * - Keyword matching ignores ASCII case ("English" = "english") and, for a keyword whose first or
  *   last character is an ASCII letter or digit, requires a word boundary there, so "hi" does not
  *   match inside "this" and "kill" not inside "skill". CJK keywords match anywhere (Chinese text
- *   has no spaces). bot/locale.c sorts every merged list longest first, so "the first word found"
+ *   has no spaces). bot/sys/locale.c sorts every merged list longest first, so "the first word found"
  *   is also the longest one (a longer danger phrase wins over a word inside it). */
-#include "i18n.h"
+#include "handlers/i18n.h"
+#include "common/fq.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* i18n.h: the user-facing catalogs and keyword tables of locales/ (zh-CN.json, zh-TW.json, en.json), in memory.
- * Loaded by bot/locale.c (jansson); used by handlers without any library.
+ * Loaded by bot/sys/locale.c (jansson); used by handlers without any library.
  *
  * The catalogs: locales/zh-CN.json, zh-TW.json, en.json, each of the shape
  *   { "locale": "zh-CN",
@@ -14,7 +14,7 @@
 #ifndef FQ_I18N_H
 #define FQ_I18N_H
 
-#include "../common/fq.h"
+#include "common/fq.h"
 
 enum fq_locale { FQ_LOC_ZH_CN = 0, FQ_LOC_ZH_TW = 1, FQ_LOC_EN = 2, FQ_N_LOCALES = 3 };
 const char *fq_locale_name(enum fq_locale l);          /* "zh-CN" ... */

@@ -21,7 +21,20 @@
 #include <string.h>
 #include <strings.h>
 
-#include "handlers.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/localtime.h"
+#include "common/roster_model.h"
+#include "common/status.h"
+#include "handlers/actions.h"
+#include "handlers/cases.h"
+#include "handlers/classify.h"
+#include "handlers/i18n.h"
+#include "handlers/intake.h"
+#include "handlers/survey.h"
+#include "handlers/timers.h"
+#include "store/case_table.h"
+#include "store/convo.h"
 
 #define MAX_PLACE_OPTIONS 20
 #define STATUS_LIMIT 10

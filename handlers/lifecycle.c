@@ -16,7 +16,17 @@
  * format string, without a JSON library and without escaping. A survey answer (回访) is
  * recorded by handlers/survey.c (survey_record_answer), the one place that handles answers;
  * a resolution schedules the survey there too (survey_schedule). */
-#include "lifecycle.h"
+#include "handlers/lifecycle.h"
+#include "handlers/actions.h"
+#include "handlers/route.h"
+#include "handlers/survey.h"
+#include "store/case_table.h"
+#include "store/timer_table.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "common/sla.h"
+#include "common/status.h"
 
 #include <stdio.h>
 #include <stdlib.h>

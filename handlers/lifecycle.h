@@ -8,7 +8,10 @@
 #ifndef FQ_LIFECYCLE_H
 #define FQ_LIFECYCLE_H
 
-#include "handlers.h"
+#include "common/fq.h"
+#include "common/status.h"
+#include "handlers/actions.h"
+#include "store/case_table.h"
 
 /* What can happen to a case. Mediator commands first; LC_REOPEN belongs to the survey module
  * (a "not satisfied" answer) and is never accepted from a mediator. */

@@ -19,7 +19,17 @@
 #include <string.h>
 #include <strings.h>
 
-#include "lifecycle.h"
+#include "handlers/lifecycle.h"
+#include "common/config_model.h"
+#include "common/localtime.h"
+#include "handlers/actions.h"
+#include "handlers/classify.h"
+#include "handlers/dispatch.h"
+#include "handlers/mediator.h"
+#include "store/case_table.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/i18n.h"
 
 /* Commands besides those of the state machine. */
 enum { CMD_UNKNOWN = -1, CMD_LIST = LC__CMD_COUNT, CMD_HELP };

@@ -1,5 +1,5 @@
 /* report.c: the monthly statistics and the ledger (台账) of docs/contract.md 8.2 and 8.3, computed in
- * C from the rows store/report.c selects. Nothing here renders: bot/report_out.c makes text, JSON,
+ * C from the rows store/report_query.c selects. Nothing here renders: bot/render/report_forms.c makes text, JSON,
  * CSV and XLSX from these structs.
  *
  * Which cases count where. The month is the local calendar month P = [start, end). The report
@@ -35,10 +35,22 @@
  * The scheduled report: one pending "report_monthly" timer, due at local midnight on the first
  * of next month (report_ensure_timer at start-up; its id in kv "rp_monthly_timer" so a stray
  * duplicate does nothing). When it fires, the previous month's report for every node that has a
- * supervisor and for every root becomes an FQ_ACT_REPORT action (bot/payload.c publishes the
+ * supervisor and for every root becomes an FQ_ACT_REPORT action (bot/render/payload.c publishes the
  * JSON retained on {p}/reports/{org}/monthly) and a notify text to each supervisor; then the next
  * month's timer is added. */
-#include "report.h"
+#include "handlers/report.h"
+#include "common/localtime.h"
+#include "handlers/actions.h"
+#include "store/case_table.h"
+#include "store/report_query.h"
+#include "store/surveys.h"
+#include "store/timer_lifecycle.h"
+#include "store/timer_table.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "common/status.h"
+#include "handlers/i18n.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,10 +1,12 @@
 /* report.h: the monthly statistics and the case ledger (台账) of docs/contract.md 8.2 and 8.3, as
  * plain structs computed from the store (handlers/report.c). Rendering (text, JSON, CSV, XLSX) is
- * bot/'s (bot/report_out.c). Every string in these structs is owned by the struct. */
+ * bot/'s (bot/render/report_forms.c). Every string in these structs is owned by the struct. */
 #ifndef FQ_REPORT_H
 #define FQ_REPORT_H
 
-#include "handlers.h"
+#include "common/fq.h"
+#include "handlers/actions.h"
+#include "store/timer_table.h"
 
 /* The counts of one line of a report (see report.c for exactly which cases each holds). */
 struct rp_counts {
@@ -84,5 +86,12 @@ struct rp_ledger {
  * report_ledger_free. */
 enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_ledger **out);
 void report_ledger_free(struct rp_ledger *l);     /* NULL-safe */
+
+/* A "report_monthly" timer: the previous month's report for each supervisor's node (retained
+ * MQTT report and a notify text), then the next month's timer. */
+enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
+/* Makes sure one "report_monthly" timer is pending (due at the start of next month); its id is
+ * kept in kv "rp_monthly_timer". Called by timers_housekeep at start-up. */
+enum fq_err report_ensure_timer(struct fq_ctx *c);
 
 #endif

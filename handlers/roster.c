@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/roster.h"
+#include "store/roster_table.h"
+#include "store/store.h"
 
 enum fq_err roster_import(struct fq_ctx *c, struct fq_roster *r, struct fq_actions *out)
 {

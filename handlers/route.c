@@ -5,7 +5,11 @@
  * one assigned least recently, then roster order, so the choice is deterministic. */
 #include <string.h>
 
-#include "handlers.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/route.h"
+#include "store/case_table.h"
 
 static const enum fq_level tier_of_severity[] = {
     [FQ_SEV_BLUE] = FQ_LEVEL_GRID, [FQ_SEV_YELLOW] = FQ_LEVEL_VILLAGE, [FQ_SEV_RED] = FQ_LEVEL_TOWN,

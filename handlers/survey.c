@@ -37,8 +37,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
-#include "lifecycle.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "common/status.h"
+#include "handlers/actions.h"
+#include "handlers/cases.h"
+#include "handlers/classify.h"
+#include "handlers/i18n.h"
+#include "handlers/report.h"
+#include "handlers/survey.h"
+#include "store/case_table.h"
+#include "store/convo.h"
+#include "store/surveys.h"
+#include "store/timer_table.h"
+#include "store/wecom_kf.h"
+#include "handlers/lifecycle.h"
 
 #define KIND_SAT "satisfaction"
 #define KIND_RELAPSE "relapse"
@@ -138,7 +152,7 @@ enum fq_err survey_note_reach(struct fq_ctx *c, const struct fq_msg *m)
 
 /* The WeCom hook: customer service may write to a resident only within 48 h of the resident's
  * last message and at most 5 times in that window. The WeCom module keeps that account
- * (wecom_kf_can_reach, store/wecom.c); this is the one place the survey asks. */
+ * (wecom_kf_can_reach, store/wecom_kf.c); this is the one place the survey asks. */
 bool survey_wecom_reachable(const struct fq_ctx *c, const char *channel, const char *user)
 {
     (void)channel;

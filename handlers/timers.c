@@ -3,7 +3,7 @@
  * on danger words in a later message of a case, and the supervisors' digest.
  *
  * The core marks a timer fired before calling timers_fire, in the same savepoint, so whatever
- * happens here is committed together with "fired" and happens once (bot/sched.c). Every timer
+ * happens here is committed together with "fired" and happens once (bot/core/sched.c). Every timer
  * re-reads the case and checks that the case still needs it: a reminder for a case accepted or
  * reassigned meanwhile, or an overdue notice for a finished case, does nothing. lifecycle.c
  * cancels timers when the case moves on; the check here is the second line of defence (a
@@ -35,7 +35,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lifecycle.h"
+#include "handlers/lifecycle.h"
+#include "common/config_model.h"
+#include "common/localtime.h"
+#include "handlers/actions.h"
+#include "handlers/report.h"
+#include "handlers/route.h"
+#include "handlers/survey.h"
+#include "handlers/timers.h"
+#include "store/case_table.h"
+#include "store/timer_lifecycle.h"
+#include "store/timer_table.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "common/status.h"
+#include "handlers/i18n.h"
+#include "store/store.h"
 
 #define DAY 86400
 #define DIGEST_HOUR 8

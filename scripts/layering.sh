@@ -3,9 +3,11 @@
 #
 # Usage: sh scripts/layering.sh [BUILD_DIR]    (default: $LAYERING_BUILD, else build)
 #
-# Two checks:
-# - includes, on the sources: what a layer's files may #include;
-# - symbols, on the built objects BUILD_DIR/<layer>/*.o: every symbol an object uses (nm -u)
+# Three checks:
+# - includes, on the sources (every folder of a layer, bot/'s rooms too): what a layer's files may
+#   #include, and that includes name their file from the top of the tree;
+# - names: no two source files share a base name;
+# - symbols, on the built objects BUILD_DIR/<layer>/**/*.o: every symbol an object uses (nm -u)
 #   that another object defines (nm --defined-only) must be defined in its own layer or one
 #   below. An include check cannot see this: a file may declare a function itself and call it.
 #   Layers from the bottom: common < store < handlers < bot. Objects of other folders
@@ -31,18 +33,33 @@ check() { # pattern, why, files...
 (
   cd "$root" || exit 1
   bad=0
+  # Sources of a layer, its rooms (bot/core/, bot/chan/wecom/, ...) included; one word each.
+  files() { find "$@" -name '*.[ch]' | sort; }
+  common=$(files common) store=$(files store) handlers=$(files handlers) bot=$(files bot)
   lib='#include *[<"](microhttpd|curl/|jansson|mosquitto|sqlite3|expat|openssl/|ini\.h|sys/socket|netinet/|arpa/|xlsxwriter)'
-  check "$lib" "handlers/ and common/ stay free of I/O and parser libraries" handlers/*.c handlers/*.h common/*.c common/*.h
-  check '#include *[<"]sqlite3\.h' "only store/ includes sqlite3.h" bot/*.c bot/*.h
-  not_crypto=""
-  for f in bot/*.c bot/*.h store/*.c store/*.h; do
-    [ "$f" = bot/crypto.c ] || not_crypto="$not_crypto $f"
-  done
-  # shellcheck disable=SC2086 # file names without spaces, one word each
-  check '#include *[<"]openssl/' "only bot/crypto.c includes OpenSSL" $not_crypto
-  check '#include *"\.\./bot/' "store/, handlers/ and common/ do not depend on bot/" store/*.c store/*.h handlers/*.c handlers/*.h common/*.c common/*.h
-  check '#include *"\.\./handlers/' "store/ and common/ do not depend on handlers/" store/*.c store/*.h common/*.c common/*.h
-  check '#include *"\.\./store/' "common/ does not depend on store/" common/*.c common/*.h
+  # shellcheck disable=SC2046,SC2086 # file names without spaces, one word each
+  {
+    check "$lib" "handlers/ and common/ stay free of I/O and parser libraries" $handlers $common
+    check '#include *[<"]sqlite3\.h' "only store/ includes sqlite3.h" $bot
+    check '#include *[<"]openssl/' "only bot/sys/crypto.c includes OpenSSL" \
+      $(printf '%s\n' $bot $store | grep -vx bot/sys/crypto.c)
+    check '#include *"bot/' "store/, handlers/ and common/ do not depend on bot/" $store $handlers $common
+    check '#include *"handlers/' "store/ and common/ do not depend on handlers/" $store $common
+    check '#include *"store/' "common/ does not depend on store/" $common
+    check '#include *"store/stmt\.h' "store/stmt.h (the connection, sqlite3.h) is store/'s own" \
+      $common $handlers $bot
+    check '#include *"\.' "includes name their file from the top of the tree (\"store/store.h\")" \
+      $common $store $handlers $bot
+  }
+  # No two source files share a base name, wherever they are (a name says which file it is).
+  # shellcheck disable=SC2086 # as above
+  dup=$(printf '%s\n' $common $store $handlers $bot | sed 's,.*/,,' | sort | uniq -d)
+  if [ -n "$dup" ]; then
+    printf 'layering: two source files share a base name:\n' >&2
+    # shellcheck disable=SC2086 # as above
+    for d in $dup; do printf '%s\n' $common $store $handlers $bot | grep "/$d\$" >&2; done
+    bad=1
+  fi
   exit $bad
 ) || bad=1
 
@@ -58,11 +75,11 @@ trap 'rm -f "$defs" "$uses" "$defs.one" "$uses.one"' EXIT
 rank=0 n=0
 for layer in $layers; do
   objs=""
-  for o in "$build/$layer"/*.o; do
+  for o in $(find "$build/$layer" -name '*.o' 2>/dev/null | sort); do
     [ -f "$o" ] || continue
     if [ -n "$src" ]; then
-      base=$(basename "$o" .o)
-      [ -f "$src/$layer/$base.c" ] || continue
+      rel=${o#"$build"/}
+      [ -f "$src/${rel%.o}.c" ] || continue
     fi
     case $o in *[[:space:]]*) echo "layering: skipping \"$o\" (a space in the name)" >&2; continue ;; esac
     objs="$objs $o"

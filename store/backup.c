@@ -33,7 +33,10 @@
  *   it between all its read-write stores and closes it after the last of their connections.
  *   Read-only opens take no lock: WAL readers see a consistent snapshot whatever a restore does,
  *   which is one write transaction. */
-#include "store_internal.h"
+#include "store/stmt.h"
+#include "common/fq.h"
+#include "store/backup.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -5,7 +5,10 @@
  * changed columns). The idle sweep copies its rows out before calling back, because its
  * callback typically writes the very rows being swept (state back to idle), which must not
  * happen under a running SELECT of the same table. */
-#include "store_internal.h"
+#include "store/stmt.h"
+#include "common/fq.h"
+#include "common/status.h"
+#include "store/convo.h"
 
 #include <stdlib.h>
 #include <string.h>

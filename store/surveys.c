@@ -5,7 +5,9 @@
  * they run once per survey step. resident_reach is written for every case opened and read per
  * survey, so its two statements live in the shared statement cache of store_internal.h.
  * Values are always bound, never spliced into SQL. */
-#include "store_internal.h"
+#include "store/stmt.h"
+#include "common/fq.h"
+#include "store/surveys.h"
 
 #include <stdio.h>
 #include <stdlib.h>

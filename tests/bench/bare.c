@@ -1,5 +1,5 @@
 /* bare.c: the HTTP ceiling for `make bench`. A libmicrohttpd server with exactly the daemon's
- * threading (bot/http.c: internal polling thread pool of 2, epoll, suspend/resume and ITC
+ * threading (bot/net/http.c: internal polling thread pool of 2, epoll, suspend/resume and ITC
  * enabled, the same connection limits) that reads the request body and answers 200 "{}" with
  * no other work. What the daemon reaches against what this reaches is the cost of fengqiao's
  * own work (verify, parse, the core, the store), measured on the same machine in the same run.

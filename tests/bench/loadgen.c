@@ -213,7 +213,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* WeCom's encryption (the stub's and bot/crypto.c's scheme): random16 + be32(len) + msg +
+/* WeCom's encryption (the stub's and bot/sys/crypto.c's scheme): random16 + be32(len) + msg +
  * receiveid, PKCS#7-padded to 32 bytes, AES-256-CBC with iv = key[0..16), base64. Writes the
  * base64 text into out (NUL-terminated); returns its length, or -1. */
 static int wecom_enc(const unsigned char key[32], const char *msg, size_t msg_len,

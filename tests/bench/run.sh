@@ -12,7 +12,7 @@
 #      with the broker stopped (the outbox grows), and the time the outbox takes to drain once
 #      the broker is back.
 #   4. WeCom callbacks: the callback's CPU work on one core (tests/bench/wecom_bench.c, built
-#      with bot/wecom.c and bot/crypto.c), then a fresh daemon with wecom.enabled taking
+#      with bot/chan/wecom/wecom_callback.c and bot/sys/crypto.c), then a fresh daemon with wecom.enabled taking
 #      encrypted, signed callbacks (`loadgen wgen`) on loopback: answered/s, and committed/s end
 #      to end (one inbox row per message); wecom.api_base is a closed loopback port (no stub);
 #   5. RSS idle, with 100 000 open conversations and with 1 000 000 pending timers, and the
@@ -46,7 +46,7 @@ REPORT_TEXT="枫源村一网格的邻居在楼道堆放杂物，多次沟通无�
 OUT=build/bench
 RESULTS=tests/bench/RESULTS.md
 CC=${CC:-cc}
-BENCH_CFLAGS="-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread"
+BENCH_CFLAGS="-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -iquote ."
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -64,9 +64,9 @@ $CC $BENCH_CFLAGS $(pkg-config --cflags libmicrohttpd) tests/bench/bare.c -o "$O
 # shellcheck disable=SC2046,SC2086
 $CC $BENCH_CFLAGS $(pkg-config --cflags sqlite3) tests/bench/sqlite_ceiling.c \
     -o "$OUT/sqlite_ceiling" $(pkg-config --libs sqlite3)
-# the WeCom callback's CPU work, with the daemon's own sources (bot/wecom.c, bot/crypto.c)
+# the WeCom callback's CPU work, with the daemon's own sources (bot/chan/wecom/wecom_callback.c, bot/sys/crypto.c)
 # shellcheck disable=SC2046,SC2086
-$CC $BENCH_CFLAGS tests/bench/wecom_bench.c bot/wecom.c bot/crypto.c common/util.c \
+$CC $BENCH_CFLAGS tests/bench/wecom_bench.c bot/chan/wecom/wecom_callback.c bot/sys/crypto.c common/fq.c \
     -o "$OUT/wecom_bench" -lexpat $(pkg-config --libs openssl)
 command -v sqlite3 >/dev/null 2>&1 || die "the sqlite3 command-line tool is not installed"
 say "building the daemon"

@@ -1,17 +1,18 @@
 /* wecom_bench.c: throughput of the WeCom callback's CPU work on one core: signature check
  * (SHA-1, constant-time compare), strict base64, AES-256-CBC, PKCS#7 and bounds, two expat
- * parses (envelope and message) and the mapping to struct fq_msg: exactly what bot/http.c does
+ * parses (envelope and message) and the mapping to struct fq_msg: exactly what bot/net/http.c does
  * per POST before handing the message to the core.
  *
  * Build and run (from the project root):
- *   cc -O2 -std=c11 -D_GNU_SOURCE tests/bench/wecom_bench.c bot/wecom.c bot/crypto.c common/util.c -lexpat -lcrypto -o build/bench/wecom_bench && build/bench/wecom_bench [seconds]
+ *   cc -O2 -std=c11 -D_GNU_SOURCE tests/bench/wecom_bench.c bot/chan/wecom/wecom_callback.c bot/sys/crypto.c common/fq.c -lexpat -lcrypto -o build/bench/wecom_bench && build/bench/wecom_bench [seconds]
  * Prints callbacks/s for a short Chinese text message, a 4 KB one and a card click. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bot/wecom.h"
-#include "../../common/fq.h"
+#include "bot/chan/wecom/wecom_callback.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
 
 struct fq_roster;
 void roster_free(struct fq_roster *r);

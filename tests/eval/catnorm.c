@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../handlers/catmodel.h"
+#include "handlers/catmodel.h"
 
 int main(void)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../handlers/catmodel.h"
+#include "handlers/catmodel.h"
 
 #define MAX_MSG 4000
 static const char *langs[] = {"zh-CN", "zh-TW", "yue", "en"};

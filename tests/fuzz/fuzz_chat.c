@@ -1,5 +1,5 @@
 /* fuzz_chat.c: libFuzzer target for the chat webhook's body (docs/contract.md 3.1): the signature
- * check as bot/http.c does it (HMAC-SHA256 over "timestamp.body", lower-case hex, constant-time
+ * check as bot/net/http.c does it (HMAC-SHA256 over "timestamp.body", lower-case hex, constant-time
  * compare against the X-FQ-Signature value) and chat_parse, then the JSON answers built from what
  * was parsed.
  *
@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bot/chat.h"
-#include "../../bot/crypto.h"
-#include "../../common/fq.h"
-#include "../../handlers/handlers.h"
+#include "bot/chan/chat/chat_msg.h"
+#include "bot/sys/crypto.h"
+#include "common/fq.h"
+#include "handlers/actions.h"
 
 static const char SECRET[] = "fuzz-chat-secret";
 

@@ -12,8 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../common/config.h"
-#include "../../common/sla.h"
+#include "bot/sys/config.h"
+#include "common/config_model.h"
+#include "common/sla.h"
 
 extern char **environ;
 

@@ -24,13 +24,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../bot/chat.h"
-#include "../../bot/locale.h"
-#include "../../bot/payload.h"
-#include "../../bot/roster_json.h"
-#include "../../common/config.h"
-#include "../../handlers/handlers.h"
-#include "../../store/store.h"
+#include "bot/chan/chat/chat_msg.h"
+#include "bot/sys/locale.h"
+#include "bot/render/payload.h"
+#include "bot/admin/roster_file.h"
+#include "bot/sys/config.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/dispatch.h"
+#include "handlers/i18n.h"
+#include "handlers/roster.h"
+#include "store/store.h"
 
 #define MAX_MSGS 16
 #define NOW 1764000000   /* fixed, so case numbers and timers reproduce */

@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bot/roster_json.h"
-#include "../../common/roster_model.h"
+#include "bot/admin/roster_file.h"
+#include "common/roster_model.h"
+#include "common/fq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,5 +1,5 @@
 /* fuzz_wecom_callback.c: libFuzzer target for the WeCom callback (docs/contract.md 3.2,
- * bot/wecom.c): query parameters -> envelope XML -> signature -> AES -> message XML -> routing to
+ * bot/chan/wecom/wecom_callback.c): query parameters -> envelope XML -> signature -> AES -> message XML -> routing to
  * fq_msg.
  *
  * A fuzzer cannot forge SHA-1 signatures, so the first input byte picks how far the input gets:
@@ -12,15 +12,16 @@
  *   mode 3: the GET verification with the input as echostr (signed here).
  *
  * Build (one line, from the project root; `make fuzz` wiring is another engineer's):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE tests/fuzz/fuzz_wecom_callback.c bot/wecom.c bot/crypto.c common/util.c -o build-fuzz/fuzz/fuzz_wecom_callback -lexpat -lcrypto
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE tests/fuzz/fuzz_wecom_callback.c bot/chan/wecom/wecom_callback.c bot/sys/crypto.c common/fq.c -o build-fuzz/fuzz/fuzz_wecom_callback -lexpat -lcrypto
  * (linked with the whole daemon instead, the real roster_free replaces the weak one below.)
  * Run: build-fuzz/fuzz/fuzz_wecom_callback -max_total_time=60 tests/fuzz/corpus/fuzz_wecom_callback */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bot/wecom.h"
-#include "../../common/fq.h"
+#include "bot/chan/wecom/wecom_callback.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
 
 static const char TOKEN[] = "FuzzToken";
 static const char KEY[] = "2Izx9cYixQPxSRBglphuvnTZ2GAfGtd04wVkpobjhYH";

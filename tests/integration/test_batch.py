@@ -1,6 +1,6 @@
 """Group commit with one bad message in a batch: the core runs a batch of chat messages without
 a savepoint per message and, when one of them fails, rolls the batch back and runs it again with
-savepoints (bot/core.c). The failed message gets 503 and leaves nothing behind; every other
+savepoints (bot/core/core.c). The failed message gets 503 and leaves nothing behind; every other
 message of the batch is answered 200 and stored, exactly once.
 
 How a message is made to fail: a trigger added to the database before the daemon starts aborts

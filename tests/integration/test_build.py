@@ -30,8 +30,8 @@ def test_missing_pkg_config_package_is_named():
 
 def test_werror_on_by_default_off_with_werror_0():
     t = TempDir("fqit-build-").path
-    on = make("-n", "V=1", f"BUILD={t}/b", f"{t}/b/bot/log.o")
-    off = make("-n", "V=1", "WERROR=0", f"BUILD={t}/b", f"{t}/b/bot/log.o")
+    on = make("-n", "V=1", f"BUILD={t}/b", f"{t}/b/bot/sys/log.o")
+    off = make("-n", "V=1", "WERROR=0", f"BUILD={t}/b", f"{t}/b/bot/sys/log.o")
     check(on.returncode == 0 and " -Werror " in on.stdout, f"no -Werror by default: {on.stdout}")
     check(off.returncode == 0 and "-Werror" not in off.stdout and " -Wall " in off.stdout,
           f"WERROR=0 kept -Werror: {off.stdout}")

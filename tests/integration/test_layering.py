@@ -28,9 +28,11 @@ def copy_objects(t):
     src = build_dir()
     for layer in LAYERS:
         os.makedirs(os.path.join(t, layer))
-        for o in glob.glob(os.path.join(src, layer, "*.o")):
-            if os.path.exists(os.path.join(ROOT, layer, os.path.basename(o)[:-2] + ".c")):
-                shutil.copy(o, os.path.join(t, layer))
+        for o in glob.glob(os.path.join(src, layer, "**", "*.o"), recursive=True):
+            rel = os.path.relpath(o, src)
+            if os.path.exists(os.path.join(ROOT, rel[:-2] + ".c")):
+                os.makedirs(os.path.join(t, os.path.dirname(rel)), exist_ok=True)
+                shutil.copy(o, os.path.join(t, rel))
 
 
 def fake_object(t, layer, name, calls):

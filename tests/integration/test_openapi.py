@@ -1,6 +1,6 @@
 """docs/openapi.yaml against the running daemon.
 
-The description and the daemon's one table of routes (the ROUTE lines of bot/http.c) name the
+The description and the daemon's one table of routes (the ROUTE lines of bot/net/http.c) name the
 same paths and methods; a path not in it gets 404 and a method not in it 405 with an Allow header
 listing exactly the documented methods. Then every documented operation is called, on daemons
 with and without WeCom and with nothing configured, with good and bad requests (valid and wrong
@@ -56,11 +56,11 @@ def operations(spec):
 
 
 def routes_in_code():
-    """{(path template, METHOD)} from the ROUTE lines of bot/http.c."""
-    with open(os.path.join(lib.ROOT, "bot", "http.c"), encoding="utf-8") as f:
+    """{(path template, METHOD)} from the ROUTE lines of bot/net/http.c."""
+    with open(os.path.join(lib.ROOT, "bot", "net", "http.c"), encoding="utf-8") as f:
         src = f.read()
     found = re.findall(r'^\s*ROUTE\("([^"]+)",\s*(true|false),\s*\w+,\s*"([^"]+)"\)', src, re.M)
-    check(found, "no ROUTE lines in bot/http.c")
+    check(found, "no ROUTE lines in bot/net/http.c")
     out = set()
     for path, prefix, allow in found:
         for m in allow.split(","):
@@ -76,7 +76,7 @@ def test_every_route_is_documented_and_nothing_else():
     spec = load_spec()
     documented = {(template_key(p), m) for p, m in operations(spec)}
     code = routes_in_code()
-    check(documented == code, f"routes in bot/http.c but not documented: {sorted(code - documented)}; "
+    check(documented == code, f"routes in bot/net/http.c but not documented: {sorted(code - documented)}; "
                               f"documented but not served: {sorted(documented - code)}")
     d = Daemon()
     # near misses of documented paths are not served

@@ -83,7 +83,7 @@ def test_full_report_walk():
     et = lib.event_types(c)
     check("created" in et and "assigned" in et, f"admin case events: {short(c)}")
     check(isinstance(c.get("surveys", []), list), f"admin case surveys: {short(c)}")
-    # Field names below are the project's case JSON (bot/payload.c), not fixed by the contract.
+    # Field names below are the project's case JSON (bot/render/payload.c), not fixed by the contract.
     check(c.get("mediator") == "m-wang", f"admin case mediator: {short(c)}")
     check(c.get("category") == "neighbour" and c.get("severity") == "blue",
           f"admin case category/severity: {short(c)}")

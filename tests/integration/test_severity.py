@@ -31,7 +31,7 @@ def test_danger_words_red_to_town():
     check("110" in first.reply_text(), f"no 110 hint in the first answer: {first.replies()}")
     a = assigned_to(sub, case, "m-li")
     c = d.case(case)
-    # Field names are the project's case JSON (bot/payload.c); the contract does not fix them.
+    # Field names are the project's case JSON (bot/render/payload.c); the contract does not fix them.
     check(c.get("severity") == "red", f"severity: {short(c)}")
     check(c.get("tier") == "town" and c.get("org") == "town-fq", f"tier/org: {short(c)}")
     check(a["case"].get("severity") == "red", f"assignment case severity: {a}")

@@ -18,8 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../common/fq.h"
-#include "../../store/store.h"
+#include "common/fq.h"
+#include "store/store.h"
+#include "store/backup.h"
 
 static char tmpdir[256];
 static char dbpath[512], bakpath[512], dst[512];

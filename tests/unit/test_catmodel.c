@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../handlers/catmodel.h"
+#include "handlers/catmodel.h"
 
 static catnorm *cn;
 

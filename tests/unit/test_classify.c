@@ -1,12 +1,16 @@
 /* test_classify.c: reading a resident's text (handlers/classify.c) with the real catalogs of
  * locales/ and a roster built by hand. */
+#include <stdio.h>
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../../bot/locale.h"
-#include "../../handlers/handlers.h"
+#include "bot/sys/locale.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/classify.h"
+#include "handlers/i18n.h"
 
 static struct fq_lexicon *lx;
 static struct fq_roster *ro;

@@ -1,10 +1,11 @@
-/* test_config.c: bot/config.c against docs/contract.md 2: defaults, the INI file, FENGQIAO_*
+/* test_config.c: bot/sys/config.c against docs/contract.md 2: defaults, the INI file, FENGQIAO_*
  * overrides, secret files, the cross-field check and the exact "file:line: key: problem" text.
  * Files are real temporary files (mkstemp); the environment is cleared of FENGQIAO_* before each
  * test. */
-#include "../../common/config.h"
-#include "../../common/fq.h"
-#include "../../common/sla.h"
+#include "bot/sys/config.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/sla.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

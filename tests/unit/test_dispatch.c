@@ -1,13 +1,15 @@
 /* test_dispatch.c: who is talking (handlers/dispatch.c) and the roster's gateway bindings
  * (handlers/roster.c). A hand-built roster with two mediators; messages are built as the
- * receivers build them (bot/chat.c, bot/mqtt.c, bot/wecom.c, bot/wecom_out.c) and only their
+ * receivers build them (bot/chan/chat/chat_msg.c, bot/net/mqtt.c, bot/chan/wecom/wecom_callback.c, bot/chan/wecom/wecom_deliver.c) and only their
  * source, kind, channel and user vary. */
 #include <criterion/criterion.h>
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../handlers/handlers.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/dispatch.h"
 
 static struct fq_roster *ro;
 

@@ -10,8 +10,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../bot/locale.h"
-#include "../../handlers/handlers.h"
+#include "bot/sys/locale.h"
+#include "bot/sys/config.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/i18n.h"
+#include "handlers/intake.h"
+#include "store/case_table.h"
+#include "store/convo.h"
+#include "store/roster_table.h"
+#include "store/store.h"
 
 static struct fq_lexicon *lx;
 static struct fq_roster *ro;

@@ -1,16 +1,19 @@
-/* The JSON the core writes by hand (common/util.c buf_json_string, bot/chat.c
- * chat_answer_json, bot/payload.c) must read back, through jansson, as exactly what was meant. */
+/* The JSON the core writes by hand (common/fq.c buf_json_string, bot/chan/chat/chat_msg.c
+ * chat_answer_json, bot/render/payload.c) must read back, through jansson, as exactly what was meant. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bot/chat.h"
-#include "../../bot/payload.h"
-#include "../../common/fq.h"
-#include "../../handlers/handlers.h"
-#include "../../store/store.h"
-#include "helpers/world.h"
+#include "bot/chan/chat/chat_msg.h"
+#include "bot/render/payload.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "handlers/actions.h"
+#include "store/case_table.h"
+#include "store/outbox_table.h"
+#include "store/store.h"
+#include "tests/unit/helpers/world.h"
 
 static json_t *parse(const char *text)
 {
@@ -105,7 +108,7 @@ Test(json, chat_answer_shape)
     actions_cleanup(&a);
 }
 
-/* ---- the payloads of docs/contract.md 4, as payload_emit writes them (bot/payload.c) ------- */
+/* ---- the payloads of docs/contract.md 4, as payload_emit writes them (bot/render/payload.c) ------- */
 struct rows {
     json_t *v[16];
     char *topic[16];

@@ -1,4 +1,4 @@
-/* test_locales.c: the catalogs of locales/ and their loader (bot/locale.c, handlers/i18n.c).
+/* test_locales.c: the catalogs of locales/ and their loader (bot/sys/locale.c, handlers/i18n.c).
  * The consistency checks read the JSON files independently of the loader, so a loader bug cannot
  * hide a catalog problem; the error tests write broken copies into a temporary directory. */
 #include <criterion/criterion.h>
@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../bot/locale.h"
-#include "../../handlers/i18n.h"
+#include "bot/sys/locale.h"
+#include "handlers/i18n.h"
+#include "common/fq.h"
 
 static const char *const files[] = {"zh-CN.json", "zh-TW.json", "en.json"};
 
@@ -461,6 +462,12 @@ static void scan_dir(const char *root, const char *dir, int *bad, char *where, s
     struct dirent *e;
     while ((e = readdir(d)) && !*bad) {
         size_t n = strlen(e->d_name);
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') { /* a room: bot/core, bot/chan/wecom */
+            char sub[512];
+            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+            scan_dir(root, sub, bad, where, size);
+            continue;
+        }
         if (n < 3 || (strcmp(e->d_name + n - 2, ".c") != 0 && strcmp(e->d_name + n - 2, ".h") != 0))
             continue;
         char f[1024];
@@ -476,8 +483,8 @@ Test(locales, no_chinese_literals_in_c)
     snprintf(root, sizeof root, "%s/..", locales_dir());
     int bad = 0;
     char where[600] = "";
-    const char *dirs[] = {"bot", "handlers", "store"};
-    for (size_t i = 0; i < 3 && !bad; i++)
+    const char *dirs[] = {"bot", "handlers", "store", "common"};
+    for (size_t i = 0; i < 4 && !bad; i++)
         scan_dir(root, dirs[i], &bad, where, sizeof where);
     cr_assert_eq(bad, 0, "Chinese text in a C literal at %s: move it to locales/", where);
 

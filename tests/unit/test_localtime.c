@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/fq.h"
+#include "common/fq.h"
+#include "common/localtime.h"
 
 /* 2026-10-31T16:30:00Z and 2026-10-31T15:30:00Z */
 #define T_1630Z 1793464200LL

@@ -16,12 +16,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bot/locale.h"
-#include "../../common/config.h"
-#include "../../handlers/handlers.h"
-#include "../../handlers/lifecycle.h"
-#include "../../store/store.h"
-#include "helpers/world.h"
+#include "bot/sys/locale.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "common/sla.h"
+#include "common/status.h"
+#include "handlers/actions.h"
+#include "handlers/i18n.h"
+#include "handlers/mediator.h"
+#include "store/case_table.h"
+#include "store/timer_table.h"
+#include "handlers/lifecycle.h"
+#include "store/store.h"
+#include "tests/unit/helpers/world.h"
 
 static struct world w;
 /* short names for the world's parts, set by setup */

@@ -1,6 +1,6 @@
-/* test_mqtt.c: bot/mqtt.c against a real mosquitto started on a free loopback port
+/* test_mqtt.c: bot/net/mqtt.c against a real mosquitto started on a free loopback port
  * (tests/unit/helpers/broker.c): status and last will, inbound chat messages and mediator
- * commands, what is dropped, connecting in the background; and bot/metrics.c's rendering. */
+ * commands, what is dropped, connecting in the background; and bot/sys/metrics.c's rendering. */
 #include <criterion/criterion.h>
 
 #include <jansson.h>
@@ -12,11 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bot/metrics.h"
-#include "../../bot/mqtt.h"
-#include "../../common/config.h"
-#include "../../common/fq.h"
-#include "helpers/broker.h"
+#include "bot/sys/metrics.h"
+#include "bot/net/mqtt.h"
+#include "bot/sys/config.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "tests/unit/helpers/broker.h"
 
 #define PREFIX "fq/t"
 

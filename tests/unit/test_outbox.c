@@ -1,4 +1,4 @@
-/* test_outbox.c: bot/outbox.c with a real SQLite file (store_open in a temporary directory) and
+/* test_outbox.c: bot/core/relay.c with a real SQLite file (store_open in a temporary directory) and
  * a real mosquitto (tests/unit/helpers/broker.c): rows go out in id order with their payloads
  * and retain flags; a broker crash with rows in flight and rows added meanwhile loses nothing and
  * keeps the order; a restarted dispatcher publishes unacknowledged rows again with the same
@@ -14,13 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../bot/metrics.h"
-#include "../../bot/mqtt.h"
-#include "../../bot/outbox.h"
-#include "../../common/config.h"
-#include "../../common/fq.h"
-#include "../../store/store.h"
-#include "helpers/broker.h"
+#include "bot/sys/metrics.h"
+#include "bot/net/mqtt.h"
+#include "bot/core/relay.h"
+#include "bot/sys/config.h"
+#include "common/config_model.h"
+#include "store/outbox_table.h"
+#include "common/fq.h"
+#include "store/store.h"
+#include "tests/unit/helpers/broker.h"
 
 #define PREFIX "fq/ob"
 

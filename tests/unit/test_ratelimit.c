@@ -1,10 +1,10 @@
-/* bot/ratelimit.c: an exact sliding window per key, checked against a plain reference model,
+/* bot/net/ratelimit.c: an exact sliding window per key, checked against a plain reference model,
  * and the memory it holds for many keys that send a message each. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "../../bot/ratelimit.h"
+#include "bot/net/ratelimit.h"
 
 /* Reference: a key's message at t is accepted when fewer than burst of its accepted messages
  * are in (t - period, t]. */

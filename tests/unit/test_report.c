@@ -17,11 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bot/locale.h"
-#include "../../bot/report_out.h"
-#include "../../common/config.h"
-#include "../../handlers/report.h"
-#include "../../store/store.h"
+#include "bot/sys/locale.h"
+#include "bot/render/report_forms.h"
+#include "bot/sys/config.h"
+#include "common/config_model.h"
+#include "common/localtime.h"
+#include "handlers/actions.h"
+#include "store/case_table.h"
+#include "store/surveys.h"
+#include "store/timer_table.h"
+#include "handlers/report.h"
+#include "store/store.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/i18n.h"
 
 #define H 3600
 #define D 86400

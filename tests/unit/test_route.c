@@ -5,10 +5,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../bot/roster_json.h"
-#include "../../common/config.h"
-#include "../../handlers/handlers.h"
-#include "../../store/store.h"
+#include "bot/admin/roster_file.h"
+#include "bot/sys/config.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/route.h"
+#include "store/case_table.h"
+#include "store/store.h"
 
 static const char *roster_text =
     "{\"org\":["

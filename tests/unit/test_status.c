@@ -4,7 +4,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../common/status.h"
+#include "common/status.h"
+#include "handlers/report.h"
 
 /* The stored texts, in enum order, as the schema and earlier versions wrote them. */
 static const char *const case_texts[] = {"unassigned", "assigned", "accepted", "in_progress",

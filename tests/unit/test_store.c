@@ -13,9 +13,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/fq.h"
-#include "../../common/roster_model.h"
-#include "../../store/store.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "store/store.h"
+#include "store/case_table.h"
+#include "store/convo.h"
+#include "store/outbox_table.h"
+#include "store/roster_table.h"
+#include "store/timer_table.h"
 
 static char tmpdir[256];
 static char dbpath[512];

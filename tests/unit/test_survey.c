@@ -13,12 +13,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bot/locale.h"
-#include "../../common/config.h"
-#include "../../handlers/handlers.h"
-#include "../../handlers/lifecycle.h"
-#include "../../store/store.h"
-#include "helpers/world.h"
+#include "bot/sys/locale.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/i18n.h"
+#include "handlers/intake.h"
+#include "handlers/mediator.h"
+#include "handlers/survey.h"
+#include "store/case_table.h"
+#include "store/convo.h"
+#include "store/surveys.h"
+#include "store/timer_table.h"
+#include "store/wecom_kf.h"
+#include "handlers/lifecycle.h"
+#include "store/store.h"
+#include "tests/unit/helpers/world.h"
 
 static struct world w;
 /* short names for the world's parts, set by setup */

@@ -1,5 +1,5 @@
 /* test_timers.c: the lifecycle timers (docs/contract.md 7.4) as the core runs them: due timer rows
- * are handed to sched_run (bot/sched.c, the code the core calls for FQ_MSG_TIMER) with the batch's
+ * are handed to sched_run (bot/core/sched.c, the code the core calls for FQ_MSG_TIMER) with the batch's
  * clock moved to the due time, on a real SQLite store in a temporary directory, with the real
  * catalogs of locales/ and a hand-built roster. The effects are read back from the store: the
  * case row, its history, the timer rows, and the outbox rows payload_emit wrote (topics and JSON
@@ -16,13 +16,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../bot/locale.h"
-#include "../../bot/sched.h"
-#include "../../common/config.h"
-#include "../../handlers/handlers.h"
-#include "../../handlers/lifecycle.h"
-#include "../../store/store.h"
-#include "helpers/world.h"
+#include "bot/sys/locale.h"
+#include "bot/core/sched.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/localtime.h"
+#include "common/roster_model.h"
+#include "common/sla.h"
+#include "handlers/actions.h"
+#include "handlers/i18n.h"
+#include "handlers/intake.h"
+#include "handlers/timers.h"
+#include "store/case_table.h"
+#include "store/outbox_table.h"
+#include "store/timer_table.h"
+#include "handlers/lifecycle.h"
+#include "store/store.h"
+#include "tests/unit/helpers/world.h"
 
 static struct world w;
 /* short names for the world's parts, set by setup */

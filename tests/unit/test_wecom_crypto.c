@@ -1,4 +1,4 @@
-/* test_wecom_crypto.c: bot/crypto.c and bot/wecom.c against ../shared/wecom/vectors_public.json.
+/* test_wecom_crypto.c: bot/sys/crypto.c and bot/chan/wecom/wecom_callback.c against ../shared/wecom/vectors_public.json.
  *
  * The vectors are read at run time with jansson (never copied into C): $FQ_SHARED/wecom/
  * vectors_public.json when FQ_SHARED is set, else ../shared/wecom/vectors_public.json relative
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bot/crypto.h"
-#include "../../bot/wecom.h"
+#include "bot/sys/crypto.h"
+#include "bot/chan/wecom/wecom_callback.h"
 
 #define FIXTURE "tests/fixtures/wecom/vectors_public.json"
 

@@ -1,4 +1,4 @@
-/* test_wecom_token.c: bot/wecom_api.c against a tiny in-test HTTP server (libmicrohttpd on a
+/* test_wecom_token.c: bot/chan/wecom/wecom_api.c against a tiny in-test HTTP server (libmicrohttpd on a
  * free loopback port): one token cache per credential, single-flight refresh under threads,
  * refresh-once-and-retry-once on 42001, no loop on a wrong secret, and the classification of
  * answers (errcodes, 5xx, HTML). */
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../bot/wecom_api.h"
+#include "bot/chan/wecom/wecom_api.h"
 
 /* ---- the server --------------------------------------------------------------------------------- */
 static atomic_int gettokens, sends, server_gen = 1;
@@ -268,8 +268,10 @@ Test(wecom_token, api_base_plain_http_only_loopback)
     }
 }
 
-/* ---- the 微信客服 window in the store (store/wecom.c, migration 0002) --------------------------- */
-#include "../../store/store.h"
+/* ---- the 微信客服 window in the store (store/wecom_kf.c, migration 0002) --------------------------- */
+#include "store/store.h"
+#include "store/wecom_kf.h"
+#include "common/fq.h"
 
 Test(wecom_kf_window, forty_eight_hours_and_five_messages)
 {

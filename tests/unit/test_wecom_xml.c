@@ -1,11 +1,12 @@
-/* test_wecom_xml.c: the XML side of bot/wecom.c: expat with DTDs and entities refused, bounds,
+/* test_wecom_xml.c: the XML side of bot/chan/wecom/wecom_callback.c: expat with DTDs and entities refused, bounds,
  * CDATA handling, the tolerated spellings, and how a decrypted message becomes core input. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../bot/wecom.h"
+#include "bot/chan/wecom/wecom_callback.h"
+#include "common/fq.h"
 
 static int parse(const char *xml, struct wecom_xml *x)
 {

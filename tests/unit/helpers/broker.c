@@ -2,7 +2,7 @@
  * child process with PR_SET_PDEATHSIG so a crashed test never leaves it behind; readiness is a
  * TCP connect to its port, retried every 20 ms. Linked into every test binary, so it uses no
  * Criterion API and keeps its names under broker_. */
-#include "broker.h"
+#include "tests/unit/helpers/broker.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

@@ -1,8 +1,8 @@
 /* broker.h: a real mosquitto broker for tests, on a free loopback port, in a temporary
  * directory with a generated configuration. Self-contained (no Criterion): functions return 0 or
  * -1 and print the reason on stderr. */
-#ifndef FQ_TEST_BROKER_H
-#define FQ_TEST_BROKER_H
+#ifndef FQ_BROKER_H
+#define FQ_BROKER_H
 
 #include <stdbool.h>
 #include <sys/types.h>

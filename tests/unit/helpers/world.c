@@ -1,5 +1,5 @@
 /* world.c: see world.h. */
-#include "world.h"
+#include "tests/unit/helpers/world.h"
 
 #include <ftw.h>
 #include <stdio.h>
@@ -9,7 +9,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../../bot/locale.h"
+#include "bot/sys/locale.h"
+#include "bot/sys/config.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/cases.h"
+#include "handlers/i18n.h"
+#include "store/case_table.h"
+#include "store/store.h"
 
 static void die(const char *what, const char *cause)
 {

@@ -2,14 +2,18 @@
  * catalogs of locales/, a default configuration, and a roster built by hand on the territory
  * the contract uses (诸暨市 > 枫桥镇 > 枫源村 > 枫源村第一网格). Self-contained (no Criterion):
  * a setup failure prints the reason and aborts, which the test runner reports as a crash. */
-#ifndef FQ_TEST_WORLD_H
-#define FQ_TEST_WORLD_H
+#ifndef FQ_WORLD_H
+#define FQ_WORLD_H
 
 #include <stdbool.h>
 
-#include "../../../common/config.h"
-#include "../../../handlers/handlers.h"
-#include "../../../store/store.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/actions.h"
+#include "handlers/i18n.h"
+#include "store/case_table.h"
+#include "store/store.h"
 
 struct world {
     char dir[256];

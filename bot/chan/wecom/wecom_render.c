@@ -1,0 +1,290 @@
+/* wecom_render.c: the outbox rows the core writes for WeCom (channel "wecom"), inside the same
+ * transaction as the change they report (bot/render/payload.c calls these).
+ *
+ * Design choices:
+ * - A row's topic is "<api path> <recipient>" so the delivery thread (bot/chan/wecom/wecom_deliver.c) keeps
+ *   per-recipient order without parsing JSON; the payload is the request body without the
+ *   access token (tokens live only in memory).
+ * - Every text a person reads comes from locales/ (keys "wc_*"), in zh-CN for mediators (the
+ *   roster has no locale for them) and in the conversation's locale for residents.
+ * - Residents on 微信客服: the bot's replies to one message are joined into ONE kf message (the
+ *   account may send only 5 per customer message within 48 h); numbered options become a
+ *   msgmenu when they fit (at most 10 items, labels <= 128 bytes, head <= 1024 bytes). Before a
+ *   kf row is written the window is checked in the store (wecom_kf_can_reach) and counted
+ *   (store_wecom_kf_sent); when closed nothing is queued and the reason is recorded.
+ * - message/send carries enable_duplicate_check with a 10-minute interval: long enough to
+ *   cover our own retries after a timeout, short enough that an identical answer later (the
+ *   same "please reply with a number") is not swallowed. kf/send_msg carries the row's event
+ *   id as msgid. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bot/sys/log.h"
+#include "bot/sys/metrics.h"
+#include "bot/render/payload.h"
+#include "bot/chan/wecom/wecom_callback.h"
+#include "bot/chan/wecom/wecom_deliver.h"
+#include "bot/chan/wecom/wecom_render.h"
+#include "handlers/actions.h"
+#include "handlers/dispatch.h"
+#include "store/case_table.h"
+#include "store/outbox_table.h"
+#include "store/wecom_kf.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+#include "handlers/i18n.h"
+
+#define TEXT_MAX 2000                /* WeCom truncates text beyond 2048 bytes */
+#define DUP_INTERVAL 600
+
+/* Cuts s to at most max bytes at a UTF-8 boundary (in place). */
+static void cut_utf8(char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    s[max] = '\0';
+}
+
+static long agent_id(const struct fq_ctx *c)
+{
+    return c->cfg->wecom_agent_id ? strtol(c->cfg->wecom_agent_id, NULL, 10) : 0;
+}
+
+/* Serialises o (taken) and writes the row. */
+static enum fq_err put(struct fq_ctx *c, const char *path, const char *who, json_t *o,
+                       const char *case_no, char id[33])
+{
+    if (!o)
+        return FQ_ENOMEM;
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!s)
+        return FQ_ENOMEM;
+    struct fq_buf topic;
+    buf_init(&topic);
+    buf_printf(&topic, "%s %s", path, who);
+    enum fq_err err = topic.oom ? FQ_ENOMEM
+                                : store_outbox_add(c->store, "wecom", topic.s, s, false, id,
+                                                   case_no, c->now, NULL);
+    buf_cleanup(&topic);
+    free(s);
+    return err;
+}
+
+static enum fq_err app_text(struct fq_ctx *c, const char *userid, const char *text,
+                            const char *case_no)
+{
+    if (!userid || !*userid || !text || !*text)
+        return FQ_OK;
+    char *t = fq_strdup(text);
+    if (!t)
+        return FQ_ENOMEM;
+    cut_utf8(t, TEXT_MAX);
+    char id[33];
+    payload_event_id(id);
+    json_t *o = json_pack("{s:s,s:s,s:I,s:{s:s},s:i,s:i,s:i}", "touser", userid, "msgtype", "text",
+                          "agentid", (json_int_t)agent_id(c), "text", "content", t, "safe", 0,
+                          "enable_duplicate_check", 1, "duplicate_check_interval", DUP_INTERVAL);
+    free(t);
+    return put(c, "message/send", userid, o, case_no, id);
+}
+
+static char *joined_replies(const struct fq_answer *an)
+{
+    struct fq_buf b;
+    buf_init(&b);
+    for (size_t i = 0; i < an->n_replies; i++)
+        buf_printf(&b, "%s%s", i ? "\n\n" : "", an->replies[i]);
+    if (!b.s)
+        buf_add(&b, "", 0);
+    return buf_take(&b);
+}
+
+static bool menu_fits(const struct fq_answer *an, const char *head)
+{
+    if (an->n_options == 0 || an->n_options > 10 || strlen(head) > 1024)
+        return false;
+    for (size_t i = 0; i < an->n_options; i++) {
+        size_t n = an->options[i].label ? strlen(an->options[i].label) : 0;
+        if (n == 0 || n > 128 || strlen(an->options[i].key) == 0)
+            return false;
+    }
+    return true;
+}
+
+static enum fq_err kf_answer(struct fq_ctx *c, const char *user, const struct fq_answer *an,
+                             char *text)
+{
+    if (!wecom_kf_can_reach(c->store, user, c->now)) {
+        struct wecom_kf_state st;
+        const char *why = "unknown_user";
+        if (store_wecom_kf_get(c->store, user, &st) == FQ_OK)
+            why = c->now - st.last_in >= WECOM_KF_WINDOW_S ? "window_48h" : "count_5";
+        log_warn("wecom kf message not sent: window closed reason=%s", why);
+        metrics_wecom_kf_blocked();
+        return store_wecom_kf_blocked(c->store, user, why, c->now);
+    }
+    const char *kfid = c->cfg->wecom_open_kfid ? c->cfg->wecom_open_kfid : "";
+    char id[33];
+    payload_event_id(id);
+    json_t *o;
+    if (menu_fits(an, text)) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < an->n_options; i++)
+            json_array_append_new(list, json_pack("{s:s,s:{s:s,s:s}}", "type", "click", "click",
+                                                  "id", an->options[i].key, "content",
+                                                  an->options[i].label));
+        o = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:o}}", "touser", user, "open_kfid", kfid,
+                      "msgid", id, "msgtype", "msgmenu", "msgmenu", "head_content", text,
+                      "list", list);
+    } else {
+        cut_utf8(text, TEXT_MAX);
+        o = json_pack("{s:s,s:s,s:s,s:s,s:{s:s}}", "touser", user, "open_kfid", kfid, "msgid",
+                      id, "msgtype", "text", "text", "content", text);
+    }
+    enum fq_err err = put(c, "kf/send_msg", user, o, an->case_no, id);
+    return err ? err : store_wecom_kf_sent(c->store, user);
+}
+
+enum fq_err wecom_payload_answer(struct fq_ctx *c, const char *channel, const char *user,
+                                 const struct fq_answer *an)
+{
+    if (!user || !channel || an->n_replies == 0)
+        return FQ_OK;
+    char *text = joined_replies(an);
+    if (!text)
+        return FQ_ENOMEM;
+    enum fq_err err;
+    if (strcmp(channel, "wecom_kf") == 0)
+        err = kf_answer(c, user, an, text);
+    else
+        err = app_text(c, user, text, an->case_no);
+    free(text);
+    return err;
+}
+
+/* The mediator's WeCom userid, NULL when the roster has none. */
+static const char *wecom_user_of(const struct fq_ctx *c, const char *mediator_id)
+{
+    int i = roster_mediator_index(c->roster, mediator_id);
+    return i >= 0 ? c->roster->med[i].wecom_userid : NULL;
+}
+
+enum fq_err wecom_payload_med_reply(struct fq_ctx *c, const struct fq_msg *m,
+                                    const struct fq_action *x)
+{
+    enum fq_err err = app_text(c, m->user, x->text, NULL);
+    if (err || !m->response_code || !*m->response_code)
+        return err;
+    const char *key = !x->ok ? "wc_card_refused"
+                      : fq_streq(m->command, "escalate") ? "wc_card_escalated"
+                                                         : "wc_card_accepted";
+    char id[33];
+    payload_event_id(id);
+    json_t *o = json_pack("{s:[s],s:I,s:s,s:{s:s}}", "userids", m->user, "agentid",
+                          (json_int_t)agent_id(c), "response_code", m->response_code, "button",
+                          "replace_name", i18n_get(c->lex, FQ_LOC_ZH_CN, key));
+    return put(c, "message/update_template_card", m->user, o, NULL, id);
+}
+
+/* desc_color of the card's source line: 0 grey, 1 black, 2 red, 3 green. */
+static int severity_colour(int sev)
+{
+    return sev == FQ_SEV_RED ? 2 : sev == FQ_SEV_YELLOW ? 1 : 3;
+}
+
+enum fq_err wecom_payload_assign(struct fq_ctx *c, const struct fq_action *x,
+                                 const struct fq_case *k)
+{
+    if (!k || !x->type || strcmp(x->type, "assigned") != 0)
+        return FQ_OK;
+    const char *uid = wecom_user_of(c, x->target);
+    if (!uid || !*uid)
+        return FQ_OK;
+    const int loc = FQ_LOC_ZH_CN;
+    const struct fq_roster *r = c->roster;
+    int place = roster_org_index(r, k->place_org);
+    const char *place_name = place >= 0 ? r->org[place].name
+                             : k->place_text ? k->place_text
+                                             : i18n_get(c->lex, loc, "wc_unknown");
+    char *phone = k->contact ? fq_mask_phone(k->contact) : NULL;
+    char *title = i18n_format(c->lex, loc, "wc_card_title", "case", k->case_no, (char *)NULL);
+    char *accept_key = NULL, *escalate_key = NULL;
+    struct fq_buf b;
+    buf_init(&b);
+    buf_printf(&b, "%s%s", WECOM_KEY_ACCEPT, k->case_no);
+    accept_key = buf_take(&b);
+    buf_printf(&b, "%s%s", WECOM_KEY_ESCALATE, k->case_no);
+    escalate_key = buf_take(&b);
+    char id[33];
+    payload_event_id(id);
+    buf_printf(&b, "fq_%s_%.8s", k->case_no, id);   /* task_id: unique per card */
+    char *task = buf_take(&b);
+    enum fq_err err = FQ_ENOMEM;
+    if (!title || !accept_key || !escalate_key || !task || (k->contact && !phone))
+        goto out;
+    json_t *hz = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]",
+                           "keyname", i18n_get(c->lex, loc, "wc_card_category"), "value",
+                           i18n_category(c->lex, loc, k->category),
+                           "keyname", i18n_get(c->lex, loc, "wc_card_severity"), "value",
+                           i18n_severity(c->lex, loc, k->severity),
+                           "keyname", i18n_get(c->lex, loc, "wc_card_place"), "value", place_name,
+                           "keyname", i18n_get(c->lex, loc, "wc_card_phone"), "value",
+                           phone ? phone : i18n_get(c->lex, loc, "wc_unknown"));
+    json_t *card = json_pack(
+        "{s:s,s:{s:s,s:i},s:{s:s,s:s},s:s,s:o,s:s,s:[{s:s,s:i,s:s},{s:s,s:i,s:s}]}",
+        "card_type", "button_interaction",
+        "source", "desc", i18n_severity(c->lex, loc, k->severity), "desc_color",
+        severity_colour(k->severity),
+        "main_title", "title", title, "desc", i18n_category(c->lex, loc, k->category),
+        "sub_title_text", i18n_get(c->lex, loc, "wc_card_hint"),
+        "horizontal_content_list", hz,
+        "task_id", task,
+        "button_list", "text", i18n_get(c->lex, loc, "wc_btn_accept"), "style", 1, "key",
+        accept_key, "text", i18n_get(c->lex, loc, "wc_btn_escalate"), "style", 2, "key",
+        escalate_key);
+    json_t *o = card ? json_pack("{s:s,s:s,s:I,s:o,s:i,s:i}", "touser", uid, "msgtype",
+                                 "template_card", "agentid", (json_int_t)agent_id(c),
+                                 "template_card", card, "enable_duplicate_check", 1,
+                                 "duplicate_check_interval", DUP_INTERVAL)
+                     : NULL;
+    err = put(c, "message/send", uid, o, k->case_no, id);
+out:
+    free(phone);
+    free(title);
+    free(accept_key);
+    free(escalate_key);
+    free(task);
+    buf_cleanup(&b);
+    return err;
+}
+
+enum fq_err wecom_payload_notify(struct fq_ctx *c, const struct fq_action *x,
+                                 const struct fq_case *k)
+{
+    return app_text(c, wecom_user_of(c, x->target), x->text, k ? k->case_no : NULL);
+}
+
+enum fq_err wecom_inbound_prepare(struct fq_ctx *c, struct fq_msg *m)
+{
+    if (m->kind == FQ_MSG_COMMAND && m->mediator) {
+        int med = dispatch_sender(c->roster, m);   /* by FromUserName = wecom_userid */
+        if (med >= 0) {
+            char *id = fq_strdup(c->roster->med[med].id);
+            if (!id)
+                return FQ_ENOMEM;
+            free(m->mediator);
+            m->mediator = id;
+        }
+        return FQ_OK;
+    }
+    if (m->kind == FQ_MSG_CHAT && fq_streq(m->channel, "wecom_kf") && m->user)
+        return store_wecom_kf_inbound(c->store, m->user, m->at);
+    return FQ_OK;
+}

@@ -1,0 +1,386 @@
+/* sched.c: the timer loop. Timers are rows (store/timer_table.c); this thread only finds the due
+ * ones and asks the core to fire them, so firing is committed like any other change and the
+ * database stays the single source of truth across restarts.
+ *
+ * Design choices:
+ * - Polling, at most a second apart, instead of a kick from every commit. The thread sleeps
+ *   until the earliest pending due time (store_timer_next, an index lookup) or one second,
+ *   whichever is sooner, and then asks again. A timer added by any writer (the core, the CLI, a
+ *   restored backup) is thus seen within a second without the core having to know which commits
+ *   added timers, and the cost is one indexed query a second when idle. Due times are whole
+ *   seconds, so timers fire between 0 and about 1 s after their due time (docs/contract.md 7.4:
+ *   within about a second).
+ * - One FQ_MSG_TIMER message in flight at a time, holding up to BATCH ids; the loop waits for
+ *   it to be done (committed or rolled back) before it queries again, so no timer is ever
+ *   pushed twice concurrently. The core still marks each timer fired with a conditional UPDATE
+ *   (store_timer_fire), so a timer fires once even against a second scheduler or a restart:
+ *   a crash before the commit leaves it unfired (it fires after the restart), a crash after the
+ *   commit leaves it fired (never again).
+ * - Roster changes: the loop also watches the roster generation (kv roster_gen). When it
+ *   changes (an import by the CLI, or by the admin API) and once at start-up, it sends a message
+ *   with no ids: the core reloads the roster and runs timers_housekeep (absence reassignment,
+ *   one pending digest per supervisor).
+ * - Metrics are counted after commit, in the done callback, for the ids the core left non-zero
+ *   (timers that had an effect). */
+#include "bot/core/sched.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "handlers/actions.h"
+#include "handlers/roster.h"
+#include "handlers/timers.h"
+#include "store/case_table.h"
+#include "store/timer_lifecycle.h"
+#include "store/timer_table.h"
+#include "store/store.h"
+#include "bot/core/core.h"
+#include "bot/sys/log.h"
+#include "bot/sys/metrics.h"
+#include "bot/render/payload.h"
+
+#define BATCH 256
+#define POLL_MS 1000
+#define RETRY_MS 1000
+
+struct sched {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stopping, kicked, started;
+    bool inflight;                   /* a message is with the core */
+    int last_status;                 /* its status once done */
+
+    struct store *store;             /* this thread's own connection */
+    struct core *core;
+
+    /* the batch in flight: kinds by position in the message's ids (read by the done callback,
+     * on the core thread, while this thread waits) */
+    char kinds[BATCH][32];
+    size_t n_kinds;
+
+    /* for the due-timer callback */
+    int64_t *ids;
+    size_t n_ids;
+};
+
+/* ---- the core side ------------------------------------------------------------------------- */
+static bool transient(enum fq_err e)
+{
+    return e == FQ_ENOMEM || e == FQ_ESTORE || e == FQ_EBUSY || e == FQ_EIO;
+}
+
+static bool has_outbound(const struct fq_actions *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (a->v[i].kind == FQ_ACT_OUTBOUND)
+            return true;
+    return false;
+}
+
+/* One timer, under its own savepoint. *effect: it did something. */
+static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id, bool *effect)
+{
+    *effect = false;
+    struct store *st = ctx->store;
+    if (store_savepoint(st))
+        return FQ_ESTORE;
+    enum fq_err err = store_timer_fire(st, id, ctx->now);
+    if (err == FQ_ENOTFOUND) {   /* fired or cancelled already */
+        store_release(st);
+        return FQ_OK;
+    }
+    struct fq_timer t;
+    memset(&t, 0, sizeof t);
+    if (!err)
+        err = store_timer_get(st, id, &t, NULL);
+    struct fq_actions a;
+    actions_init(&a);
+    struct fq_case k;
+    memset(&k, 0, sizeof k);
+    if (!err)
+        err = timers_fire(ctx, &t, &a);
+    if (!err && a.oom)
+        err = FQ_ENOMEM;
+    if (!err) {
+        /* an answer addressed by a timer (a survey question) goes to the case's resident */
+        struct fq_msg to;
+        memset(&to, 0, sizeof to);
+        if (has_outbound(&a) && t.case_id > 0 &&
+            (err = store_case_get_id(st, t.case_id, &k)) == FQ_OK) {
+            to.channel = k.channel;
+            to.user = k.user;
+        }
+        if (!err || err == FQ_ENOTFOUND)
+            err = payload_emit(ctx, prefix, &to, &a, NULL);
+    }
+    if (err) {
+        store_rollback_to(st);
+        if (!transient(err)) {
+            /* a timer that cannot fire is consumed, not retried for ever */
+            log_warn("timer dropped id=%lld kind=%s err=\"%s\"", (long long)id, t.kind,
+                     fq_strerror(err));
+            err = store_timer_fire(st, id, ctx->now);
+            if (err == FQ_ENOTFOUND)
+                err = FQ_OK;
+        }
+    } else {
+        err = store_release(st);
+        *effect = a.n > 0;
+    }
+    case_cleanup(&k);
+    actions_cleanup(&a);
+    timer_cleanup(&t);
+    return err;
+}
+
+enum fq_err sched_run(struct fq_ctx *ctx, const char *prefix, struct fq_msg *m)
+{
+    m->status = 200;
+    if (m->n_ids == 0) {
+        struct fq_actions a;
+        actions_init(&a);
+        enum fq_err err = timers_housekeep(ctx, &a);
+        if (!err && a.oom)
+            err = FQ_ENOMEM;
+        if (!err)
+            err = payload_emit(ctx, prefix, NULL, &a, NULL);
+        actions_cleanup(&a);
+        return err;
+    }
+    for (size_t i = 0; i < m->n_ids; i++) {
+        bool effect = false;
+        enum fq_err err = fire_one(ctx, prefix, m->ids[i], &effect);
+        if (err)
+            return err;
+        if (!effect)
+            m->ids[i] = 0;
+    }
+    return FQ_OK;
+}
+
+/* ---- the thread ---------------------------------------------------------------------------- */
+static void on_done(struct fq_msg *m, void *arg)
+{
+    struct sched *s = arg;
+    if (m->status == 200)
+        for (size_t i = 0; i < m->n_ids && i < s->n_kinds; i++)
+            if (m->ids[i])
+                metrics_timer_fired(timers_metric_label(s->kinds[i]));
+    pthread_mutex_lock(&s->mu);
+    s->inflight = false;
+    s->last_status = m->status;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    fq_msg_free(m);
+}
+
+/* Hands m to the core and waits until it is done. True when committed. */
+static bool push_wait(struct sched *s, struct fq_msg *m)
+{
+    m->done = on_done;
+    m->done_arg = s;
+    m->at = fq_now();
+    pthread_mutex_lock(&s->mu);
+    s->inflight = true;
+    s->last_status = 0;
+    pthread_mutex_unlock(&s->mu);
+    enum fq_err err = core_push(s->core, m);
+    if (err) {
+        pthread_mutex_lock(&s->mu);
+        s->inflight = false;
+        pthread_mutex_unlock(&s->mu);
+        fq_msg_free(m);
+        return false;
+    }
+    /* wait even when stopping: the core (stopped after us) still owns and finishes m */
+    pthread_mutex_lock(&s->mu);
+    while (s->inflight)
+        pthread_cond_wait(&s->cv, &s->mu);
+    int status = s->last_status;
+    pthread_mutex_unlock(&s->mu);
+    return status == 200;
+}
+
+static void due_cb(const struct fq_timer *t, void *arg)
+{
+    struct sched *s = arg;
+    if (s->n_ids >= BATCH)
+        return;
+    s->ids[s->n_ids] = t->id;
+    snprintf(s->kinds[s->n_ids], sizeof s->kinds[0], "%s", t->kind);
+    s->n_ids++;
+}
+
+/* Pushes the due timers; returns how many were pushed, or -1 on failure. */
+static int push_due(struct sched *s)
+{
+    int64_t *ids = malloc(BATCH * sizeof *ids);
+    if (!ids)
+        return -1;
+    s->ids = ids;
+    s->n_ids = 0;
+    enum fq_err err = store_timer_due(s->store, fq_now(), BATCH, due_cb, s);
+    s->ids = NULL;
+    if (err) {
+        log_warn("scheduler: due timers query failed err=\"%s\" db=\"%s\"", fq_strerror(err),
+                 store_errmsg(s->store));
+        free(ids);
+        return -1;
+    }
+    size_t n = s->n_ids;
+    if (n == 0) {
+        free(ids);
+        return 0;
+    }
+    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER, FQ_SRC_INTERNAL);
+    if (!m) {
+        free(ids);
+        return -1;
+    }
+    m->ids = ids;            /* ownership moves with the message */
+    m->n_ids = n;
+    s->n_kinds = n;
+    bool ok = push_wait(s, m);
+    s->n_kinds = 0;
+    if (!ok) {
+        log_warn("scheduler: timers not fired n=%zu (retrying)", n);
+        return -1;
+    }
+    log_debug("scheduler: timers handled n=%zu", n);
+    return (int)n;
+}
+
+static bool housekeep(struct sched *s)
+{
+    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER, FQ_SRC_INTERNAL);
+    return m && push_wait(s, m);
+}
+
+/* Sleeps until the monotonic deadline (ms), a kick or stop. */
+static void sleep_until(struct sched *s, int64_t deadline_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping && !s->kicked) {
+        int64_t now = fq_mono_ms();
+        if (now >= deadline_ms)
+            break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t left = deadline_ms - now;
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    s->kicked = false;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static bool stopping(struct sched *s)
+{
+    pthread_mutex_lock(&s->mu);
+    bool v = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    return v;
+}
+
+static void *sched_main(void *arg)
+{
+    struct sched *s = arg;
+    log_thread_name("fq-timers");
+    char *gen = NULL;
+    bool need_housekeeping = true;
+    while (!stopping(s)) {
+        char *g = roster_generation(s->store);
+        if (need_housekeeping || !fq_streq(g, gen)) {
+            if (housekeep(s)) {
+                free(gen);
+                gen = g;
+                g = NULL;
+                need_housekeeping = false;
+            }
+        }
+        free(g);
+        int pushed = push_due(s);
+        if (pushed > 0)
+            continue;                 /* maybe more are due: ask again at once */
+        int64_t wait = pushed < 0 || need_housekeeping ? RETRY_MS : POLL_MS;
+        int64_t next = 0;
+        if (pushed == 0 && store_timer_next(s->store, &next) == FQ_OK) {
+            int64_t until = next * 1000 - fq_now_ms();
+            if (until < wait)
+                wait = until < 0 ? 0 : until;
+        }
+        sleep_until(s, fq_mono_ms() + wait);
+    }
+    free(gen);
+    return NULL;
+}
+
+enum fq_err sched_start(const struct fq_config *cfg, struct core *core, struct sched **out,
+                        char **cause)
+{
+    *out = NULL;
+    struct sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return FQ_ENOMEM;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    s->core = core;
+    enum fq_err err = store_open(cfg->store_path, &s->store, cause);
+    if (err)
+        goto fail;
+    if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
+        err = FQ_ENOMEM;
+        if (cause && !*cause)
+            *cause = fq_strdup("cannot start the scheduler thread");
+        goto fail;
+    }
+    s->started = true;
+    *out = s;
+    return FQ_OK;
+fail:
+    store_close(s->store);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+    return err;
+}
+
+void sched_kick(struct sched *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->kicked = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sched_stop(struct sched *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->started)
+        pthread_join(s->thread, NULL);
+    store_close(s->store);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}

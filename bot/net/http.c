@@ -1,0 +1,764 @@
+/* http.c: the HTTP face of the daemon (docs/contract.md 3), on libmicrohttpd with a thread pool.
+ *
+ * A chat request is verified (size, content type, HMAC signature, timestamp window), parsed and
+ * rate-limited on the HTTP thread, then handed to the core; the connection is SUSPENDED rather
+ * than blocking a worker, and resumed by the core after the batch that holds it has committed.
+ * So two HTTP threads can keep hundreds of requests in one group commit, and nothing is
+ * answered before it is durable. Rejected requests never reach the core: nothing is stored. */
+#include "bot/net/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "bot/admin/admin.h"
+#include "bot/chan/chat/chat_msg.h"
+#include "bot/core/core.h"
+#include "bot/sys/crypto.h"
+#include "bot/sys/log.h"
+#include "bot/sys/metrics.h"
+#include "bot/net/ratelimit.h"
+#include "bot/admin/roster_file.h"
+#include "bot/chan/wecom/wecom_callback.h"
+#include "bot/chan/wecom/wecom_deliver.h"
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "common/roster_model.h"
+
+#define TIMESTAMP_WINDOW 300
+#define RATE_BURST 30
+#define RATE_PERIOD_MS 60000
+
+struct http {
+    struct MHD_Daemon *d;
+    struct core *core;
+    const struct fq_config *cfg;
+    struct ratelimit *rl;
+    atomic_int inflight;
+    atomic_int active;    /* requests whose headers arrived and that are not completed */
+    pthread_mutex_t mu;
+    /* chat.secret made ready for HMAC, one per configuration seen (SIGHUP keeps the old
+     * configurations alive until exit, and so are these); under mu, freed by http_stop */
+    struct {
+        const struct fq_config *cfg;
+        struct crypto_hmac *key;
+    } hmac[16];
+    size_t n_hmac;
+};
+
+/* Per-request state, owned by MHD's con_cls slot until the completed callback frees it. */
+struct req {
+    enum metrics_endpoint ep;
+    struct fq_buf body;
+    bool too_big;
+    bool suspended, answered;
+    bool counted;         /* in h->inflight until the request completes */
+    struct MHD_Connection *conn;
+    struct http *h;
+    int status;
+    char *answer;         /* JSON, owned */
+    bool close;           /* answer with Connection: close and drop the connection */
+    const char *allow;    /* the Allow header of a 405 (static) */
+    const char *www_auth; /* the WWW-Authenticate header of a 401 (static) */
+};
+
+static const struct fq_config *cfg_of(struct http *h)
+{
+    pthread_mutex_lock(&h->mu);
+    const struct fq_config *c = h->cfg;
+    pthread_mutex_unlock(&h->mu);
+    return c;
+}
+
+void http_set_config(struct http *h, const struct fq_config *cfg)
+{
+    pthread_mutex_lock(&h->mu);
+    h->cfg = cfg;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static enum MHD_Result send_body(struct MHD_Connection *conn, struct req *r, int status,
+                                 const char *ctype, const char *body)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                                                MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    if (r && r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r && r->allow && status == 405)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (r && r->www_auth && status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_auth);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    metrics_request(r ? r->ep : EP_OTHER, status);
+    return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, struct req *r, int status,
+                                 const char *json)
+{
+    return send_body(conn, r, status, "application/json; charset=utf-8", json ? json : "{}");
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct req *r, int status,
+                                  const char *code, const char *message)
+{
+    char *j = chat_error_json(code, message);
+    enum MHD_Result ret = send_json(conn, r, status, j ? j : "{\"error\":\"internal\"}");
+    free(j);
+    return ret;
+}
+
+/* Called by the core after commit, on the core thread: keep the answer, wake the connection. */
+static void on_done(struct fq_msg *m, void *arg)
+{
+    struct req *r = arg;
+    r->status = m->status ? m->status : 500;
+    r->answer = m->answer;
+    m->answer = NULL;
+    fq_msg_free(m);
+    r->answered = true;
+    MHD_resume_connection(r->conn);
+}
+
+/* Hands m to the core and suspends the connection until on_done. */
+static enum MHD_Result to_core(struct http *h, struct req *r, struct MHD_Connection *conn,
+                               struct fq_msg *m)
+{
+    m->done = on_done;
+    m->done_arg = r;
+    r->conn = conn;
+    r->suspended = true;
+    r->counted = true;
+    atomic_fetch_add(&h->inflight, 1);
+    MHD_suspend_connection(conn);
+    enum fq_err err = core_push(h->core, m);
+    if (err) {
+        /* not taken: answer now (resume first: we are on the connection's own thread) */
+        atomic_fetch_sub(&h->inflight, 1);
+        r->counted = false;
+        MHD_resume_connection(conn);
+        r->suspended = false;
+        fq_msg_free(m);
+        return send_error(conn, r, 503, "unavailable",
+                          err == FQ_ELIMIT ? "too busy, try again" : "shutting down");
+    }
+    return MHD_YES;
+}
+
+static bool content_type_json(struct MHD_Connection *conn)
+{
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    if (!ct)
+        return false;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* The HMAC key of cfg's chat.secret, made on first use; NULL when it cannot be made or kept
+ * (then the caller uses the one-shot function). */
+static const struct crypto_hmac *chat_key(struct http *h, const struct fq_config *cfg)
+{
+    const struct crypto_hmac *key = NULL;
+    pthread_mutex_lock(&h->mu);
+    for (size_t i = 0; i < h->n_hmac && !key; i++)
+        if (h->hmac[i].cfg == cfg)
+            key = h->hmac[i].key;
+    if (!key && h->n_hmac < sizeof h->hmac / sizeof *h->hmac &&
+        (key = h->hmac[h->n_hmac].key = crypto_hmac_new(cfg->chat_secret, strlen(cfg->chat_secret))))
+        h->hmac[h->n_hmac++].cfg = cfg;
+    pthread_mutex_unlock(&h->mu);
+    return key;
+}
+
+static enum MHD_Result chat_request(struct http *h, struct req *r, struct MHD_Connection *conn)
+{
+    const struct fq_config *cfg = cfg_of(h);
+    if (!cfg->chat_secret)
+        return send_error(conn, r, 503, "unavailable", "chat.secret is not configured");
+    if (r->too_big)
+        return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
+    if (!content_type_json(conn))
+        return send_error(conn, r, 415, "unsupported_media_type",
+                          "Content-Type must be application/json");
+
+    const char *ts = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-FQ-Timestamp");
+    const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-FQ-Signature");
+    if (!ts || !sig || strncmp(sig, "sha256=", 7) != 0 || strlen(ts) > 20)
+        return send_error(conn, r, 401, "bad_signature", "missing or malformed signature headers");
+    /* HMAC over timestamp "." body, compared in constant time */
+    const char *body = r->body.s ? r->body.s : "";
+    size_t tlen = strlen(ts), blen = r->body.len;
+    unsigned char mac[32];
+    char hex[65];
+    const struct crypto_hmac *secret = chat_key(h, cfg);
+    if (secret) {
+        const void *parts[] = {ts, ".", body};
+        const size_t lens[] = {tlen, 1, blen};
+        crypto_hmac_parts(secret, parts, lens, 3, mac);
+    } else {
+        char *signed_text = malloc(tlen + 1 + blen + 1);
+        if (!signed_text)
+            return send_error(conn, r, 503, "unavailable", "out of memory");
+        memcpy(signed_text, ts, tlen);
+        signed_text[tlen] = '.';
+        memcpy(signed_text + tlen + 1, body, blen);
+        crypto_hmac_sha256(cfg->chat_secret, strlen(cfg->chat_secret), signed_text,
+                           tlen + 1 + blen, mac);
+        free(signed_text);
+    }
+    crypto_hex(mac, 32, hex);
+    const char *given = sig + 7;
+    if (!crypto_equal(hex, 64, given, strlen(given)))
+        return send_error(conn, r, 401, "bad_signature", "signature does not match");
+    char *end = NULL;
+    long long t = strtoll(ts, &end, 10);
+    long long now = (long long)fq_now();
+    if (!end || *end || end == ts || t < now - TIMESTAMP_WINDOW || t > now + TIMESTAMP_WINDOW)
+        return send_error(conn, r, 401, "stale_timestamp",
+                          "X-FQ-Timestamp is more than 300 s from the server's clock");
+
+    struct fq_msg *m = NULL;
+    const char *why = NULL;
+    enum fq_err err = chat_parse(body, blen, &m, &why);
+    if (err)
+        return send_error(conn, r, err == FQ_ENOMEM ? 503 : 400,
+                          err == FQ_ENOMEM ? "unavailable" : "bad_request", why);
+    m->source = FQ_SRC_HTTP;
+    struct fq_buf key;
+    buf_init(&key);
+    buf_printf(&key, "%s\x1f%s", m->channel, m->user);
+    bool ok = key.s && ratelimit_take(h->rl, key.s, fq_mono_ms());
+    buf_cleanup(&key);
+    if (!ok) {
+        fq_msg_free(m);
+        return send_error(conn, r, 429, "rate_limited", "more than 30 messages a minute");
+    }
+    metrics_message_in("chat");
+    return to_core(h, r, conn, m);
+}
+
+static enum MHD_Result roster_request(struct http *h, struct req *r, struct MHD_Connection *conn)
+{
+    if (r->too_big)
+        return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
+    struct fq_roster *ro = NULL;
+    char *problem = NULL;
+    enum fq_err err = roster_json_parse(r->body.s ? r->body.s : "", r->body.len, &ro, &problem);
+    if (err) {
+        enum MHD_Result ret = send_error(conn, r, err == FQ_ENOMEM ? 503 : 400,
+                                         err == FQ_ENOMEM ? "unavailable" : "invalid_roster",
+                                         problem ? problem : fq_strerror(err));
+        free(problem);
+        return ret;
+    }
+    struct fq_msg *m = fq_msg_new(FQ_MSG_ROSTER, FQ_SRC_HTTP);
+    if (!m) {
+        roster_free(ro);
+        return send_error(conn, r, 503, "unavailable", "out of memory");
+    }
+    m->roster = ro;
+    return to_core(h, r, conn, m);
+}
+
+/* RFC 6750 3: a 401 names the scheme and realm; error="invalid_token" when a token was sent. */
+#define BEARER_CHALLENGE "Bearer realm=\"fengqiao\""
+#define BEARER_INVALID BEARER_CHALLENGE ", error=\"invalid_token\""
+
+/* NULL when the bearer token is right, else the challenge of the 401. */
+static const char *admin_refusal(const struct fq_config *cfg, struct MHD_Connection *conn)
+{
+    const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!a || strncasecmp(a, "Bearer ", 7) != 0)
+        return BEARER_CHALLENGE;
+    const char *tok = a + 7;
+    if (!crypto_equal(tok, strlen(tok), cfg->admin_token, strlen(cfg->admin_token)))
+        return BEARER_INVALID;
+    return NULL;
+}
+
+/* ---- WeCom callback (docs/contract.md 3.2; logic in bot/chan/wecom/wecom_callback.c) --------------------------- */
+/* WeCom's envelopes may exceed server.max_body (the 64 KB message of the vectors is ~90 KB). */
+static int64_t body_limit(const struct req *r, const struct fq_config *cfg)
+{
+    if (r->ep == EP_WECOM && cfg->server_max_body < WECOM_MAX_BODY)
+        return WECOM_MAX_BODY;
+    return cfg->server_max_body;
+}
+
+/* A query parameter as sent: libmicrohttpd has already percent-decoded it and turned "+" into
+ * a space; none of these four parameters can hold a real space (hex, digits, base64), so a space
+ * is turned back into the "+" that was sent (docs/wecom.md 1, last paragraph:
+ * a "+" stays a "+"). */
+static char *wecom_arg(struct MHD_Connection *conn, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    char *c = v ? fq_strdup(v) : NULL;
+    for (char *p = c; p && *p; p++)
+        if (*p == ' ')
+            *p = '+';
+    return c;
+}
+
+static enum MHD_Result send_empty(struct MHD_Connection *conn, struct req *r, int status)
+{
+    return send_body(conn, r, status, "text/plain; charset=utf-8", "");
+}
+
+/* Verification (GET) answers the decrypted echostr; a message (POST) is verified, decrypted and
+ * parsed here, handed to the core (or the 微信客服 puller) and answered 200 with an empty body AT
+ * ONCE, without waiting for the commit: WeCom wants an answer within 5 s (docs/wecom.md 5.1), and
+ * its retries of a message whose commit failed or was lost in a crash are safe because the core
+ * deduplicates on MsgId (or the event key) in the transaction that applies the message. A
+ * message the core cannot take (queue full, stopping) gets 503, so WeCom retries it. Rejections
+ * (401 signature or stale timestamp, 400 anything else) have an empty body and no effect, as
+ * WeCom's side expects (vectors: "non-2xx with an empty body"). */
+static enum MHD_Result wecom_request(struct http *h, struct req *r, struct MHD_Connection *conn,
+                                     const struct fq_config *cfg, const char *method)
+{
+    if (r->too_big)
+        return send_empty(conn, r, 413);
+    struct wecom_crypt wc;
+    int rc = wecom_crypt_init(&wc, cfg->wecom_token, cfg->wecom_encoding_aes_key,
+                              cfg->wecom_corp_id);
+    if (rc)
+        return send_empty(conn, r, 503);
+    char *sig = wecom_arg(conn, "msg_signature"), *ts = wecom_arg(conn, "timestamp"),
+         *nonce = wecom_arg(conn, "nonce");
+    enum MHD_Result ret;
+    int status = 200;
+    if (strcmp(method, "POST") != 0) {
+        char *echo = wecom_arg(conn, "echostr"), *plain = NULL;
+        size_t len = 0;
+        rc = wecom_url_verify(&wc, sig, ts, nonce, echo, &plain, &len);
+        if (!rc && (len == 0 || strlen(plain) != len))
+            rc = WECOM_E_BUFFER;
+        free(echo);
+        if (!rc) {
+            ret = send_body(conn, r, 200, "text/plain; charset=utf-8", plain);
+            free(plain);
+            goto out;
+        }
+        free(plain);
+    } else {
+        struct wecom_xml x;
+        rc = wecom_callback_open(&wc, sig, ts, nonce, r->body.s ? r->body.s : "", r->body.len,
+                                 cfg->wecom_max_age, fq_now(), &x);
+        if (!rc) {
+            struct fq_msg *m = NULL;
+            struct wecom_kf_bell bell;
+            bool oom = false;
+            enum wecom_route route = wecom_route_message(&x, fq_now(), &m, &bell, &oom);
+            if (oom)
+                status = 503;
+            else if (route == WECOM_ROUTE_CORE) {
+                metrics_message_in("wecom");
+                if (core_push(h->core, m) != FQ_OK) {   /* m->done NULL: the core frees it */
+                    fq_msg_free(m);
+                    status = 503;
+                }
+            } else if (route == WECOM_ROUTE_KF) {
+                if (!wecom_out_bell(bell.token, bell.open_kfid))
+                    status = 503;
+                wecom_kf_bell_cleanup(&bell);
+            }
+            wecom_xml_cleanup(&x);
+        }
+    }
+    if (rc) {
+        log_info("wecom callback refused method=%s reason=%s", method, wecom_code_name(rc));
+        status = rc == WECOM_E_SIGNATURE || rc == WECOM_E_STALE ? 401
+                 : rc == WECOM_E_NOMEM ? 503 : 400;
+    }
+    ret = send_empty(conn, r, status);
+out:
+    free(sig);
+    free(ts);
+    free(nonce);
+    wecom_crypt_cleanup(&wc);
+    return ret;
+}
+
+/* ---- message framing (RFC 9112 6.1, 6.3) ------------------------------------------------------
+ * libmicrohttpd 0.9.75 frames a request by Transfer-Encoding: chunked even when a Content-Length
+ * is there too, keeps only the first of several Content-Length lines, and waits for the close of
+ * the connection when the transfer coding is anything else. Each of those lets a client make this
+ * server and a proxy in front of it disagree on where a request ends (request smuggling), so the
+ * headers are checked on the first call, before routing, authentication or any body is read, and
+ * a refused request is answered at once and its connection closed (nothing after it is read). */
+struct framing {
+    int n_cl, n_te;
+    bool cl_bad, cl_differ;
+    const char *cl, *te;
+};
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!value)
+        value = "";
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (!all_digits(value))
+            f->cl_bad = true;
+        else if (f->cl && strcmp(f->cl, value) != 0)
+            f->cl_differ = true;
+        f->cl = value;
+        f->n_cl++;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->te = value;
+        f->n_te++;
+    }
+    return MHD_YES;
+}
+
+/* 0 when the request's framing is sound, else the status to refuse it with (*why: the message). */
+static int framing_check(struct MHD_Connection *conn, const char *version, const char **why)
+{
+    struct framing f = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, framing_header, &f);
+    if (f.n_te && f.n_cl) {
+        *why = "both Content-Length and Transfer-Encoding";
+        return 400;
+    }
+    if (f.cl_bad) {
+        *why = "Content-Length is not a decimal number";
+        return 400;
+    }
+    if (f.cl_differ) {
+        *why = "Content-Length given twice with different values";
+        return 400;
+    }
+    if (f.n_te && strcmp(version, MHD_HTTP_VERSION_1_1) != 0) {
+        *why = "Transfer-Encoding in a request older than HTTP/1.1";
+        return 400;
+    }
+    if (f.n_te > 1 || (f.n_te && strcasecmp(f.te, "chunked") != 0)) {
+        *why = "the only transfer coding understood is chunked";
+        return 501;
+    }
+    return 0;
+}
+
+/* ---- routes ----------------------------------------------------------------------------------
+ * Every path the daemon serves, with the methods it takes (the Allow header of a 405). This table
+ * is the one list of routes: the OpenAPI description (docs/openapi.yaml) is checked against it by
+ * the integration tests, which read the ROUTE lines below. A prefix route matches the path
+ * followed by one non-empty segment. HEAD is answered wherever GET is. */
+struct route {
+    const char *path;
+    bool prefix;
+    enum metrics_endpoint ep;
+    const char *allow;
+};
+
+#define ROUTE(path, prefix, ep, allow) {path, prefix, ep, allow}
+static const struct route routes[] = {
+    ROUTE("/chat/v1/messages", false, EP_CHAT, "POST"),
+    ROUTE("/wecom/callback", false, EP_WECOM, "GET, HEAD, POST"),
+    ROUTE("/healthz", false, EP_HEALTHZ, "GET, HEAD"),
+    ROUTE("/readyz", false, EP_READYZ, "GET, HEAD"),
+    ROUTE("/metrics", false, EP_METRICS, "GET, HEAD"),
+    ROUTE("/api/v1/cases", false, EP_ADMIN_CASES, "GET, HEAD"),
+    ROUTE("/api/v1/cases/", true, EP_ADMIN_CASE, "GET, HEAD"),
+    ROUTE("/api/v1/reports/monthly", false, EP_ADMIN_REPORT, "GET, HEAD"),
+    ROUTE("/api/v1/roster", false, EP_ADMIN_ROSTER, "POST"),
+};
+
+static const struct route *route_of(const char *url)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        const struct route *rt = &routes[i];
+        size_t n = strlen(rt->path);
+        if (rt->prefix ? strncmp(url, rt->path, n) == 0 && url[n] && !strchr(url + n, '/')
+                       : strcmp(url, rt->path) == 0)
+            return rt;
+    }
+    return NULL;
+}
+
+/* Whether method is in the route's list ("GET, HEAD, POST"). */
+static bool method_ok(const struct route *rt, const char *method)
+{
+    size_t n = strlen(method);
+    for (const char *p = rt->allow; *p;) {
+        size_t w = strcspn(p, ",");
+        if (w == n && strncmp(p, method, n) == 0)
+            return true;
+        p += w;
+        p += strspn(p, ", ");
+    }
+    return false;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload_data,
+                              size_t *upload_data_size, void **con_cls)
+{
+    struct http *h = cls;
+    struct req *r = *con_cls;
+    const struct fq_config *cfg = cfg_of(h);
+
+    if (!r) {                                    /* first call: headers only */
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        const struct route *rt = route_of(url);
+        r->h = h;
+        r->ep = rt ? rt->ep : EP_OTHER;
+        buf_init(&r->body);
+        *con_cls = r;
+        atomic_fetch_add(&h->active, 1);
+        const char *why = NULL;
+        int bad = framing_check(conn, version, &why);
+        if (bad) {
+            r->close = true;
+            return send_error(conn, r, bad, bad == 501 ? "not_implemented" : "bad_request", why);
+        }
+        if (!rt)
+            return send_error(conn, r, 404, "not_found", "no such endpoint");
+        if (!method_ok(rt, method)) {
+            r->allow = rt->allow;
+            return send_error(conn, r, 405, "method_not_allowed", "method not allowed here");
+        }
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > (unsigned long long)body_limit(r, cfg))
+            return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {                     /* body chunks, bounded */
+        if (!r->too_big && r->body.len + *upload_data_size <= (size_t)body_limit(r, cfg))
+            buf_add(&r->body, upload_data, *upload_data_size);
+        else
+            r->too_big = true;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (r->suspended) {                          /* resumed by the core */
+        if (!r->answered)
+            return MHD_YES;
+        r->suspended = false;
+        return send_json(conn, r, r->status, r->answer);
+    }
+    if (r->body.oom)
+        return send_error(conn, r, 503, "unavailable", "out of memory");
+
+    switch (r->ep) {
+    case EP_CHAT:
+        return chat_request(h, r, conn);
+    case EP_WECOM:
+        if (!cfg->wecom_enabled)
+            return send_error(conn, r, 503, "unavailable", "wecom is not enabled");
+        return wecom_request(h, r, conn, cfg, method);
+    case EP_HEALTHZ:
+        return send_json(conn, r, 200, "{\"status\":\"ok\"}");
+    case EP_READYZ: {
+        bool ready = core_ready(h->core);
+        const char *mq = !cfg->mqtt_enabled ? "disabled"
+                         : metrics_mqtt_is_connected() ? "connected" : "disconnected";
+        const char *wc = !cfg->wecom_enabled ? "disabled"
+                         : metrics_wecom_failing_code() ? "failing" : "ok";
+        char body[160];
+        snprintf(body, sizeof body,
+                 "{\"status\":\"%s\",\"store\":\"%s\",\"mqtt\":\"%s\",\"wecom\":\"%s\"}",
+                 ready ? "ready" : "not_ready", ready ? "ok" : "unavailable", mq, wc);
+        return send_json(conn, r, ready ? 200 : 503, body);
+    }
+    case EP_METRICS: {
+        char *text = metrics_render();
+        enum MHD_Result ret = send_body(conn, r, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                        text ? text : "");
+        free(text);
+        return ret;
+    }
+    default:
+        break;
+    }
+
+    /* admin API */
+    if (!cfg->admin_token)
+        return send_error(conn, r, 503, "unavailable", "admin.token is not configured");
+    if ((r->www_auth = admin_refusal(cfg, conn)))
+        return send_error(conn, r, 401, "unauthorized", "missing or wrong bearer token");
+    if (r->ep == EP_ADMIN_ROSTER)
+        return roster_request(h, r, conn);
+
+    struct admin_query q = {
+        .status = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "status"),
+        .org = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "org"),
+        .since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since"),
+        .limit = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "limit"),
+        .month = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "month"),
+        .cursor = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "cursor"),
+        .offset = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "offset"),
+        .case_no = r->ep == EP_ADMIN_CASE ? url + strlen("/api/v1/cases/") : NULL,
+    };
+    int status = 500;
+    char *json = NULL;
+    if (r->ep == EP_ADMIN_CASES)
+        admin_cases(cfg, &q, &status, &json);
+    else if (r->ep == EP_ADMIN_CASE)
+        admin_case(cfg, &q, &status, &json);
+    else
+        admin_report(cfg, &q, &status, &json);
+    enum MHD_Result ret = send_json(conn, r, status, json);
+    free(json);
+    return ret;
+}
+
+/* The request is over (answer sent, or the client went away): free its state. */
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct req *r = *con_cls;
+    if (!r)
+        return;
+    if (r->counted)
+        atomic_fetch_sub(&r->h->inflight, 1);
+    atomic_fetch_sub(&r->h->active, 1);
+    buf_cleanup(&r->body);
+    free(r->answer);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_warn("http \"%s\"", line);
+}
+
+/* "host:port", "[v6]:port" */
+static bool parse_listen(const char *s, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    char host[128];
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof host)
+        return false;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 1 || port > 65535)
+        return false;
+    if (host[0] == '[') {
+        size_t n = strlen(host);
+        if (n < 2 || host[n - 1] != ']')
+            return false;
+        host[n - 1] = '\0';
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        return inet_pton(AF_INET6, host + 1, &a->sin6_addr) == 1;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "") == 0 || strcmp(host, "*") == 0) {
+        a->sin_addr.s_addr = htonl(INADDR_ANY);
+        return true;
+    }
+    if (strcmp(host, "localhost") == 0)
+        return inet_pton(AF_INET, "127.0.0.1", &a->sin_addr) == 1;
+    return inet_pton(AF_INET, host, &a->sin_addr) == 1;
+}
+
+enum fq_err http_start(const struct fq_config *cfg, struct core *core, struct http **out,
+                       char **cause)
+{
+    *out = NULL;
+    struct sockaddr_storage ss;
+    if (!parse_listen(cfg->server_listen, &ss)) {
+        *cause = fq_strdup("server.listen: not a host:port address");
+        return FQ_ECONFIG;
+    }
+    struct http *h = calloc(1, sizeof *h);
+    if (!h)
+        return FQ_ENOMEM;
+    h->core = core;
+    h->cfg = cfg;
+    pthread_mutex_init(&h->mu, NULL);
+    h->rl = ratelimit_new(RATE_BURST, RATE_PERIOD_MS);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->server_threads,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+                            MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+                            MHD_OPTION_END);
+    if (!h->d || !h->rl) {
+        *cause = fq_strdup("cannot listen on server.listen (address in use or not permitted)");
+        ratelimit_free(h->rl);
+        pthread_mutex_destroy(&h->mu);
+        free(h);
+        return FQ_EIO;
+    }
+    *out = h;
+    return FQ_OK;
+}
+
+void http_quiesce(struct http *h)
+{
+    if (h && h->d) {
+        MHD_socket s = MHD_quiesce_daemon(h->d);
+        if (s != MHD_INVALID_SOCKET)
+            close(s);
+    }
+}
+
+int http_inflight(struct http *h) { return h ? atomic_load(&h->inflight) : 0; }
+
+int http_active(struct http *h) { return h ? atomic_load(&h->active) : 0; }
+
+void http_stop(struct http *h)
+{
+    if (!h)
+        return;
+    MHD_stop_daemon(h->d);
+    ratelimit_free(h->rl);
+    for (size_t i = 0; i < h->n_hmac; i++)
+        crypto_hmac_free(h->hmac[i].key);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}

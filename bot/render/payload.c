@@ -1,0 +1,296 @@
+/* payload.c: the wire form of everything fengqiao publishes. Each action becomes one outbox row
+ * with a random event_id chosen here, stored with the row, so a redelivery after a crash carries
+ * the same id and consumers can deduplicate. */
+#include "bot/render/payload.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/config_model.h"
+#include "common/fq.h"
+#include "handlers/report.h"
+#include "bot/chan/chat/chat_msg.h"
+#include "bot/render/report_forms.h"
+#include "bot/chan/wecom/wecom_deliver.h"
+#include "bot/chan/wecom/wecom_render.h"
+#include "handlers/actions.h"
+#include "store/case_table.h"
+#include "store/outbox_table.h"
+#include "common/roster_model.h"
+
+void payload_event_id(char out[33])
+{
+    unsigned char raw[16];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof raw; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+/* The payloads of a new case (its events, the assignment, alerts) are written once per case on
+ * the core thread with the object writer of common/fq.h: building them as jansson trees and
+ * dumping them cost a sixth of the core's instructions for a case. */
+
+/* The fields of a case (docs/contract.md 4.2) into an open object. */
+static void case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct fq_case *k,
+                        bool with_contact)
+{
+    const struct fq_roster *r = c->roster;
+    int node = roster_org_index(r, k->org_id), place = roster_org_index(r, k->place_org);
+    int med = roster_mediator_index(r, k->mediator_id);
+    jobj_str(o, "case_no", k->case_no);
+    jobj_str(o, "status", k->status);
+    jobj_str(o, "category", k->category);
+    jobj_str(o, "severity", fq_severity_name(k->severity));
+    jobj_str(o, "channel", k->channel);
+    jobj_str(o, "place", k->place_org);
+    jobj_str(o, "place_name", place >= 0 ? r->org[place].name : k->place_text);
+    jobj_str(o, "org", k->org_id);
+    jobj_str(o, "org_name", node >= 0 ? r->org[node].name : NULL);
+    jobj_str(o, "tier", fq_level_name(k->tier));
+    jobj_str(o, "mediator", k->mediator_id);
+    jobj_str(o, "mediator_name", med >= 0 ? r->med[med].name : NULL);
+    jobj_str(o, "description", k->description);
+    jobj_int(o, "people", k->people);
+    jobj_int(o, "attempts", k->attempts);
+    jobj_int(o, "escalations", k->escalations);
+    char *mp = fq_mask_phone(k->contact), *mn = fq_mask_name(k->name);
+    if ((k->contact && !mp) || (k->name && !mn))
+        o->b->oom = true;
+    jobj_str(o, "contact_masked", mp);
+    jobj_str(o, "name_masked", mn);
+    free(mp);
+    free(mn);
+    if (with_contact) {
+        jobj_str(o, "contact", k->contact);
+        jobj_str(o, "name", k->name);
+    }
+    jobj_str(o, "close_reason", k->close_reason);
+    jobj_time(o, "created_at", k->created_at);
+    jobj_time(o, "assigned_at", k->assigned_at);
+    jobj_time(o, "accepted_at", k->accepted_at);
+    jobj_time(o, "resolved_at", k->resolved_at);
+    jobj_time(o, "closed_at", k->closed_at);
+    jobj_time(o, "due_accept", k->due_accept);
+    jobj_time(o, "due_resolve", k->due_resolve);
+}
+
+/* "key": {the case} */
+static void obj_case(struct fq_jobj *o, const char *key, const struct fq_ctx *c,
+                     const struct fq_case *k, bool with_contact)
+{
+    jobj_key(o, key);
+    struct fq_jobj in = jobj_begin(o->b);
+    case_fields(&in, c, k, with_contact);
+    jobj_end(&in);
+}
+
+char *payload_case_json(const struct fq_ctx *c, const struct fq_case *k, bool with_contact)
+{
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    case_fields(&o, c, k, with_contact);
+    jobj_end(&o);
+    return buf_take(&b);
+}
+
+/* Adds event_id and at to the open object o, closes it and writes the row. Always cleans up
+ * o's buffer. */
+static enum fq_err put_row(struct fq_ctx *c, struct fq_jobj *o, const char *topic, bool retain,
+                           const char *case_no)
+{
+    enum fq_err err = FQ_OK;
+    if (c->cfg->mqtt_enabled) {   /* without a bus nothing would ever drain the rows */
+        char id[33];
+        payload_event_id(id);
+        jobj_str(o, "event_id", id);
+        jobj_time(o, "at", c->now);
+        jobj_end(o);
+        err = o->b->oom ? FQ_ENOMEM
+                        : store_outbox_add(c->store, "mqtt", topic, o->b->s, retain, id, case_no,
+                                           c->now, NULL);
+    }
+    buf_cleanup(o->b);
+    return err;
+}
+
+/* The same for a payload built with jansson (the rarer ones: reports, digests). Takes j. */
+static enum fq_err put_json(struct fq_ctx *c, json_t *j, const char *topic, bool retain,
+                            const char *case_no)
+{
+    enum fq_err err = FQ_OK;
+    if (!j)
+        return FQ_ENOMEM;
+    if (c->cfg->mqtt_enabled) {
+        char id[33], when[32];
+        payload_event_id(id);
+        fq_rfc3339(c->now, when, sizeof when);
+        json_object_set_new(j, "event_id", json_string(id));
+        json_object_set_new(j, "at", json_string(when));
+        char *text = json_dumps(j, JSON_COMPACT);
+        err = text ? store_outbox_add(c->store, "mqtt", topic, text, retain, id, case_no, c->now,
+                                      NULL)
+                   : FQ_ENOMEM;
+        free(text);
+    }
+    json_decref(j);
+    return err;
+}
+
+enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_msg *m,
+                         const struct fq_actions *a, struct payload_stats *st)
+{
+    enum fq_err err = FQ_OK;
+    struct fq_case k;
+    int64_t loaded = 0;
+    memset(&k, 0, sizeof k);
+    char topic[512];
+    struct fq_buf b;
+    buf_init(&b);
+
+    for (size_t i = 0; i < a->n && !err; i++) {
+        const struct fq_action *x = &a->v[i];
+        if (x->case_id && x->case_id != loaded) {
+            /* reload: an earlier action of this batch may have changed the case */
+            case_cleanup(&k);
+            memset(&k, 0, sizeof k);
+            if ((err = store_case_get_id(c->store, x->case_id, &k)))
+                break;
+            loaded = x->case_id;
+        }
+        const struct fq_case *kp = x->case_id ? &k : NULL;
+        buf_cleanup(&b);   /* what an action that wrote no row left (put_row empties it) */
+        struct fq_jobj o = jobj_begin(&b);
+        switch (x->kind) {
+        case FQ_ACT_EVENT:
+            if (!kp)
+                continue;
+            snprintf(topic, sizeof topic, "%s/events/cases/%s", prefix, kp->case_no);
+            jobj_str(&o, "type", x->type);
+            obj_case(&o, "case", c, kp, false);
+            err = put_row(c, &o, topic, false, kp->case_no);
+            if (!err && st && strcmp(x->type, "created") == 0 && st->created < 8) {
+                snprintf(st->category[st->created], sizeof st->category[0], "%s", kp->category);
+                st->severity[st->created++] = kp->severity;
+            }
+            loaded = 0;   /* the next action re-reads the case (it may change in between) */
+            break;
+        case FQ_ACT_ASSIGN:
+            if (!kp || !x->target)
+                continue;
+            snprintf(topic, sizeof topic, "%s/mediators/%s/assignments", prefix, x->target);
+            obj_case(&o, "case", c, kp, true);
+            jobj_str(&o, "action", x->type);
+            err = put_row(c, &o, topic, false, kp->case_no);
+            if (!err && c->cfg->wecom_enabled)   /* also a WeCom card (bot/chan/wecom/wecom_render.c) */
+                err = wecom_payload_assign(c, x, kp);
+            break;
+        case FQ_ACT_ALERT:
+            if (!x->target)
+                continue;
+            snprintf(topic, sizeof topic, "%s/alerts/%s", prefix, x->target);
+            jobj_str(&o, "type", "alert");
+            jobj_str(&o, "reason", x->type);
+            jobj_str(&o, "org", x->target);
+            if (kp)
+                obj_case(&o, "case", c, kp, false);
+            err = put_row(c, &o, topic, false, kp ? kp->case_no : NULL);
+            break;
+        case FQ_ACT_OUTBOUND: {
+            /* WeCom users get the answer through the WeCom API (bot/chan/wecom/wecom_render.c) */
+            const char *wch = x->target && x->text ? x->text
+                              : m && m->source == FQ_SRC_WECOM ? m->channel : NULL;
+            if (wch && (strcmp(wch, "wecom") == 0 || strcmp(wch, "wecom_kf") == 0)) {
+                if (c->cfg->wecom_enabled)
+                    err = wecom_payload_answer(c, wch, x->target && x->text ? x->target : m->user,
+                                               &a->answer);
+                break;
+            }
+        }
+            /* addressed explicitly (a survey pushed by a timer: user in .target, channel in
+             * .text), else to the sender of m */
+            if (x->target && x->text) {
+                if (strcmp(x->text, "wecom_kf") == 0)
+                    continue;   /* WeCom customer service: delivered by the WeCom sender */
+                snprintf(topic, sizeof topic, "%s/outbound/%s/%s", prefix, x->text, x->target);
+            } else if (m && m->channel && m->user) {
+                snprintf(topic, sizeof topic, "%s/outbound/%s/%s", prefix, m->channel, m->user);
+            } else {
+                continue;
+            }
+            chat_answer_write(&o, &a->answer);
+            err = put_row(c, &o, topic, false, a->answer.case_no);
+            break;
+        case FQ_ACT_REPORT: {
+            /* the monthly report of node .target for month .text, retained
+             * (docs/contract.md 4.1) */
+            int y, mo;
+            struct rp_monthly *rep = NULL;
+            if (!x->target || report_parse_month(x->text, &y, &mo) != 0)
+                continue;
+            err = report_monthly(c, y, mo, x->target, &rep);
+            if (err == FQ_ENOTFOUND) {
+                err = FQ_OK;
+                continue;
+            }
+            if (err)
+                break;
+            snprintf(topic, sizeof topic, "%s/reports/%s/monthly", prefix, x->target);
+            err = put_json(c, report_json_obj(rep), topic, true, NULL);
+            report_monthly_free(rep);
+            break;
+        }
+        case FQ_ACT_MED_REPLY:
+            if (m && m->source == FQ_SRC_WECOM) {   /* a card click: answered on WeCom */
+                if (c->cfg->wecom_enabled)
+                    err = wecom_payload_med_reply(c, m, x);
+                break;
+            }
+            if (!x->target)
+                continue;
+            snprintf(topic, sizeof topic, "%s/mediators/%s/replies", prefix, x->target);
+            jobj_bool(&o, "ok", x->ok);
+            jobj_str(&o, "message", x->text ? x->text : "");
+            jobj_str(&o, "request_id", x->request_id);
+            if (kp)
+                jobj_str(&o, "case", kp->case_no);
+            err = put_row(c, &o, topic, false, kp ? kp->case_no : NULL);
+            break;
+        case FQ_ACT_NOTIFY:
+            if (c->cfg->wecom_enabled && x->target && x->text) {   /* a WeCom text too */
+                if ((err = wecom_payload_notify(c, x, kp)))
+                    break;
+            }
+            /* texts for mediators and supervisors go out through WeCom; on MQTT the
+             * assignments topic already carries reminders and overdue notices. A supervisor's
+             * digest (handlers/timers.c: type "digest", its figures in data) also goes
+             * to {p}/mediators/{id}/digest. */
+            if (x->target && fq_streq(x->type, "digest")) {
+                snprintf(topic, sizeof topic, "%s/mediators/%s/digest", prefix, x->target);
+                json_t *data = x->data ? json_loads(x->data, 0, NULL) : NULL;
+                json_t *j = json_pack("{s:s,s:s,s:s}", "type", "digest", "mediator", x->target,
+                                      "text", x->text ? x->text : "");
+                if (j && json_is_object(data))
+                    json_object_update(j, data);
+                json_decref(data);
+                err = put_json(c, j, topic, false, NULL);
+            }
+            break;
+        }
+    }
+    buf_cleanup(&b);
+    case_cleanup(&k);
+    return err;
+}

@@ -1,0 +1,16 @@
+/* mediator.h: the mediator's side of the conversation and MQTT commands (handlers/mediator.c). */
+#ifndef FQ_MEDIATOR_H
+#define FQ_MEDIATOR_H
+
+#include "common/fq.h"
+#include "handlers/actions.h"
+
+/*  a mediator's chat text (docs/contract.md 7.2 commands: 接单 <case>, 进展 <case>
+ * <note>, ...); `mediator` is the roster index of the sender. */
+enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int mediator,
+                             struct fq_actions *out);
+/* A mediator command from MQTT {p}/mediators/{id}/commands (FQ_MSG_COMMAND): the outcome goes
+ * to out as an FQ_ACT_MED_REPLY action (and the answer). */
+enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
+
+#endif

@@ -1,0 +1,41 @@
+/* timers.h: what a due timer does, absence, danger alerts and digests (handlers/timers.c). */
+#ifndef FQ_TIMERS_H
+#define FQ_TIMERS_H
+
+#include "common/fq.h"
+#include "handlers/actions.h"
+#include "store/timer_table.h"
+#include "common/roster_model.h"
+
+struct fq_roster;
+
+/*  a due timer row (already marked fired by the core, so it fires once):
+ * reminders, 督办, overdue notices (docs/contract.md 7.4); survey kinds are handed to survey.c. */
+enum fq_err timers_fire(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
+
+/* Supervisors (active, "supervisor": true) at org node `node` and each ancestor, nearest first:
+ * their roster indexes into out (at most max). Returns how many. */
+size_t timers_supervisors(const struct fq_roster *r, int node, int *out, size_t max);
+/* Absence ("active": false, docs/contract.md 5.1 and 7.4): every case of an inactive mediator still
+ * waiting to be accepted (assigned, reopened) is routed again from its handling node (this node or
+ * above) and transferred by the system (event "transferred"). Idempotent. *moved (may be NULL):
+ * how many. */
+enum fq_err timers_absence(struct fq_ctx *c, struct fq_actions *out, size_t *moved);
+/* Every active supervisor has exactly one pending "digest" timer (kv tm_digest:<id> holds its
+ * id); adds the missing ones. Idempotent. */
+enum fq_err timers_ensure_digests(struct fq_ctx *c);
+/* timers_absence then timers_ensure_digests: run by the core after a roster change and at
+ * start-up. */
+enum fq_err timers_housekeep(struct fq_ctx *c, struct fq_actions *out);
+/* A resident's message with danger words: when they have an open case (the newest), the case
+ * becomes red (event "progress" {"severity":"red"}), an alert "danger" goes to its place node
+ * and every ancestor, and its mediator and the supervisors are notified. Nothing when no case
+ * is open. */
+enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *user,
+                             struct fq_actions *out);
+/* The next digest time after now: 08:00 local the next day (daily) or the next Monday. */
+int64_t timers_digest_next(int64_t now, bool daily);
+/* The label of metrics_timer_fired for a timer kind ("reminder", "escalation", ...). */
+const char *timers_metric_label(const char *kind);
+
+#endif

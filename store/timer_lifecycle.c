@@ -1,0 +1,102 @@
+/* timer_lifecycle.c: the store queries of the lifecycle timers (docs/contract.md 7.4) that
+ * store/timer_table.c does not have: one timer row by id (the core loads each fired timer by the id the
+ * scheduler sent) and the cases of a supervisor's digest.
+ *
+ * Design: these statements are not in the shared statement cache (enum stmt_id in
+ * store_internal.h is edited by several people at once); each call prepares its statement and
+ * finalizes it. Both run rarely compared with intake (once per fired timer, once per digest),
+ * so the prepare (tens of microseconds) is noise next to the work the timer causes. */
+#include "store/stmt.h"
+#include "common/fq.h"
+#include "store/timer_lifecycle.h"
+#include "store/timer_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static sqlite3_stmt *prepare(struct store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, int *state)
+{
+    memset(out, 0, sizeof *out);
+    if (state)
+        *state = 0;
+    sqlite3_stmt *st = prepare(s, "SELECT id, due_at, kind, case_id, arg, fired_at IS NOT NULL, "
+                                  "cancelled_at IS NOT NULL FROM timers WHERE id = ?1");
+    if (!st)
+        return store_err(s);
+    bind_int64(st, 1, id);
+    enum fq_err err = FQ_OK;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        bool oom = false;
+        out->id = sqlite3_column_int64(st, 0);
+        out->due_at = sqlite3_column_int64(st, 1);
+        col_text_buf(st, 2, out->kind, sizeof out->kind);
+        out->case_id = sqlite3_column_int64(st, 3);
+        out->arg = col_text(st, 4, true, &oom);
+        if (oom)
+            err = FQ_ENOMEM;
+        if (state)
+            *state = sqlite3_column_int(st, 5) ? 1 : sqlite3_column_int(st, 6) ? 2 : 0;
+    } else if (rc == SQLITE_DONE) {
+        err = FQ_ENOTFOUND;
+    } else {
+        err = store_map_rc(rc);
+    }
+    sqlite3_finalize(st);
+    if (err)
+        timer_cleanup(out);
+    return err;
+}
+
+/* ?1 since, ?2 now. A 督办 is a "reminder" event whose data names the kind "supervise"
+ * (handlers/timers.c writes it). */
+#define DIGEST_SQL                                                                             \
+    "SELECT id, case_no, org_id, place_org, n, o, e FROM ("                                   \
+    " SELECT id, case_no, org_id, place_org, created_at,"                                     \
+    "  created_at >= ?1 AS n,"                                                                 \
+    "  (status NOT IN ('resolved', 'closed', 'cancelled') AND due_resolve > 0"                 \
+    "   AND due_resolve <= ?2) AS o,"                                                          \
+    "  EXISTS (SELECT 1 FROM case_events ev WHERE ev.case_id = cases.id AND ev.at >= ?1"       \
+    "   AND (ev.type = 'escalated' OR (ev.type = 'reminder'"                                   \
+    "        AND ev.data LIKE '%\"supervise\"%'))) AS e"                                      \
+    " FROM cases WHERE created_at >= ?1 OR updated_at >= ?1"                                   \
+    "  OR status NOT IN ('resolved', 'closed', 'cancelled'))"                                 \
+    " WHERE n OR o OR e ORDER BY created_at, id"
+
+enum fq_err store_digest_cases(struct store *s, int64_t since, int64_t now,
+                               void (*cb)(const struct fq_digest_row *r, void *arg), void *arg)
+{
+    sqlite3_stmt *st = prepare(s, DIGEST_SQL);
+    if (!st)
+        return store_err(s);
+    bind_int64(st, 1, since);
+    bind_int64(st, 2, now);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct fq_digest_row r;
+        bool oom = false;
+        memset(&r, 0, sizeof r);
+        r.id = sqlite3_column_int64(st, 0);
+        col_text_buf(st, 1, r.case_no, sizeof r.case_no);
+        r.org_id = col_text(st, 2, false, &oom);
+        r.place_org = col_text(st, 3, false, &oom);
+        r.is_new = sqlite3_column_int(st, 4) != 0;
+        r.overdue = sqlite3_column_int(st, 5) != 0;
+        r.escalated = sqlite3_column_int(st, 6) != 0;
+        if (cb)
+            cb(&r, arg);
+    }
+    enum fq_err err = rc == SQLITE_DONE ? FQ_OK : store_map_rc(rc);
+    sqlite3_finalize(st);
+    return err;
+}
