@@ -87,10 +87,33 @@ $(BUILD)/gen/version.c: FORCE
 $(BUILD)/gen/version.o: $(BUILD)/gen/version.c
 	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) $(TEST_HELPERS)
+# Every object but bot/main.o in one archive, and the test helpers in another: a unit binary
+# links its test, its fakes and only the archive members those need (the linker takes a member
+# only for a symbol still undefined), so a unit binary links what it tests. A test's link-time
+# fakes are named by UNIT_FAKES_<test> (files tests/unit/fakes/<name>.c): a function a fake
+# defines is taken from the fake and the real object defining it is not linked (a fake that
+# cuts through the middle of an object shows as a duplicate definition at link time).
+UNIT_FAKES_test_core  := fake_handlers
+UNIT_FAKES_test_sched := fake_core
+UNIT_FAKES_test_http  := fake_core
+unit_fakes = $(UNIT_FAKES_$(1):%=tests/unit/fakes/%.c)
+HELPER_OBJS := $(TEST_HELPERS:%.c=$(BUILD)/%.o)
+
+$(BUILD)/libfengqiao.a: $(LIB_OBJS)
+	@[ "$(V)" = 1 ] || echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libtesthelpers.a: $(HELPER_OBJS)
+	@[ "$(V)" = 1 ] || echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtesthelpers.a $(BUILD)/libfengqiao.a \
+                  $$(call unit_fakes,$$*) $$(wildcard tests/unit/fakes/*.h)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  TEST-LD $@"
-	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(TEST_HELPERS) $(LIB_OBJS) $(LDLIBS) -lcriterion
+	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(call unit_fakes,$*) \
+	  $(BUILD)/libtesthelpers.a $(BUILD)/libfengqiao.a $(LDLIBS) -lcriterion
 
 deps:
 	@sh scripts/deps.sh ci
