@@ -63,6 +63,12 @@ static size_t command_words(const struct fq_lexicon *lx, struct word tab[N_COMMA
     return n;
 }
 
+bool mediator_command_known(const char *name)
+{
+    int cmd = lifecycle_cmd_parse(name);
+    return (cmd >= 0 && lifecycle_commands[cmd].mediator) || fq_streq(name, LIST_NAME);
+}
+
 static size_t reason_words(const struct fq_lexicon *lx, struct word tab[4])
 {
     static const enum fq_kw lists[4] = {FQ_KW_REASON_LITIGATION, FQ_KW_REASON_PETITION,

@@ -12,6 +12,7 @@
 #include "common/fq.h"
 #include "common/status.h"
 #include "handlers/i18n.h"
+#include "handlers/mediator.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -326,7 +327,8 @@ static enum fq_err load_keywords(struct loader *ld, int l, struct fq_lexicon *lx
             known = strcmp(k, fq_kw_names[i]) == 0;
         if (known)
             continue;
-        if (strncmp(k, FQ_KW_CMD_PREFIX, strlen(FQ_KW_CMD_PREFIX)) != 0)
+        size_t pl = strlen(FQ_KW_CMD_PREFIX);
+        if (strncmp(k, FQ_KW_CMD_PREFIX, pl) != 0 || !mediator_command_known(k + pl))
             return fail(ld, FQ_EINVAL, "%s: keywords.%s: unknown list", ld->path[l], k);
         struct fq_wordlist *wl = command_list(lx, k);
         if (!wl)

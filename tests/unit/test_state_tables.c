@@ -5,8 +5,13 @@
  * and the choice by load from route_least_loaded (handlers/route.c). */
 #include <criterion/criterion.h>
 
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "bot/sys/locale.h"
 
 #include "common/config_model.h"
 #include "common/fq.h"
@@ -169,6 +174,39 @@ Test(lifecycle, every_mediator_command_has_its_words_and_texts)
     cr_assert_not_null(i18n_command_words(w.lex, "list"));
     cr_assert_null(i18n_command_words(w.lex, "no_such_command"));
     cr_assert_null(i18n_command_words(w.lex, NULL));
+}
+
+/* The catalogs' command word lists are checked against the table: a misspelt one is refused. */
+Test(lifecycle, a_word_list_for_no_command_is_refused)
+{
+    char dir[] = "/tmp/fq-loc-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    static const char *const files[] = {"zh-CN.json", "zh-TW.json", "en.json"};
+    for (size_t i = 0; i < 3; i++) {
+        char src[256], dst[256];
+        snprintf(src, sizeof src, "locales/%s", files[i]);
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+        json_t *j = json_load_file(src, 0, NULL);
+        cr_assert_not_null(j, "%s", src);
+        if (i == 0)
+            json_object_set_new(json_object_get(j, "keywords"), "cmd_acept",
+                                json_pack("[s]", "acept"));
+        cr_assert_eq(json_dump_file(j, dst, 0), 0);
+        json_decref(j);
+    }
+    struct fq_lexicon *lx = NULL;
+    char *cause = NULL;
+    cr_assert_eq(locale_load(dir, &lx, &cause), FQ_EINVAL);
+    cr_assert_null(lx);
+    cr_assert_not_null(cause);
+    cr_assert_not_null(strstr(cause, "keywords.cmd_acept"), "%s", cause);
+    free(cause);
+    for (size_t i = 0; i < 3; i++) {
+        char dst[256];
+        snprintf(dst, sizeof dst, "%s/%s", dir, files[i]);
+        unlink(dst);
+    }
+    rmdir(dir);
 }
 
 /* ---- timer kinds --------------------------------------------------------------------------- */
