@@ -26,3 +26,20 @@ int64_t sla_resolve(const struct fq_config *c, int severity)
 {
     return c ? effective(c, c->sla_resolve, severity) : -1;
 }
+
+#define DAY 86400
+
+int64_t sla_due(const struct fq_config *c, enum sla_deadline d, int severity, int64_t from)
+{
+    switch (d) {
+    case SLA_ACCEPT:
+        return from + sla_accept(c, severity);
+    case SLA_SUPERVISE:
+        return from + 2 * sla_accept(c, severity);
+    case SLA_RESOLVE:
+        return from + sla_resolve(c, severity);
+    case SLA_OVERDUE_NEXT:
+        return from + DAY;
+    }
+    return from;
+}

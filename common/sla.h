@@ -16,4 +16,16 @@
 int64_t sla_accept(const struct fq_config *c, int severity);
 int64_t sla_resolve(const struct fq_config *c, int severity);
 
+/* The deadlines a case runs against (docs/contract.md 7.4). */
+enum sla_deadline {
+    SLA_ACCEPT = 0,    /* accept the assignment: the reminder (due_accept) */
+    SLA_SUPERVISE,     /* still not accepted at twice the accept SLA: 督办 */
+    SLA_RESOLVE,       /* settle the case (due_resolve) */
+    SLA_OVERDUE_NEXT,  /* the next overdue notice after one: a day later */
+};
+/* The instant deadline `d` falls due for a case of this severity whose clock starts at `from`
+ * (a Unix time): the one place deadlines are computed. With an unusable configuration or
+ * severity the SLA counts as -1 s, as sla_accept/sla_resolve report it. */
+int64_t sla_due(const struct fq_config *c, enum sla_deadline d, int severity, int64_t from);
+
 #endif

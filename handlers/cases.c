@@ -15,6 +15,7 @@
 #include "handlers/cases.h"
 #include "handlers/classify.h"
 #include "handlers/i18n.h"
+#include "handlers/lifecycle.h"
 #include "handlers/route.h"
 #include "store/case_table.h"
 #include "store/convo.h"
@@ -58,16 +59,15 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
     k->people = r->people;
     k->org_id = pick.node >= 0 ? fq_strdup(ro->org[pick.node].id) : NULL;
     k->mediator_id = pick.mediator >= 0 ? fq_strdup(ro->med[pick.mediator].id) : NULL;
-    snprintf(k->status, sizeof k->status, "%s",
-             fq_case_status_name(pick.mediator >= 0 ? FQ_CASE_ASSIGNED : FQ_CASE_UNASSIGNED));
+    k->status = FQ_CASE_UNASSIGNED;   /* where every case starts */
+    const struct lc_transition *assign = pick.mediator >= 0 ? lifecycle_enter(k, LC_ASSIGN) : NULL;
     k->tier = pick.node >= 0 ? (int)ro->org[pick.node].level : FQ_LEVEL_GRID;
     k->locale = fq_strdup(r->locale);
     k->created_at = k->updated_at = c->now;
     k->assigned_at = pick.mediator >= 0 ? c->now : 0;
-    int64_t accept = sla_accept(c->cfg, severity);
-    k->due_accept = c->now + accept;
-    k->due_resolve = c->now + sla_resolve(c->cfg, severity);
-    if ((r->channel && !k->channel) || (r->user && !k->user) ||
+    k->due_accept = sla_due(c->cfg, SLA_ACCEPT, severity, c->now);
+    k->due_resolve = sla_due(c->cfg, SLA_RESOLVE, severity, c->now);
+    if ((r->channel && !k->channel) || (r->user && !k->user) || (assign && !k->mediator_id) ||
         (r->description && !k->description))
         return FQ_ENOMEM;
 
@@ -76,21 +76,21 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
     if ((err = store_case_event_add(c->store, k->id, "created", "resident", NULL, NULL, c->now)))
         return err;
     actions_event(out, "created", k->id);
-    if (k->mediator_id) {
-        if ((err = store_case_event_add(c->store, k->id, "assigned", "system", k->mediator_id,
+    if (assign) {
+        if ((err = store_case_event_add(c->store, k->id, assign->event, "system", k->mediator_id,
                                         NULL, c->now)))
             return err;
-        actions_event(out, "assigned", k->id);
+        actions_event(out, assign->event, k->id);
         actions_assign(out, "assigned", k->mediator_id, k->id);
         /* the deadlines of docs/contract.md 7.4: reminder, then 督办, then overdue */
-        const char *remind = fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND);
-        const char *escalate = fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE);
-        if ((err = store_timer_add(c->store, k->due_accept, remind, k->id, NULL, NULL)) ||
-            (err = store_timer_add(c->store, c->now + 2 * accept, escalate, k->id, NULL, NULL)))
+        if ((err = store_timer_add(c->store, k->due_accept, FQ_TIMER_ACCEPT_REMIND, k->id, NULL,
+                                   NULL)) ||
+            (err = store_timer_add(c->store, sla_due(c->cfg, SLA_SUPERVISE, severity, c->now),
+                                   FQ_TIMER_ACCEPT_ESCALATE, k->id, NULL, NULL)))
             return err;
     }
-    if ((err = store_timer_add(c->store, k->due_resolve,
-                               fq_timer_kind_name(FQ_TIMER_RESOLVE_OVERDUE), k->id, NULL, NULL)))
+    if ((err = store_timer_add(c->store, k->due_resolve, FQ_TIMER_RESOLVE_OVERDUE, k->id, NULL,
+                               NULL)))
         return err;
 
     if (severity == FQ_SEV_RED) {

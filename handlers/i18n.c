@@ -25,11 +25,6 @@ const char *const fq_kw_names[FQ__KW_COUNT] = {
     [FQ_KW_FILLER] = "filler",         [FQ_KW_NOT_SOLVED] = "not_solved",
     [FQ_KW_YES] = "yes",               [FQ_KW_NO] = "no",
     [FQ_KW_PEOPLE_UNIT] = "people_unit",
-    [FQ_KW_CMD_ACCEPT] = "cmd_accept", [FQ_KW_CMD_PROGRESS] = "cmd_progress",
-    [FQ_KW_CMD_ATTEMPT_FAILED] = "cmd_attempt_failed", [FQ_KW_CMD_RESOLVE] = "cmd_resolve",
-    [FQ_KW_CMD_CLOSE] = "cmd_close",   [FQ_KW_CMD_ESCALATE] = "cmd_escalate",
-    [FQ_KW_CMD_TRANSFER] = "cmd_transfer", [FQ_KW_CMD_SURVEY] = "cmd_survey",
-    [FQ_KW_CMD_LIST] = "cmd_list",
     [FQ_KW_REASON_LITIGATION] = "reason_litigation", [FQ_KW_REASON_PETITION] = "reason_petition",
     [FQ_KW_REASON_WITHDRAWN] = "reason_withdrawn", [FQ_KW_REASON_OTHER] = "reason_other",
 };
@@ -103,6 +98,11 @@ void lexicon_free(struct fq_lexicon *lx)
     for (int i = 0; i < FQ__KW_COUNT; i++)
         wordlist_cleanup(&lx->kw[i]);
     wordlist_cleanup(&lx->category_names);
+    for (size_t i = 0; i < lx->n_cmd_kw; i++) {
+        free(lx->cmd_kw[i].name);
+        wordlist_cleanup(&lx->cmd_kw[i].words);
+    }
+    free(lx->cmd_kw);
     free(lx);
 }
 
@@ -155,6 +155,17 @@ const char *i18n_severity(const struct fq_lexicon *lx, int locale, int severity)
 const char *i18n_status(const struct fq_lexicon *lx, int locale, const char *status)
 {
     return lookup(lx, offsetof(struct fq_lexicon, statuses), locale, status);
+}
+
+const struct fq_wordlist *i18n_command_words(const struct fq_lexicon *lx, const char *command)
+{
+    size_t pl = strlen(FQ_KW_CMD_PREFIX);
+    for (size_t i = 0; lx && command && i < lx->n_cmd_kw; i++) {
+        const char *n = lx->cmd_kw[i].name;
+        if (strncmp(n, FQ_KW_CMD_PREFIX, pl) == 0 && strcmp(n + pl, command) == 0)
+            return &lx->cmd_kw[i].words;
+    }
+    return NULL;
 }
 
 #define MAX_ARGS 16

@@ -46,16 +46,7 @@ enum fq_kw {
     FQ_KW_YES,            /* 是 yes */
     FQ_KW_NO,             /* 否 no */
     FQ_KW_PEOPLE_UNIT,    /* counters after a number of people: 人 户 名 家 people persons */
-    /* the mediator's command words (docs/contract.md 7.2) and close reasons */
-    FQ_KW_CMD_ACCEPT,     /* 接单 accept */
-    FQ_KW_CMD_PROGRESS,   /* 进展 progress */
-    FQ_KW_CMD_ATTEMPT_FAILED, /* 未成 attempt_failed */
-    FQ_KW_CMD_RESOLVE,    /* 调结 resolve */
-    FQ_KW_CMD_CLOSE,      /* 终止 close */
-    FQ_KW_CMD_ESCALATE,   /* 上报 escalate */
-    FQ_KW_CMD_TRANSFER,   /* 转办 transfer */
-    FQ_KW_CMD_SURVEY,     /* 回访 survey */
-    FQ_KW_CMD_LIST,       /* 列表 list */
+    /* the mediator's close reasons (the command words are keywords.cmd_<name>, below) */
     FQ_KW_REASON_LITIGATION, /* 转诉讼 litigation */
     FQ_KW_REASON_PETITION,   /* 转信访 petition */
     FQ_KW_REASON_WITHDRAWN,  /* 撤回 withdrawn */
@@ -63,6 +54,15 @@ enum fq_kw {
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */
+
+/* The mediator's command words (docs/contract.md 7.2): keywords.cmd_<name>, one list per
+ * command, named after the command's wire name (handlers/lifecycle.h lifecycle_commands, and
+ * "list" in handlers/mediator.c), so a new command needs no entry here. */
+#define FQ_KW_CMD_PREFIX "cmd_"
+struct fq_named_words {
+    char *name;                      /* "cmd_accept" */
+    struct fq_wordlist words;        /* merged over locales */
+};
 
 /* Owned by the holder; freed with lexicon_free. Immutable once loaded, so it can be shared
  * between threads. */
@@ -74,6 +74,8 @@ struct fq_lexicon {
     struct fq_wordlist category_kw[FQ_N_CATEGORIES];    /* merged over locales, by fq_categories order */
     struct fq_wordlist kw[FQ__KW_COUNT];                /* merged over locales */
     struct fq_wordlist category_names;                  /* display names, all locales, longest first */
+    struct fq_named_words *cmd_kw;                      /* keywords.cmd_*, in first-seen order */
+    size_t n_cmd_kw;
 };
 
 void lexicon_free(struct fq_lexicon *lx);              /* NULL-safe */
@@ -83,6 +85,9 @@ const char *i18n_get(const struct fq_lexicon *lx, int locale, const char *key);
 const char *i18n_category(const struct fq_lexicon *lx, int locale, const char *category_id);
 const char *i18n_severity(const struct fq_lexicon *lx, int locale, int severity);
 const char *i18n_status(const struct fq_lexicon *lx, int locale, const char *status);
+/* The command word list keywords.cmd_<command> (command: a wire name, "accept"), or NULL
+ * when no catalog has one. */
+const struct fq_wordlist *i18n_command_words(const struct fq_lexicon *lx, const char *command);
 
 /* Formats key with "{name}" placeholders replaced by the values given as name, value pairs,
  * ending with NULL: i18n_format(lx, loc, "receipt", "case", no, "unit", name, NULL).

@@ -39,13 +39,6 @@
 #define MAX_PLACE_OPTIONS 20
 #define STATUS_LIMIT 10
 
-/* The stored state; one this version does not know starts over from idle. */
-static enum fq_convo_state st_parse(const char *s)
-{
-    int i = fq_convo_state_parse(s);
-    return i >= 0 ? (enum fq_convo_state)i : FQ_CONVO_IDLE;
-}
-
 /* One message's work: the context, the message, the answer and the conversation being edited. */
 struct turn {
     struct fq_ctx *c;
@@ -340,7 +333,8 @@ static void status_line(const struct fq_case *k, void *arg)
     fq_local_format(k->created_at, FQ_LOCAL_DATE, date, sizeof date);
     char *line = i18n_format(lx, loc, "status_line", "case", k->case_no, "category",
                              i18n_category(lx, loc, k->category), "status",
-                             i18n_status(lx, loc, k->status), "date", date, (char *)NULL);
+                             i18n_status(lx, loc, fq_case_status_name(k->status)), "date", date,
+                             (char *)NULL);
     if (!line) {
         s->b.oom = true;
         return;
@@ -545,7 +539,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         memset(&t.cv, 0, sizeof t.cv);
         t.cv.channel = fq_strdup(m->channel);
         t.cv.user = fq_strdup(m->user);
-        snprintf(t.cv.state, sizeof t.cv.state, "%s", fq_convo_state_name(FQ_CONVO_IDLE));
+        t.cv.state = FQ_CONVO_IDLE;
         t.cv.locale = -1;
         t.cv.started_at = c->now;
         if (!t.cv.channel || !t.cv.user) {
@@ -577,7 +571,8 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
     if (m->name && *m->name)
         set_str(&t, &t.cv.name, m->name);
 
-    enum fq_convo_state s = st_parse(t.cv.state);
+    /* a stored state this version does not know is read as idle (store/convo.h) */
+    enum fq_convo_state s = t.cv.state;
     int64_t idle = c->cfg ? c->cfg->conversation_idle_timeout : 0;
     if (fq_convo_state_drafting(s) && idle > 0 && c->now - t.cv.updated_at > idle) {
         draft_reset(&t.cv);
@@ -608,7 +603,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
             size_t before = out->answer.n_replies;
             if ((err = survey_on_message(c, m, &t.cv, out)))
                 goto out;
-            s = st_parse(t.cv.state);
+            s = t.cv.state;
             if (s == FQ_CONVO_IDLE && out->answer.n_replies == before)
                 s = start_report(&t);
             break;
@@ -627,7 +622,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         }
     }
 
-    snprintf(t.cv.state, sizeof t.cv.state, "%s", fq_convo_state_name(s));
+    t.cv.state = s;
     t.cv.updated_at = c->now;
     if ((err = store_convo_put(c->store, &t.cv)))
         goto out;

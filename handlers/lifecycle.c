@@ -3,9 +3,11 @@
  *
  * Design: what is allowed is data, not code. lifecycle_table lists every (status, command)
  * pair that is allowed, with the status that follows and the event (docs/contract.md 4.3) it emits;
- * a pair not in the table is refused. What a command does besides the status change (timestamps,
- * timers, moving the case to another mediator) lives in one effect function per command,
- * chosen from `effects[]` by the command, so no code branches on the status.
+ * a pair not in the table is refused, and the status is only ever written by lifecycle_enter
+ * from a row. lifecycle_commands names each command and says who may send it. What a command
+ * does besides the status change (timestamps, timers, moving the case to another mediator)
+ * lives in one effect function per command, chosen from `effects[]` by the command, so no code
+ * branches on the status.
  *
  * Every check that can refuse (ownership, the table, the arguments, whether anyone can take an
  * escalated case) runs before the first write, so a refusal changes nothing and the caller needs
@@ -60,37 +62,61 @@ const struct lc_transition lifecycle_table[] = {
 
     {FQ_CASE_RESOLVED, LC_SURVEY, FQ_CASE_RESOLVED, "survey_answered"},
     {FQ_CASE_RESOLVED, LC_REOPEN, FQ_CASE_REOPENED, "reopened"},
+
+    /* the system's: a new case gets its first mediator; routing moves an open case (the tier
+     * used up, a relapse one tier up) */
+    {FQ_CASE_UNASSIGNED, LC_ASSIGN, FQ_CASE_ASSIGNED, "assigned"},
+    {FQ_CASE_UNASSIGNED, LC_REROUTE, FQ_CASE_ASSIGNED, "escalated"},
+    {FQ_CASE_ASSIGNED, LC_REROUTE, FQ_CASE_ASSIGNED, "escalated"},
+    {FQ_CASE_REOPENED, LC_REROUTE, FQ_CASE_ASSIGNED, "escalated"},
+    {FQ_CASE_ACCEPTED, LC_REROUTE, FQ_CASE_ASSIGNED, "escalated"},
+    {FQ_CASE_IN_PROGRESS, LC_REROUTE, FQ_CASE_ASSIGNED, "escalated"},
 };
 const size_t lifecycle_table_len = sizeof lifecycle_table / sizeof lifecycle_table[0];
 
-static const char *const cmd_names[LC__CMD_COUNT] = {
-    [LC_ACCEPT] = "accept",   [LC_PROGRESS] = "progress", [LC_ATTEMPT_FAILED] = "attempt_failed",
-    [LC_RESOLVE] = "resolve", [LC_CLOSE] = "close",       [LC_ESCALATE] = "escalate",
-    [LC_TRANSFER] = "transfer", [LC_SURVEY] = "survey",   [LC_REOPEN] = "reopen",
+const struct lc_command lifecycle_commands[LC__CMD_COUNT] = {
+    [LC_ACCEPT] = {"accept", LC_ARGS_NOTE, true},
+    [LC_PROGRESS] = {"progress", LC_ARGS_NOTE, true},
+    [LC_ATTEMPT_FAILED] = {"attempt_failed", LC_ARGS_NOTE, true},
+    [LC_RESOLVE] = {"resolve", LC_ARGS_NOTE, true},
+    [LC_CLOSE] = {"close", LC_ARGS_REASON, true},
+    [LC_ESCALATE] = {"escalate", LC_ARGS_NOTE, true},
+    [LC_TRANSFER] = {"transfer", LC_ARGS_TARGET, true},
+    [LC_SURVEY] = {"survey", LC_ARGS_ANSWER, true},
+    [LC_REOPEN] = {"reopen", LC_ARGS_NOTE, false},
+    [LC_ASSIGN] = {"assign", LC_ARGS_NOTE, false},
+    [LC_REROUTE] = {"reroute", LC_ARGS_NOTE, false},
 };
 
 static const char *const close_reasons[] = {"litigation", "petition", "withdrawn", "other"};
 
 const char *lifecycle_cmd_name(enum lc_cmd cmd)
 {
-    return (int)cmd >= 0 && cmd < LC__CMD_COUNT ? cmd_names[cmd] : "";
+    return (int)cmd >= 0 && cmd < LC__CMD_COUNT ? lifecycle_commands[cmd].name : "";
 }
 
 int lifecycle_cmd_parse(const char *name)
 {
     for (int i = 0; name && i < LC__CMD_COUNT; i++)
-        if (strcmp(cmd_names[i], name) == 0)
+        if (strcmp(lifecycle_commands[i].name, name) == 0)
             return i;
     return -1;
 }
 
-const struct lc_transition *lifecycle_find(const char *status, enum lc_cmd cmd)
+const struct lc_transition *lifecycle_find(enum fq_case_status status, enum lc_cmd cmd)
 {
-    int st = fq_case_status_parse(status);
-    for (size_t i = 0; st >= 0 && i < lifecycle_table_len; i++)
-        if (lifecycle_table[i].cmd == cmd && (int)lifecycle_table[i].status == st)
+    for (size_t i = 0; i < lifecycle_table_len; i++)
+        if (lifecycle_table[i].cmd == cmd && lifecycle_table[i].status == status)
             return &lifecycle_table[i];
     return NULL;
+}
+
+const struct lc_transition *lifecycle_enter(struct fq_case *k, enum lc_cmd cmd)
+{
+    const struct lc_transition *row = lifecycle_find(k->status, cmd);
+    if (row)
+        k->status = row->next;
+    return row;
 }
 
 /* ---- shared steps -------------------------------------------------------------------------- */
@@ -116,32 +142,27 @@ static enum fq_err save(struct fq_ctx *c, struct fq_case *k)
     return store_case_update(c->store, k);
 }
 
-static void set_status(struct fq_case *k, enum fq_case_status status)
-{
-    snprintf(k->status, sizeof k->status, "%s", fq_case_status_name(status));
-}
-
 /* The deadlines of a fresh assignment: a reminder at due_accept, 督办 at twice the SLA. */
 static enum fq_err accept_timers(struct fq_ctx *c, struct fq_case *k)
 {
-    int64_t sla = sla_accept(c->cfg, k->severity);
-    k->due_accept = c->now + sla;
+    k->due_accept = sla_due(c->cfg, SLA_ACCEPT, k->severity, c->now);
     enum fq_err err;
-    if ((err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND))) ||
-        (err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE))) ||
-        (err = store_timer_add(c->store, k->due_accept, fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND),
-                               k->id, NULL, NULL)) ||
-        (err = store_timer_add(c->store, c->now + 2 * sla,
-                               fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE), k->id, NULL, NULL)))
+    if ((err = store_timer_cancel(c->store, k->id, FQ_TIMER_ACCEPT_REMIND)) ||
+        (err = store_timer_cancel(c->store, k->id, FQ_TIMER_ACCEPT_ESCALATE)) ||
+        (err = store_timer_add(c->store, k->due_accept, FQ_TIMER_ACCEPT_REMIND, k->id, NULL,
+                               NULL)) ||
+        (err = store_timer_add(c->store, sla_due(c->cfg, SLA_SUPERVISE, k->severity, c->now),
+                               FQ_TIMER_ACCEPT_ESCALATE, k->id, NULL, NULL)))
         return err;
     return FQ_OK;
 }
 
-/* Gives the case to mediator `med` at node `node` (roster indexes, both valid): status
- * assigned, fresh accept deadline, the event, and the two assignment messages. */
+/* Gives the case to mediator `med` at node `node` (roster indexes, both valid) along row (one
+ * of k's status whose next status is assigned): fresh accept deadline, the row's event, and
+ * the two assignment messages. */
 static enum fq_err hand_over(struct fq_ctx *c, struct fq_case *k, int med, int node,
-                             const char *event, const char *actor, const char *note,
-                             bool escalation, struct fq_actions *out)
+                             const struct lc_transition *row, const char *actor,
+                             const char *note, bool escalation, struct fq_actions *out)
 {
     const struct fq_roster *r = c->roster;
     char *mid = fq_strdup(r->med[med].id), *oid = fq_strdup(r->org[node].id);
@@ -162,13 +183,13 @@ static enum fq_err hand_over(struct fq_ctx *c, struct fq_case *k, int med, int n
     } else if (!same_node) {
         k->attempts = 0;   /* attempts count per tier */
     }
-    set_status(k, FQ_CASE_ASSIGNED);
+    lifecycle_enter(k, row->cmd);
     k->assigned_at = c->now;
     k->accepted_at = 0;    /* the new mediator has to accept */
 
     enum fq_err err;
     if ((err = accept_timers(c, k)) || (err = save(c, k)) ||
-        (err = record(c, k, event, actor, note, NULL, out)))
+        (err = record(c, k, row->event, actor, note, NULL, out)))
         goto out;
     if (old && strcmp(old, mid) != 0)
         actions_assign(out, "unassigned", old, k->id);
@@ -178,12 +199,14 @@ out:
     return err;
 }
 
-enum fq_err case_reassign_at(struct fq_ctx *c, struct fq_case *k, int node, const char *actor,
-                             const char *note, struct fq_actions *out, int *picked)
+/* Moves k along row (next status assigned) to the mediator routing picks at node or above. */
+static enum fq_err reassign(struct fq_ctx *c, struct fq_case *k, int node,
+                            const struct lc_transition *row, const char *actor, const char *note,
+                            struct fq_actions *out, int *picked)
 {
     if (picked)
         *picked = -1;
-    if (node < 0 || (size_t)node >= c->roster->n_org)
+    if (node < 0 || (size_t)node >= c->roster->n_org || !row || row->status != k->status)
         return FQ_EINVAL;
     /* route_pick for a blue case starting at a node above grid level takes the node itself as
      * the tier, then routes and territory upwards: exactly "this node or above". */
@@ -195,8 +218,13 @@ enum fq_err case_reassign_at(struct fq_ctx *c, struct fq_case *k, int node, cons
         return FQ_ENOTFOUND;
     if (picked)
         *picked = p.mediator;
-    return hand_over(c, k, p.mediator, p.node, "escalated", actor ? actor : "system", note, true,
-                     out);
+    return hand_over(c, k, p.mediator, p.node, row, actor ? actor : "system", note, true, out);
+}
+
+enum fq_err case_reassign_at(struct fq_ctx *c, struct fq_case *k, int node, const char *actor,
+                             const char *note, struct fq_actions *out, int *picked)
+{
+    return reassign(c, k, node, lifecycle_find(k->status, LC_REROUTE), actor, note, out, picked);
 }
 
 /* The handling node of k, or the mediator's node when the case names none the roster knows. */
@@ -218,10 +246,10 @@ static enum fq_err do_accept(struct fq_ctx *c, struct fq_case *k, const struct l
                              struct lc_result *res, struct fq_actions *out)
 {
     enum fq_err err;
-    set_status(k, res->row->next);
+    lifecycle_enter(k, rq->cmd);
     k->accepted_at = c->now;
-    if ((err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_ACCEPT_REMIND))) ||
-        (err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_ACCEPT_ESCALATE))) ||
+    if ((err = store_timer_cancel(c->store, k->id, FQ_TIMER_ACCEPT_REMIND)) ||
+        (err = store_timer_cancel(c->store, k->id, FQ_TIMER_ACCEPT_ESCALATE)) ||
         (err = save(c, k)))
         return err;
     return record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out);
@@ -230,7 +258,7 @@ static enum fq_err do_accept(struct fq_ctx *c, struct fq_case *k, const struct l
 static enum fq_err do_progress(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
                                struct lc_result *res, struct fq_actions *out)
 {
-    set_status(k, res->row->next);
+    lifecycle_enter(k, rq->cmd);
     enum fq_err err = save(c, k);
     return err ? err : record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out);
 }
@@ -239,7 +267,7 @@ static enum fq_err do_attempt_failed(struct fq_ctx *c, struct fq_case *k,
                                      const struct lc_request *rq, struct lc_result *res,
                                      struct fq_actions *out)
 {
-    set_status(k, res->row->next);
+    lifecycle_enter(k, rq->cmd);
     k->attempts++;
     enum fq_err err = save(c, k);
     if (!err)
@@ -254,7 +282,7 @@ static enum fq_err do_attempt_failed(struct fq_ctx *c, struct fq_case *k,
     int parent = node >= 0 ? c->roster->org[node].parent : -1;
     int picked = -1;
     err = parent >= 0 ? case_reassign_at(c, k, parent, actor_id(c, rq), NULL, out, &picked)
-                      : FQ_ENOTFOUND;
+                      : FQ_ENOTFOUND;   /* the LC_REROUTE row of in_progress */
     if (err == FQ_ENOTFOUND) {
         res->top_reached = true;   /* the attempt stands; the mediator carries on */
         return FQ_OK;
@@ -267,10 +295,10 @@ static enum fq_err do_attempt_failed(struct fq_ctx *c, struct fq_case *k,
 static enum fq_err do_resolve(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
                               struct lc_result *res, struct fq_actions *out)
 {
-    set_status(k, res->row->next);
+    lifecycle_enter(k, rq->cmd);
     k->resolved_at = c->now;
     enum fq_err err;
-    if ((err = store_timer_cancel(c->store, k->id, fq_timer_kind_name(FQ_TIMER_RESOLVE_OVERDUE))) ||
+    if ((err = store_timer_cancel(c->store, k->id, FQ_TIMER_RESOLVE_OVERDUE)) ||
         (err = save(c, k)) ||
         (err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out)))
         return err;
@@ -293,12 +321,12 @@ static enum fq_err do_close(struct fq_ctx *c, struct fq_case *k, const struct lc
         return FQ_ENOMEM;
     free(k->close_reason);
     k->close_reason = copy;
-    set_status(k, res->row->next);
+    lifecycle_enter(k, rq->cmd);
     k->closed_at = c->now;
     char data[48];
     snprintf(data, sizeof data, "{\"reason\":\"%s\"}", reason);
     enum fq_err err;
-    if ((err = store_timer_cancel(c->store, k->id, NULL)) || (err = save(c, k)))
+    if ((err = store_timer_cancel_all(c->store, k->id)) || (err = save(c, k)))
         return err;
     return record(c, k, res->row->event, actor_id(c, rq), rq->note, data, out);
 }
@@ -313,7 +341,7 @@ static enum fq_err do_escalate(struct fq_ctx *c, struct fq_case *k, const struct
         return FQ_OK;
     }
     int picked = -1;
-    enum fq_err err = case_reassign_at(c, k, parent, actor_id(c, rq), rq->note, out, &picked);
+    enum fq_err err = reassign(c, k, parent, res->row, actor_id(c, rq), rq->note, out, &picked);
     if (err == FQ_ENOTFOUND) {   /* nothing was written */
         res->refusal = LC_NO_MEDIATOR;
         res->node = parent;
@@ -346,8 +374,8 @@ static enum fq_err do_transfer(struct fq_ctx *c, struct fq_case *k, const struct
         res->refusal = LC_UNKNOWN_TARGET;
         return FQ_OK;
     }
-    enum fq_err err = hand_over(c, k, to, r->med[to].org, res->row->event, actor_id(c, rq),
-                                rq->note, false, out);
+    enum fq_err err = hand_over(c, k, to, r->med[to].org, res->row, actor_id(c, rq), rq->note,
+                                false, out);
     if (!err)
         res->moved = true;
     return err;
@@ -360,7 +388,7 @@ static enum fq_err do_survey(struct fq_ctx *c, struct fq_case *k, const struct l
         res->refusal = LC_BAD_ANSWER;
         return FQ_OK;
     }
-    set_status(k, res->row->next);
+    lifecycle_enter(k, rq->cmd);
     enum fq_err err = save(c, k);
     /* the survey module records the answer (event included) and may reopen the case */
     return err ? err : survey_record_answer(c, k, rq->answer, rq->note, actor_id(c, rq), out);
@@ -371,13 +399,13 @@ static enum fq_err do_survey(struct fq_ctx *c, struct fq_case *k, const struct l
 static enum fq_err do_reopen(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
                              struct lc_result *res, struct fq_actions *out)
 {
-    set_status(k, res->row->next);
+    lifecycle_enter(k, rq->cmd);
     /* a new resolve deadline from now: the old overdue timer was cancelled at resolution */
-    k->due_resolve = c->now + sla_resolve(c->cfg, k->severity);
+    k->due_resolve = sla_due(c->cfg, SLA_RESOLVE, k->severity, c->now);
     enum fq_err err;
     if ((err = accept_timers(c, k)) ||
         (err = store_timer_add(c->store, k->due_resolve,
-                               fq_timer_kind_name(FQ_TIMER_RESOLVE_OVERDUE), k->id, NULL, NULL)) ||
+                               FQ_TIMER_RESOLVE_OVERDUE, k->id, NULL, NULL)) ||
         (err = save(c, k)) ||
         (err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out)))
         return err;
@@ -386,6 +414,7 @@ static enum fq_err do_reopen(struct fq_ctx *c, struct fq_case *k, const struct l
     return FQ_OK;
 }
 
+/* LC_ASSIGN and LC_REROUTE have none: case_open and case_reassign_at apply them. */
 static const effect_fn effects[LC__CMD_COUNT] = {
     [LC_ACCEPT] = do_accept,     [LC_PROGRESS] = do_progress, [LC_ATTEMPT_FAILED] = do_attempt_failed,
     [LC_RESOLVE] = do_resolve,   [LC_CLOSE] = do_close,       [LC_ESCALATE] = do_escalate,
@@ -418,7 +447,7 @@ enum fq_err lifecycle_apply(struct fq_ctx *c, struct fq_case *k, const struct lc
     if ((int)rq->cmd < 0 || rq->cmd >= LC__CMD_COUNT ||
         (rq->actor >= 0 && (size_t)rq->actor >= c->roster->n_med))
         return FQ_EINVAL;
-    if (rq->cmd == LC_REOPEN && rq->actor >= 0) {
+    if (!lifecycle_commands[rq->cmd].mediator && rq->actor >= 0) {
         res->refusal = LC_SYSTEM_ONLY;
         return FQ_OK;
     }
@@ -426,6 +455,8 @@ enum fq_err lifecycle_apply(struct fq_ctx *c, struct fq_case *k, const struct lc
         res->refusal = LC_NOT_YOURS;
         return FQ_OK;
     }
+    if (!effects[rq->cmd])
+        return FQ_EINVAL;
     res->row = lifecycle_find(k->status, rq->cmd);
     if (!res->row) {
         res->refusal = LC_BAD_STATE;

@@ -1,7 +1,8 @@
-/* lifecycle.h: the case state machine (docs/contract.md 7.3, mediator's side). One transition table
- * says which command is allowed in which status, what status follows and which event
- * (docs/contract.md 4.3) it emits; one effect function per command does the rest (timestamps,
- * timers, reassignment).
+/* lifecycle.h: the case state machine (docs/contract.md 7.3). One transition table says which
+ * command is allowed in which status, what status follows and which event (docs/contract.md 4.3)
+ * it emits; a case's status changes only through a row of it. One command table says what each
+ * command is called, what a mediator writes after the case number and whether a mediator may
+ * send it; its effect function does the rest (timestamps, timers, reassignment).
  *
  * No user-facing text here: lifecycle_apply reports what happened, or why it refused, in a
  * struct lc_result, and handlers/mediator.c turns that into words through i18n. */
@@ -13,8 +14,10 @@
 #include "handlers/actions.h"
 #include "store/case_table.h"
 
-/* What can happen to a case. Mediator commands first; LC_REOPEN belongs to the survey module
- * (a "not satisfied" answer) and is never accepted from a mediator. */
+/* What can happen to a case. Mediator commands first, then the system's own, which are never
+ * accepted from a mediator: LC_REOPEN belongs to the survey module (a "not satisfied" answer),
+ * LC_ASSIGN gives a new case its first mediator (handlers/cases.c), LC_REROUTE moves a case to
+ * the mediator routing picks at a node (case_reassign_at). */
 enum lc_cmd {
     LC_ACCEPT = 0,       /* 接单 */
     LC_PROGRESS,         /* 进展 */
@@ -25,6 +28,8 @@ enum lc_cmd {
     LC_TRANSFER,         /* 转办 */
     LC_SURVEY,           /* 回访: a survey answer taken by phone or visit */
     LC_REOPEN,           /* system only */
+    LC_ASSIGN,           /* system only */
+    LC_REROUTE,          /* system only */
     LC__CMD_COUNT
 };
 
@@ -42,10 +47,37 @@ extern const struct lc_transition lifecycle_table[];
 extern const size_t lifecycle_table_len;
 
 /* The row for (status, cmd), or NULL when the command is not allowed in that status (or the
- * status is not one of enum fq_case_status's names). */
-const struct lc_transition *lifecycle_find(const char *status, enum lc_cmd cmd);
+ * status is out of range). */
+const struct lc_transition *lifecycle_find(enum fq_case_status status, enum lc_cmd cmd);
+/* Moves k along the row for (k->status, cmd): k->status becomes the row's next status. Returns
+ * the row, or NULL (k unchanged) when the table has none. The only writer of a case's status:
+ * lifecycle_apply's effects, case_reassign_at and case_open (LC_ASSIGN) all go through it. */
+const struct lc_transition *lifecycle_enter(struct fq_case *k, enum lc_cmd cmd);
+
+/* What a mediator writes after the case number. */
+enum lc_args {
+    LC_ARGS_NOTE = 0,    /* an optional note */
+    LC_ARGS_REASON,      /* a close reason, then a note */
+    LC_ARGS_TARGET,      /* the mediator to transfer to, then a note */
+    LC_ARGS_ANSWER,      /* a survey answer 1..4, then a comment */
+};
+
+/* One row per command, indexed by enum lc_cmd. The name is the wire name (the MQTT "command"
+ * value, docs/contract.md 4.4) and names the command's locale entries: the keyword list
+ * keywords.cmd_<name> (its chat words), messages med_usage_<name>, med_cmd_<name> and
+ * med_ok_<name>. A command that is not a mediator's is refused from a mediator. A new mediator
+ * command is a row here, its transitions above, its effect function in lifecycle.c and its
+ * locale entries. */
+struct lc_command {
+    const char *name;
+    enum lc_args args;
+    bool mediator;
+};
+extern const struct lc_command lifecycle_commands[LC__CMD_COUNT];
+
 /* The wire name of a command ("accept", "attempt_failed", ...), and back (-1 when unknown;
- * "reopen" is parsed too: callers that take mediator input must refuse it). */
+ * system commands are parsed too: callers that take mediator input must refuse those whose
+ * row says they are not a mediator's). */
 const char *lifecycle_cmd_name(enum lc_cmd cmd);
 int lifecycle_cmd_parse(const char *name);
 
@@ -97,7 +129,8 @@ enum fq_err lifecycle_apply(struct fq_ctx *c, struct fq_case *k, const struct lc
 
 /* 三三调处: moves case k to the best active mediator at org node `node` (roster index) or
  * above, as route_pick chooses (category routes first, then the fewest open cases, then the
- * least recently assigned; the current mediator is not excluded). Writes status "assigned",
+ * least recently assigned; the current mediator is not excluded), through the LC_REROUTE row
+ * of k's status (FQ_EINVAL, writing nothing, when it has none). Writes status "assigned",
  * the new handling node and tier, attempts 0, escalations+1, fresh accept timers (the old ones
  * cancelled), the event "escalated" (actor: a mediator id or "system", note may be NULL) and
  * the assignment actions "unassigned" (old mediator) and "assigned" (new one).

@@ -4,9 +4,12 @@
  * into words here, in the mediator's locale (zh-CN unless the message names one).
  *
  * Design choices:
- * - The command words (接单 接單 accept ...) and close reasons are keyword lists of locales/
- *   (cmd_* and reason_*, merged over the catalogs like every keyword list), and every text a
- *   mediator reads comes from locales/ too ("med_*" messages).
+ * - The commands are lifecycle_commands (handlers/lifecycle.h): its rows name each command (the
+ *   MQTT "command" value and the locale keys), say what follows the case number and whether a
+ *   mediator may send it. Besides them a mediator can ask for the list of their cases ("list")
+ *   and for help. The command words (接单 接單 accept ...) are the keyword lists
+ *   keywords.cmd_<name> of locales/, close reasons keywords.reason_*, and every text a mediator
+ *   reads comes from locales/ too ("med_*" messages).
  * - Chat input is tolerant: classify_normalize maps full-width forms, then separators (spaces,
  *   commas, colons, 、) between the parts are skipped; the command word may touch the case
  *   number (接单FQ20261122-0001). Case numbers are accepted with or without "FQ", in any
@@ -34,29 +37,46 @@
 /* Commands besides those of the state machine. */
 enum { CMD_UNKNOWN = -1, CMD_LIST = LC__CMD_COUNT, CMD_HELP };
 
+/* The wire name of CMD_LIST (MQTT "list", keywords.cmd_list). */
+#define LIST_NAME "list"
+
 /* Which keyword list of the lexicon (locales/) stands for which value. */
 struct word {
-    enum fq_kw list;
+    const struct fq_wordlist *wl;    /* NULL: no catalog has the list */
     int v;
-};
-
-static const struct word command_words[] = {
-    {FQ_KW_CMD_ACCEPT, LC_ACCEPT},     {FQ_KW_CMD_PROGRESS, LC_PROGRESS},
-    {FQ_KW_CMD_ATTEMPT_FAILED, LC_ATTEMPT_FAILED},
-    {FQ_KW_CMD_RESOLVE, LC_RESOLVE},   {FQ_KW_CMD_CLOSE, LC_CLOSE},
-    {FQ_KW_CMD_ESCALATE, LC_ESCALATE}, {FQ_KW_CMD_TRANSFER, LC_TRANSFER},
-    {FQ_KW_CMD_SURVEY, LC_SURVEY},     {FQ_KW_CMD_LIST, CMD_LIST},
-    {FQ_KW_HELP, CMD_HELP},
 };
 
 static const char *const reason_ids[] = {"litigation", "petition", "withdrawn", "other"};
 
-static const struct word reason_words[] = {
-    {FQ_KW_REASON_LITIGATION, 0}, {FQ_KW_REASON_PETITION, 1},
-    {FQ_KW_REASON_WITHDRAWN, 2},  {FQ_KW_REASON_OTHER, 3},
-};
+#define N_COMMAND_WORDS (LC__CMD_COUNT + 2)
 
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+/* The words of every mediator command of lifecycle_commands, of "list" and of help; returns
+ * how many entries it filled. */
+static size_t command_words(const struct fq_lexicon *lx, struct word tab[N_COMMAND_WORDS])
+{
+    size_t n = 0;
+    for (int i = 0; i < LC__CMD_COUNT; i++)
+        if (lifecycle_commands[i].mediator)
+            tab[n++] = (struct word){i18n_command_words(lx, lifecycle_commands[i].name), i};
+    tab[n++] = (struct word){i18n_command_words(lx, LIST_NAME), CMD_LIST};
+    tab[n++] = (struct word){&lx->kw[FQ_KW_HELP], CMD_HELP};
+    return n;
+}
+
+bool mediator_command_known(const char *name)
+{
+    int cmd = lifecycle_cmd_parse(name);
+    return (cmd >= 0 && lifecycle_commands[cmd].mediator) || fq_streq(name, LIST_NAME);
+}
+
+static size_t reason_words(const struct fq_lexicon *lx, struct word tab[4])
+{
+    static const enum fq_kw lists[4] = {FQ_KW_REASON_LITIGATION, FQ_KW_REASON_PETITION,
+                                        FQ_KW_REASON_WITHDRAWN, FQ_KW_REASON_OTHER};
+    for (int i = 0; i < 4; i++)
+        tab[i] = (struct word){&lx->kw[lists[i]], i};
+    return 4;
+}
 
 /* ---- reading the text ---------------------------------------------------------------------- */
 static bool is_word_char(char ch)
@@ -67,14 +87,13 @@ static bool is_word_char(char ch)
 /* The longest keyword of the tables' lists that text starts with; an ASCII word must end at a
  * word boundary, a CJK one may touch what follows. Returns the entry's value, or -1; sets *len
  * to the keyword's length in bytes. */
-static int match_word(const struct fq_lexicon *lx, const char *text, const struct word *tab,
-                      size_t n, size_t *len)
+static int match_word(const char *text, const struct word *tab, size_t n, size_t *len)
 {
     int best = -1;
     size_t best_len = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct fq_wordlist *wl = &lx->kw[tab[i].list];
-        for (size_t k = 0; k < wl->n; k++) {
+        const struct fq_wordlist *wl = tab[i].wl;
+        for (size_t k = 0; wl && k < wl->n; k++) {
             const char *w = wl->words[k];
             size_t l = strlen(w);
             if (l == 0 || l <= best_len || strncasecmp(text, w, l) != 0)
@@ -194,7 +213,8 @@ static const char *nonempty(const char *s)
 static enum fq_err read_reason(const struct fq_lexicon *lx, struct parsed *p, const char *s)
 {
     size_t len;
-    int w = match_word(lx, s, reason_words, N_OF(reason_words), &len);
+    struct word tab[4];
+    int w = match_word(s, tab, reason_words(lx, tab), &len);
     if (w >= 0) {
         p->reason = reason_ids[w];
         p->note = nonempty(skip_sep(s + len));
@@ -239,26 +259,27 @@ static void read_answer(struct parsed *p, const char *s)
     p->note = nonempty(skip_sep(rest));
 }
 
-/* Reads the arguments after the case number, by command. */
+/* Reads the arguments after the case number, as the command's row says. */
 static enum fq_err read_args(const struct fq_lexicon *lx, struct parsed *p, const char *s)
 {
-    switch (p->cmd) {
-    case LC_CLOSE:
+    switch (lifecycle_commands[p->cmd].args) {
+    case LC_ARGS_REASON:
         return read_reason(lx, p, s);
-    case LC_SURVEY:
+    case LC_ARGS_ANSWER:
         read_answer(p, s);
         return FQ_OK;
-    case LC_TRANSFER: {
+    case LC_ARGS_TARGET: {
         size_t n = token_len(s);
         if (n && !(p->to = fq_strndup(s, n)))
             return FQ_ENOMEM;
         p->note = nonempty(skip_sep(s + n));
         return FQ_OK;
     }
-    default:
-        p->note = nonempty(s);
-        return FQ_OK;
+    case LC_ARGS_NOTE:
+        break;
     }
+    p->note = nonempty(s);
+    return FQ_OK;
 }
 
 /* Parses normalized chat text into p. */
@@ -267,7 +288,8 @@ static enum fq_err parse_chat(const struct fq_ctx *c, const char *t, struct pars
     memset(p, 0, sizeof *p);
     p->answer = -1;
     size_t len;
-    int w = match_word(c->lex, t, command_words, N_OF(command_words), &len);
+    struct word tab[N_COMMAND_WORDS];
+    int w = match_word(t, tab, command_words(c->lex, tab), &len);
     if (w < 0) {
         p->cmd = CMD_UNKNOWN;
         size_t n = token_len(t);
@@ -394,7 +416,8 @@ static void list_one(const struct fq_case *k, void *arg)
     fq_local_format(k->due_resolve, FQ_LOCAL_MINUTE, due, sizeof due);
     char *line = i18n_format(l->c->lex, l->loc, "med_list_line", "case", k->case_no, "category",
                              i18n_category(l->c->lex, l->loc, k->category), "status",
-                             i18n_status(l->c->lex, l->loc, k->status), "due", due, (char *)NULL);
+                             i18n_status(l->c->lex, l->loc, fq_case_status_name(k->status)),
+                             "due", due, (char *)NULL);
     if (!line) {
         l->b.oom = true;
         return;
@@ -448,8 +471,8 @@ static char *refusal_text(const struct fq_ctx *c, int loc, const struct parsed *
                            (char *)NULL);
     case LC_BAD_STATE: {
         char *a = i18n_format(c->lex, loc, "med_bad_state", "case", k->case_no, "status",
-                              i18n_status(c->lex, loc, k->status), "action", action,
-                              (char *)NULL);
+                              i18n_status(c->lex, loc, fq_case_status_name(k->status)),
+                              "action", action, (char *)NULL);
         /* not yet accepted: say what to do first */
         if (!a || p->cmd == LC_ACCEPT || !lifecycle_find(k->status, LC_ACCEPT))
             return a;
@@ -518,12 +541,7 @@ static char *done_text(const struct fq_ctx *c, int loc, const struct parsed *p,
         snprintf(key, sizeof key, "med_answer_%d", p->answer);
         return i18n_format(c->lex, loc, "med_ok_survey", "case", k->case_no, "answer",
                            i18n_get(c->lex, loc, key), (char *)NULL);
-    case LC_PROGRESS:
-    case LC_RESOLVE:
-    case LC_ESCALATE:
-    case LC_TRANSFER:
-    case LC_REOPEN:
-    case LC__CMD_COUNT:
+    default:   /* the command's med_ok_<name> */
         break;
     }
     return i18n_format(c->lex, loc, cmd_key("med_ok_", p->cmd, key, sizeof key), "case",
@@ -658,9 +676,9 @@ static enum fq_err parse_command(const struct fq_ctx *c, const struct fq_msg *m,
     p->answer = -1;
     *norm = NULL;
     int cmd = lifecycle_cmd_parse(m->command);
-    if (cmd == LC_REOPEN)
+    if (cmd >= 0 && !lifecycle_commands[cmd].mediator)
         cmd = CMD_UNKNOWN;
-    if (cmd < 0 && fq_streq(m->command, "list"))
+    if (cmd < 0 && fq_streq(m->command, LIST_NAME))
         cmd = CMD_LIST;
     p->cmd = cmd < 0 ? CMD_UNKNOWN : cmd;
     if (p->cmd == CMD_UNKNOWN || p->cmd == CMD_LIST)
@@ -680,7 +698,7 @@ static enum fq_err parse_command(const struct fq_ctx *c, const struct fq_msg *m,
         return FQ_ENOMEM;
     const char *note = *norm ? *norm : "";
     enum fq_err err = FQ_OK;
-    if (p->cmd == LC_TRANSFER) {
+    if (lifecycle_commands[p->cmd].args == LC_ARGS_TARGET) {   /* the target is its own field */
         if (m->to && !(p->to = fq_strdup(m->to)))
             return FQ_ENOMEM;
         p->note = nonempty(note);

@@ -12,5 +12,8 @@ enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int media
 /* A mediator command from MQTT {p}/mediators/{id}/commands (FQ_MSG_COMMAND): the outcome goes
  * to out as an FQ_ACT_MED_REPLY action (and the answer). */
 enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct fq_actions *out);
+/* Whether name is the wire name of something a mediator can send: a command of theirs in
+ * lifecycle_commands, or "list" (the locale loader checks keywords.cmd_<name> with it). */
+bool mediator_command_known(const char *name);
 
 #endif

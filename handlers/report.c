@@ -261,7 +261,7 @@ static void classify_case(const struct fq_case *k, int64_t start, int64_t end, i
 {
     memset(n, 0, sizeof *n);
     bool in_p_created = k->created_at >= start && k->created_at < end;
-    int st = fq_case_status_parse(k->status);
+    enum fq_case_status st = k->status;
     bool resolved = st == FQ_CASE_RESOLVED;
     bool closed = st == FQ_CASE_CLOSED;
     bool withdrawn = closed && fq_streq(k->close_reason, "withdrawn");
@@ -409,7 +409,7 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
             if (node < 0 || !roster_org_is_ancestor(ro, scope, node))
                 continue;
         }
-        if (fq_survey_status_parse(s->status) == FQ_SURVEY_NO_RESPONSE) {
+        if (s->status == FQ_SURVEY_NO_RESPONSE) {
             r->surveys_no_response++;
         } else if (s->answer >= 1 && s->answer <= 4) {
             r->surveys_answered++;
@@ -479,7 +479,7 @@ static void last_survey(const struct fq_survey *s, void *arg)
         return;
     if (s->answer >= 1 && s->answer <= 4)
         la->answer = s->answer;
-    else if (fq_survey_status_parse(s->status) == FQ_SURVEY_NO_RESPONSE)
+    else if (s->status == FQ_SURVEY_NO_RESPONSE)
         la->answer = -1;
 }
 
@@ -553,7 +553,7 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
     snprintf(x->case_no, sizeof x->case_no, "%s", k->case_no);
     x->received = k->created_at;
     x->accepted = k->accepted_at;
-    int st = fq_case_status_parse(k->status);
+    enum fq_case_status st = k->status;
     x->closed = st == FQ_CASE_RESOLVED ? k->resolved_at : st == FQ_CASE_CLOSED ? k->closed_at : 0;
     x->attempts = k->attempts;
     int place = roster_org_index(ro, k->place_org), med = roster_mediator_index(ro, k->mediator_id);
@@ -565,10 +565,11 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
     if (st == FQ_CASE_CLOSED && k->close_reason) {
         char key[48];
         snprintf(key, sizeof key, "med_reason_%s", k->close_reason);
-        x->outcome = i18n_format(lx, L, "rp_outcome_closed", "status", i18n_status(lx, L, k->status),
-                                 "reason", i18n_get(lx, L, key), (char *)NULL);
+        x->outcome = i18n_format(lx, L, "rp_outcome_closed", "status",
+                                 i18n_status(lx, L, fq_case_status_name(k->status)), "reason",
+                                 i18n_get(lx, L, key), (char *)NULL);
     } else {
-        x->outcome = fq_strdup(i18n_status(lx, L, k->status));
+        x->outcome = fq_strdup(i18n_status(lx, L, fq_case_status_name(k->status)));
     }
     x->description = mask_numbers(k->description);
     char *note = NULL;
@@ -639,7 +640,7 @@ static enum fq_err add_report_timer(struct fq_ctx *c, int64_t after)
 {
     int64_t id = 0;
     enum fq_err err = store_timer_add(c->store, next_month_start(after),
-                                      fq_timer_kind_name(FQ_TIMER_REPORT_MONTHLY), 0, NULL, &id);
+                                      FQ_TIMER_REPORT_MONTHLY, 0, NULL, &id);
     char v[24];
     snprintf(v, sizeof v, "%lld", (long long)id);
     return err ? err : store_kv_put(c->store, TIMER_KEY, v);

@@ -20,7 +20,8 @@ struct best {
     int64_t open, last;
 };
 
-/* Considers mediator i as a candidate; skips the inactive and the full. */
+/* Considers mediator i as a candidate; skips the inactive and the full. Every choice by load
+ * (route_pick's and route_least_loaded's) is made here. */
 static enum fq_err consider(struct fq_ctx *c, int i, struct best *b)
 {
     const struct fq_mediator *m = &c->roster->med[i];
@@ -91,18 +92,35 @@ enum fq_err route_pick(struct fq_ctx *c, const char *category, int severity, int
 
     /* 属地管理: the tier node, then up the tree */
     for (int n = tier; n >= 0; n = r->org[n].parent) {
-        struct best b = {.idx = -1};
-        for (size_t i = 0; i < r->n_med; i++) {
-            if (r->med[i].org != n || !roster_mediator_handles(&r->med[i], category))
-                continue;
-            if ((err = consider(c, (int)i, &b)))
-                return err;
-        }
-        if (b.idx >= 0) {
+        int pick = -1;
+        if ((err = route_least_loaded(c, n, category, NULL, &pick)))
+            return err;
+        if (pick >= 0) {
             out->node = n;
-            out->mediator = b.idx;
+            out->mediator = pick;
             return FQ_OK;
         }
     }
+    return FQ_OK;
+}
+
+enum fq_err route_least_loaded(struct fq_ctx *c, int node, const char *category,
+                               const char *except, int *pick)
+{
+    const struct fq_roster *r = c->roster;
+    struct best b = {.idx = -1};
+    *pick = -1;
+    if (node < 0 || (size_t)node >= r->n_org)
+        return FQ_OK;
+    for (size_t i = 0; i < r->n_med; i++) {
+        const struct fq_mediator *m = &r->med[i];
+        if (m->org != node || !roster_mediator_handles(m, category) ||
+            (except && fq_streq(m->id, except)))
+            continue;
+        enum fq_err err = consider(c, (int)i, &b);
+        if (err)
+            return err;
+    }
+    *pick = b.idx;
     return FQ_OK;
 }

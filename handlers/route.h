@@ -15,5 +15,11 @@ struct fq_route_pick {
  * at place (roster index, -1 when unknown: then the first root is used). */
 enum fq_err route_pick(struct fq_ctx *c, const char *category, int severity, int place,
                        struct fq_route_pick *out);
+/* Load balancing, the one rule route_pick applies too: among the active mediators at org node
+ * `node` (roster index) who handle the category, are not full (max_open) and are not `except`
+ * (a mediator id, may be NULL), the one with the fewest open cases, then the one assigned least
+ * recently, then the first in roster order. *pick: its roster index, or -1 when none. */
+enum fq_err route_least_loaded(struct fq_ctx *c, int node, const char *category,
+                               const char *except, int *pick);
 
 #endif

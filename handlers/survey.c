@@ -45,7 +45,6 @@
 #include "handlers/cases.h"
 #include "handlers/classify.h"
 #include "handlers/i18n.h"
-#include "handlers/report.h"
 #include "handlers/survey.h"
 #include "store/case_table.h"
 #include "store/convo.h"
@@ -62,20 +61,6 @@ static bool is_relapse(const struct fq_survey *v) { return strcmp(v->kind, KIND_
 
 static void set_fixed(char *dst, size_t size, const char *v) { snprintf(dst, size, "%s", v); }
 
-/* The stored texts of status.h, read and written through their enums. */
-static int status_of(const struct fq_survey *v) { return fq_survey_status_parse(v->status); }
-static void set_status(struct fq_survey *v, enum fq_survey_status st)
-{
-    set_fixed(v->status, sizeof v->status, fq_survey_status_name(st));
-}
-static void set_state(struct fq_convo *cv, enum fq_convo_state st)
-{
-    set_fixed(cv->state, sizeof cv->state, fq_convo_state_name(st));
-}
-static bool case_is(const struct fq_case *k, enum fq_case_status st)
-{
-    return fq_case_status_parse(k->status) == (int)st;
-}
 
 static int case_locale(const struct fq_case *k)
 {
@@ -101,8 +86,7 @@ static enum fq_err cancel_timers(struct fq_ctx *c, int64_t case_id, bool relapse
         {FQ_TIMER_RELAPSE_CHECK, FQ_TIMER_SURVEY_RELAPSE_REMIND, FQ_TIMER_SURVEY_RELAPSE_EXPIRE},
     };
     for (size_t i = 0; i < 3; i++) {
-        const char *kind = fq_timer_kind_name(kinds[relapse][i]);
-        enum fq_err err = store_timer_cancel(c->store, case_id, kind);
+        enum fq_err err = store_timer_cancel(c->store, case_id, kinds[relapse][i]);
         if (err)
             return err;
     }
@@ -114,7 +98,7 @@ static enum fq_err add_timer(struct fq_ctx *c, int64_t due, enum fq_timer_kind k
 {
     char arg[24];
     snprintf(arg, sizeof arg, "%lld", (long long)v->id);
-    return store_timer_add(c->store, due, fq_timer_kind_name(kind), v->case_id, arg, NULL);
+    return store_timer_add(c->store, due, kind, v->case_id, arg, NULL);
 }
 
 /* Appends the event to the history and, when publish, queues it for MQTT. */
@@ -197,13 +181,13 @@ static enum fq_err convo_to_survey(struct fq_ctx *c, const struct fq_case *k)
     } else if (err) {
         return err;
     } else {
-        int st = fq_convo_state_parse(cv.state);
+        enum fq_convo_state st = cv.state;
         if (st != FQ_CONVO_IDLE && st != FQ_CONVO_SUBMITTED && st != FQ_CONVO_SURVEY) {
             convo_cleanup(&cv);   /* mid-report: the reminder will try again */
             return FQ_OK;
         }
     }
-    set_state(&cv, FQ_CONVO_SURVEY);
+    cv.state = FQ_CONVO_SURVEY;
     cv.updated_at = c->now;
     err = store_convo_put(c->store, &cv);
     convo_cleanup(&cv);
@@ -308,7 +292,7 @@ static enum fq_err make_task(struct fq_ctx *c, const struct fq_case *k, struct f
     int w = grid_worker(c, k);
     const char *mid = w >= 0 ? c->roster->med[w].id : k->mediator_id;
     set_fixed(v->via, sizeof v->via, "task");
-    set_status(v, FQ_SURVEY_SENT);
+    v->status = FQ_SURVEY_SENT;
     free(v->task_mediator);
     v->task_mediator = fq_strdup(mid);
     if (mid && !v->task_mediator)
@@ -327,10 +311,10 @@ static enum fq_err make_task(struct fq_ctx *c, const struct fq_case *k, struct f
 static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_survey *v,
                                struct fq_actions *out)
 {
-    if (status_of(v) != FQ_SURVEY_SCHEDULED)
+    if (v->status != FQ_SURVEY_SCHEDULED)
         return FQ_OK;
-    if (!case_is(k, FQ_CASE_RESOLVED) || k->resolved_at != v->resolved_at) {
-        set_status(v, FQ_SURVEY_CANCELLED);
+    if (k->status != FQ_CASE_RESOLVED || k->resolved_at != v->resolved_at) {
+        v->status = FQ_SURVEY_CANCELLED;
         return store_survey_update(c->store, v);
     }
     char via[16];
@@ -340,17 +324,17 @@ static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_su
     if (!reachable(c, k, via)) {
         if (is_relapse(v)) {   /* nobody records a relapse answer by hand: skip it */
             set_fixed(v->via, sizeof v->via, via);
-            set_status(v, FQ_SURVEY_CANCELLED);
+            v->status = FQ_SURVEY_CANCELLED;
             return store_survey_update(c->store, v);
         }
         if ((err = make_task(c, k, v, out)))
             return err;
     } else {
         set_fixed(v->via, sizeof v->via, via);
-        set_status(v, FQ_SURVEY_SENT);
+        v->status = FQ_SURVEY_SENT;
         if (strcmp(via, "chat") != 0) {
             push_question(c, k, v, false, out);
-            set_status(v, FQ_SURVEY_ASKED);
+            v->status = FQ_SURVEY_ASKED;
         }
         if ((err = convo_to_survey(c, k)))
             return err;
@@ -369,7 +353,7 @@ static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_su
 static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_survey *v,
                                  struct fq_actions *out)
 {
-    if (status_of(v) != FQ_SURVEY_SENT && status_of(v) != FQ_SURVEY_ASKED)
+    if (v->status != FQ_SURVEY_SENT && v->status != FQ_SURVEY_ASKED)
         return FQ_OK;
     v->reminded++;
     enum fq_err err = FQ_OK;
@@ -377,11 +361,11 @@ static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
         if (v->task_mediator)
             actions_assign(out, "survey_task", v->task_mediator, k->id);
     } else if (strcmp(v->via, "chat") == 0) {
-        set_status(v, FQ_SURVEY_SENT);   /* ask again at the next message */
+        v->status = FQ_SURVEY_SENT;   /* ask again at the next message */
         err = convo_to_survey(c, k);
     } else if (!reachable(c, k, v->via)) {
         if (is_relapse(v))
-            set_status(v, FQ_SURVEY_CANCELLED);
+            v->status = FQ_SURVEY_CANCELLED;
         else if (!(err = make_task(c, k, v, out))) {
             char data[64];
             snprintf(data, sizeof data, "{\"kind\":\"%s\",\"via\":\"task\"}", v->kind);
@@ -390,7 +374,7 @@ static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
     } else {
         push_question(c, k, v, true, out);
         if (!(err = convo_to_survey(c, k)))
-            set_status(v, FQ_SURVEY_ASKED);
+            v->status = FQ_SURVEY_ASKED;
     }
     return err ? err : store_survey_update(c->store, v);
 }
@@ -399,13 +383,13 @@ static enum fq_err expire_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
                                  struct fq_actions *out)
 {
     (void)out;
-    if (status_of(v) == FQ_SURVEY_COMMENT) {   /* answered; the comment was optional */
-        set_status(v, FQ_SURVEY_ANSWERED);
+    if (v->status == FQ_SURVEY_COMMENT) {   /* answered; the comment was optional */
+        v->status = FQ_SURVEY_ANSWERED;
         return store_survey_update(c->store, v);
     }
-    if (status_of(v) != FQ_SURVEY_SENT && status_of(v) != FQ_SURVEY_ASKED)
+    if (v->status != FQ_SURVEY_SENT && v->status != FQ_SURVEY_ASKED)
         return FQ_OK;
-    set_status(v, FQ_SURVEY_NO_RESPONSE);
+    v->status = FQ_SURVEY_NO_RESPONSE;
     v->closed_at = c->now;
     enum fq_err err = store_survey_update(c->store, v);
     if (!err) {
@@ -431,8 +415,8 @@ static enum fq_err reopen(struct fq_ctx *c, struct fq_case *k, const char *note,
         return err;
     struct fq_survey rv;
     err = store_survey_find(c->store, k->id, KIND_RELAPSE, resolved_at, &rv);
-    if (!err && status_of(&rv) != FQ_SURVEY_ANSWERED && status_of(&rv) != FQ_SURVEY_NO_RESPONSE) {
-        set_status(&rv, FQ_SURVEY_CANCELLED);
+    if (!err && rv.status != FQ_SURVEY_ANSWERED && rv.status != FQ_SURVEY_NO_RESPONSE) {
+        rv.status = FQ_SURVEY_CANCELLED;
         err = store_survey_update(c->store, &rv);
     }
     if (err != FQ_ENOTFOUND)
@@ -473,7 +457,7 @@ static enum fq_err apply_answer(struct fq_ctx *c, struct fq_case *k, struct fq_s
     v->comment = fq_strdup(comment);
     if (!v->answered_by || (comment && !v->comment))
         return FQ_ENOMEM;
-    set_status(v, await_comment ? FQ_SURVEY_COMMENT : FQ_SURVEY_ANSWERED);
+    v->status = await_comment ? FQ_SURVEY_COMMENT : FQ_SURVEY_ANSWERED;
     enum fq_err err;
     char data[24];   /* the shape lifecycle.c used before: {"answer":N} */
     snprintf(data, sizeof data, "{\"answer\":%d}", answer);
@@ -499,7 +483,7 @@ enum fq_err survey_record_answer(struct fq_ctx *c, struct fq_case *k, int answer
         set_fixed(v.kind, sizeof v.kind, KIND_SAT);
         v.resolved_at = k->resolved_at;
         set_fixed(v.via, sizeof v.via, by_resident ? "chat" : "task");
-        set_status(&v, FQ_SURVEY_ANSWERED);
+        v.status = FQ_SURVEY_ANSWERED;
         v.created_at = v.sent_at = c->now;
         if ((err = store_survey_insert(c->store, &v)))
             return err;
@@ -527,7 +511,7 @@ enum fq_err survey_schedule(struct fq_ctx *c, const struct fq_case *k, struct fq
         set_fixed(v.kind, sizeof v.kind, relapse ? KIND_RELAPSE : KIND_SAT);
         v.resolved_at = k->resolved_at;
         set_fixed(v.via, sizeof v.via, via);
-        set_status(&v, FQ_SURVEY_SCHEDULED);
+        v.status = FQ_SURVEY_SCHEDULED;
         v.created_at = c->now;
         enum fq_err err = store_survey_insert(c->store, &v);
         if (err == FQ_EEXIST)
@@ -610,7 +594,7 @@ static enum fq_err relapse_answer(struct fq_ctx *c, struct fq_case *k, struct fq
     v->answered_by = fq_strdup("resident");
     if (!v->answered_by)
         return FQ_ENOMEM;
-    set_status(v, FQ_SURVEY_ANSWERED);
+    v->status = FQ_SURVEY_ANSWERED;
     enum fq_err err = cancel_timers(c, k->id, true);
     struct fq_case nk;
     memset(&nk, 0, sizeof nk);
@@ -653,7 +637,7 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
     char *norm = NULL;
     enum fq_err err = store_survey_open_for(c->store, cv->channel, cv->user, &v);
     if (err == FQ_ENOTFOUND) {   /* nothing to answer (expired): an ordinary message */
-        set_state(cv, FQ_CONVO_IDLE);
+        cv->state = FQ_CONVO_IDLE;
         return FQ_OK;
     }
     if (err)
@@ -665,9 +649,9 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         goto out;
     }
     bool skip = *norm && wordlist_has(&c->lex->kw[FQ_KW_SKIP], norm);
-    if (status_of(&v) == FQ_SURVEY_COMMENT) {
+    if (v.status == FQ_SURVEY_COMMENT) {
         const char *comment = skip || !*norm ? NULL : m->text;
-        set_status(&v, FQ_SURVEY_ANSWERED);
+        v.status = FQ_SURVEY_ANSWERED;
         if (comment && !(v.comment = fq_strdup(comment))) {
             err = FQ_ENOMEM;
             goto out;
@@ -675,45 +659,45 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         if ((err = store_survey_update(c->store, &v)))
             goto out;
         bool reopened = false;
-        if (comment && not_solved(c, comment) && case_is(&k, FQ_CASE_RESOLVED)) {
+        if (comment && not_solved(c, comment) && k.status == FQ_CASE_RESOLVED) {
             if ((err = reopen(c, &k, comment, out)))
                 goto out;
-            reopened = case_is(&k, FQ_CASE_REOPENED);
+            reopened = k.status == FQ_CASE_REOPENED;
         }
         answer_reply_take(out, i18n_format(c->lex, loc, reopened ? "sv_reopened" : "sv_thanks",
                                            "case", k.case_no, (char *)NULL));
         answer_set_case(out, k.case_no);
-        set_state(cv, FQ_CONVO_IDLE);
+        cv->state = FQ_CONVO_IDLE;
         goto out;
     }
     int answer = parse_answer(c, &v, norm);
     if (answer < 0) {
-        if (status_of(&v) == FQ_SURVEY_SENT) {   /* the question was queued: ask it now */
+        if (v.status == FQ_SURVEY_SENT) {   /* the question was queued: ask it now */
             put_question(c, &k, &v, loc, v.reminded > 0, out);
-            set_status(&v, FQ_SURVEY_ASKED);
+            v.status = FQ_SURVEY_ASKED;
             err = store_survey_update(c->store, &v);
         } else if (skip) {                     /* later: the reminder asks again */
             answer_reply(out, i18n_get(c->lex, loc, "sv_skipped"));
-            set_state(cv, FQ_CONVO_IDLE);
+            cv->state = FQ_CONVO_IDLE;
         } else {                               /* not an answer: an ordinary message */
-            set_state(cv, FQ_CONVO_IDLE);
+            cv->state = FQ_CONVO_IDLE;
         }
         goto out;
     }
     if (is_relapse(&v)) {
         err = relapse_answer(c, &k, &v, answer, loc, out);
-        set_state(cv, FQ_CONVO_IDLE);
+        cv->state = FQ_CONVO_IDLE;
         goto out;
     }
-    if (!case_is(&k, FQ_CASE_RESOLVED) || k.resolved_at != v.resolved_at) {
-        set_status(&v, FQ_SURVEY_CANCELLED);   /* the case moved on meanwhile */
+    if (k.status != FQ_CASE_RESOLVED || k.resolved_at != v.resolved_at) {
+        v.status = FQ_SURVEY_CANCELLED;   /* the case moved on meanwhile */
         err = store_survey_update(c->store, &v);
-        set_state(cv, FQ_CONVO_IDLE);
+        cv->state = FQ_CONVO_IDLE;
         goto out;
     }
     if ((err = apply_answer(c, &k, &v, answer, NULL, "resident", true, out)))
         goto out;
-    if (case_is(&k, FQ_CASE_REOPENED))
+    if (k.status == FQ_CASE_REOPENED)
         answer_reply_take(out, i18n_format(c->lex, loc, "sv_reopened", "case", k.case_no,
                                            (char *)NULL));
     answer_reply(out, i18n_get(c->lex, loc, "sv_ask_comment"));
@@ -731,9 +715,7 @@ out:
 /* ---- timers -------------------------------------------------------------------------------- */
 enum fq_err survey_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
 {
-    int kind = fq_timer_kind_parse(t->kind);
-    if (kind == FQ_TIMER_REPORT_MONTHLY)
-        return report_on_timer(c, t, out);
+    enum fq_timer_kind kind = t->kind;
     char *end = NULL;
     long long id = t->arg ? strtoll(t->arg, &end, 10) : 0;
     if (!t->arg || *end || id <= 0)

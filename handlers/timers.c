@@ -48,6 +48,7 @@
 #include "store/timer_table.h"
 #include "common/fq.h"
 #include "common/roster_model.h"
+#include "common/sla.h"
 #include "common/status.h"
 #include "handlers/i18n.h"
 #include "store/store.h"
@@ -60,32 +61,12 @@
 
 static const int loc = FQ_LOC_ZH_CN;
 
-const char *timers_metric_label(const char *kind)
-{
-    switch (fq_timer_kind_parse(kind)) {
-    case FQ_TIMER_ACCEPT_REMIND: return "reminder";
-    case FQ_TIMER_ACCEPT_ESCALATE: return "escalation";
-    case FQ_TIMER_RESOLVE_OVERDUE: return "overdue";
-    case FQ_TIMER_SURVEY_REMIND: return "survey_reminder";
-    case FQ_TIMER_SURVEY:
-    case FQ_TIMER_SURVEY_EXPIRE:
-    case FQ_TIMER_SURVEY_RELAPSE_REMIND:
-    case FQ_TIMER_SURVEY_RELAPSE_EXPIRE: return "survey";
-    case FQ_TIMER_RELAPSE_CHECK: return "relapse";
-    default: return "other";   /* digest, report_monthly, a kind this version does not know */
-    }
-}
-
 /* ---- small helpers ------------------------------------------------------------------------- */
-static bool is_finished(const struct fq_case *k)
-{
-    return fq_case_status_finished(fq_case_status_parse(k->status));
-}
+static bool is_finished(const struct fq_case *k) { return fq_case_status_finished(k->status); }
 
 static bool awaits_accept(const struct fq_case *k)
 {
-    int st = fq_case_status_parse(k->status);
-    return k->mediator_id && (st == FQ_CASE_ASSIGNED || st == FQ_CASE_REOPENED);
+    return k->mediator_id && (k->status == FQ_CASE_ASSIGNED || k->status == FQ_CASE_REOPENED);
 }
 
 /* The handling node of k, or its mediator's node when the roster does not know org_id. */
@@ -178,33 +159,6 @@ static enum fq_err record(struct fq_ctx *c, const struct fq_case *k, const char 
     return err;
 }
 
-/* Another active mediator at node for k's category (not k's own), not full, with the fewest
- * open cases, then the least recently assigned; -1 when none. */
-static enum fq_err other_mediator(struct fq_ctx *c, const struct fq_case *k, int node, int *pick)
-{
-    const struct fq_roster *r = c->roster;
-    int64_t best_open = 0, best_last = 0;
-    *pick = -1;
-    for (size_t i = 0; node >= 0 && i < r->n_med; i++) {
-        const struct fq_mediator *m = &r->med[i];
-        if (m->org != node || !m->active || fq_streq(m->id, k->mediator_id) ||
-            !roster_mediator_handles(m, k->category))
-            continue;
-        int64_t open = 0, last = 0;
-        enum fq_err err = store_mediator_load(c->store, m->id, &open, &last);
-        if (err && err != FQ_ENOTFOUND)
-            return err;
-        if (m->max_open > 0 && open >= m->max_open)
-            continue;
-        if (*pick < 0 || open < best_open || (open == best_open && last < best_last)) {
-            *pick = (int)i;
-            best_open = open;
-            best_last = last;
-        }
-    }
-    return FQ_OK;
-}
-
 /* Gives k to mediator `to` as the system (lifecycle's transfer: event "transferred", the
  * assignments, fresh accept timers). */
 static enum fq_err transfer_to(struct fq_ctx *c, struct fq_case *k, int to, bool *moved,
@@ -246,7 +200,8 @@ static enum fq_err fire_supervise(struct fq_ctx *c, const struct fq_timer *t, st
     const struct fq_roster *r = c->roster;
     int node = handling_node(r, k);
     int to = -1;
-    enum fq_err err = other_mediator(c, k, node, &to);
+    /* another mediator of the same node, by load (k's own excluded) */
+    enum fq_err err = route_least_loaded(c, node, k->category, k->mediator_id, &to);
     if (err)
         return err;
     int sup[MAX_SUPERVISORS];
@@ -279,8 +234,10 @@ static enum fq_err fire_supervise(struct fq_ctx *c, const struct fq_timer *t, st
     return transfer_to(c, k, to, NULL, out);
 }
 
-static enum fq_err fire_overdue(struct fq_ctx *c, struct fq_case *k, struct fq_actions *out)
+static enum fq_err fire_overdue(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                                struct fq_actions *out)
 {
+    (void)t;
     if (is_finished(k))
         return FQ_OK;
     const struct fq_roster *r = c->roster;
@@ -289,8 +246,8 @@ static enum fq_err fire_overdue(struct fq_ctx *c, struct fq_case *k, struct fq_a
     const char *cat = i18n_category(c->lex, loc, k->category);
     enum fq_err err = record(c, k, "overdue", NULL, out);
     if (!err)
-        err = store_timer_add(c->store, c->now + DAY, fq_timer_kind_name(FQ_TIMER_RESOLVE_OVERDUE),
-                              k->id, NULL, NULL);
+        err = store_timer_add(c->store, sla_due(c->cfg, SLA_OVERDUE_NEXT, k->severity, c->now),
+                              FQ_TIMER_RESOLVE_OVERDUE, k->id, NULL, NULL);
     if (err)
         return err;
     if (k->mediator_id) {
@@ -396,7 +353,7 @@ static enum fq_err digest_schedule(struct fq_ctx *c, const char *id)
     int64_t tid = 0;
     int64_t due = timers_digest_next(c->now, digest_period(c) == DAY);
     enum fq_err err =
-        store_timer_add(c->store, due, fq_timer_kind_name(FQ_TIMER_DIGEST), 0, id, &tid);
+        store_timer_add(c->store, due, FQ_TIMER_DIGEST, 0, id, &tid);
     if (err)
         return err;
     char key[160], val[32];
@@ -560,6 +517,7 @@ enum fq_err timers_absence(struct fq_ctx *c, struct fq_actions *out, size_t *mov
         if (r->med[i].active)
             continue;
         static const enum fq_case_status statuses[] = {FQ_CASE_ASSIGNED, FQ_CASE_REOPENED};
+        /* the filter is the stored text */
         for (size_t s = 0; s < 2 && !err; s++) {
             struct fq_case_filter f = {.status = fq_case_status_name(statuses[s]),
                                        .mediator_id = r->med[i].id};
@@ -648,41 +606,68 @@ out:
     return err ? err : out->oom ? FQ_ENOMEM : FQ_OK;
 }
 
-/* ---- the entry point ----------------------------------------------------------------------- */
-enum fq_err timers_fire(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+/* ---- the table of kinds -------------------------------------------------------------------- */
+typedef enum fq_err (*case_fire_fn)(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                                    struct fq_actions *out);
+
+/* Runs fn on the timer's case, re-read; nothing when the timer names no case or it is gone. */
+static enum fq_err on_case(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out,
+                           case_fire_fn fn)
 {
-    int kind = fq_timer_kind_parse(t->kind);
-    switch (kind) {
-    case FQ_TIMER_SURVEY:
-    case FQ_TIMER_SURVEY_REMIND:
-    case FQ_TIMER_SURVEY_EXPIRE:
-    case FQ_TIMER_RELAPSE_CHECK:
-    case FQ_TIMER_SURVEY_RELAPSE_REMIND:
-    case FQ_TIMER_SURVEY_RELAPSE_EXPIRE:
-        return survey_on_timer(c, t, out);
-    case FQ_TIMER_REPORT_MONTHLY:
-        return report_on_timer(c, t, out);   /* handlers/report.c: the monthly report */
-    case FQ_TIMER_DIGEST:
-        return fire_digest(c, t, out);
-    case FQ_TIMER_ACCEPT_REMIND:
-    case FQ_TIMER_ACCEPT_ESCALATE:
-    case FQ_TIMER_RESOLVE_OVERDUE:
-        break;
-    default:
-        return FQ_OK;   /* a kind this version does not know: consumed without effect */
-    }
     if (t->case_id <= 0)
         return FQ_OK;
-    bool remind = kind == FQ_TIMER_ACCEPT_REMIND;
-    bool supervise = kind == FQ_TIMER_ACCEPT_ESCALATE;
     struct fq_case k;
     enum fq_err err = store_case_get_id(c->store, t->case_id, &k);
     if (err == FQ_ENOTFOUND)
         return FQ_OK;
     if (err)
         return err;
-    err = remind ? fire_remind(c, t, &k, out)
-                 : supervise ? fire_supervise(c, t, &k, out) : fire_overdue(c, &k, out);
+    err = fn(c, t, &k, out);
     case_cleanup(&k);
     return err ? err : out->oom ? FQ_ENOMEM : FQ_OK;
+}
+
+static enum fq_err fire_accept_remind(struct fq_ctx *c, const struct fq_timer *t,
+                                      struct fq_actions *out)
+{
+    return on_case(c, t, out, fire_remind);
+}
+
+static enum fq_err fire_accept_escalate(struct fq_ctx *c, const struct fq_timer *t,
+                                        struct fq_actions *out)
+{
+    return on_case(c, t, out, fire_supervise);
+}
+
+static enum fq_err fire_resolve_overdue(struct fq_ctx *c, const struct fq_timer *t,
+                                        struct fq_actions *out)
+{
+    return on_case(c, t, out, fire_overdue);
+}
+
+const struct timer_kind timers_kinds[FQ_TIMER__COUNT] = {
+    [FQ_TIMER_ACCEPT_REMIND] = {FQ_TIMER_ACCEPT_REMIND, fire_accept_remind, "reminder"},
+    [FQ_TIMER_ACCEPT_ESCALATE] = {FQ_TIMER_ACCEPT_ESCALATE, fire_accept_escalate, "escalation"},
+    [FQ_TIMER_RESOLVE_OVERDUE] = {FQ_TIMER_RESOLVE_OVERDUE, fire_resolve_overdue, "overdue"},
+    [FQ_TIMER_SURVEY] = {FQ_TIMER_SURVEY, survey_on_timer, "survey"},
+    [FQ_TIMER_SURVEY_REMIND] = {FQ_TIMER_SURVEY_REMIND, survey_on_timer, "survey_reminder"},
+    [FQ_TIMER_SURVEY_EXPIRE] = {FQ_TIMER_SURVEY_EXPIRE, survey_on_timer, "survey"},
+    [FQ_TIMER_RELAPSE_CHECK] = {FQ_TIMER_RELAPSE_CHECK, survey_on_timer, "relapse"},
+    [FQ_TIMER_SURVEY_RELAPSE_REMIND] = {FQ_TIMER_SURVEY_RELAPSE_REMIND, survey_on_timer, "survey"},
+    [FQ_TIMER_SURVEY_RELAPSE_EXPIRE] = {FQ_TIMER_SURVEY_RELAPSE_EXPIRE, survey_on_timer, "survey"},
+    [FQ_TIMER_DIGEST] = {FQ_TIMER_DIGEST, fire_digest, "other"},
+    [FQ_TIMER_REPORT_MONTHLY] = {FQ_TIMER_REPORT_MONTHLY, report_on_timer, "other"},
+};
+
+const char *timers_metric_label(enum fq_timer_kind kind)
+{
+    return (int)kind >= 0 && kind < FQ_TIMER__COUNT ? timers_kinds[kind].metric : "other";
+}
+
+/* ---- the entry point ----------------------------------------------------------------------- */
+enum fq_err timers_fire(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+{
+    if ((int)t->kind < 0 || t->kind >= FQ_TIMER__COUNT)
+        return FQ_OK;   /* a kind this version does not know: consumed without effect */
+    return timers_kinds[t->kind].fire(c, t, out);
 }

@@ -35,7 +35,20 @@ enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *
                              struct fq_actions *out);
 /* The next digest time after now: 08:00 local the next day (daily) or the next Monday. */
 int64_t timers_digest_next(int64_t now, bool daily);
-/* The label of metrics_timer_fired for a timer kind ("reminder", "escalation", ...). */
-const char *timers_metric_label(const char *kind);
+/* What each timer kind does: one row per kind, indexed by enum fq_timer_kind (its stored name
+ * is fq_timer_kind_name(kind), common/status.h). fire runs a due timer of the kind (timers_fire
+ * calls it); metric is its label of fq_timers_fired_total (bot/sys/metrics.c). A new kind is a
+ * name in common/status.c and a row here. */
+typedef enum fq_err (*timer_fire_fn)(struct fq_ctx *c, const struct fq_timer *t,
+                                     struct fq_actions *out);
+struct timer_kind {
+    enum fq_timer_kind kind;
+    timer_fire_fn fire;
+    const char *metric;
+};
+extern const struct timer_kind timers_kinds[FQ_TIMER__COUNT];
+/* The label of metrics_timer_fired for a timer kind ("reminder", "escalation", ...; "other"
+ * for a kind out of range). */
+const char *timers_metric_label(enum fq_timer_kind kind);
 
 #endif

@@ -68,7 +68,7 @@ static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *o
     c->people = sqlite3_column_int(st, 11);
     c->org_id = col_text(st, 12, dup, oom);
     c->mediator_id = col_text(st, 13, dup, oom);
-    col_text_buf(st, 14, c->status, sizeof c->status);
+    c->status = (enum fq_case_status)col_enum(st, 14, fq_case_status_parse, FQ_CASE__COUNT);
     c->tier = sqlite3_column_int(st, 15);
     c->attempts = sqlite3_column_int(st, 16);
     c->escalations = sqlite3_column_int(st, 17);
@@ -100,7 +100,7 @@ static void bind_case_fields(sqlite3_stmt *st, const struct fq_case *c)
     sqlite3_bind_int(st, 11, c->people);
     bind_text(st, 12, c->org_id);
     bind_text(st, 13, c->mediator_id);
-    bind_text(st, 14, c->status);
+    bind_text(st, 14, fq_case_status_name(c->status));
     sqlite3_bind_int(st, 15, c->tier);
     sqlite3_bind_int(st, 16, c->attempts);
     sqlite3_bind_int(st, 17, c->escalations);
@@ -139,7 +139,7 @@ static enum fq_err next_day_seq(struct store *s, int day, int64_t *seq)
 
 enum fq_err store_case_insert(struct store *s, struct fq_case *c)
 {
-    if (!c || !c->channel || !c->user)
+    if (!c || !c->channel || !c->user || (int)c->status < 0 || c->status >= FQ_CASE__COUNT)
         return FQ_EINVAL;
     bool own;
     enum fq_err err = isp_begin(s, &own);
@@ -178,7 +178,7 @@ out:
 
 enum fq_err store_case_update(struct store *s, const struct fq_case *c)
 {
-    if (!c || c->id <= 0)
+    if (!c || c->id <= 0 || (int)c->status < 0 || c->status >= FQ_CASE__COUNT)
         return FQ_EINVAL;
     sqlite3_stmt *st = STMT(
         s, ST_CASE_UPDATE,

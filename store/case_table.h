@@ -21,7 +21,8 @@ struct fq_case {
     int people;
     char *org_id;                    /* the handling node */
     char *mediator_id;               /* NULL when unassigned */
-    char status[24];                 /* assigned accepted in_progress resolved closed reopened cancelled */
+    enum fq_case_status status;      /* stored as its name; FQ_CASE__COUNT: a name this version
+                                      * does not know (never written back) */
     int tier;                        /* enum fq_level of the handling node */
     int attempts;                    /* failed attempts at the current tier */
     int escalations;

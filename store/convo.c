@@ -115,7 +115,7 @@ static void convo_from_row(sqlite3_stmt *st, struct fq_convo *c, bool dup, bool 
 {
     c->channel = col_text(st, 0, dup, oom);
     c->user = col_text(st, 1, dup, oom);
-    col_text_buf(st, 2, c->state, sizeof c->state);
+    c->state = (enum fq_convo_state)col_enum(st, 2, fq_convo_state_parse, FQ_CONVO_IDLE);
     c->locale = sqlite3_column_int(st, 3);
     c->category = col_text(st, 4, dup, oom);
     c->org_id = col_text(st, 5, dup, oom);
@@ -182,7 +182,7 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
         return store_err(s);
     bind_text(st, 1, c->channel);
     bind_text(st, 2, c->user);
-    bind_text(st, 3, c->state[0] ? c->state : fq_convo_state_name(FQ_CONVO_IDLE));
+    bind_text(st, 3, fq_convo_state_name(c->state));
     sqlite3_bind_int(st, 4, c->locale);
     bind_text(st, 5, c->category);
     bind_text(st, 6, c->org_id);

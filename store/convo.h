@@ -3,6 +3,7 @@
 #define FQ_CONVO_H
 
 #include "common/fq.h"
+#include "common/status.h"
 #include "store/stmt.h"
 
 struct store;
@@ -21,7 +22,8 @@ enum fq_err store_resident_put(struct store *s, const struct fq_resident *r);
 
 struct fq_convo {
     char *channel, *user;
-    char state[24];                  /* idle ask_category ask_location ask_description ask_contact confirm submitted survey */
+    enum fq_convo_state state;       /* stored as its name; one this version does not know is
+                                      * read as FQ_CONVO_IDLE (the conversation starts over) */
     int locale;                      /* enum fq_locale */
     char *category;                  /* category id or NULL */
     char *org_id;                    /* place: an org node id, or NULL */

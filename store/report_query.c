@@ -2,8 +2,8 @@
  * the arithmetic). They select case ids; the cases and their events are read with
  * store_case_get_id and store_case_events, so the column mapping stays in cases.c alone.
  *
- * Design choice: like surveys.c, statements are prepared per call (a report runs a handful of
- * them), keeping the shared statement cache enum untouched. No index is added for reports
+ * The statements are constant texts in the connection's statement cache (store/stmt.h). No
+ * index is added for reports
  * (cases_created already exists): a report is rare, while an index would tax every write on the
  * hot path. */
 #include "store/stmt.h"
@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static enum fq_err collect_ids(struct store *s, sqlite3_stmt *st, int64_t **ids, size_t *n)
+static enum fq_err collect_ids(struct store *s, enum stmt_id id, sqlite3_stmt *st, int64_t **ids,
+                               size_t *n)
 {
     *ids = NULL;
     *n = 0;
@@ -38,7 +39,7 @@ static enum fq_err collect_ids(struct store *s, sqlite3_stmt *st, int64_t **ids,
         if (!err)
             err = FQ_ESTORE;
     }
-    sqlite3_finalize(st);
+    stmt_done(s, id, st);
     if (err) {
         free(*ids);
         *ids = NULL;
@@ -47,23 +48,14 @@ static enum fq_err collect_ids(struct store *s, sqlite3_stmt *st, int64_t **ids,
     return err;
 }
 
-static sqlite3_stmt *prep(struct store *s, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(s->db, sql, -1, 0, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
 enum fq_err store_report_case_ids(struct store *s, int64_t start, int64_t end, int64_t **ids,
                                   size_t *n)
 {
-    sqlite3_stmt *st = prep(s, "SELECT id FROM cases WHERE created_at < ?2 AND ("
-                               "created_at >= ?1 OR resolved_at >= ?1 OR closed_at >= ?1 OR "
-                               "updated_at >= ?1 OR status NOT IN ('resolved', 'closed', "
-                               "'cancelled')) ORDER BY created_at, id");
+    sqlite3_stmt *st = STMT(s, ST_REPORT_CASE_IDS,
+                            "SELECT id FROM cases WHERE created_at < ?2 AND ("
+                            "created_at >= ?1 OR resolved_at >= ?1 OR closed_at >= ?1 OR "
+                            "updated_at >= ?1 OR status NOT IN ('resolved', 'closed', "
+                            "'cancelled')) ORDER BY created_at, id");
     if (!st) {
         *ids = NULL;
         *n = 0;
@@ -71,14 +63,15 @@ enum fq_err store_report_case_ids(struct store *s, int64_t start, int64_t end, i
     }
     bind_int64(st, 1, start);
     bind_int64(st, 2, end);
-    return collect_ids(s, st, ids, n);
+    return collect_ids(s, ST_REPORT_CASE_IDS, st, ids, n);
 }
 
 enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end, int64_t **ids,
                                      size_t *n)
 {
-    sqlite3_stmt *st = prep(s, "SELECT id FROM cases WHERE created_at >= ?1 AND created_at < ?2 "
-                               "ORDER BY created_at, id");
+    sqlite3_stmt *st = STMT(s, ST_REPORT_CREATED_IDS,
+                            "SELECT id FROM cases WHERE created_at >= ?1 AND created_at < ?2 "
+                            "ORDER BY created_at, id");
     if (!st) {
         *ids = NULL;
         *n = 0;
@@ -86,14 +79,15 @@ enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end
     }
     bind_int64(st, 1, start);
     bind_int64(st, 2, end);
-    return collect_ids(s, st, ids, n);
+    return collect_ids(s, ST_REPORT_CREATED_IDS, st, ids, n);
 }
 
 enum fq_err store_report_outcome_note(struct store *s, int64_t case_id, char **note)
 {
     *note = NULL;
-    sqlite3_stmt *st = prep(s, "SELECT note FROM case_events WHERE case_id = ?1 AND type IN "
-                               "('resolved', 'closed') ORDER BY id DESC LIMIT 1");
+    sqlite3_stmt *st = STMT(s, ST_REPORT_OUTCOME_NOTE,
+                            "SELECT note FROM case_events WHERE case_id = ?1 AND type IN "
+                            "('resolved', 'closed') ORDER BY id DESC LIMIT 1");
     if (!st)
         return store_err(s);
     bind_int64(st, 1, case_id);
@@ -109,6 +103,6 @@ enum fq_err store_report_outcome_note(struct store *s, int64_t case_id, char **n
         if (!err)
             err = FQ_ESTORE;
     }
-    sqlite3_finalize(st);
+    stmt_done(s, ST_REPORT_OUTCOME_NOTE, st);
     return err;
 }

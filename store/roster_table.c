@@ -180,22 +180,19 @@ static bool push_str(char ***arr, size_t *n, const char *v)
 }
 
 /* Steps a "SELECT count(*) FROM t" style statement with no parameters. */
-static enum fq_err count_rows(struct store *s, const char *sql, size_t *n)
+static enum fq_err count_rows(struct store *s, enum stmt_id id, const char *sql, size_t *n)
 {
     *n = 0;
-    sqlite3_stmt *st = NULL;
-    /* Counting is rare (one load per import or start): no need to cache these. */
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
+    sqlite3_stmt *st = STMT(s, id, sql);
+    if (!st)
         return store_err(s);
-    }
     enum fq_err err = FQ_OK;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *n = (size_t)sqlite3_column_int64(st, 0);
     else
         err = store_map_rc(rc) ? store_map_rc(rc) : FQ_ESTORE;
-    sqlite3_finalize(st);
+    stmt_done(s, id, st);
     return err;
 }
 
@@ -213,7 +210,7 @@ static enum fq_err scan_end(struct store *s, enum stmt_id id, sqlite3_stmt *st, 
 static enum fq_err load_orgs(struct store *s, struct fq_roster *r)
 {
     size_t n;
-    enum fq_err err = count_rows(s, "SELECT count(*) FROM org_nodes", &n);
+    enum fq_err err = count_rows(s, ST_ORG_COUNT, "SELECT count(*) FROM org_nodes", &n);
     if (err || n == 0)
         return err;
     r->org = calloc(n, sizeof *r->org);
@@ -272,7 +269,7 @@ static enum fq_err load_orgs(struct store *s, struct fq_roster *r)
 static enum fq_err load_mediators(struct store *s, struct fq_roster *r)
 {
     size_t n;
-    enum fq_err err = count_rows(s, "SELECT count(*) FROM mediators", &n);
+    enum fq_err err = count_rows(s, ST_MED_COUNT, "SELECT count(*) FROM mediators", &n);
     if (err || n == 0)
         return err;
     r->med = calloc(n, sizeof *r->med);
@@ -364,7 +361,7 @@ static enum fq_err load_mediators(struct store *s, struct fq_roster *r)
 static enum fq_err load_routes(struct store *s, struct fq_roster *r)
 {
     size_t n;
-    enum fq_err err = count_rows(s, "SELECT count(*) FROM routes", &n);
+    enum fq_err err = count_rows(s, ST_ROUTE_COUNT, "SELECT count(*) FROM routes", &n);
     if (err || n == 0)
         return err;
     r->routes = calloc(n, sizeof *r->routes);

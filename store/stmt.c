@@ -152,6 +152,12 @@ void col_text_buf(sqlite3_stmt *st, int i, char *buf, size_t size)
     buf[n] = '\0';
 }
 
+int col_enum(sqlite3_stmt *st, int i, int (*parse)(const char *), int unknown)
+{
+    int v = parse((const char *)sqlite3_column_text(st, i));
+    return v < 0 ? unknown : v;
+}
+
 enum fq_err isp_begin(struct store *s, bool *own)
 {
     *own = sqlite3_get_autocommit(s->db) != 0;

@@ -39,11 +39,19 @@ enum stmt_id {
     ST_ORG_INSERT, ST_ALIAS_INSERT, ST_MED_INSERT, ST_MED_CAT_INSERT, ST_MED_GW_INSERT, ST_ROUTE_INSERT,
     ST_ROUTE_MED_INSERT,
     ST_ORG_LOAD, ST_ALIAS_LOAD, ST_MED_LOAD, ST_MED_CAT_LOAD, ST_MED_GW_LOAD, ST_ROUTE_LOAD, ST_ROUTE_MED_LOAD,
+    ST_ORG_COUNT, ST_MED_COUNT, ST_ROUTE_COUNT,
     /* outbox.c */
     ST_OUTBOX_ADD, ST_OUTBOX_PENDING, ST_OUTBOX_DONE, ST_OUTBOX_RETRY, ST_OUTBOX_STATS,
     /* timers.c */
     ST_TIMER_ADD, ST_TIMER_DUE, ST_TIMER_FIRE, ST_TIMER_CANCEL, ST_TIMER_CANCEL_KIND,
     ST_TIMER_NEXT, ST_TIMER_COUNT,
+    /* timer_lifecycle.c */
+    ST_TIMER_GET, ST_DIGEST_CASES,
+    /* report_query.c */
+    ST_REPORT_CASE_IDS, ST_REPORT_CREATED_IDS, ST_REPORT_OUTCOME_NOTE,
+    /* surveys.c */
+    ST_SURVEY_INSERT, ST_SURVEY_UPDATE, ST_SURVEY_GET, ST_SURVEY_FIND, ST_SURVEY_OPEN_FOR,
+    ST_SURVEY_LIST, ST_SURVEY_CLOSED_IN,
     /* surveys.c, wecom.c: the statements that run per message or per case */
     ST_REACH_PUT, ST_REACH_GET,
     ST_KF_GET, ST_KF_INBOUND, ST_KF_SENT, ST_KF_BLOCKED,
@@ -108,5 +116,8 @@ int bind_double(sqlite3_stmt *st, int i, double v);
 char *col_text(sqlite3_stmt *st, int i, bool dup, bool *oom);
 /* Copies column text into a fixed buffer, truncating; "" for NULL. */
 void col_text_buf(sqlite3_stmt *st, int i, char *buf, size_t size);
+/* A stored name read as its enum (common/status.h) with parse; `unknown` for NULL or a name
+ * parse does not know. */
+int col_enum(sqlite3_stmt *st, int i, int (*parse)(const char *), int unknown);
 
 #endif

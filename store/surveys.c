@@ -1,10 +1,8 @@
 /* surveys.c: the rows of the follow-up surveys (回访, relapse checks) and of resident_reach
  * (migration 0004).
  *
- * The survey statements are prepared per call (sqlite3_prepare_v3, finalized before returning):
- * they run once per survey step. resident_reach is written for every case opened and read per
- * survey, so its two statements live in the shared statement cache of store_internal.h.
- * Values are always bound, never spliced into SQL. */
+ * Every statement is a constant text in the connection's statement cache (store/stmt.h), prepared
+ * once. Values are always bound, never spliced into SQL. */
 #include "store/stmt.h"
 #include "common/fq.h"
 #include "store/surveys.h"
@@ -27,24 +25,14 @@ void survey_row_cleanup(struct fq_survey *v)
     memset(v, 0, sizeof *v);
 }
 
-static sqlite3_stmt *prep(struct store *s, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v3(s->db, sql, -1, 0, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
-/* Steps a statement that returns no rows and finalizes it. */
-static enum fq_err run_done(struct store *s, sqlite3_stmt *st)
+/* Steps a statement that returns no rows and gives it back to the cache. */
+static enum fq_err run_done(struct store *s, enum stmt_id id, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     enum fq_err err = rc == SQLITE_DONE ? FQ_OK : store_map_rc(sqlite3_extended_errcode(s->db));
     if (rc != SQLITE_DONE && err == FQ_OK)
         err = FQ_ESTORE;
-    sqlite3_finalize(st);
+    stmt_done(s, id, st);
     return err;
 }
 
@@ -55,7 +43,7 @@ static void from_row(sqlite3_stmt *st, struct fq_survey *v, bool dup, bool *oom)
     col_text_buf(st, 2, v->kind, sizeof v->kind);
     v->resolved_at = sqlite3_column_int64(st, 3);
     col_text_buf(st, 4, v->via, sizeof v->via);
-    col_text_buf(st, 5, v->status, sizeof v->status);
+    v->status = (enum fq_survey_status)col_enum(st, 5, fq_survey_status_parse, FQ_SURVEY__COUNT);
     v->answer = sqlite3_column_int(st, 6);
     v->comment = col_text(st, 7, dup, oom);
     v->answered_by = col_text(st, 8, dup, oom);
@@ -75,7 +63,7 @@ static void bind_fields(sqlite3_stmt *st, const struct fq_survey *v)
     bind_text(st, 3, v->kind);
     bind_int64(st, 4, v->resolved_at);
     bind_text(st, 5, v->via);
-    bind_text(st, 6, v->status);
+    bind_text(st, 6, fq_survey_status_name(v->status));
     sqlite3_bind_int(st, 7, v->answer);
     bind_text(st, 8, v->comment);
     bind_text(st, 9, v->answered_by);
@@ -90,12 +78,15 @@ static void bind_fields(sqlite3_stmt *st, const struct fq_survey *v)
 
 enum fq_err store_survey_insert(struct store *s, struct fq_survey *v)
 {
-    sqlite3_stmt *st = prep(s, "INSERT INTO surveys (" SURVEY_COLS ") VALUES (NULL, ?2, ?3, ?4, "
-                               "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
+    if ((int)v->status < 0 || v->status >= FQ_SURVEY__COUNT)
+        return FQ_EINVAL;
+    sqlite3_stmt *st = STMT(s, ST_SURVEY_INSERT,
+                            "INSERT INTO surveys (" SURVEY_COLS ") VALUES (NULL, ?2, ?3, ?4, "
+                            "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)");
     if (!st)
         return store_err(s);
     bind_fields(st, v);
-    enum fq_err err = run_done(s, st);
+    enum fq_err err = run_done(s, ST_SURVEY_INSERT, st);
     if (!err)
         v->id = sqlite3_last_insert_rowid(s->db);
     return err;
@@ -103,23 +94,27 @@ enum fq_err store_survey_insert(struct store *s, struct fq_survey *v)
 
 enum fq_err store_survey_update(struct store *s, const struct fq_survey *v)
 {
-    sqlite3_stmt *st = prep(s, "UPDATE surveys SET case_id = ?2, kind = ?3, resolved_at = ?4, "
-                               "via = ?5, status = ?6, answer = ?7, comment = ?8, "
-                               "answered_by = ?9, task_mediator = ?10, new_case = ?11, "
-                               "reminded = ?12, created_at = ?13, sent_at = ?14, "
-                               "answered_at = ?15, closed_at = ?16 WHERE id = ?1");
+    if ((int)v->status < 0 || v->status >= FQ_SURVEY__COUNT)
+        return FQ_EINVAL;
+    sqlite3_stmt *st = STMT(s, ST_SURVEY_UPDATE,
+                            "UPDATE surveys SET case_id = ?2, kind = ?3, resolved_at = ?4, "
+                            "via = ?5, status = ?6, answer = ?7, comment = ?8, "
+                            "answered_by = ?9, task_mediator = ?10, new_case = ?11, "
+                            "reminded = ?12, created_at = ?13, sent_at = ?14, "
+                            "answered_at = ?15, closed_at = ?16 WHERE id = ?1");
     if (!st)
         return store_err(s);
     bind_int64(st, 1, v->id);
     bind_fields(st, v);
-    enum fq_err err = run_done(s, st);
+    enum fq_err err = run_done(s, ST_SURVEY_UPDATE, st);
     if (!err && sqlite3_changes(s->db) == 0)
         err = FQ_ENOTFOUND;
     return err;
 }
 
-/* Reads the first row of a prepared query into out (owned copies); finalizes. */
-static enum fq_err get_one(struct store *s, sqlite3_stmt *st, struct fq_survey *out)
+/* Reads the first row of a query into out (owned copies); gives the statement back. */
+static enum fq_err get_one(struct store *s, enum stmt_id id, sqlite3_stmt *st,
+                           struct fq_survey *out)
 {
     memset(out, 0, sizeof *out);
     int rc = sqlite3_step(st);
@@ -138,12 +133,12 @@ static enum fq_err get_one(struct store *s, sqlite3_stmt *st, struct fq_survey *
         if (!err)
             err = FQ_ESTORE;
     }
-    sqlite3_finalize(st);
+    stmt_done(s, id, st);
     return err;
 }
 
-/* Calls cb for every row of a prepared query (borrowed strings); finalizes. */
-static enum fq_err each(struct store *s, sqlite3_stmt *st,
+/* Calls cb for every row of a query (borrowed strings); gives the statement back. */
+static enum fq_err each(struct store *s, enum stmt_id id, sqlite3_stmt *st,
                         void (*cb)(const struct fq_survey *v, void *arg), void *arg)
 {
     enum fq_err err = FQ_OK;
@@ -165,68 +160,73 @@ static enum fq_err each(struct store *s, sqlite3_stmt *st,
         if (!err)
             err = FQ_ESTORE;
     }
-    sqlite3_finalize(st);
+    stmt_done(s, id, st);
     return err;
 }
 
 enum fq_err store_survey_get(struct store *s, int64_t id, struct fq_survey *out)
 {
-    sqlite3_stmt *st = prep(s, "SELECT " SURVEY_COLS " FROM surveys WHERE id = ?1");
+    sqlite3_stmt *st = STMT(s, ST_SURVEY_GET,
+                            "SELECT " SURVEY_COLS " FROM surveys WHERE id = ?1");
     if (!st)
         return store_err(s);
     bind_int64(st, 1, id);
-    return get_one(s, st, out);
+    return get_one(s, ST_SURVEY_GET, st, out);
 }
 
 enum fq_err store_survey_find(struct store *s, int64_t case_id, const char *kind,
                               int64_t resolved_at, struct fq_survey *out)
 {
-    sqlite3_stmt *st = prep(s, "SELECT " SURVEY_COLS " FROM surveys WHERE case_id = ?1 AND "
-                               "kind = ?2 AND resolved_at = ?3");
+    sqlite3_stmt *st = STMT(s, ST_SURVEY_FIND,
+                            "SELECT " SURVEY_COLS " FROM surveys WHERE case_id = ?1 AND "
+                            "kind = ?2 AND resolved_at = ?3");
     if (!st)
         return store_err(s);
     bind_int64(st, 1, case_id);
     bind_text(st, 2, kind);
     bind_int64(st, 3, resolved_at);
-    return get_one(s, st, out);
+    return get_one(s, ST_SURVEY_FIND, st, out);
 }
 
 enum fq_err store_survey_open_for(struct store *s, const char *channel, const char *user,
                                   struct fq_survey *out)
 {
-    sqlite3_stmt *st = prep(s, "SELECT " SURVEY_COLS " FROM surveys WHERE status IN ('sent', "
-                               "'asked', 'comment') AND via <> 'task' AND case_id IN "
-                               "(SELECT id FROM cases WHERE channel = ?1 AND user = ?2) "
-                               "ORDER BY sent_at, id LIMIT 1");
+    sqlite3_stmt *st = STMT(s, ST_SURVEY_OPEN_FOR,
+                            "SELECT " SURVEY_COLS " FROM surveys WHERE status IN ('sent', "
+                            "'asked', 'comment') AND via <> 'task' AND case_id IN "
+                            "(SELECT id FROM cases WHERE channel = ?1 AND user = ?2) "
+                            "ORDER BY sent_at, id LIMIT 1");
     if (!st)
         return store_err(s);
     bind_text(st, 1, channel);
     bind_text(st, 2, user);
-    return get_one(s, st, out);
+    return get_one(s, ST_SURVEY_OPEN_FOR, st, out);
 }
 
 enum fq_err store_survey_list(struct store *s, int64_t case_id,
                               void (*cb)(const struct fq_survey *v, void *arg), void *arg)
 {
-    sqlite3_stmt *st = prep(s, "SELECT " SURVEY_COLS " FROM surveys WHERE case_id = ?1 "
-                               "ORDER BY id");
+    sqlite3_stmt *st = STMT(s, ST_SURVEY_LIST,
+                            "SELECT " SURVEY_COLS " FROM surveys WHERE case_id = ?1 "
+                            "ORDER BY id");
     if (!st)
         return store_err(s);
     bind_int64(st, 1, case_id);
-    return each(s, st, cb, arg);
+    return each(s, ST_SURVEY_LIST, st, cb, arg);
 }
 
 enum fq_err store_survey_closed_in(struct store *s, int64_t start, int64_t end,
                                    void (*cb)(const struct fq_survey *v, void *arg), void *arg)
 {
-    sqlite3_stmt *st = prep(s, "SELECT " SURVEY_COLS " FROM surveys WHERE closed_at > 0 AND "
-                               "closed_at >= ?1 AND closed_at < ?2 AND status IN ('answered', "
-                               "'no_response') ORDER BY closed_at, id");
+    sqlite3_stmt *st = STMT(s, ST_SURVEY_CLOSED_IN,
+                            "SELECT " SURVEY_COLS " FROM surveys WHERE closed_at > 0 AND "
+                            "closed_at >= ?1 AND closed_at < ?2 AND status IN ('answered', "
+                            "'no_response') ORDER BY closed_at, id");
     if (!st)
         return store_err(s);
     bind_int64(st, 1, start);
     bind_int64(st, 2, end);
-    return each(s, st, cb, arg);
+    return each(s, ST_SURVEY_CLOSED_IN, st, cb, arg);
 }
 
 enum fq_err store_reach_put(struct store *s, const char *channel, const char *user,

@@ -4,6 +4,7 @@
 #define FQ_SURVEYS_H
 
 #include "common/fq.h"
+#include "common/status.h"
 #include "store/stmt.h"
 
 struct store;
@@ -14,7 +15,8 @@ struct fq_survey {
     char kind[16];                   /* satisfaction relapse */
     int64_t resolved_at;             /* the resolution it follows (one survey per resolution) */
     char via[16];                    /* chat mqtt wecom_kf task */
-    char status[16];                 /* scheduled sent asked comment answered no_response cancelled */
+    enum fq_survey_status status;    /* stored as its name; FQ_SURVEY__COUNT: a name this version
+                                      * does not know (never written back) */
     int answer;                      /* satisfaction 1..4, relapse 1 yes 2 no, 0 none */
     char *comment, *answered_by, *task_mediator;   /* may be NULL */
     int64_t new_case;                /* relapse: the case opened, 0 none */

@@ -2,10 +2,7 @@
  * store/timer_table.c does not have: one timer row by id (the core loads each fired timer by the id the
  * scheduler sent) and the cases of a supervisor's digest.
  *
- * Design: these statements are not in the shared statement cache (enum stmt_id in
- * store_internal.h is edited by several people at once); each call prepares its statement and
- * finalizes it. Both run rarely compared with intake (once per fired timer, once per digest),
- * so the prepare (tens of microseconds) is noise next to the work the timer causes. */
+ * Both statements are constant texts in the connection's statement cache (store/stmt.h). */
 #include "store/stmt.h"
 #include "common/fq.h"
 #include "store/timer_lifecycle.h"
@@ -14,23 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static sqlite3_stmt *prepare(struct store *s, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        sqlite3_finalize(st);
-        return NULL;
-    }
-    return st;
-}
-
 enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, int *state)
 {
     memset(out, 0, sizeof *out);
     if (state)
         *state = 0;
-    sqlite3_stmt *st = prepare(s, "SELECT id, due_at, kind, case_id, arg, fired_at IS NOT NULL, "
-                                  "cancelled_at IS NOT NULL FROM timers WHERE id = ?1");
+    sqlite3_stmt *st = STMT(s, ST_TIMER_GET,
+                            "SELECT id, due_at, kind, case_id, arg, fired_at IS NOT NULL, "
+                            "cancelled_at IS NOT NULL FROM timers WHERE id = ?1");
     if (!st)
         return store_err(s);
     bind_int64(st, 1, id);
@@ -40,7 +28,7 @@ enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, i
         bool oom = false;
         out->id = sqlite3_column_int64(st, 0);
         out->due_at = sqlite3_column_int64(st, 1);
-        col_text_buf(st, 2, out->kind, sizeof out->kind);
+        out->kind = (enum fq_timer_kind)col_enum(st, 2, fq_timer_kind_parse, FQ_TIMER__COUNT);
         out->case_id = sqlite3_column_int64(st, 3);
         out->arg = col_text(st, 4, true, &oom);
         if (oom)
@@ -52,7 +40,7 @@ enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, i
     } else {
         err = store_map_rc(rc);
     }
-    sqlite3_finalize(st);
+    stmt_done(s, ST_TIMER_GET, st);
     if (err)
         timer_cleanup(out);
     return err;
@@ -76,7 +64,7 @@ enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, i
 enum fq_err store_digest_cases(struct store *s, int64_t since, int64_t now,
                                void (*cb)(const struct fq_digest_row *r, void *arg), void *arg)
 {
-    sqlite3_stmt *st = prepare(s, DIGEST_SQL);
+    sqlite3_stmt *st = STMT(s, ST_DIGEST_CASES, DIGEST_SQL);
     if (!st)
         return store_err(s);
     bind_int64(st, 1, since);
@@ -97,6 +85,6 @@ enum fq_err store_digest_cases(struct store *s, int64_t since, int64_t now,
             cb(&r, arg);
     }
     enum fq_err err = rc == SQLITE_DONE ? FQ_OK : store_map_rc(rc);
-    sqlite3_finalize(st);
+    stmt_done(s, ST_DIGEST_CASES, st);
     return err;
 }

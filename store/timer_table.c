@@ -23,10 +23,10 @@ void timer_cleanup(struct fq_timer *t)
     memset(t, 0, sizeof *t);
 }
 
-enum fq_err store_timer_add(struct store *s, int64_t due_at, const char *kind, int64_t case_id,
-                            const char *arg, int64_t *id)
+enum fq_err store_timer_add(struct store *s, int64_t due_at, enum fq_timer_kind kind,
+                            int64_t case_id, const char *arg, int64_t *id)
 {
-    if (!kind || !*kind)
+    if ((int)kind < 0 || kind >= FQ_TIMER__COUNT)
         return FQ_EINVAL;
     sqlite3_stmt *st = STMT(s, ST_TIMER_ADD,
                             "INSERT INTO timers(due_at, kind, case_id, arg) "
@@ -34,7 +34,7 @@ enum fq_err store_timer_add(struct store *s, int64_t due_at, const char *kind, i
     if (!st)
         return store_err(s);
     bind_int64(st, 1, due_at);
-    bind_text(st, 2, kind);
+    bind_text(st, 2, fq_timer_kind_name(kind));
     bind_int64(st, 3, case_id);
     bind_text(st, 4, arg);
     enum fq_err err = stmt_exec(s, ST_TIMER_ADD, st);
@@ -68,7 +68,7 @@ enum fq_err store_timer_due(struct store *s, int64_t now, size_t limit,
         memset(t, 0, sizeof *t);
         t->id = sqlite3_column_int64(st, 0);
         t->due_at = sqlite3_column_int64(st, 1);
-        col_text_buf(st, 2, t->kind, sizeof t->kind);
+        t->kind = (enum fq_timer_kind)col_enum(st, 2, fq_timer_kind_parse, FQ_TIMER__COUNT);
         t->case_id = sqlite3_column_int64(st, 3);
         t->arg = col_text(st, 4, true, &oom);
         if (oom) {
@@ -103,7 +103,8 @@ enum fq_err store_timer_fire(struct store *s, int64_t id, int64_t now)
     return err;
 }
 
-enum fq_err store_timer_cancel(struct store *s, int64_t case_id, const char *kind)
+/* kind NULL: every kind. */
+static enum fq_err cancel(struct store *s, int64_t case_id, const char *kind)
 {
     enum stmt_id id = kind ? ST_TIMER_CANCEL_KIND : ST_TIMER_CANCEL;
     sqlite3_stmt *st =
@@ -118,6 +119,18 @@ enum fq_err store_timer_cancel(struct store *s, int64_t case_id, const char *kin
     if (kind)
         bind_text(st, 3, kind);
     return stmt_exec(s, id, st);
+}
+
+enum fq_err store_timer_cancel(struct store *s, int64_t case_id, enum fq_timer_kind kind)
+{
+    if ((int)kind < 0 || kind >= FQ_TIMER__COUNT)
+        return FQ_EINVAL;
+    return cancel(s, case_id, fq_timer_kind_name(kind));
+}
+
+enum fq_err store_timer_cancel_all(struct store *s, int64_t case_id)
+{
+    return cancel(s, case_id, NULL);
 }
 
 enum fq_err store_timer_next(struct store *s, int64_t *due_at)

@@ -3,6 +3,7 @@
 #define FQ_TIMER_TABLE_H
 
 #include "common/fq.h"
+#include "common/status.h"
 #include "store/stmt.h"
 
 struct store;
@@ -10,20 +11,23 @@ struct store;
 struct fq_timer {
     int64_t id;
     int64_t due_at;
-    char kind[32];                   /* accept_remind accept_escalate resolve_overdue survey ... */
+    enum fq_timer_kind kind;         /* stored as its name; FQ_TIMER__COUNT: a kind this version
+                                      * does not know */
     int64_t case_id;                 /* 0 when not about a case */
     char *arg;                       /* optional text, may be NULL */
 };
 void timer_cleanup(struct fq_timer *t);
-enum fq_err store_timer_add(struct store *s, int64_t due_at, const char *kind, int64_t case_id,
-                            const char *arg, int64_t *id);
+/* FQ_EINVAL, writing nothing, when kind is not one of enum fq_timer_kind. */
+enum fq_err store_timer_add(struct store *s, int64_t due_at, enum fq_timer_kind kind,
+                            int64_t case_id, const char *arg, int64_t *id);
 /* Unfired timers with due_at <= now, oldest first, at most limit. */
 enum fq_err store_timer_due(struct store *s, int64_t now, size_t limit,
                             void (*cb)(const struct fq_timer *t, void *arg), void *arg);
 /* Marks a timer fired (once: FQ_ENOTFOUND if it was fired or cancelled already). */
 enum fq_err store_timer_fire(struct store *s, int64_t id, int64_t now);
-/* Cancels unfired timers of a case; kind NULL = every kind. */
-enum fq_err store_timer_cancel(struct store *s, int64_t case_id, const char *kind);
+/* Cancels the unfired timers of one kind of a case / of every kind. */
+enum fq_err store_timer_cancel(struct store *s, int64_t case_id, enum fq_timer_kind kind);
+enum fq_err store_timer_cancel_all(struct store *s, int64_t case_id);
 /* Earliest unfired due_at, FQ_ENOTFOUND when none. */
 enum fq_err store_timer_next(struct store *s, int64_t *due_at);
 int64_t store_timer_pending_count(struct store *s);

@@ -211,7 +211,7 @@ static void collect_survey(const struct fq_survey *v, void *arg)
         return;
     char t[32];
     json_object_set_new(o, "kind", json_string(v->kind));
-    json_object_set_new(o, "status", json_string(v->status));
+    json_object_set_new(o, "status", json_string(fq_survey_status_name(v->status)));
     json_object_set_new(o, "via", json_string(v->via));
     json_object_set_new(o, "answer", v->answer ? json_integer(v->answer) : json_null());
     json_object_set_new(o, "comment", v->comment ? json_string(v->comment) : json_null());

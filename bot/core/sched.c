@@ -60,7 +60,7 @@ struct sched {
 
     /* the batch in flight: kinds by position in the message's ids (read by the done callback,
      * on the core thread, while this thread waits) */
-    char kinds[BATCH][32];
+    enum fq_timer_kind kinds[BATCH];
     size_t n_kinds;
 
     /* for the due-timer callback */
@@ -122,7 +122,8 @@ static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id, 
         store_rollback_to(st);
         if (!transient(err)) {
             /* a timer that cannot fire is consumed, not retried for ever */
-            log_warn("timer dropped id=%lld kind=%s err=\"%s\"", (long long)id, t.kind,
+            log_warn("timer dropped id=%lld kind=%s err=\"%s\"", (long long)id,
+                     fq_timer_kind_name(t.kind),
                      fq_strerror(err));
             err = store_timer_fire(st, id, ctx->now);
             if (err == FQ_ENOTFOUND)
@@ -212,7 +213,7 @@ static void due_cb(const struct fq_timer *t, void *arg)
     if (s->n_ids >= BATCH)
         return;
     s->ids[s->n_ids] = t->id;
-    snprintf(s->kinds[s->n_ids], sizeof s->kinds[0], "%s", t->kind);
+    s->kinds[s->n_ids] = t->kind;
     s->n_ids++;
 }
 

@@ -50,7 +50,7 @@ static void case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct 
     int node = roster_org_index(r, k->org_id), place = roster_org_index(r, k->place_org);
     int med = roster_mediator_index(r, k->mediator_id);
     jobj_str(o, "case_no", k->case_no);
-    jobj_str(o, "status", k->status);
+    jobj_str(o, "status", fq_case_status_name(k->status));
     jobj_str(o, "category", k->category);
     jobj_str(o, "severity", fq_severity_name(k->severity));
     jobj_str(o, "channel", k->channel);

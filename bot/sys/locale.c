@@ -10,7 +10,9 @@
  * wordlist_find_in reports the most specific word. */
 #include "bot/sys/locale.h"
 #include "common/fq.h"
+#include "common/status.h"
 #include "handlers/i18n.h"
+#include "handlers/mediator.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -22,8 +24,6 @@
 #include <unistd.h>
 
 static const char *const files[FQ_N_LOCALES] = {"zh-CN.json", "zh-TW.json", "en.json"};
-static const char *const statuses_required[] = {"assigned", "accepted", "in_progress", "resolved",
-                                                "closed", "reopened", "cancelled"};
 
 struct loader {
     const char *dir;
@@ -274,6 +274,25 @@ static enum fq_err merge_list(struct loader *ld, int l, const char *name, json_t
     return FQ_OK;
 }
 
+/* The command word list named name (keywords.cmd_<command>), added when first seen. NULL on
+ * oom. */
+static struct fq_wordlist *command_list(struct fq_lexicon *lx, const char *name)
+{
+    for (size_t i = 0; i < lx->n_cmd_kw; i++)
+        if (strcmp(lx->cmd_kw[i].name, name) == 0)
+            return &lx->cmd_kw[i].words;
+    struct fq_named_words *nv = realloc(lx->cmd_kw, (lx->n_cmd_kw + 1) * sizeof *nv);
+    if (!nv)
+        return NULL;
+    lx->cmd_kw = nv;
+    struct fq_named_words *w = &nv[lx->n_cmd_kw];
+    memset(w, 0, sizeof *w);
+    if (!(w->name = strdup(name)))
+        return NULL;
+    lx->n_cmd_kw++;
+    return &w->words;
+}
+
 static enum fq_err load_keywords(struct loader *ld, int l, struct fq_lexicon *lx)
 {
     enum fq_err err = FQ_OK;
@@ -306,8 +325,16 @@ static enum fq_err load_keywords(struct loader *ld, int l, struct fq_lexicon *lx
         bool known = strcmp(k, "category") == 0;
         for (int i = 0; i < FQ__KW_COUNT && !known; i++)
             known = strcmp(k, fq_kw_names[i]) == 0;
-        if (!known)
+        if (known)
+            continue;
+        size_t pl = strlen(FQ_KW_CMD_PREFIX);
+        if (strncmp(k, FQ_KW_CMD_PREFIX, pl) != 0 || !mediator_command_known(k + pl))
             return fail(ld, FQ_EINVAL, "%s: keywords.%s: unknown list", ld->path[l], k);
+        struct fq_wordlist *wl = command_list(lx, k);
+        if (!wl)
+            return FQ_ENOMEM;
+        if ((err = merge_list(ld, l, k, v, wl)))
+            return err;
     }
     return FQ_OK;
 }
@@ -335,8 +362,8 @@ static enum fq_err load_one(struct loader *ld, int l, struct fq_lexicon *lx)
             (err = same_keys(ld, l, "statuses",
                              json_object_get(ld->root[FQ_LOC_ZH_CN], "statuses"), stats)))
             return err;
-    } else if ((err = require_keys(ld, l, "statuses", stats, statuses_required,
-                                   sizeof statuses_required / sizeof *statuses_required))) {
+    } else if ((err = require_keys(ld, l, "statuses", stats, fq_case_status_names,
+                                   FQ_CASE__COUNT))) {
         return err;
     }
     static const char *const sev[] = {"blue", "yellow", "red"};
@@ -377,6 +404,8 @@ enum fq_err locale_load(const char *dir, struct fq_lexicon **out, char **cause)
         err = sort_list(&lx->category_kw[i]);
     for (int i = 0; i < FQ__KW_COUNT && !err; i++)
         err = sort_list(&lx->kw[i]);
+    for (size_t i = 0; i < lx->n_cmd_kw && !err; i++)
+        err = sort_list(&lx->cmd_kw[i].words);
     /* the categories' display names, which a resident's text may quote (handlers/classify.c) */
     for (int l = 0; l < FQ_N_LOCALES && !err; l++)
         for (size_t i = 0; i < lx->categories[l].n && !err; i++)

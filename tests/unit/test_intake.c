@@ -276,7 +276,7 @@ Test(intake, full_walk_to_submission)
     case_cleanup(&k);
 
     struct fq_convo cv = convo("u-1");
-    cr_assert_str_eq(cv.state, "submitted");
+    cr_assert_str_eq(fq_convo_state_name(cv.state), "submitted");
     cr_assert_str_eq(cv.last_case_no, a.answer.case_no);
     cr_assert_null(cv.category, "the draft is cleared");
     convo_cleanup(&cv);

@@ -159,7 +159,7 @@ Test(json, payload_rows_carry_the_contract_fields)
     k.contact = strdup("13800001111");
     k.description = strdup("楼道\"堆物\"\\ 第二行\n完");
     snprintf(k.category, sizeof k.category, "neighbour");
-    snprintf(k.status, sizeof k.status, "assigned");
+    k.status = fq_case_status_parse("assigned");
     k.severity = FQ_SEV_YELLOW;
     k.place_org = strdup("grid-fy-01");
     k.org_id = strdup("grid-fy-01");

@@ -114,7 +114,7 @@ static void put_case(const struct fx *f)
     k.place_org = strdup(f->place);
     k.org_id = strdup(f->place);
     k.mediator_id = strdup("m-wang");
-    snprintf(k.status, sizeof k.status, "%s", f->status);
+    k.status = fq_case_status_parse(f->status);
     k.close_reason = f->reason ? strdup(f->reason) : NULL;
     k.created_at = k.assigned_at = f->created;
     k.accepted_at = f->accepted;
@@ -141,7 +141,7 @@ static void put_survey(int c, const char *kind, const char *status, int answer, 
     snprintf(v.kind, sizeof v.kind, "%s", kind);
     v.resolved_at = closed - D;
     snprintf(v.via, sizeof v.via, "chat");
-    snprintf(v.status, sizeof v.status, "%s", status);
+    v.status = fq_survey_status_parse(status);
     v.answer = answer;
     v.created_at = v.sent_at = closed - D;
     v.answered_at = answer ? closed : 0;
@@ -490,7 +490,7 @@ struct tcount {
 static void pending_report(const struct fq_timer *t, void *arg)
 {
     struct tcount *c = arg;
-    if (strcmp(t->kind, "report_monthly") == 0) {
+    if (strcmp(fq_timer_kind_name(t->kind), "report_monthly") == 0) {
         c->n++;
         c->t = *t;
         c->t.arg = NULL;

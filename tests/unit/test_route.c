@@ -79,7 +79,7 @@ static void load_case(const char *id, int64_t t)
     k.channel = "web";
     k.user = "u";
     strcpy(k.category, "neighbour");
-    strcpy(k.status, "assigned");
+    k.status = FQ_CASE_ASSIGNED;
     k.mediator_id = (char *)id;
     k.org_id = "grid";
     k.created_at = k.assigned_at = t;

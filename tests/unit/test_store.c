@@ -71,7 +71,7 @@ static void case_fill(struct fq_case *c, const char *user, int64_t at)
     c->channel = strdup("web");
     c->user = strdup(user);
     snprintf(c->category, sizeof c->category, "neighbour");
-    snprintf(c->status, sizeof c->status, "assigned");
+    c->status = fq_case_status_parse("assigned");
     c->description = strdup("desc");
     c->created_at = at;
     c->updated_at = at;
@@ -83,7 +83,7 @@ static int64_t insert_case(const char *user, int64_t at, const char *status, con
 {
     struct fq_case c;
     case_fill(&c, user, at);
-    snprintf(c.status, sizeof c.status, "%s", status);
+    c.status = fq_case_status_parse(status);
     c.org_id = fq_strdup(org);
     c.mediator_id = fq_strdup(mediator);
     c.assigned_at = mediator ? at : 0;
@@ -194,7 +194,7 @@ Test(store, readonly_refuses_writes)
     free(v);
     cr_assert_eq(store_kv_put(ro, "k", "v2"), FQ_ESTORE);
     int64_t tid;
-    cr_assert_neq(store_timer_add(ro, 100, "survey", 0, NULL, &tid), FQ_OK);
+    cr_assert_neq(store_timer_add(ro, 100, fq_timer_kind_parse("survey"), 0, NULL, &tid), FQ_OK);
     cr_assert_eq(store_kv_get(st, "k", &v), FQ_OK);
     cr_assert_str_eq(v, "v1");
     free(v);
@@ -344,7 +344,7 @@ Test(store, case_round_trip_every_field)
     c.people = 6;
     c.org_id = strdup("vil-fy");
     c.mediator_id = strdup("m-chen");
-    snprintf(c.status, sizeof c.status, "assigned");
+    c.status = fq_case_status_parse("assigned");
     c.tier = FQ_LEVEL_VILLAGE;
     c.locale = strdup("zh-CN");
     c.created_at = local_time(2026, 1, 5, 9);
@@ -374,7 +374,7 @@ Test(store, case_round_trip_every_field)
     c.org_id = strdup("town-fq");
     free(c.mediator_id);
     c.mediator_id = strdup("m-li");
-    snprintf(c.status, sizeof c.status, "closed");
+    c.status = fq_case_status_parse("closed");
     c.tier = FQ_LEVEL_TOWN;
     c.attempts = 2;
     c.escalations = 1;
@@ -406,7 +406,7 @@ Test(store, case_round_trip_every_field)
     cr_assert_eq(g.people, 12);
     cr_assert_str_eq(g.org_id, "town-fq");
     cr_assert_str_eq(g.mediator_id, "m-li");
-    cr_assert_str_eq(g.status, "closed");
+    cr_assert_str_eq(fq_case_status_name(g.status), "closed");
     cr_assert_eq(g.tier, FQ_LEVEL_TOWN);
     cr_assert_eq(g.attempts, 2);
     cr_assert_eq(g.escalations, 1);
@@ -692,7 +692,7 @@ Test(store, mediator_open_count_follows_the_cases)
     open_store();
     const char *meds[] = {"m-a", "m-b", "m-c", NULL};
     const char *statuses[] = {"assigned", "accepted", "in_progress", "resolved", "closed",
-                              "cancelled", "escalated", "reopened"};
+                              "cancelled", "unassigned", "reopened"};
     int64_t ids[64];
     int n = 0;
     unsigned seed = 7;
@@ -709,7 +709,7 @@ Test(store, mediator_open_count_follows_the_cases)
             cr_assert_eq(store_case_get_id(st, ids[r % (unsigned)n], &c), FQ_OK);
             unsigned what = (r / 64) % 3;
             if (what == 0)
-                snprintf(c.status, sizeof c.status, "%s", statuses[(r / 8) % 8]);
+                c.status = fq_case_status_parse(statuses[(r / 8) % 8]);
             else if (what == 1) {
                 free(c.mediator_id);
                 c.mediator_id = fq_strdup(meds[(r / 8) % 4]);
@@ -742,7 +742,7 @@ static void outer_cb(const struct fq_case *c, void *arg)
 {
     struct nested *n = arg;
     n->outer++;
-    struct fq_case_filter f = {.status = c->status};
+    struct fq_case_filter f = {.status = fq_case_status_name(c->status)};
     cr_assert_eq(store_case_list(st, &f, inner_cb, n), FQ_OK);
 }
 
@@ -826,7 +826,7 @@ static void convo_set(struct fq_convo *c, const char *user, const char *state, i
     memset(c, 0, sizeof *c);
     c->channel = strdup("web");
     c->user = strdup(user);
-    snprintf(c->state, sizeof c->state, "%s", state);
+    c->state = fq_convo_state_parse(state);
     c->started_at = at;
     c->updated_at = at;
 }
@@ -847,7 +847,7 @@ static void idle_cb(const struct fq_convo *c, void *arg)
     memset(&z, 0, sizeof z);
     z.channel = c->channel;
     z.user = c->user;
-    snprintf(z.state, sizeof z.state, "idle");
+    z.state = fq_convo_state_parse("idle");
     z.updated_at = 1000;
     cr_assert_eq(store_convo_put(st, &z), FQ_OK);
 }
@@ -876,7 +876,7 @@ Test(store, convo_round_trip_and_idle)
     cr_assert_eq(store_convo_get(st, "web", "u1", &g), FQ_OK);
     cr_assert_str_eq(g.channel, "web");
     cr_assert_str_eq(g.user, "u1");
-    cr_assert_str_eq(g.state, "confirm");
+    cr_assert_str_eq(fq_convo_state_name(g.state), "confirm");
     cr_assert_eq(g.locale, 2);
     cr_assert_str_eq(g.category, "wage");
     cr_assert_str_eq(g.org_id, "vil-fy");
@@ -897,12 +897,12 @@ Test(store, convo_round_trip_and_idle)
     /* Replace: cleared fields come back NULL. */
     free(c.category);
     c.category = NULL;
-    snprintf(c.state, sizeof c.state, "ask_category");
+    c.state = fq_convo_state_parse("ask_category");
     c.updated_at = 150;
     cr_assert_eq(store_convo_put(st, &c), FQ_OK);
     cr_assert_eq(store_convo_get(st, "web", "u1", &g), FQ_OK);
     cr_assert_null(g.category);
-    cr_assert_str_eq(g.state, "ask_category");
+    cr_assert_str_eq(fq_convo_state_name(g.state), "ask_category");
     convo_cleanup(&g);
     convo_cleanup(&c);
     cr_assert_eq(store_convo_get(st, "web", "nobody", &g), FQ_ENOTFOUND);
@@ -1244,7 +1244,7 @@ static void tm_cb(const struct fq_timer *t, void *arg)
     struct tm_list *l = arg;
     if (l->n < 8) {
         l->ids[l->n] = t->id;
-        snprintf(l->kinds[l->n], 32, "%s", t->kind);
+        snprintf(l->kinds[l->n], 32, "%s", fq_timer_kind_name(t->kind));
         snprintf(l->args[l->n], 16, "%s", t->arg ? t->arg : "(null)");
     }
     l->n++;
@@ -1256,10 +1256,10 @@ Test(store, timers)
     int64_t due;
     cr_assert_eq(store_timer_next(st, &due), FQ_ENOTFOUND);
     int64_t a, b, c, d;
-    cr_assert_eq(store_timer_add(st, 300, "resolve_overdue", 7, NULL, &a), FQ_OK);
-    cr_assert_eq(store_timer_add(st, 100, "accept_remind", 7, "x", &b), FQ_OK);
-    cr_assert_eq(store_timer_add(st, 200, "accept_escalate", 7, NULL, &c), FQ_OK);
-    cr_assert_eq(store_timer_add(st, 150, "survey", 8, NULL, &d), FQ_OK);
+    cr_assert_eq(store_timer_add(st, 300, fq_timer_kind_parse("resolve_overdue"), 7, NULL, &a), FQ_OK);
+    cr_assert_eq(store_timer_add(st, 100, fq_timer_kind_parse("accept_remind"), 7, "x", &b), FQ_OK);
+    cr_assert_eq(store_timer_add(st, 200, fq_timer_kind_parse("accept_escalate"), 7, NULL, &c), FQ_OK);
+    cr_assert_eq(store_timer_add(st, 150, fq_timer_kind_parse("survey"), 8, NULL, &d), FQ_OK);
     cr_assert_eq(store_timer_pending_count(st), 4);
     cr_assert_eq(store_timer_next(st, &due), FQ_OK);
     cr_assert_eq(due, 100);
@@ -1285,10 +1285,10 @@ Test(store, timers)
     cr_assert_eq(due, 150);
 
     /* Cancel one kind of case 7, then every kind. */
-    cr_assert_eq(store_timer_cancel(st, 7, "accept_escalate"), FQ_OK);
+    cr_assert_eq(store_timer_cancel(st, 7, fq_timer_kind_parse("accept_escalate")), FQ_OK);
     cr_assert_eq(store_timer_fire(st, c, 201), FQ_ENOTFOUND, "cancelled");
     cr_assert_eq(store_timer_pending_count(st), 2);
-    cr_assert_eq(store_timer_cancel(st, 7, NULL), FQ_OK);
+    cr_assert_eq(store_timer_cancel_all(st, 7), FQ_OK);
     cr_assert_eq(store_timer_pending_count(st), 1);
     cr_assert_eq(store_timer_next(st, &due), FQ_OK);
     cr_assert_eq(due, 150);
@@ -1313,7 +1313,7 @@ Test(store, timer_callback_may_fire)
 {
     open_store();
     for (int i = 0; i < 4; i++)
-        cr_assert_eq(store_timer_add(st, 10 + i, "survey", i, NULL, NULL), FQ_OK);
+        cr_assert_eq(store_timer_add(st, 10 + i, fq_timer_kind_parse("survey"), i, NULL, NULL), FQ_OK);
     int fired = 0;
     cr_assert_eq(store_timer_due(st, 100, 0, fire_cb, &fired), FQ_OK);
     cr_assert_eq(fired, 4);

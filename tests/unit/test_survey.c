@@ -92,7 +92,7 @@ static void resolved_case(const char *channel, struct fq_case *k)
     cr_assert_str_eq(k->mediator_id, "m-wang");
     apply(k, LC_ACCEPT, M_WANG);
     apply(k, LC_RESOLVE, M_WANG);
-    cr_assert_str_eq(k->status, "resolved");
+    cr_assert_str_eq(fq_case_status_name(k->status), "resolved");
 }
 
 struct due {
@@ -106,7 +106,7 @@ struct due {
 static void collect_due(const struct fq_timer *t, void *arg)
 {
     struct due *d = arg;
-    if (d->n < 32 && strcmp(t->kind, d->kind) == 0 && t->case_id == d->case_id) {
+    if (d->n < 32 && strcmp(fq_timer_kind_name(t->kind), d->kind) == 0 && t->case_id == d->case_id) {
         d->t[d->n] = *t;
         d->t[d->n].arg = t->arg ? strdup(t->arg) : NULL;
         d->n++;
@@ -196,7 +196,7 @@ static const char *convo_state(const struct fq_case *k, char buf[24])
     struct fq_convo cv;
     if (store_convo_get(st, k->channel, k->user, &cv) != FQ_OK)
         return "none";
-    snprintf(buf, 24, "%s", cv.state);
+    snprintf(buf, 24, "%s", fq_convo_state_name(cv.state));
     convo_cleanup(&cv);
     return buf;
 }
@@ -217,8 +217,8 @@ Test(survey, resolution_schedules_one_survey_and_a_relapse_check)
     struct fq_survey v, r;
     survey_of(k.id, "satisfaction", k.resolved_at, &v);
     survey_of(k.id, "relapse", k.resolved_at, &r);
-    cr_assert_str_eq(v.status, "scheduled");
-    cr_assert_str_eq(r.status, "scheduled");
+    cr_assert_str_eq(fq_survey_status_name(v.status), "scheduled");
+    cr_assert_str_eq(fq_survey_status_name(r.status), "scheduled");
     struct fq_actions a;
     cr_assert_eq(fire("survey", k.id, ctx.now + 9, &a), 0, "not due before survey.delay");
     actions_cleanup(&a);
@@ -270,13 +270,13 @@ Test(survey, chat_resident_is_asked_at_next_message_and_answers)
 
     struct fq_survey v;
     survey_of(k.id, "satisfaction", k.resolved_at, &v);
-    cr_assert_str_eq(v.status, "answered");
+    cr_assert_str_eq(fq_survey_status_name(v.status), "answered");
     cr_assert_eq(v.answer, 2);
     cr_assert_str_eq(v.comment, "调解员很耐心，谢谢");
     cr_assert_str_eq(v.answered_by, "resident");
     struct fq_case after;
     get_case(k.id, &after);
-    cr_assert_str_eq(after.status, "resolved");
+    cr_assert_str_eq(fq_case_status_name(after.status), "resolved");
     cr_assert_str_eq(events(k.id, "survey_answered").data, "{\"answer\":2}");
     /* the reminder and expiry of an answered survey do nothing */
     cr_assert_eq(fire("survey_remind", k.id, t0 + 30, &a), 0, "timers cancelled on answer");
@@ -302,7 +302,7 @@ Test(survey, unsatisfied_answer_reopens_and_tells_mediator_and_supervisor)
     actions_cleanup(&a);
     struct fq_case after;
     get_case(k.id, &after);
-    cr_assert_str_eq(after.status, "reopened");
+    cr_assert_str_eq(fq_case_status_name(after.status), "reopened");
     cr_assert_str_eq(after.org_id, "grid-fy-01", "reopened at the same tier");
     struct due od = {.kind = "resolve_overdue", .case_id = k.id};
     cr_assert_eq(store_timer_due(st, ctx.now + 400 * 86400, 1000, collect_due, &od), FQ_OK);
@@ -312,7 +312,7 @@ Test(survey, unsatisfied_answer_reopens_and_tells_mediator_and_supervisor)
         timer_cleanup(&od.t[i]);
     struct fq_survey r;
     survey_of(k.id, "relapse", k.resolved_at, &r);
-    cr_assert_str_eq(r.status, "cancelled", "no relapse check for a resolution that failed");
+    cr_assert_str_eq(fq_survey_status_name(r.status), "cancelled", "no relapse check for a resolution that failed");
     survey_row_cleanup(&r);
 
     /* accepted and resolved again: a new survey for the new resolution */
@@ -321,7 +321,7 @@ Test(survey, unsatisfied_answer_reopens_and_tells_mediator_and_supervisor)
     apply(&after, LC_RESOLVE, M_WANG);
     struct fq_survey v2;
     survey_of(k.id, "satisfaction", after.resolved_at, &v2);
-    cr_assert_str_eq(v2.status, "scheduled");
+    cr_assert_str_eq(fq_survey_status_name(v2.status), "scheduled");
     cr_assert_neq(after.resolved_at, k.resolved_at);
     survey_row_cleanup(&v2);
     case_cleanup(&after);
@@ -339,13 +339,13 @@ Test(survey, not_solved_comment_reopens)
     actions_cleanup(&a);
     struct fq_case mid;
     get_case(k.id, &mid);
-    cr_assert_str_eq(mid.status, "resolved", "3 alone does not reopen");
+    cr_assert_str_eq(fq_case_status_name(mid.status), "resolved", "3 alone does not reopen");
     resident_says(&k, "其实问题还在，邻居又开始堆了", &a);
     cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "reopened", NULL), 1);
     actions_cleanup(&a);
     struct fq_case after;
     get_case(k.id, &after);
-    cr_assert_str_eq(after.status, "reopened");
+    cr_assert_str_eq(fq_case_status_name(after.status), "reopened");
     case_cleanup(&mid);
     case_cleanup(&after);
     case_cleanup(&k);
@@ -373,7 +373,7 @@ Test(survey, mqtt_resident_gets_the_question_pushed)
     struct fq_survey v;
     survey_of(k.id, "satisfaction", k.resolved_at, &v);
     cr_assert_str_eq(v.via, "mqtt");
-    cr_assert_str_eq(v.status, "asked");
+    cr_assert_str_eq(fq_survey_status_name(v.status), "asked");
     survey_row_cleanup(&v);
     /* the reply is an answer at once */
     resident_says(&k, "一", &a);
@@ -414,12 +414,12 @@ Test(survey, reminder_then_no_response)
     struct fq_survey v;
     survey_of(k.id, "satisfaction", k.resolved_at, &v);
     cr_assert_eq(v.reminded, 1);
-    cr_assert_str_eq(v.status, "sent", "asked again at the next message");
+    cr_assert_str_eq(fq_survey_status_name(v.status), "sent", "asked again at the next message");
     survey_row_cleanup(&v);
     cr_assert_eq(fire("survey_expire", k.id, t0 + 50, &a), 1);
     actions_cleanup(&a);
     survey_of(k.id, "satisfaction", k.resolved_at, &v);
-    cr_assert_str_eq(v.status, "no_response");
+    cr_assert_str_eq(fq_survey_status_name(v.status), "no_response");
     cr_assert_eq(v.closed_at, t0 + 50);
     survey_row_cleanup(&v);
     cr_assert_eq(events(k.id, "survey_no_response").n, 1);
@@ -462,7 +462,7 @@ Test(survey, wecom_outside_window_becomes_a_task_for_the_grid_worker)
     cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "survey_answered", NULL), 1);
     actions_cleanup(&a);
     survey_of(k.id, "satisfaction", k.resolved_at, &v);
-    cr_assert_str_eq(v.status, "answered");
+    cr_assert_str_eq(fq_survey_status_name(v.status), "answered");
     cr_assert_eq(v.answer, 1);
     cr_assert_str_eq(v.answered_by, "m-wang");
     survey_row_cleanup(&v);
@@ -501,7 +501,7 @@ Test(survey, relapse_yes_opens_a_linked_case_one_tier_up)
     cr_assert_str_eq(nk.mediator_id, "m-chen");
     struct fq_survey r;
     survey_of(k.id, "relapse", k.resolved_at, &r);
-    cr_assert_str_eq(r.status, "answered");
+    cr_assert_str_eq(fq_survey_status_name(r.status), "answered");
     cr_assert_eq(r.new_case, nk.id);
     survey_row_cleanup(&r);
     case_cleanup(&nk);
@@ -531,7 +531,7 @@ Test(survey, stale_timer_after_reopen_does_nothing)
     actions_init(&a);
     cr_assert_eq(survey_record_answer(&ctx, &k, 4, NULL, "m-wang", &a), FQ_OK);
     actions_cleanup(&a);
-    cr_assert_str_eq(k.status, "reopened");
+    cr_assert_str_eq(fq_case_status_name(k.status), "reopened");
     fire("survey", k.id, ctx.now + 10, &a);
     cr_assert_eq(a.n, 0, "nothing to ask: the case was reopened");
     actions_cleanup(&a);

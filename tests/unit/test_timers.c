@@ -99,7 +99,7 @@ TestSuite(timers, .init = setup, .fini = teardown);
 static void open_case(struct fq_case *k)
 {
     world_open_case(&w, &ctx, "web", k);
-    cr_assert_str_eq(k->status, "assigned");
+    cr_assert_str_eq(fq_case_status_name(k->status), "assigned");
 }
 
 static void reload(struct fq_case *k)
@@ -253,7 +253,7 @@ struct pending {
 static void pending_cb(const struct fq_timer *t, void *arg)
 {
     struct pending *p = arg;
-    if (t->case_id == p->case_id && strcmp(t->kind, p->kind) == 0) {
+    if (t->case_id == p->case_id && strcmp(fq_timer_kind_name(t->kind), p->kind) == 0) {
         p->n++;
         p->due = t->due_at;
     }
@@ -312,7 +312,7 @@ Test(timers, reminder_text_for_the_mediator_from_the_catalog)
     struct fq_case k;
     open_case(&k);
     struct fq_timer t = {.id = 0, .due_at = k.due_accept, .case_id = k.id};
-    snprintf(t.kind, sizeof t.kind, "accept_remind");
+    t.kind = fq_timer_kind_parse("accept_remind");
     ctx.now = k.due_accept;
     struct fq_actions a;
     actions_init(&a);
@@ -356,10 +356,10 @@ Test(timers, a_timer_for_a_case_that_moved_on_does_nothing)
     open_case(&k);
     apply(&k, M_WANG, LC_ACCEPT);
     int64_t at = t0 + 10;
-    cr_assert_eq(store_timer_add(st, at, "accept_remind", k.id, NULL, NULL), FQ_OK);
-    cr_assert_eq(store_timer_add(st, at, "accept_escalate", k.id, NULL, NULL), FQ_OK);
+    cr_assert_eq(store_timer_add(st, at, fq_timer_kind_parse("accept_remind"), k.id, NULL, NULL), FQ_OK);
+    cr_assert_eq(store_timer_add(st, at, fq_timer_kind_parse("accept_escalate"), k.id, NULL, NULL), FQ_OK);
     apply(&k, M_WANG, LC_RESOLVE);
-    cr_assert_eq(store_timer_add(st, at, "resolve_overdue", k.id, NULL, NULL), FQ_OK);
+    cr_assert_eq(store_timer_add(st, at, fq_timer_kind_parse("resolve_overdue"), k.id, NULL, NULL), FQ_OK);
     drain_outbox();
     cr_assert_eq(run_due(at), 0, "three stale timers, no effect");
     cr_assert_eq(out_rows.n, 0);
@@ -384,7 +384,7 @@ Test(timers, reminder_of_an_earlier_assignment_is_ignored)
     cr_assert_eq(res.refusal, LC_DONE);
     actions_cleanup(&a);
     cr_assert_eq(k.assigned_at, t0 + 100);
-    cr_assert_eq(store_timer_add(st, t0 + 50, "accept_remind", k.id, NULL, NULL), FQ_OK);
+    cr_assert_eq(store_timer_add(st, t0 + 50, fq_timer_kind_parse("accept_remind"), k.id, NULL, NULL), FQ_OK);
     drain_outbox();
     cr_assert_eq(run_due(t0 + 50), 0);
     cr_assert_eq(out_rows.n, 0);
@@ -414,7 +414,7 @@ Test(timers, supervision_at_twice_the_deadline_tells_supervisors_and_reassigns)
     cr_assert_eq(count_rows(EVENTS(k.case_no), "type", "transferred", k.case_no), 1);
     reload(&k);
     cr_assert_str_eq(k.mediator_id, "m-wu");
-    cr_assert_str_eq(k.status, "assigned");
+    cr_assert_str_eq(fq_case_status_name(k.status), "assigned");
     cr_assert_str_eq(k.org_id, "grid-fy-01");
     struct ev_count e = events(k.id, "reminder");
     cr_assert_eq(e.n, 2);
@@ -555,12 +555,12 @@ Test(timers, absence_reassigns_open_unaccepted_cases_only)
     reload(&c);
     reload(&d);
     cr_assert_str_eq(c.mediator_id, "m-wu", "the other active grid worker, never m-off");
-    cr_assert_str_eq(c.status, "assigned");
+    cr_assert_str_eq(fq_case_status_name(c.status), "assigned");
     cr_assert_eq(events(c.id, "transferred").n, 1);
     cr_assert_str_eq(events(c.id, "transferred").last_actor, "system");
     cr_assert_eq(pending(c.id, "accept_remind").due, t0 + 50 + sla_accept(cfg, c.severity));
     cr_assert_str_eq(d.mediator_id, "m-wang");
-    cr_assert_str_eq(d.status, "accepted");
+    cr_assert_str_eq(fq_case_status_name(d.status), "accepted");
 
     /* idempotent */
     actions_init(&out);
@@ -666,7 +666,7 @@ Test(timers, danger_words_through_the_resident_conversation)
 static void digest_timer_cb(const struct fq_timer *t, void *arg)
 {
     struct fq_timer *out = arg;
-    if (strcmp(t->kind, "digest") == 0 && fq_streq(t->arg, out->arg)) {
+    if (strcmp(fq_timer_kind_name(t->kind), "digest") == 0 && fq_streq(t->arg, out->arg)) {
         out->id = t->id;
         out->due_at = t->due_at;
     }
@@ -691,9 +691,9 @@ Test(timers, one_digest_per_active_supervisor_idempotent)
     cr_assert_eq(digest_of("m-gone").id, 0, "inactive: none");
     /* a stray second digest row for m-li (not the one kv names) fires without effect */
     int64_t stray = 0;
-    cr_assert_eq(store_timer_add(st, t.due_at, "digest", 0, "m-li", &stray), FQ_OK);
+    cr_assert_eq(store_timer_add(st, t.due_at, fq_timer_kind_parse("digest"), 0, "m-li", &stray), FQ_OK);
     struct fq_timer sx = {.id = stray, .due_at = t.due_at, .arg = "m-li"};
-    snprintf(sx.kind, sizeof sx.kind, "digest");
+    sx.kind = fq_timer_kind_parse("digest");
     struct fq_actions a;
     actions_init(&a);
     cr_assert_eq(timers_fire(&ctx, &sx, &a), FQ_OK);
@@ -755,7 +755,7 @@ Test(timers, digest_lists_new_overdue_and_escalated_cases_of_the_subtree)
     int64_t when = a.due_resolve + 10;
     cr_assert(when - t0 < 86400 * 30);
     struct fq_timer ft = {.id = t.id, .due_at = t.due_at, .arg = "m-li"};
-    snprintf(ft.kind, sizeof ft.kind, "digest");
+    ft.kind = fq_timer_kind_parse("digest");
     ctx.now = t0 + 3600;   /* within the day: both cases are new */
     struct fq_actions out;
     actions_init(&out);
@@ -779,7 +779,7 @@ Test(timers, digest_lists_new_overdue_and_escalated_cases_of_the_subtree)
 
     /* m-sun's village is another subtree: nothing of ours */
     struct fq_timer sun = {.id = digest_of("m-sun").id, .arg = "m-sun"};
-    snprintf(sun.kind, sizeof sun.kind, "digest");
+    sun.kind = fq_timer_kind_parse("digest");
     actions_init(&out);
     ctx.now = when;
     cr_assert_eq(timers_fire(&ctx, &sun, &out), FQ_OK);
@@ -822,11 +822,11 @@ Test(timers, digest_is_published_on_the_digest_topic)
 
 Test(timers, metric_labels)
 {
-    cr_assert_str_eq(timers_metric_label("accept_remind"), "reminder");
-    cr_assert_str_eq(timers_metric_label("accept_escalate"), "escalation");
-    cr_assert_str_eq(timers_metric_label("resolve_overdue"), "overdue");
-    cr_assert_str_eq(timers_metric_label("survey"), "survey");
-    cr_assert_str_eq(timers_metric_label("relapse_check"), "relapse");
-    cr_assert_str_eq(timers_metric_label("digest"), "other");
-    cr_assert_str_eq(timers_metric_label(NULL), "other");
+    cr_assert_str_eq(timers_metric_label(fq_timer_kind_parse("accept_remind")), "reminder");
+    cr_assert_str_eq(timers_metric_label(fq_timer_kind_parse("accept_escalate")), "escalation");
+    cr_assert_str_eq(timers_metric_label(fq_timer_kind_parse("resolve_overdue")), "overdue");
+    cr_assert_str_eq(timers_metric_label(fq_timer_kind_parse("survey")), "survey");
+    cr_assert_str_eq(timers_metric_label(fq_timer_kind_parse("relapse_check")), "relapse");
+    cr_assert_str_eq(timers_metric_label(fq_timer_kind_parse("digest")), "other");
+    cr_assert_str_eq(timers_metric_label(FQ_TIMER__COUNT), "other");
 }
