@@ -16,6 +16,7 @@
 #include "bot/sys/config.h"
 #include "common/config_model.h"
 #include "common/fq.h"
+#include "common/status.h"
 #include "store/store.h"
 #include "store/timer_table.h"
 #include "tests/unit/fakes/fake_core.h"
@@ -36,7 +37,7 @@ static int64_t add_timer(int64_t due_at)
 {
     struct store *s = open_db();
     int64_t id = 0;
-    cr_assert_eq(store_timer_add(s, due_at, "reminder", 0, NULL, &id), FQ_OK);
+    cr_assert_eq(store_timer_add(s, due_at, FQ_TIMER_ACCEPT_REMIND, 0, NULL, &id), FQ_OK);
     store_close(s);
     return id;
 }
