@@ -366,13 +366,12 @@ char *fq_mask_name(const char *name)
 }
 
 /* ---- messages ------------------------------------------------------------------------------ */
-struct fq_msg *fq_msg_new(enum fq_msg_kind kind, enum fq_source src)
+struct fq_msg *fq_msg_new(enum fq_msg_kind kind)
 {
     struct fq_msg *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
     m->kind = kind;
-    m->source = src;
     m->at = fq_now();
     return m;
 }

@@ -108,22 +108,47 @@ char *fq_mask_name(const char *name);
 
 /* ---- the inbound message --------------------------------------------------------------------- */
 enum fq_msg_kind {
-    FQ_MSG_CHAT = 0,     /* a resident's (or mediator's) chat message: webhook, MQTT inbound */
-    FQ_MSG_COMMAND,      /* a mediator command over MQTT {p}/mediators/{id}/commands */
+    FQ_MSG_CHAT = 0,     /* a resident's (or mediator's) chat message, from any channel */
+    FQ_MSG_COMMAND,      /* a structured mediator command (a topic of their own, a card button) */
     FQ_MSG_ROSTER,       /* a roster to import (POST /api/v1/roster) */
     FQ_MSG_DELIVERED,    /* the outbox confirms delivery of some rows */
     FQ_MSG_TIMER,        /* the scheduler says timers are due */
 };
 
-enum fq_source { FQ_SRC_HTTP = 0, FQ_SRC_MQTT, FQ_SRC_WECOM, FQ_SRC_INTERNAL };
+/* Who vouches for the sender of a message: set by the channel adapter that made it (bot/chan/),
+ * read by handlers/dispatch.c to decide whether a mediator is talking (README, "Who may speak as
+ * whom"). Channel-neutral: it names what the path proves, not the path. */
+enum fq_ident {
+    FQ_IDENT_NONE = 0,    /* nobody: the sender is a resident (or no one: internal messages) */
+    FQ_IDENT_CHAT_USER,   /* a signed front end that authenticates its users: user may be a
+                           * roster chat_user */
+    FQ_IDENT_MEMBER,      /* the organisation's directory signs the sender: user may be a
+                           * roster wecom_userid */
+    FQ_IDENT_GATEWAY,     /* a gateway vouches for its topic, not its users: a resident unless
+                           * the roster's "gateways" bind (channel, user) to a mediator */
+    FQ_IDENT_MEDIATOR,    /* the path belongs to one mediator: mediator is that roster id */
+};
+
+/* How the sender can be reached later without writing first (handlers/survey.c), as the adapter
+ * that made the message says. */
+enum fq_reach {
+    FQ_REACH_REPLY = 0,   /* only in the answer to a message of theirs */
+    FQ_REACH_PUSH,        /* a push at any time ({p}/outbound/{channel}/{user}) */
+    FQ_REACH_WINDOW,      /* a push within a service window the channel keeps */
+};
 
 struct fq_roster;  /* common/roster_model.h */
+struct fq_chan;    /* the channel adapter of a message (bot/chan/chan.h); opaque below bot/ */
 
 /* One unit of work for the core thread. Every pointer is owned by the message and freed by
  * fq_msg_free(). Ownership of the whole message moves with core_push(). */
 struct fq_msg {
     enum fq_msg_kind kind;
-    enum fq_source source;
+    /* The adapter that made the message (NULL: internal), and what it says about the path the
+     * message came by; handlers read ident and reach, never chan. */
+    const struct fq_chan *chan;
+    enum fq_ident ident;
+    enum fq_reach reach;
     int64_t at;                      /* received, unix seconds */
 
     /* FQ_MSG_CHAT (docs/contract.md 3.1 body) */
@@ -157,7 +182,8 @@ struct fq_msg {
     struct fq_msg *next;             /* queue link, owned by whoever holds the message */
 };
 
-struct fq_msg *fq_msg_new(enum fq_msg_kind kind, enum fq_source src);
+/* A message of nobody (chan NULL, FQ_IDENT_NONE, FQ_REACH_REPLY) received now. */
+struct fq_msg *fq_msg_new(enum fq_msg_kind kind);
 void fq_msg_free(struct fq_msg *m);  /* NULL-safe; frees the roster too */
 
 #endif

@@ -128,9 +128,9 @@ enum fq_err survey_note_reach(struct fq_ctx *c, const struct fq_msg *m)
 {
     if (!m || !m->channel || !m->user)
         return FQ_OK;
-    const char *via = m->source == FQ_SRC_MQTT                                  ? "mqtt"
-                      : m->source == FQ_SRC_WECOM || fq_streq(m->channel, WECOM_KF) ? WECOM_KF
-                                                                                    : "chat";
+    const char *via = m->reach == FQ_REACH_PUSH                                    ? "mqtt"
+                      : m->reach == FQ_REACH_WINDOW || fq_streq(m->channel, WECOM_KF) ? WECOM_KF
+                                                                                      : "chat";
     return store_reach_put(c->store, m->channel, m->user, via, c->now);
 }
 

@@ -70,7 +70,7 @@ static void on_mqtt_msg(struct fq_msg *m, void *arg)
 static void on_delivered(int64_t *ids, size_t n, void *arg)
 {
     struct daemon *d = arg;
-    struct fq_msg *m = fq_msg_new(FQ_MSG_DELIVERED, FQ_SRC_INTERNAL);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_DELIVERED);
     if (!m) {
         free(ids);
         return;

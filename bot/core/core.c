@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bot/chan/wecom/wecom_render.h"
+#include "bot/chan/chan.h"
 #include "common/config_model.h"
 #include "common/fq.h"
 #include "common/roster_model.h"
@@ -36,7 +36,6 @@
 #include "bot/sys/metrics.h"
 #include "bot/render/payload.h"
 #include "bot/core/sched.h"
-#include "bot/chan/wecom/wecom_deliver.h"
 
 #define BATCH_MAX 512
 #define QUEUE_MAX 20000
@@ -165,12 +164,7 @@ static char *scope_of(const struct fq_msg *m)
 {
     struct fq_buf b;
     buf_init(&b);
-    if (m->source == FQ_SRC_WECOM)   /* MsgId, event key, or kf msgid (bot/chan/wecom/wecom_callback.c) */
-        buf_printf(&b, "wecom:%s", m->channel);
-    else if (m->kind == FQ_MSG_COMMAND)
-        buf_printf(&b, "cmd:%s", m->mediator);
-    else
-        buf_printf(&b, "chat:%s:%s", m->channel, m->user);
+    chan_scope(m, &b);   /* the channel's, or chat:<channel>:<user> / cmd:<mediator> */
     return buf_take(&b);
 }
 
@@ -198,16 +192,15 @@ static enum fq_err run_inbound(struct core *c, struct fq_ctx *ctx, struct fq_msg
     }
     struct fq_actions a;
     actions_init(&a);
-    err = m->source == FQ_SRC_WECOM ? wecom_inbound_prepare(ctx, m) : FQ_OK;
+    const struct fq_chan *ch = m->chan;
+    err = ch && ch->prepare ? ch->prepare(ctx, m) : FQ_OK;
     if (!err)
         err = m->kind == FQ_MSG_COMMAND ? mediator_on_command(ctx, m, &a)
                                         : handle_chat(ctx, m, &a);
     if (!err && a.oom)
         err = FQ_ENOMEM;
-    if (!err && m->kind == FQ_MSG_CHAT && m->source == FQ_SRC_MQTT && a.answer.status == 200)
-        actions_outbound(&a);                 /* gateway channels get the answer by MQTT */
-    if (!err && m->kind == FQ_MSG_CHAT && m->source == FQ_SRC_WECOM && a.answer.status == 200)
-        actions_outbound(&a);                 /* WeCom users get it by the WeCom API */
+    if (!err && m->kind == FQ_MSG_CHAT && ch && ch->answer_pushed && a.answer.status == 200)
+        actions_outbound(&a);                 /* the channel pushes the answer too */
     if (!err)
         err = payload_emit(ctx, c->cfg->mqtt_prefix, m, &a, st);
     char *json = NULL;

@@ -238,7 +238,7 @@ static int push_due(struct sched *s)
         free(ids);
         return 0;
     }
-    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER, FQ_SRC_INTERNAL);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER);
     if (!m) {
         free(ids);
         return -1;
@@ -258,7 +258,7 @@ static int push_due(struct sched *s)
 
 static bool housekeep(struct sched *s)
 {
-    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER, FQ_SRC_INTERNAL);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER);
     return m && push_wait(s, m);
 }
 

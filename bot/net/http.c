@@ -1,10 +1,11 @@
 /* http.c: the HTTP face of the daemon (docs/contract.md 3), on libmicrohttpd with a thread pool.
  *
- * A chat request is verified (size, content type, HMAC signature, timestamp window), parsed and
- * rate-limited on the HTTP thread, then handed to the core; the connection is SUSPENDED rather
- * than blocking a worker, and resumed by the core after the batch that holds it has committed.
- * So two HTTP threads can keep hundreds of requests in one group commit, and nothing is
- * answered before it is durable. Rejected requests never reach the core: nothing is stored. */
+ * A channel's request (bot/chan/chan.h: the route's path names the channel) is verified, parsed
+ * and, where the channel says so, rate-limited on the HTTP thread, then handed to the core; for a
+ * channel answered after the commit (the chat webhook) the connection is SUSPENDED rather than
+ * blocking a worker, and resumed by the core after the batch that holds it has committed. So two
+ * HTTP threads can keep hundreds of requests in one group commit, and nothing is answered
+ * before it is durable. Rejected requests never reach the core: nothing is stored. */
 #include "bot/net/http.h"
 
 #include <arpa/inet.h>
@@ -28,13 +29,11 @@
 #include "bot/sys/metrics.h"
 #include "bot/net/ratelimit.h"
 #include "bot/admin/roster_file.h"
-#include "bot/chan/wecom/wecom_callback.h"
-#include "bot/chan/wecom/wecom_deliver.h"
+#include "bot/chan/chan.h"
 #include "common/config_model.h"
 #include "common/fq.h"
 #include "common/roster_model.h"
 
-#define TIMESTAMP_WINDOW 300
 #define RATE_BURST 30
 #define RATE_PERIOD_MS 60000
 
@@ -46,18 +45,14 @@ struct http {
     atomic_int inflight;
     atomic_int active;    /* requests whose headers arrived and that are not completed */
     pthread_mutex_t mu;
-    /* chat.secret made ready for HMAC, one per configuration seen (SIGHUP keeps the old
-     * configurations alive until exit, and so are these); under mu, freed by http_stop */
-    struct {
-        const struct fq_config *cfg;
-        struct crypto_hmac *key;
-    } hmac[16];
-    size_t n_hmac;
+    /* each channel's own state (fq_chan.open), by table index; freed by http_stop */
+    void *chan_state[16];
 };
 
 /* Per-request state, owned by MHD's con_cls slot until the completed callback frees it. */
 struct req {
     enum metrics_endpoint ep;
+    const struct fq_chan *chan;   /* the channel the route serves, or NULL */
     struct fq_buf body;
     bool too_big;
     bool suspended, answered;
@@ -158,96 +153,77 @@ static enum MHD_Result to_core(struct http *h, struct req *r, struct MHD_Connect
     return MHD_YES;
 }
 
-static bool content_type_json(struct MHD_Connection *conn)
+static const char *req_header(const struct chan_req *q, const char *name)
 {
-    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-    if (!ct)
-        return false;
-    size_t n = strlen("application/json");
-    return strncasecmp(ct, "application/json", n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+    return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
 }
 
-/* The HMAC key of cfg's chat.secret, made on first use; NULL when it cannot be made or kept
- * (then the caller uses the one-shot function). */
-static const struct crypto_hmac *chat_key(struct http *h, const struct fq_config *cfg)
+static const char *req_query(const struct chan_req *q, const char *name)
 {
-    const struct crypto_hmac *key = NULL;
-    pthread_mutex_lock(&h->mu);
-    for (size_t i = 0; i < h->n_hmac && !key; i++)
-        if (h->hmac[i].cfg == cfg)
-            key = h->hmac[i].key;
-    if (!key && h->n_hmac < sizeof h->hmac / sizeof *h->hmac &&
-        (key = h->hmac[h->n_hmac].key = crypto_hmac_new(cfg->chat_secret, strlen(cfg->chat_secret))))
-        h->hmac[h->n_hmac++].cfg = cfg;
-    pthread_mutex_unlock(&h->mu);
-    return key;
+    return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static enum MHD_Result chat_request(struct http *h, struct req *r, struct MHD_Connection *conn)
+/* The answer a channel decided on: a JSON error, a text of its own, or an empty text. Frees
+ * res->text. */
+static enum MHD_Result send_res(struct MHD_Connection *conn, struct req *r, struct chan_res *res)
 {
-    const struct fq_config *cfg = cfg_of(h);
-    if (!cfg->chat_secret)
-        return send_error(conn, r, 503, "unavailable", "chat.secret is not configured");
-    if (r->too_big)
-        return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
-    if (!content_type_json(conn))
-        return send_error(conn, r, 415, "unsupported_media_type",
-                          "Content-Type must be application/json");
+    enum MHD_Result ret;
+    if (res->error)
+        ret = send_error(conn, r, res->status, res->error, res->why);
+    else
+        ret = send_body(conn, r, res->status, "text/plain; charset=utf-8",
+                        res->text ? res->text : "");
+    free(res->text);
+    res->text = NULL;
+    return ret;
+}
 
-    const char *ts = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-FQ-Timestamp");
-    const char *sig = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-FQ-Signature");
-    if (!ts || !sig || strncmp(sig, "sha256=", 7) != 0 || strlen(ts) > 20)
-        return send_error(conn, r, 401, "bad_signature", "missing or malformed signature headers");
-    /* HMAC over timestamp "." body, compared in constant time */
-    const char *body = r->body.s ? r->body.s : "";
-    size_t tlen = strlen(ts), blen = r->body.len;
-    unsigned char mac[32];
-    char hex[65];
-    const struct crypto_hmac *secret = chat_key(h, cfg);
-    if (secret) {
-        const void *parts[] = {ts, ".", body};
-        const size_t lens[] = {tlen, 1, blen};
-        crypto_hmac_parts(secret, parts, lens, 3, mac);
-    } else {
-        char *signed_text = malloc(tlen + 1 + blen + 1);
-        if (!signed_text)
-            return send_error(conn, r, 503, "unavailable", "out of memory");
-        memcpy(signed_text, ts, tlen);
-        signed_text[tlen] = '.';
-        memcpy(signed_text + tlen + 1, body, blen);
-        crypto_hmac_sha256(cfg->chat_secret, strlen(cfg->chat_secret), signed_text,
-                           tlen + 1 + blen, mac);
-        free(signed_text);
-    }
-    crypto_hex(mac, 32, hex);
-    const char *given = sig + 7;
-    if (!crypto_equal(hex, 64, given, strlen(given)))
-        return send_error(conn, r, 401, "bad_signature", "signature does not match");
-    char *end = NULL;
-    long long t = strtoll(ts, &end, 10);
-    long long now = (long long)fq_now();
-    if (!end || *end || end == ts || t < now - TIMESTAMP_WINDOW || t > now + TIMESTAMP_WINDOW)
-        return send_error(conn, r, 401, "stale_timestamp",
-                          "X-FQ-Timestamp is more than 300 s from the server's clock");
-
+/* A request of channel ch: verified, then parsed (bot/chan/chan.h), then to the core. */
+static enum MHD_Result chan_request(struct http *h, struct req *r, struct MHD_Connection *conn,
+                                    const struct fq_config *cfg, const char *method)
+{
+    const struct fq_chan *ch = r->chan;
+    int at = chan_index(ch);
+    struct chan_req q = {
+        .cfg = cfg,
+        .now = fq_now(),
+        .method = method,
+        .body = r->body.s ? r->body.s : "",
+        .len = r->body.len,
+        .too_big = r->too_big,
+        .header = req_header,
+        .query = req_query,
+        .conn = conn,
+        .state = at >= 0 && (size_t)at < sizeof h->chan_state / sizeof *h->chan_state
+                     ? h->chan_state[at]
+                     : NULL,
+    };
+    struct chan_res res = {.status = 400};
     struct fq_msg *m = NULL;
-    const char *why = NULL;
-    enum fq_err err = chat_parse(body, blen, &m, &why);
-    if (err)
-        return send_error(conn, r, err == FQ_ENOMEM ? 503 : 400,
-                          err == FQ_ENOMEM ? "unavailable" : "bad_request", why);
-    m->source = FQ_SRC_HTTP;
-    struct fq_buf key;
-    buf_init(&key);
-    buf_printf(&key, "%s\x1f%s", m->channel, m->user);
-    bool ok = key.s && ratelimit_take(h->rl, key.s, fq_mono_ms());
-    buf_cleanup(&key);
-    if (!ok) {
-        fq_msg_free(m);
-        return send_error(conn, r, 429, "rate_limited", "more than 30 messages a minute");
+    if (!ch->verify || !ch->verify(&q, &res) || ch->parse(&q, &m, &res) != CHAN_CORE)
+        return send_res(conn, r, &res);
+    if (ch->rate_limited) {
+        struct fq_buf key;
+        buf_init(&key);
+        buf_printf(&key, "%s\x1f%s", m->channel, m->user);
+        bool ok = key.s && ratelimit_take(h->rl, key.s, fq_mono_ms());
+        buf_cleanup(&key);
+        if (!ok) {
+            fq_msg_free(m);
+            free(res.text);
+            return send_error(conn, r, 429, "rate_limited", "more than 30 messages a minute");
+        }
     }
-    metrics_message_in("chat");
-    return to_core(h, r, conn, m);
+    metrics_message_in(ch->name);
+    if (ch->wait_commit) {
+        free(res.text);
+        return to_core(h, r, conn, m);
+    }
+    if (core_push(h->core, m) != FQ_OK) {   /* m->done NULL: the core frees it */
+        fq_msg_free(m);
+        res.status = 503;
+    }
+    return send_res(conn, r, &res);
 }
 
 static enum MHD_Result roster_request(struct http *h, struct req *r, struct MHD_Connection *conn)
@@ -264,7 +240,7 @@ static enum MHD_Result roster_request(struct http *h, struct req *r, struct MHD_
         free(problem);
         return ret;
     }
-    struct fq_msg *m = fq_msg_new(FQ_MSG_ROSTER, FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_ROSTER);
     if (!m) {
         roster_free(ro);
         return send_error(conn, r, 503, "unavailable", "out of memory");
@@ -289,106 +265,13 @@ static const char *admin_refusal(const struct fq_config *cfg, struct MHD_Connect
     return NULL;
 }
 
-/* ---- WeCom callback (docs/contract.md 3.2; logic in bot/chan/wecom/wecom_callback.c) --------------------------- */
-/* WeCom's envelopes may exceed server.max_body (the 64 KB message of the vectors is ~90 KB). */
+/* A channel may take bodies above server.max_body (WeCom's envelopes: the 64 KB message of the
+ * vectors is ~90 KB). */
 static int64_t body_limit(const struct req *r, const struct fq_config *cfg)
 {
-    if (r->ep == EP_WECOM && cfg->server_max_body < WECOM_MAX_BODY)
-        return WECOM_MAX_BODY;
+    if (r->chan && (int64_t)r->chan->max_body > cfg->server_max_body)
+        return (int64_t)r->chan->max_body;
     return cfg->server_max_body;
-}
-
-/* A query parameter as sent: libmicrohttpd has already percent-decoded it and turned "+" into
- * a space; none of these four parameters can hold a real space (hex, digits, base64), so a space
- * is turned back into the "+" that was sent (docs/wecom.md 1, last paragraph:
- * a "+" stays a "+"). */
-static char *wecom_arg(struct MHD_Connection *conn, const char *name)
-{
-    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
-    char *c = v ? fq_strdup(v) : NULL;
-    for (char *p = c; p && *p; p++)
-        if (*p == ' ')
-            *p = '+';
-    return c;
-}
-
-static enum MHD_Result send_empty(struct MHD_Connection *conn, struct req *r, int status)
-{
-    return send_body(conn, r, status, "text/plain; charset=utf-8", "");
-}
-
-/* Verification (GET) answers the decrypted echostr; a message (POST) is verified, decrypted and
- * parsed here, handed to the core (or the 微信客服 puller) and answered 200 with an empty body AT
- * ONCE, without waiting for the commit: WeCom wants an answer within 5 s (docs/wecom.md 5.1), and
- * its retries of a message whose commit failed or was lost in a crash are safe because the core
- * deduplicates on MsgId (or the event key) in the transaction that applies the message. A
- * message the core cannot take (queue full, stopping) gets 503, so WeCom retries it. Rejections
- * (401 signature or stale timestamp, 400 anything else) have an empty body and no effect, as
- * WeCom's side expects (vectors: "non-2xx with an empty body"). */
-static enum MHD_Result wecom_request(struct http *h, struct req *r, struct MHD_Connection *conn,
-                                     const struct fq_config *cfg, const char *method)
-{
-    if (r->too_big)
-        return send_empty(conn, r, 413);
-    struct wecom_crypt wc;
-    int rc = wecom_crypt_init(&wc, cfg->wecom_token, cfg->wecom_encoding_aes_key,
-                              cfg->wecom_corp_id);
-    if (rc)
-        return send_empty(conn, r, 503);
-    char *sig = wecom_arg(conn, "msg_signature"), *ts = wecom_arg(conn, "timestamp"),
-         *nonce = wecom_arg(conn, "nonce");
-    enum MHD_Result ret;
-    int status = 200;
-    if (strcmp(method, "POST") != 0) {
-        char *echo = wecom_arg(conn, "echostr"), *plain = NULL;
-        size_t len = 0;
-        rc = wecom_url_verify(&wc, sig, ts, nonce, echo, &plain, &len);
-        if (!rc && (len == 0 || strlen(plain) != len))
-            rc = WECOM_E_BUFFER;
-        free(echo);
-        if (!rc) {
-            ret = send_body(conn, r, 200, "text/plain; charset=utf-8", plain);
-            free(plain);
-            goto out;
-        }
-        free(plain);
-    } else {
-        struct wecom_xml x;
-        rc = wecom_callback_open(&wc, sig, ts, nonce, r->body.s ? r->body.s : "", r->body.len,
-                                 cfg->wecom_max_age, fq_now(), &x);
-        if (!rc) {
-            struct fq_msg *m = NULL;
-            struct wecom_kf_bell bell;
-            bool oom = false;
-            enum wecom_route route = wecom_route_message(&x, fq_now(), &m, &bell, &oom);
-            if (oom)
-                status = 503;
-            else if (route == WECOM_ROUTE_CORE) {
-                metrics_message_in("wecom");
-                if (core_push(h->core, m) != FQ_OK) {   /* m->done NULL: the core frees it */
-                    fq_msg_free(m);
-                    status = 503;
-                }
-            } else if (route == WECOM_ROUTE_KF) {
-                if (!wecom_out_bell(bell.token, bell.open_kfid))
-                    status = 503;
-                wecom_kf_bell_cleanup(&bell);
-            }
-            wecom_xml_cleanup(&x);
-        }
-    }
-    if (rc) {
-        log_info("wecom callback refused method=%s reason=%s", method, wecom_code_name(rc));
-        status = rc == WECOM_E_SIGNATURE || rc == WECOM_E_STALE ? 401
-                 : rc == WECOM_E_NOMEM ? 503 : 400;
-    }
-    ret = send_empty(conn, r, status);
-out:
-    free(sig);
-    free(ts);
-    free(nonce);
-    wecom_crypt_cleanup(&wc);
-    return ret;
 }
 
 /* ---- message framing (RFC 9112 6.1, 6.3) ------------------------------------------------------
@@ -529,6 +412,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         const struct route *rt = route_of(url);
         r->h = h;
         r->ep = rt ? rt->ep : EP_OTHER;
+        r->chan = rt ? chan_by_path(rt->path) : NULL;
         buf_init(&r->body);
         *con_cls = r;
         atomic_fetch_add(&h->active, 1);
@@ -568,13 +452,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (r->body.oom)
         return send_error(conn, r, 503, "unavailable", "out of memory");
 
+    if (r->chan)
+        return chan_request(h, r, conn, cfg, method);
     switch (r->ep) {
-    case EP_CHAT:
-        return chat_request(h, r, conn);
-    case EP_WECOM:
-        if (!cfg->wecom_enabled)
-            return send_error(conn, r, 503, "unavailable", "wecom is not enabled");
-        return wecom_request(h, r, conn, cfg, method);
     case EP_HEALTHZ:
         return send_json(conn, r, 200, "{\"status\":\"ok\"}");
     case EP_READYZ: {
@@ -697,6 +577,13 @@ static bool parse_listen(const char *s, struct sockaddr_storage *ss)
     return inet_pton(AF_INET, host, &a->sin_addr) == 1;
 }
 
+static void close_chans(struct http *h)
+{
+    for (size_t i = 0; i < chan_count() && i < sizeof h->chan_state / sizeof *h->chan_state; i++)
+        if (chan_at(i)->close)
+            chan_at(i)->close(h->chan_state[i]);
+}
+
 enum fq_err http_start(const struct fq_config *cfg, struct core *core, struct http **out,
                        char **cause)
 {
@@ -713,6 +600,9 @@ enum fq_err http_start(const struct fq_config *cfg, struct core *core, struct ht
     h->cfg = cfg;
     pthread_mutex_init(&h->mu, NULL);
     h->rl = ratelimit_new(RATE_BURST, RATE_PERIOD_MS);
+    for (size_t i = 0; i < chan_count() && i < sizeof h->chan_state / sizeof *h->chan_state; i++)
+        if (chan_at(i)->open)
+            h->chan_state[i] = chan_at(i)->open();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
@@ -730,6 +620,7 @@ enum fq_err http_start(const struct fq_config *cfg, struct core *core, struct ht
     if (!h->d || !h->rl) {
         *cause = fq_strdup("cannot listen on server.listen (address in use or not permitted)");
         ratelimit_free(h->rl);
+        close_chans(h);
         pthread_mutex_destroy(&h->mu);
         free(h);
         return FQ_EIO;
@@ -757,8 +648,7 @@ void http_stop(struct http *h)
         return;
     MHD_stop_daemon(h->d);
     ratelimit_free(h->rl);
-    for (size_t i = 0; i < h->n_hmac; i++)
-        crypto_hmac_free(h->hmac[i].key);
+    close_chans(h);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }

@@ -25,7 +25,6 @@
 #include "bot/net/mqtt.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <mosquitto.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,7 +32,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bot/chan/chat/chat_msg.h"
+#include "bot/chan/chan.h"
 #include "bot/sys/log.h"
 #include "bot/sys/metrics.h"
 #include "common/config_model.h"
@@ -53,7 +52,10 @@ struct mqtt {
     char *prefix;                 /* copies: the config may be swapped on SIGHUP */
     size_t prefix_len;
     char *status_topic;
-    char *sub_inbound, *sub_commands;
+    /* "{prefix}/{filter}" of every channel's MQTT topic filters, and the channel of each */
+    char *subs[8];
+    const struct fq_chan *sub_chan[8];
+    size_t n_subs;
 
     atomic_bool connected;
     atomic_bool stopping;         /* no more reconnects; the loop exits once disconnected */
@@ -124,84 +126,6 @@ static enum fq_err map_mosq(int rc)
 }
 
 /* ---- inbound --------------------------------------------------------------------------------- */
-static bool get_field(json_t *o, const char *key, char **dst, const char **why, const char *bad)
-{
-    json_t *v = json_object_get(o, key);
-    if (!v || json_is_null(v))
-        return true;
-    if (!json_is_string(v) || json_string_length(v) > MQTT_MAX_FIELD ||
-        strlen(json_string_value(v)) != json_string_length(v)) {
-        *why = bad;
-        return false;
-    }
-    *dst = strdup(json_string_value(v));
-    if (!*dst) {
-        *why = "out of memory";
-        return false;
-    }
-    return true;
-}
-
-enum fq_err mqtt_parse_command(const char *mediator_id, const char *payload, size_t len,
-                               struct fq_msg **out, const char **why)
-{
-    enum fq_err err = FQ_EINVAL;
-    json_t *o = NULL;
-    struct fq_msg *m = NULL;
-    *out = NULL;
-    *why = NULL;
-
-    if (!mediator_id || !*mediator_id || strlen(mediator_id) > MQTT_MAX_FIELD) {
-        *why = "bad mediator id in topic";
-        goto out;
-    }
-    if (len > MQTT_MAX_PAYLOAD) {
-        *why = "payload too large";
-        goto out;
-    }
-    if (!fq_utf8_valid(payload, len)) {
-        *why = "payload is not valid UTF-8";
-        goto out;
-    }
-    json_error_t jerr;
-    o = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!o || !json_is_object(o)) {
-        *why = "payload is not a JSON object";
-        goto out;
-    }
-    m = fq_msg_new(FQ_MSG_COMMAND, FQ_SRC_MQTT);
-    if (!m) {
-        err = FQ_ENOMEM;
-        *why = "out of memory";
-        goto out;
-    }
-    if (!get_field(o, "command", &m->command, why, "bad command") ||
-        !get_field(o, "case", &m->case_no, why, "bad case") ||
-        !get_field(o, "note", &m->note, why, "bad note") ||
-        !get_field(o, "to", &m->to, why, "bad to") ||
-        !get_field(o, "request_id", &m->request_id, why, "bad request_id"))
-        goto out;
-    if (!m->command || !*m->command) {
-        *why = "missing command";
-        goto out;
-    }
-    m->mediator = strdup(mediator_id);
-    if (!m->mediator) {
-        err = FQ_ENOMEM;
-        *why = "out of memory";
-        goto out;
-    }
-    *out = m;
-    m = NULL;
-    err = FQ_OK;
-out:
-    if (*why && strcmp(*why, "out of memory") == 0)
-        err = FQ_ENOMEM;
-    json_decref(o);
-    fq_msg_free(m);
-    return err;
-}
-
 /* Counting (metrics_message_in) is left to the receiver, which counts every channel alike. */
 static void deliver(struct mqtt *mq, struct fq_msg *m)
 {
@@ -211,6 +135,8 @@ static void deliver(struct mqtt *mq, struct fq_msg *m)
         fq_msg_free(m);
 }
 
+/* Hands the message to the channel whose topic filter it matches (bot/chan/chan.h), which
+ * verifies and parses it here, inside the callback. */
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
     (void)mosq;
@@ -218,56 +144,27 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     const char *topic = msg->topic;
     if (!topic || strncmp(topic, mq->prefix, mq->prefix_len) != 0 || topic[mq->prefix_len] != '/')
         return;
-    const char *rest = topic + mq->prefix_len + 1;
-    size_t len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0;
-    const char *payload = msg->payload ? (const char *)msg->payload : "";
-    const char *why = NULL;
-    struct fq_msg *m = NULL;
-
-    if (strncmp(rest, "inbound/", 8) == 0) {
-        const char *channel = rest + 8;
-        if (len > MQTT_MAX_PAYLOAD) {
-            log_warn("mqtt inbound dropped reason=\"payload too large\" bytes=%zu", len);
-            return;
-        }
-        enum fq_err err = chat_parse(payload, len, &m, &why);
-        if (err) {
-            log_warn("mqtt inbound dropped reason=\"%s\"", why ? why : fq_strerror(err));
-            return;
-        }
-        if (!fq_streq(m->channel, channel)) {
-            log_warn("mqtt inbound dropped reason=\"channel differs from topic\"");
-            fq_msg_free(m);
-            return;
-        }
-        m->source = FQ_SRC_MQTT;
-        deliver(mq, m);
+    const struct fq_chan *ch = NULL;
+    for (size_t i = 0; i < mq->n_subs && !ch; i++) {
+        bool match = false;
+        if (mosquitto_topic_matches_sub(mq->subs[i], topic, &match) == MOSQ_ERR_SUCCESS && match)
+            ch = mq->sub_chan[i];
+    }
+    if (!ch)
         return;
-    }
-
-    if (strncmp(rest, "mediators/", 10) == 0) {
-        const char *id = rest + 10;
-        const char *slash = strchr(id, '/');
-        if (!slash || strcmp(slash, "/commands") != 0)
-            return;
-        size_t idlen = (size_t)(slash - id);
-        if (idlen == 0 || idlen > MQTT_MAX_FIELD) {
-            log_warn("mqtt command dropped reason=\"bad mediator id in topic\"");
-            return;
-        }
-        char *mediator = strndup(id, idlen);
-        if (!mediator) {
-            log_error("mqtt command dropped reason=\"out of memory\"");
-            return;
-        }
-        enum fq_err err = mqtt_parse_command(mediator, payload, len, &m, &why);
-        free(mediator);
-        if (err) {
-            log_warn("mqtt command dropped reason=\"%s\"", why ? why : fq_strerror(err));
-            return;
-        }
+    struct chan_req q = {
+        .now = fq_now(),
+        .topic = topic + mq->prefix_len + 1,
+        .body = msg->payload ? (const char *)msg->payload : "",
+        .len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0,
+    };
+    struct chan_res res = {0};
+    struct fq_msg *m = NULL;
+    if (ch->verify && !ch->verify(&q, &res))
+        return;
+    if (ch->parse(&q, &m, &res) == CHAN_CORE)
         deliver(mq, m);
-    }
+    free(res.text);
 }
 
 /* ---- connection events ----------------------------------------------------------------------- */
@@ -300,8 +197,9 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
             log_warn("mqtt status publish failed rc=%d", r);
         free(online);
     }
-    char *subs[2] = {mq->sub_inbound, mq->sub_commands};
-    int r = mosquitto_subscribe_multiple(mosq, NULL, 2, subs, 1, 0, NULL);
+    int r = mq->n_subs ? mosquitto_subscribe_multiple(mosq, NULL, (int)mq->n_subs, mq->subs, 1,
+                                                      0, NULL)
+                       : MOSQ_ERR_SUCCESS;
     if (r != MOSQ_ERR_SUCCESS)
         log_warn("mqtt subscribe failed rc=%d", r);
 
@@ -410,8 +308,8 @@ static void mqtt_destroy(struct mqtt *mq)
     free(mq->host);
     free(mq->prefix);
     free(mq->status_topic);
-    free(mq->sub_inbound);
-    free(mq->sub_commands);
+    for (size_t i = 0; i < mq->n_subs; i++)
+        free(mq->subs[i]);
     pthread_cond_destroy(&mq->cv);
     pthread_mutex_destroy(&mq->mu);
     pthread_mutex_destroy(&mq->hook_mu);
@@ -463,9 +361,20 @@ enum fq_err mqtt_start(const struct mqtt_opts *opts, struct mqtt **out, char **c
     mq->prefix = strdup(cfg->mqtt_prefix);
     mq->prefix_len = mq->prefix ? strlen(mq->prefix) : 0;
     mq->status_topic = strcat3(cfg->mqtt_prefix, "/status/", cfg->mqtt_client_id);
-    mq->sub_inbound = strcat3(cfg->mqtt_prefix, "/inbound/+", "");
-    mq->sub_commands = strcat3(cfg->mqtt_prefix, "/mediators/+/commands", "");
-    if (!mq->host || !mq->prefix || !mq->status_topic || !mq->sub_inbound || !mq->sub_commands) {
+    bool subs_ok = true;
+    for (size_t i = 0; i < chan_count(); i++) {
+        const struct fq_chan *ch = chan_at(i);
+        for (const char *const *f = ch->mqtt_topics; f && *f; f++) {
+            if (mq->n_subs == sizeof mq->subs / sizeof *mq->subs) {
+                err = fail(cause, FQ_ECONFIG, "too many channel topic filters", 0);
+                goto out;
+            }
+            mq->sub_chan[mq->n_subs] = ch;
+            if (!(mq->subs[mq->n_subs++] = strcat3(cfg->mqtt_prefix, "/", *f)))
+                subs_ok = false;
+        }
+    }
+    if (!mq->host || !mq->prefix || !mq->status_topic || !subs_ok) {
         err = fail(cause, FQ_ENOMEM, "out of memory", 0);
         goto out;
     }

@@ -1,5 +1,5 @@
 /* mqtt.h: the daemon's one MQTT connection (docs/contract.md 4.1): persistent session, last will
- * and retained status, the two inbound subscriptions, and QoS 1 publishing with PUBACK tracking for
+ * and retained status, the channels' inbound subscriptions, and QoS 1 publishing with PUBACK tracking for
  * the outbox. Built on libmosquitto's threaded loop; nothing here blocks on the broker. */
 #ifndef FQ_MQTT_H
 #define FQ_MQTT_H
@@ -12,18 +12,13 @@
 
 struct mqtt;
 
-/* Size bounds for inbound messages: a payload above MQTT_MAX_PAYLOAD, or a command field above
- * MQTT_MAX_FIELD bytes, is dropped with a log line. */
-#define MQTT_MAX_PAYLOAD (64 * 1024)
-#define MQTT_MAX_FIELD (4 * 1024)
-
 struct mqtt_opts {
     /* Read during mqtt_start only (what is needed later is copied): mqtt_host, mqtt_port,
      * mqtt_client_id, mqtt_prefix, mqtt_username, mqtt_password, mqtt_tls_ca. A SIGHUP that
      * changes them takes effect on the next start. */
     const struct fq_config *cfg;
-    /* Every valid inbound message: an FQ_MSG_CHAT from `{p}/inbound/{channel}` or an
-     * FQ_MSG_COMMAND from `{p}/mediators/{id}/commands`, source FQ_SRC_MQTT. Ownership of m
+    /* Every valid inbound message, as the channel whose topic filter it matched made it
+     * (bot/chan/chan.h: the filters of every channel are subscribed). Ownership of m
      * moves to the callee (the daemon passes it to core_push and frees it if refused). Called on
      * the MQTT thread; must not block for long. NULL: inbound messages are parsed and dropped. */
     void (*on_msg)(struct fq_msg *m, void *arg);
@@ -68,13 +63,5 @@ enum fq_err mqtt_publish(struct mqtt *mq, const char *topic, const void *payload
  * caller replaces the first. Thread-safe. */
 void mqtt_set_hooks(struct mqtt *mq, void (*on_published)(int mid, void *arg),
                     void (*on_state)(bool up, void *arg), void *arg);
-
-/* Parses a mediator command payload (docs/contract.md 4.4) for mediator `mediator_id` into a new
- * FQ_MSG_COMMAND (caller frees with fq_msg_free). FQ_EINVAL when it is not a JSON object, a
- * field is not a string, exceeds MQTT_MAX_FIELD or holds a NUL, or "command" is missing or
- * empty; *why (static) names the problem. Whether the command and case make sense is for
- * handlers/mediator.c, which answers on `{p}/mediators/{id}/replies`. Exposed for tests. */
-enum fq_err mqtt_parse_command(const char *mediator_id, const char *payload, size_t len,
-                               struct fq_msg **out, const char **why);
 
 #endif

@@ -14,8 +14,7 @@
 #include "handlers/report.h"
 #include "bot/chan/chat/chat_msg.h"
 #include "bot/render/report_forms.h"
-#include "bot/chan/wecom/wecom_deliver.h"
-#include "bot/chan/wecom/wecom_render.h"
+#include "bot/chan/chan.h"
 #include "handlers/actions.h"
 #include "store/case_table.h"
 #include "store/outbox_table.h"
@@ -194,8 +193,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             obj_case(&o, "case", c, kp, true);
             jobj_str(&o, "action", x->type);
             err = put_row(c, &o, topic, false, kp->case_no);
-            if (!err && c->cfg->wecom_enabled)   /* also a WeCom card (bot/chan/wecom/wecom_render.c) */
-                err = wecom_payload_assign(c, x, kp);
+            if (!err)   /* and what the channels push (a WeCom card) */
+                err = chan_push(c, x, kp);
             break;
         case FQ_ACT_ALERT:
             if (!x->target)
@@ -209,21 +208,20 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             err = put_row(c, &o, topic, false, kp ? kp->case_no : NULL);
             break;
         case FQ_ACT_OUTBOUND: {
-            /* WeCom users get the answer through the WeCom API (bot/chan/wecom/wecom_render.c) */
-            const char *wch = x->target && x->text ? x->text
-                              : m && m->source == FQ_SRC_WECOM ? m->channel : NULL;
-            if (wch && (strcmp(wch, "wecom") == 0 || strcmp(wch, "wecom_kf") == 0)) {
-                if (c->cfg->wecom_enabled)
-                    err = wecom_payload_answer(c, wch, x->target && x->text ? x->target : m->user,
-                                               &a->answer);
+            /* a channel with its own way renders the answer (bot/chan/chan.h): the one owning
+             * an explicit address, else the one m came by */
+            const struct fq_chan *ch = x->target && x->text ? chan_by_name(x->text)
+                                       : m                  ? m->chan
+                                                            : NULL;
+            if (ch && ch->answer) {
+                err = x->target && x->text ? ch->answer(c, x->text, x->target, &a->answer)
+                                           : ch->answer(c, m->channel, m->user, &a->answer);
                 break;
             }
         }
             /* addressed explicitly (a survey pushed by a timer: user in .target, channel in
              * .text), else to the sender of m */
             if (x->target && x->text) {
-                if (strcmp(x->text, "wecom_kf") == 0)
-                    continue;   /* WeCom customer service: delivered by the WeCom sender */
                 snprintf(topic, sizeof topic, "%s/outbound/%s/%s", prefix, x->text, x->target);
             } else if (m && m->channel && m->user) {
                 snprintf(topic, sizeof topic, "%s/outbound/%s/%s", prefix, m->channel, m->user);
@@ -253,9 +251,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             break;
         }
         case FQ_ACT_MED_REPLY:
-            if (m && m->source == FQ_SRC_WECOM) {   /* a card click: answered on WeCom */
-                if (c->cfg->wecom_enabled)
-                    err = wecom_payload_med_reply(c, m, x);
+            if (m && m->chan && m->chan->reply) {   /* answered on the channel (a card click) */
+                err = m->chan->reply(c, m, x);
                 break;
             }
             if (!x->target)
@@ -269,10 +266,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             err = put_row(c, &o, topic, false, kp ? kp->case_no : NULL);
             break;
         case FQ_ACT_NOTIFY:
-            if (c->cfg->wecom_enabled && x->target && x->text) {   /* a WeCom text too */
-                if ((err = wecom_payload_notify(c, x, kp)))
-                    break;
-            }
+            if ((err = chan_push(c, x, kp)))   /* what the channels push (a WeCom text) */
+                break;
             /* texts for mediators and supervisors go out through WeCom; on MQTT the
              * assignments topic already carries reminders and overdue notices. A supervisor's
              * digest (handlers/timers.c: type "digest", its figures in data) also goes

@@ -120,7 +120,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static bool run(const char *user, const char *text, size_t len, int kind, const char *locale,
                 bool mqtt)
 {
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, mqtt ? FQ_SRC_MQTT : FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
+    m->ident = mqtt ? FQ_IDENT_GATEWAY : FQ_IDENT_CHAT_USER;
+    m->reach = mqtt ? FQ_REACH_PUSH : FQ_REACH_REPLY;
     if (!m)
         return true;
     char mid[32];

@@ -67,11 +67,18 @@ static void setup(void)
 
 static void teardown(void) { roster_free(ro); }
 
-static int sender(enum fq_msg_kind kind, enum fq_source src, const char *channel,
+/* The paths a message comes by, marked as each channel marks its messages (bot/chan/). */
+enum path { FQ_SRC_HTTP, FQ_SRC_MQTT, FQ_SRC_WECOM, FQ_SRC_INTERNAL };
+
+static int sender(enum fq_msg_kind kind, enum path src, const char *channel,
                   const char *user, const char *mediator)
 {
-    struct fq_msg *m = fq_msg_new(kind, src);
+    struct fq_msg *m = fq_msg_new(kind);
     cr_assert_not_null(m);
+    m->ident = src == FQ_SRC_HTTP                                             ? FQ_IDENT_CHAT_USER
+               : src == FQ_SRC_MQTT                                           ? (kind == FQ_MSG_COMMAND ? FQ_IDENT_MEDIATOR : FQ_IDENT_GATEWAY)
+               : src == FQ_SRC_WECOM && channel && strcmp(channel, "wecom") == 0 ? FQ_IDENT_MEMBER
+                                                                                 : FQ_IDENT_NONE;
     m->channel = channel ? strdup(channel) : NULL;
     m->user = user ? strdup(user) : NULL;
     m->mediator = mediator ? strdup(mediator) : NULL;

@@ -135,7 +135,7 @@ TestSuite(intake, .init = setup, .fini = teardown);
 /* ---- sending ------------------------------------------------------------------------------- */
 static struct fq_msg *new_msg(const char *user, const char *type)
 {
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     m->channel = strdup("web");
     m->user = strdup(user);
     char id[32];

@@ -99,7 +99,7 @@ static void set_status(const char *no, const char *status)
  * first reply (borrowed from a). */
 static const char *chat_loc(int med, const char *text, const char *locale, struct fq_actions *a)
 {
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     cr_assert_not_null(m);
     m->channel = strdup("web");
     m->user = strdup(ro->med[med].chat_user);
@@ -138,7 +138,8 @@ static const struct fq_action *command(const char *mediator, const char *cmd, co
                                        const char *note, const char *to, const char *request_id,
                                        struct fq_actions *a)
 {
-    struct fq_msg *m = fq_msg_new(FQ_MSG_COMMAND, FQ_SRC_MQTT);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_COMMAND);
+    m->ident = FQ_IDENT_MEDIATOR;   /* a command topic of its own */
     m->mediator = mediator ? strdup(mediator) : NULL;
     m->command = cmd ? strdup(cmd) : NULL;
     m->case_no = case_no ? strdup(case_no) : NULL;

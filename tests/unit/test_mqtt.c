@@ -14,6 +14,7 @@
 
 #include "bot/sys/metrics.h"
 #include "bot/net/mqtt.h"
+#include "bot/chan/mqtt/mqtt_chan.h"
 #include "bot/sys/config.h"
 #include "common/config_model.h"
 #include "common/fq.h"
@@ -264,7 +265,7 @@ Test(mqtt, inbound_chat_message_parsed_and_delivered)
     cr_assert_eq(wait_got(1, 3000), 1);
     struct fq_msg *m = got[0];
     cr_assert_eq(m->kind, FQ_MSG_CHAT);
-    cr_assert_eq(m->source, FQ_SRC_MQTT);
+    cr_assert_eq(m->chan, &chan_mqtt);
     cr_assert_str_eq(m->channel, "web");
     cr_assert_str_eq(m->user, "u-1");
     cr_assert_str_eq(m->message_id, "m-1");
@@ -334,7 +335,7 @@ Test(mqtt, mediator_command_parsed_and_delivered)
     cr_assert_eq(wait_got(2, 10), 1, "only the valid command was delivered");
     struct fq_msg *m = got[0];
     cr_assert_eq(m->kind, FQ_MSG_COMMAND);
-    cr_assert_eq(m->source, FQ_SRC_MQTT);
+    cr_assert_eq(m->chan, &chan_mqtt);
     cr_assert_str_eq(m->mediator, "m-wang", "the mediator comes from the topic");
     cr_assert_str_eq(m->command, "transfer");
     cr_assert_str_eq(m->case_no, "FQ20261122-0001");

@@ -144,7 +144,7 @@ static void survey_of(int64_t case_id, const char *kind, int64_t resolved_at, st
 /* The resident of k writes text (through the intake, as the core would); *a to clean. */
 static void resident_says(const struct fq_case *k, const char *text, struct fq_actions *a)
 {
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     char mid[32];
     snprintf(mid, sizeof mid, "m-%d", ++msg_seq);
     m->channel = strdup(k->channel);
@@ -355,7 +355,8 @@ Test(survey, mqtt_resident_gets_the_question_pushed)
 {
     struct fq_case k;
     resolved_case("gw", &k);
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_MQTT);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
+    m->reach = FQ_REACH_PUSH;   /* as a gateway message is */
     m->channel = strdup(k.channel);
     m->user = strdup(k.user);
     cr_assert_eq(survey_note_reach(&ctx, m), FQ_OK);
@@ -382,7 +383,8 @@ Test(survey, mqtt_resident_gets_the_question_pushed)
     /* with MQTT off the gateway cannot reach them: a 回访 task instead */
     struct fq_case k2;
     resolved_case("gw", &k2);
-    m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_MQTT);
+    m = fq_msg_new(FQ_MSG_CHAT);
+    m->reach = FQ_REACH_PUSH;
     m->channel = strdup(k2.channel);
     m->user = strdup(k2.user);
     survey_note_reach(&ctx, m);
@@ -450,7 +452,7 @@ Test(survey, wecom_outside_window_becomes_a_task_for_the_grid_worker)
     survey_row_cleanup(&v);
 
     /* the grid worker records the answer with 回访 */
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     char text[96];
     snprintf(text, sizeof text, "回访 %s 1 电话回访，很满意", k.case_no);
     m->channel = strdup("web");

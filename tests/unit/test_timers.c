@@ -199,7 +199,7 @@ static size_t run_due(int64_t now)
     ctx.now = now;
     struct due d = {.n = 0};
     cr_assert_eq(store_timer_due(st, now, 256, due_cb, &d), FQ_OK);
-    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER, FQ_SRC_INTERNAL);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER);
     cr_assert_not_null(m);
     m->n_ids = d.n;
     m->ids = malloc((d.n ? d.n : 1) * sizeof *m->ids);
@@ -591,7 +591,7 @@ Test(timers, housekeeping_message_runs_absence_and_digests)
     cr_assert_str_eq(k.mediator_id, "m-wang");
     ro->med[M_WANG].active = false;
     drain_outbox();
-    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER, FQ_SRC_INTERNAL);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER);
     cr_assert_eq(store_begin(st), FQ_OK);
     cr_assert_eq(sched_run(&ctx, "fq/v1", m), FQ_OK);
     cr_assert_eq(store_commit(st), FQ_OK);
@@ -645,7 +645,7 @@ Test(timers, danger_words_through_the_resident_conversation)
 {
     struct fq_case k;
     open_case(&k);
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     m->channel = strdup("web");
     m->user = strdup(k.user);
     m->message_id = strdup("m-1");

@@ -132,7 +132,7 @@ Test(wecom_route, text_becomes_chat)
                        &m, &b),
                  WECOM_ROUTE_CORE);
     cr_expect_eq(m->kind, FQ_MSG_CHAT);
-    cr_expect_eq(m->source, FQ_SRC_WECOM);
+    cr_expect_eq(m->ident, FQ_IDENT_MEMBER);
     cr_expect_str_eq(m->channel, "wecom");
     cr_expect_str_eq(m->user, "ZhangSan");
     cr_expect_str_eq(m->message_id, "77");

@@ -65,7 +65,7 @@ enum fq_err chat_parse(const char *body, size_t len, struct fq_msg **out, const 
         return FQ_EINVAL;
     }
     enum fq_err err = FQ_EINVAL;
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     if (!m) {
         err = FQ_ENOMEM;
         goto out;

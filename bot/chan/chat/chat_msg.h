@@ -12,7 +12,7 @@ struct fq_actions;
 struct fq_answer;
 
 /* Parses and validates a message body (UTF-8 JSON object, required fields, types, sizes).
- * On success *out is a new FQ_MSG_CHAT (caller owns; source set by the caller). On failure
+ * On success *out is a new FQ_MSG_CHAT (caller owns; the channel that took it stamps it). On failure
  * returns FQ_EINVAL and *why (static string) names the field or the problem. */
 enum fq_err chat_parse(const char *body, size_t len, struct fq_msg **out, const char **why);
 

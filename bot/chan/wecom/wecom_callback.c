@@ -548,22 +548,19 @@ const char *wecom_xml_get(const struct wecom_xml *x, const char *name)
 }
 
 /* ---- the two requests ------------------------------------------------------------------------ */
-int wecom_callback_open(const struct wecom_crypt *c, const char *sig, const char *timestamp,
-                        const char *nonce, const char *body, size_t body_len, int64_t max_age,
-                        int64_t now, struct wecom_xml *out)
+int wecom_callback_verify(const struct wecom_crypt *c, const char *sig, const char *timestamp,
+                          const char *nonce, const char *body, size_t body_len, int64_t max_age,
+                          int64_t now, struct wecom_xml *env)
 {
-    memset(out, 0, sizeof *out);
+    memset(env, 0, sizeof *env);
     if (!sig || !timestamp || !nonce)
         return WECOM_E_QUERY;
     if (body_len > WECOM_MAX_BODY)
         return WECOM_E_XML;
-    struct wecom_xml env;
-    int rc = wecom_xml_parse(body, body_len, &env);                     /* step 0 */
+    int rc = wecom_xml_parse(body, body_len, env);                      /* step 0 */
     if (rc)
         return rc;
-    const char *enc = wecom_xml_get(&env, "Encrypt");
-    char *msg = NULL;
-    size_t msg_len = 0;
+    const char *enc = wecom_xml_get(env, "Encrypt");
     if (!enc) {
         rc = WECOM_E_XML;
         goto out;
@@ -580,7 +577,23 @@ int wecom_callback_open(const struct wecom_crypt *c, const char *sig, const char
             goto out;
         }
     }
-    if ((rc = wecom_decrypt(c, enc, strlen(enc), &msg, &msg_len)))      /* steps 2-8 */
+out:
+    if (rc)
+        wecom_xml_cleanup(env);
+    return rc;
+}
+
+int wecom_callback_decrypt(const struct wecom_crypt *c, const struct wecom_xml *env,
+                           struct wecom_xml *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *enc = wecom_xml_get(env, "Encrypt");
+    char *msg = NULL;
+    size_t msg_len = 0;
+    if (!enc)
+        return WECOM_E_XML;
+    int rc = wecom_decrypt(c, enc, strlen(enc), &msg, &msg_len);       /* steps 2-8 */
+    if (rc)
         goto out;
     if (strlen(msg) != msg_len) {              /* a NUL inside the XML text */
         rc = WECOM_E_XML;
@@ -589,8 +602,31 @@ int wecom_callback_open(const struct wecom_crypt *c, const char *sig, const char
     rc = wecom_xml_parse(msg, msg_len, out);                            /* step 9 */
 out:
     free(msg);
+    return rc;
+}
+
+int wecom_callback_open(const struct wecom_crypt *c, const char *sig, const char *timestamp,
+                        const char *nonce, const char *body, size_t body_len, int64_t max_age,
+                        int64_t now, struct wecom_xml *out)
+{
+    memset(out, 0, sizeof *out);
+    struct wecom_xml env;
+    int rc = wecom_callback_verify(c, sig, timestamp, nonce, body, body_len, max_age, now, &env);
+    if (rc)
+        return rc;
+    rc = wecom_callback_decrypt(c, &env, out);
     wecom_xml_cleanup(&env);
     return rc;
+}
+
+int wecom_url_check(const struct wecom_crypt *c, const char *sig, const char *timestamp,
+                    const char *nonce, const char *echostr)
+{
+    if (!sig || !timestamp || !nonce || !echostr)
+        return WECOM_E_QUERY;
+    if (!wecom_signature_ok(c, sig, timestamp, nonce, echostr, strlen(echostr)))
+        return WECOM_E_SIGNATURE;
+    return WECOM_OK;
 }
 
 int wecom_url_verify(const struct wecom_crypt *c, const char *sig, const char *timestamp,
@@ -598,10 +634,9 @@ int wecom_url_verify(const struct wecom_crypt *c, const char *sig, const char *t
 {
     *plain = NULL;
     *plain_len = 0;
-    if (!sig || !timestamp || !nonce || !echostr)
-        return WECOM_E_QUERY;
-    if (!wecom_signature_ok(c, sig, timestamp, nonce, echostr, strlen(echostr)))
-        return WECOM_E_SIGNATURE;
+    int rc = wecom_url_check(c, sig, timestamp, nonce, echostr);
+    if (rc)
+        return rc;
     return wecom_decrypt(c, echostr, strlen(echostr), plain, plain_len);
 }
 
@@ -654,12 +689,14 @@ static enum wecom_route card_click(const struct wecom_xml *x, const char *from, 
     }
     if (!cmd || !*case_no || strlen(case_no) > 64)
         return WECOM_ROUTE_IGNORE;
-    struct fq_msg *m = fq_msg_new(FQ_MSG_COMMAND, FQ_SRC_WECOM);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_COMMAND);
     if (!m) {
         *oom = true;
         return WECOM_ROUTE_IGNORE;
     }
     m->at = now;
+    m->ident = FQ_IDENT_MEMBER;   /* chan: set by the channel, bot/chan/wecom/wecom_chan.c */
+    m->reach = FQ_REACH_WINDOW;
     (void)(set(&m->channel, "wecom", oom) && set(&m->user, from, oom) &&
            set(&m->mediator, from, oom) && set(&m->command, cmd, oom) &&
            set(&m->case_no, case_no, oom) && set(&m->response_code, wecom_xml_get(x, "ResponseCode"), oom));
@@ -703,12 +740,14 @@ enum wecom_route wecom_route_message(const struct wecom_xml *x, int64_t now, str
     const char *msgid = wecom_xml_get(x, "MsgId");
     if (!from || !*from || strlen(from) > 128 || !msgid || !*msgid || strlen(msgid) > 128)
         return WECOM_ROUTE_IGNORE;
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_WECOM);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     if (!m) {
         *oom = true;
         return WECOM_ROUTE_IGNORE;
     }
     m->at = now;
+    m->ident = FQ_IDENT_MEMBER;   /* chan: set by the channel, bot/chan/wecom/wecom_chan.c */
+    m->reach = FQ_REACH_WINDOW;
     bool ok = set(&m->channel, "wecom", oom) && set(&m->user, from, oom) &&
               set(&m->message_id, msgid, oom);
     if (ok && strcmp(type, "text") == 0) {

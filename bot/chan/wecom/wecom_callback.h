@@ -1,8 +1,9 @@
 /* wecom_callback.h: the WeCom callback (docs/contract.md 3.2, docs/wecom.md 2-4): query parsing,
  * the msg_signature, AES-256-CBC with the strict rules of docs/wecom.md 3.3, the XML of the
  * envelope and of the message (expat, no DTD, no entities), and the mapping of a decrypted
- * message to a struct fq_msg for the core. No HTTP library here: bot/net/http.c calls these, and so
- * do the unit tests, the fuzz target and the benchmark.
+ * message to a struct fq_msg for the core. No HTTP library here: the channel
+ * (bot/chan/wecom/wecom_chan.c) calls these, and so do the unit tests, the fuzz target and the
+ * benchmark.
  *
  * Error codes are the official ones of docs/wecom.md 3.5 (negative ints, WECOM_OK = 0); they are
  * internal (WeCom never sees them) and appear in logs and tests only. */
@@ -105,9 +106,20 @@ const char *wecom_xml_get(const struct wecom_xml *x, const char *name);
 int wecom_callback_open(const struct wecom_crypt *c, const char *sig, const char *timestamp,
                         const char *nonce, const char *body, size_t body_len, int64_t max_age,
                         int64_t now, struct wecom_xml *out);
-/* GET: signature over echostr, then decrypt it. *plain (caller frees) is the text to answer. */
+/* The same in two steps, for a caller that checks before it decrypts: verify (the envelope, the
+ * signature, the age; on WECOM_OK *env holds the envelope, wecom_xml_cleanup), then decrypt
+ * (env's Encrypt -> *out). */
+int wecom_callback_verify(const struct wecom_crypt *c, const char *sig, const char *timestamp,
+                          const char *nonce, const char *body, size_t body_len, int64_t max_age,
+                          int64_t now, struct wecom_xml *env);
+int wecom_callback_decrypt(const struct wecom_crypt *c, const struct wecom_xml *env,
+                           struct wecom_xml *out);
+/* GET: signature over echostr (wecom_url_check, WECOM_E_QUERY when a parameter is missing),
+ * then decrypt it. *plain (caller frees) is the text to answer. */
 int wecom_url_verify(const struct wecom_crypt *c, const char *sig, const char *timestamp,
                      const char *nonce, const char *echostr, char **plain, size_t *plain_len);
+int wecom_url_check(const struct wecom_crypt *c, const char *sig, const char *timestamp,
+                    const char *nonce, const char *echostr);
 
 /* ---- what a message means for the daemon ------------------------------------------------------ */
 enum wecom_route {
@@ -124,8 +136,9 @@ void wecom_kf_bell_cleanup(struct wecom_kf_bell *b);
 #define WECOM_KEY_ACCEPT "accept:"
 #define WECOM_KEY_ESCALATE "escalate:"
 
-/* Maps a decrypted app message to the core's input:
- * - text, image, voice, location, link from a member: an FQ_MSG_CHAT, source FQ_SRC_WECOM,
+/* Maps a decrypted app message to the core's input (FQ_IDENT_MEMBER, FQ_REACH_WINDOW; the
+ * channel, bot/chan/wecom/wecom_chan.c, sets m->chan):
+ * - text, image, voice, location, link from a member: an FQ_MSG_CHAT,
  *   channel "wecom", user = FromUserName, message_id = MsgId (the dedupe key);
  * - template_card_event with a key above: an FQ_MSG_COMMAND (command "accept"/"escalate",
  *   case_no), with mediator = user = FromUserName (the core maps the WeCom userid to the roster

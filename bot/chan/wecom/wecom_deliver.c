@@ -40,6 +40,8 @@
 #include "bot/core/core.h"
 #include "bot/sys/log.h"
 #include "bot/sys/metrics.h"
+#include "bot/chan/chan.h"
+#include "bot/chan/wecom/wecom_chan.h"
 #include "bot/chan/wecom/wecom_callback.h"
 #include "bot/chan/wecom/wecom_api.h"
 #include "common/config_model.h"
@@ -405,9 +407,10 @@ static struct fq_msg *kf_msg(json_t *it)
     const char *user = json_string_value(json_object_get(it, "external_userid"));
     if (!type || !id || !*id || strlen(id) > 128 || !user || !*user || strlen(user) > 128)
         return NULL;
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_WECOM);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     if (!m)
         return NULL;
+    chan_stamp(m, &chan_wecom_kf, FQ_IDENT_NONE, FQ_REACH_WINDOW);
     json_int_t st = json_integer_value(json_object_get(it, "send_time"));
     m->at = st > 0 ? (int64_t)st : fq_now();
     m->channel = fq_strdup("wecom_kf");
