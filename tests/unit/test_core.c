@@ -106,7 +106,7 @@ static int answer_of(const char *id, int *status, const char **answer)
 
 static void push(const char *id, const char *text)
 {
-    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT, FQ_SRC_HTTP);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
     cr_assert_not_null(m);
     m->channel = fq_strdup("web");
     m->user = fq_strdup("u-1");

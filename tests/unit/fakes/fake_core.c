@@ -117,7 +117,6 @@ enum fq_err core_push(struct core *c, struct fq_msg *m)
         struct fake_pushed *p = &pushed[n_pushed++];
         memset(p, 0, sizeof *p);
         p->kind = m->kind;
-        p->source = m->source;
         p->n_ids = m->n_ids;
         for (size_t i = 0; i < m->n_ids && i < 8; i++)
             p->ids[i] = m->ids[i];

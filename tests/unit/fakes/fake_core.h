@@ -16,7 +16,6 @@
 
 struct fake_pushed {
     enum fq_msg_kind kind;
-    enum fq_source source;
     int64_t ids[8];                  /* FQ_MSG_TIMER: the first ids */
     size_t n_ids;
     int64_t at_ms;                   /* wall clock, ms, when pushed */

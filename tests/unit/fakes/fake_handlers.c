@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bot/chan/chan.h"
 #include "bot/core/sched.h"
 #include "bot/chan/wecom/wecom_render.h"
 #include "bot/render/payload.h"
@@ -144,4 +145,11 @@ enum fq_err timers_housekeep(struct fq_ctx *c, struct fq_actions *out)
 void classify_roster_probes(struct fq_roster *r)
 {
     (void)r;
+}
+
+/* The channel table (bot/chan/chan.c) names every channel and through them the handlers; the
+ * core's test needs only the default scope, which is the chat one. */
+void chan_scope(const struct fq_msg *m, struct fq_buf *b)
+{
+    buf_printf(b, "chat:%s:%s", m->channel, m->user);
 }
