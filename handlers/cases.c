@@ -75,13 +75,13 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
         return err;
     if ((err = store_case_event_add(c->store, k->id, "created", "resident", NULL, NULL, c->now)))
         return err;
-    actions_event(out, "created", k->id);
+    actions_event(out, "created", k);
     if (assign) {
         if ((err = store_case_event_add(c->store, k->id, assign->event, "system", k->mediator_id,
                                         NULL, c->now)))
             return err;
-        actions_event(out, assign->event, k->id);
-        actions_assign(out, "assigned", k->mediator_id, k->id);
+        actions_event(out, assign->event, k);
+        actions_assign(out, "assigned", k->mediator_id, k);
         /* the deadlines of docs/contract.md 7.4: reminder, then 督办, then overdue */
         if ((err = store_timer_add(c->store, k->due_accept, FQ_TIMER_ACCEPT_REMIND, k->id, NULL,
                                    NULL)) ||
@@ -97,7 +97,7 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
         /* alerts for the place (or the handling node) and every ancestor */
         int n = place >= 0 ? place : pick.node;
         for (size_t hops = 0; n >= 0 && hops <= ro->n_org; hops++, n = ro->org[n].parent)
-            actions_alert(out, r->danger ? "danger" : "red", ro->org[n].id, k->id);
+            actions_alert(out, r->danger ? "danger" : "red", ro->org[n].id, k);
     }
 
     struct fq_resident res = {.channel = (char *)r->channel, .user = (char *)r->user,

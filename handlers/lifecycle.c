@@ -132,7 +132,7 @@ static enum fq_err record(struct fq_ctx *c, const struct fq_case *k, const char 
 {
     enum fq_err err = store_case_event_add(c->store, k->id, type, actor, note, data, c->now);
     if (!err)
-        actions_event(out, type, k->id);
+        actions_event(out, type, k);
     return err;
 }
 
@@ -192,8 +192,8 @@ static enum fq_err hand_over(struct fq_ctx *c, struct fq_case *k, int med, int n
         (err = record(c, k, row->event, actor, note, NULL, out)))
         goto out;
     if (old && strcmp(old, mid) != 0)
-        actions_assign(out, "unassigned", old, k->id);
-    actions_assign(out, "assigned", mid, k->id);
+        actions_assign(out, "unassigned", old, k);
+    actions_assign(out, "assigned", mid, k);
 out:
     free(old);
     return err;
@@ -410,7 +410,7 @@ static enum fq_err do_reopen(struct fq_ctx *c, struct fq_case *k, const struct l
         (err = record(c, k, res->row->event, actor_id(c, rq), rq->note, NULL, out)))
         return err;
     if (k->mediator_id)
-        actions_assign(out, "assigned", k->mediator_id, k->id);
+        actions_assign(out, "assigned", k->mediator_id, k);
     return FQ_OK;
 }
 

@@ -562,14 +562,14 @@ static const char *resolve_mediator(const struct fq_roster *r, const char *tok)
 }
 
 /* Runs a parsed command for the roster mediator `sender`. *text (caller frees) is the answer,
- * *ok whether it was applied, *case_id the case concerned (0 when none). */
+ * *ok whether it was applied, *k the case concerned (k->id 0 when none; the caller zeroes it
+ * before and cleans it up after). */
 static enum fq_err run(struct fq_ctx *c, int sender, int loc, const struct parsed *p,
-                       struct fq_actions *out, char **text, bool *ok, int64_t *case_id)
+                       struct fq_actions *out, char **text, bool *ok, struct fq_case *k)
 {
     char key[48];
     *text = NULL;
     *ok = false;
-    *case_id = 0;
     if (p->cmd == CMD_LIST) {
         *ok = true;
         return list_text(c, sender, loc, text);
@@ -605,15 +605,13 @@ static enum fq_err run(struct fq_ctx *c, int sender, int loc, const struct parse
         return *text ? FQ_OK : FQ_ENOMEM;
     }
 
-    struct fq_case k;
-    enum fq_err err = store_case_get(c->store, p->case_no, &k);
+    enum fq_err err = store_case_get(c->store, p->case_no, k);
     if (err == FQ_ENOTFOUND) {
         *text = i18n_format(c->lex, loc, "med_no_such_case", "case", p->case_no, (char *)NULL);
         return *text ? FQ_OK : FQ_ENOMEM;
     }
     if (err)
         return err;
-    *case_id = k.id;
     struct lc_request rq = {
         .cmd = (enum lc_cmd)p->cmd,
         .actor = sender,
@@ -623,16 +621,15 @@ static enum fq_err run(struct fq_ctx *c, int sender, int loc, const struct parse
         .answer = p->answer,
     };
     struct lc_result res;
-    err = lifecycle_apply(c, &k, &rq, &res, out);
+    err = lifecycle_apply(c, k, &rq, &res, out);
     if (!err) {
         *ok = res.refusal == LC_DONE;
-        *text = *ok ? done_text(c, loc, p, &k, &res) : refusal_text(c, loc, p, &k, &res);
+        *text = *ok ? done_text(c, loc, p, k, &res) : refusal_text(c, loc, p, k, &res);
         if (!*text)
             err = FQ_ENOMEM;
         else
-            answer_set_case(out, k.case_no);
+            answer_set_case(out, k->case_no);
     }
-    case_cleanup(&k);
     return err;
 }
 
@@ -654,14 +651,16 @@ enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int media
     struct parsed p;
     char *text = NULL;
     bool ok;
-    int64_t case_id;
+    struct fq_case k;
+    memset(&k, 0, sizeof k);
     enum fq_err err = parse_chat(c, t, &p);
     if (!err)
         err = keep_original_note(&p, m->text, t);
     if (!err)
-        err = run(c, mediator, loc, &p, out, &text, &ok, &case_id);
+        err = run(c, mediator, loc, &p, out, &text, &ok, &k);
     if (!err)
         answer_reply_take(out, text);
+    case_cleanup(&k);
     parsed_cleanup(&p);
     free(t);
     return err ? err : (out->oom ? FQ_ENOMEM : FQ_OK);
@@ -715,7 +714,8 @@ enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct
     struct parsed p;
     char *norm = NULL, *text = NULL;
     bool ok = false;
-    int64_t case_id = 0;
+    struct fq_case k;
+    memset(&k, 0, sizeof k);
     enum fq_err err = FQ_OK;
     memset(&p, 0, sizeof p);
     if (sender < 0) {
@@ -726,20 +726,18 @@ enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct
             text = i18n_format(c->lex, loc, "med_bad_command", "command",
                                m->command ? m->command : "", (char *)NULL);
         else
-            err = run(c, sender, loc, &p, out, &text, &ok, &case_id);
+            err = run(c, sender, loc, &p, out, &text, &ok, &k);
     }
     if (!err && !text)
         err = FQ_ENOMEM;
     if (!err) {
-        actions_med_reply(out, m->mediator, m->request_id, ok, text);
-        /* the reply names the case it concerns */
-        if (!out->oom && out->n && out->v[out->n - 1].kind == FQ_ACT_MED_REPLY)
-            out->v[out->n - 1].case_id = case_id;
+        actions_med_reply(out, m->mediator, m->request_id, ok, text, k.id ? &k : NULL);
         answer_reply_take(out, text);
         text = NULL;
     }
     free(text);
     free(norm);
+    case_cleanup(&k);
     parsed_cleanup(&p);
     return err ? err : (out->oom ? FQ_ENOMEM : FQ_OK);
 }

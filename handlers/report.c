@@ -702,13 +702,13 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
         struct rp_monthly *r = NULL;
         if ((err = report_monthly(c, y, m, ro->org[i].id, &r)))
             break;
-        actions_report(out, ro->org[i].id, month);
         char rec[24], res[24], unres[24], open[24], over[24];
         snprintf(rec, sizeof rec, "%lld", (long long)r->total.received);
         snprintf(res, sizeof res, "%lld", (long long)r->total.resolved);
         snprintf(unres, sizeof unres, "%lld", (long long)r->total.unresolved);
         snprintf(open, sizeof open, "%lld", (long long)r->total.open);
         snprintf(over, sizeof over, "%lld", (long long)r->total.overdue);
+        actions_report(out, ro->org[i].id, month, r);   /* the action publishes r, and frees it */
         for (size_t j = 0; j < ro->n_med; j++) {
             if (!ro->med[j].supervisor || ro->med[j].org != (int)i)
                 continue;
@@ -719,10 +719,9 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
             if (!text)
                 out->oom = true;
             else
-                actions_notify(out, ro->med[j].id, 0, text);
+                actions_notify(out, ro->med[j].id, NULL, text);
             free(text);
         }
-        report_monthly_free(r);
     }
     if (!err)
         err = add_report_timer(c, c->now > due ? c->now : due);

@@ -108,18 +108,18 @@ static enum fq_err record(struct fq_ctx *c, const struct fq_case *k, const char 
 {
     enum fq_err err = store_case_event_add(c->store, k->id, type, actor, note, data, c->now);
     if (!err && publish)
-        actions_event(out, type, k->id);
+        actions_event(out, type, k);
     return err;
 }
 
 /* actions_notify with a text made by i18n_format (taken and freed here). */
-static void notify_take(struct fq_actions *out, const char *mediator_id, int64_t case_id,
+static void notify_take(struct fq_actions *out, const char *mediator_id, const struct fq_case *k,
                         char *text)
 {
     if (!text)
         out->oom = true;
     else
-        actions_notify(out, mediator_id, case_id, text);
+        actions_notify(out, mediator_id, k, text);
     free(text);
 }
 
@@ -236,16 +236,7 @@ static void push_question(struct fq_ctx *c, const struct fq_case *k, const struc
                           bool reminder, struct fq_actions *out)
 {
     put_question(c, k, v, case_locale(k), reminder, out);
-    size_t before = out->n;
-    actions_outbound(out);
-    if (out->oom || out->n == before)
-        return;
-    struct fq_action *x = &out->v[out->n - 1];
-    x->case_id = k->id;
-    x->target = fq_strdup(k->user);
-    x->text = fq_strdup(k->channel);
-    if (!x->target || !x->text)
-        out->oom = true;
+    actions_outbound_to(out, k->channel, k->user, k);
 }
 
 /* ---- people to tell ------------------------------------------------------------------------ */
@@ -298,8 +289,8 @@ static enum fq_err make_task(struct fq_ctx *c, const struct fq_case *k, struct f
     if (mid && !v->task_mediator)
         return FQ_ENOMEM;
     if (mid) {
-        actions_assign(out, "survey_task", mid, k->id);
-        notify_take(out, mid, k->id,
+        actions_assign(out, "survey_task", mid, k);
+        notify_take(out, mid, k,
                     i18n_format(c->lex, FQ_LOC_ZH_CN, "sv_notify_task", "case", k->case_no,
                                    "category", i18n_category(c->lex, FQ_LOC_ZH_CN, k->category),
                                    (char *)NULL));
@@ -359,7 +350,7 @@ static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
     enum fq_err err = FQ_OK;
     if (strcmp(v->via, "task") == 0) {
         if (v->task_mediator)
-            actions_assign(out, "survey_task", v->task_mediator, k->id);
+            actions_assign(out, "survey_task", v->task_mediator, k);
     } else if (strcmp(v->via, "chat") == 0) {
         v->status = FQ_SURVEY_SENT;   /* ask again at the next message */
         err = convo_to_survey(c, k);
@@ -427,7 +418,7 @@ static enum fq_err reopen(struct fq_ctx *c, struct fq_case *k, const char *note,
     const char *who[2] = {k->mediator_id, sup >= 0 ? c->roster->med[sup].id : NULL};
     for (int i = 0; i < 2; i++)
         if (who[i])
-            notify_take(out, who[i], k->id,
+            notify_take(out, who[i], k,
                         i18n_format(c->lex, FQ_LOC_ZH_CN, "sv_notify_reopened", "case",
                                        k->case_no, (char *)NULL));
     return FQ_OK;
@@ -616,7 +607,7 @@ static enum fq_err relapse_answer(struct fq_ctx *c, struct fq_case *k, struct fq
                                            "old", k->case_no, "unit",
                                            u >= 0 ? c->roster->org[u].name : "", (char *)NULL));
         if (k->mediator_id)
-            notify_take(out, k->mediator_id, k->id,
+            notify_take(out, k->mediator_id, k,
                         i18n_format(c->lex, FQ_LOC_ZH_CN, "sv_notify_relapse", "old",
                                        k->case_no, "case", nk.case_no, (char *)NULL));
     } else if (!err) {

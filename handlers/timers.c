@@ -140,13 +140,14 @@ static size_t case_supervisors(const struct fq_ctx *c, const struct fq_case *k, 
 }
 
 /* Appends a notify action with text (taken; NULL marks oom). */
-static void notify_take(struct fq_actions *out, const char *mediator, int64_t case_id, char *text)
+static void notify_take(struct fq_actions *out, const char *mediator, const struct fq_case *k,
+                        char *text)
 {
     if (!text) {
         out->oom = true;
         return;
     }
-    actions_notify(out, mediator, case_id, text);
+    actions_notify(out, mediator, k, text);
     free(text);
 }
 
@@ -155,7 +156,7 @@ static enum fq_err record(struct fq_ctx *c, const struct fq_case *k, const char 
 {
     enum fq_err err = store_case_event_add(c->store, k->id, type, "system", NULL, data, c->now);
     if (!err)
-        actions_event(out, type, k->id);
+        actions_event(out, type, k);
     return err;
 }
 
@@ -184,8 +185,8 @@ static enum fq_err fire_remind(struct fq_ctx *c, const struct fq_timer *t, struc
     enum fq_err err = record(c, k, "reminder", "{\"kind\":\"accept\"}", out);
     if (err)
         return err;
-    actions_assign(out, "reminder", k->mediator_id, k->id);
-    notify_take(out, k->mediator_id, k->id,
+    actions_assign(out, "reminder", k->mediator_id, k);
+    notify_take(out, k->mediator_id, k,
                 i18n_format(c->lex, loc, "tm_remind", "case", k->case_no, "category",
                             i18n_category(c->lex, loc, k->category), "place", place_name(c, k),
                             "due", due, (char *)NULL));
@@ -219,8 +220,8 @@ static enum fq_err fire_supervise(struct fq_ctx *c, const struct fq_timer *t, st
         return err;
     for (size_t i = 0; i < n; i++) {
         const char *sid = r->med[sup[i]].id;
-        actions_assign(out, "reminder", sid, k->id);
-        notify_take(out, sid, k->id,
+        actions_assign(out, "reminder", sid, k);
+        notify_take(out, sid, k,
                     to >= 0 ? i18n_format(c->lex, loc, "tm_supervise_reassigned", "case",
                                           k->case_no, "category", cat, "unit", unit, "mediator",
                                           who, "due", due, "new_mediator", r->med[to].name,
@@ -251,8 +252,8 @@ static enum fq_err fire_overdue(struct fq_ctx *c, const struct fq_timer *t, stru
     if (err)
         return err;
     if (k->mediator_id) {
-        actions_assign(out, "overdue", k->mediator_id, k->id);
-        notify_take(out, k->mediator_id, k->id,
+        actions_assign(out, "overdue", k->mediator_id, k);
+        notify_take(out, k->mediator_id, k,
                     i18n_format(c->lex, loc, "tm_overdue", "case", k->case_no, "category", cat,
                                 "due", due, (char *)NULL));
     }
@@ -260,8 +261,8 @@ static enum fq_err fire_overdue(struct fq_ctx *c, const struct fq_timer *t, stru
     size_t n = case_supervisors(c, k, false, sup, MAX_SUPERVISORS);
     for (size_t i = 0; i < n; i++) {
         const char *sid = r->med[sup[i]].id;
-        actions_assign(out, "overdue", sid, k->id);
-        notify_take(out, sid, k->id,
+        actions_assign(out, "overdue", sid, k);
+        notify_take(out, sid, k,
                     i18n_format(c->lex, loc, "tm_overdue_supervisor", "case", k->case_no,
                                 "category", cat, "unit", org_name(r, handling_node(r, k)),
                                 "mediator", mediator_name(c, k->mediator_id), "due", due,
@@ -586,7 +587,7 @@ enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *
     if (n < 0)
         n = handling_node(r, &k);
     for (size_t hops = 0; n >= 0 && hops <= r->n_org; hops++, n = r->org[n].parent)
-        actions_alert(out, "danger", r->org[n].id, k.id);
+        actions_alert(out, "danger", r->org[n].id, &k);
     char *text = i18n_format(c->lex, loc, "tm_danger", "case", k.case_no, "category",
                              i18n_category(c->lex, loc, k.category), "place", place_name(c, &k),
                              (char *)NULL);
@@ -595,11 +596,11 @@ enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *
         goto out;
     }
     if (k.mediator_id)
-        actions_notify(out, k.mediator_id, k.id, text);
+        actions_notify(out, k.mediator_id, &k, text);
     int sup[MAX_SUPERVISORS];
     size_t ns = case_supervisors(c, &k, true, sup, MAX_SUPERVISORS);
     for (size_t i = 0; i < ns; i++)
-        actions_notify(out, r->med[sup[i]].id, k.id, text);
+        actions_notify(out, r->med[sup[i]].id, &k, text);
     free(text);
 out:
     case_cleanup(&k);

@@ -34,7 +34,6 @@
 #include "handlers/actions.h"
 #include "handlers/roster.h"
 #include "handlers/timers.h"
-#include "store/case_table.h"
 #include "store/timer_lifecycle.h"
 #include "store/timer_table.h"
 #include "store/store.h"
@@ -74,14 +73,6 @@ static bool transient(enum fq_err e)
     return e == FQ_ENOMEM || e == FQ_ESTORE || e == FQ_EBUSY || e == FQ_EIO;
 }
 
-static bool has_outbound(const struct fq_actions *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        if (a->v[i].kind == FQ_ACT_OUTBOUND)
-            return true;
-    return false;
-}
-
 /* One timer, under its own savepoint. *effect: it did something. */
 static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id, bool *effect)
 {
@@ -100,24 +91,13 @@ static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id, 
         err = store_timer_get(st, id, &t, NULL);
     struct fq_actions a;
     actions_init(&a);
-    struct fq_case k;
-    memset(&k, 0, sizeof k);
     if (!err)
         err = timers_fire(ctx, &t, &a);
     if (!err && a.oom)
         err = FQ_ENOMEM;
-    if (!err) {
-        /* an answer addressed by a timer (a survey question) goes to the case's resident */
-        struct fq_msg to;
-        memset(&to, 0, sizeof to);
-        if (has_outbound(&a) && t.case_id > 0 &&
-            (err = store_case_get_id(st, t.case_id, &k)) == FQ_OK) {
-            to.channel = k.channel;
-            to.user = k.user;
-        }
-        if (!err || err == FQ_ENOTFOUND)
-            err = payload_emit(ctx, prefix, &to, &a, NULL);
-    }
+    /* no message caused it: an answer a timer sends (a survey question) names its resident */
+    if (!err)
+        err = payload_emit(ctx, prefix, NULL, &a, NULL);
     if (err) {
         store_rollback_to(st);
         if (!transient(err)) {
@@ -133,7 +113,6 @@ static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id, 
         err = store_release(st);
         *effect = a.n > 0;
     }
-    case_cleanup(&k);
     actions_cleanup(&a);
     timer_cleanup(&t);
     return err;

@@ -152,24 +152,18 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
                          const struct fq_actions *a, struct payload_stats *st)
 {
     enum fq_err err = FQ_OK;
-    struct fq_case k;
-    int64_t loaded = 0;
-    memset(&k, 0, sizeof k);
     char topic[512];
     struct fq_buf b;
     buf_init(&b);
 
     for (size_t i = 0; i < a->n && !err; i++) {
         const struct fq_action *x = &a->v[i];
-        if (x->case_id && x->case_id != loaded) {
-            /* reload: an earlier action of this batch may have changed the case */
-            case_cleanup(&k);
-            memset(&k, 0, sizeof k);
-            if ((err = store_case_get_id(c->store, x->case_id, &k)))
-                break;
-            loaded = x->case_id;
+        /* the case as the handler left it: carried by the list, never read back */
+        const struct fq_case *kp = actions_case(a, x->case_id);
+        if (x->case_id && !kp) {
+            err = FQ_EINVAL;
+            break;
         }
-        const struct fq_case *kp = x->case_id ? &k : NULL;
         buf_cleanup(&b);   /* what an action that wrote no row left (put_row empties it) */
         struct fq_jobj o = jobj_begin(&b);
         switch (x->kind) {
@@ -184,7 +178,6 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
                 snprintf(st->category[st->created], sizeof st->category[0], "%s", kp->category);
                 st->severity[st->created++] = kp->severity;
             }
-            loaded = 0;   /* the next action re-reads the case (it may change in between) */
             break;
         case FQ_ACT_ASSIGN:
             if (!kp || !x->target)
@@ -231,25 +224,14 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             chat_answer_write(&o, &a->answer);
             err = put_row(c, &o, topic, false, a->answer.case_no);
             break;
-        case FQ_ACT_REPORT: {
-            /* the monthly report of node .target for month .text, retained
+        case FQ_ACT_REPORT:
+            /* the monthly report the handler computed (.report) of node .target, retained
              * (docs/contract.md 4.1) */
-            int y, mo;
-            struct rp_monthly *rep = NULL;
-            if (!x->target || report_parse_month(x->text, &y, &mo) != 0)
+            if (!x->target || !x->report)
                 continue;
-            err = report_monthly(c, y, mo, x->target, &rep);
-            if (err == FQ_ENOTFOUND) {
-                err = FQ_OK;
-                continue;
-            }
-            if (err)
-                break;
             snprintf(topic, sizeof topic, "%s/reports/%s/monthly", prefix, x->target);
-            err = put_json(c, report_json_obj(rep), topic, true, NULL);
-            report_monthly_free(rep);
+            err = put_json(c, report_json_obj(x->report), topic, true, NULL);
             break;
-        }
         case FQ_ACT_MED_REPLY:
             if (m && m->chan && m->chan->reply) {   /* answered on the channel (a card click) */
                 err = m->chan->reply(c, m, x);
@@ -286,6 +268,5 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
         }
     }
     buf_cleanup(&b);
-    case_cleanup(&k);
     return err;
 }

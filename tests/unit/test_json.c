@@ -173,10 +173,10 @@ Test(json, payload_rows_carry_the_contract_fields)
 
     struct fq_actions a;
     actions_init(&a);
-    actions_event(&a, "created", k.id);
-    actions_assign(&a, "assigned", "m-grid", k.id);
-    actions_alert(&a, "red", "town-fq", k.id);
-    actions_med_reply(&a, "m-grid", "req-1", true, "已接单");
+    actions_event(&a, "created", &k);
+    actions_assign(&a, "assigned", "m-grid", &k);
+    actions_alert(&a, "red", "town-fq", &k);
+    actions_med_reply(&a, "m-grid", "req-1", true, "已接单", NULL);
     answer_reply(&a, "已受理");
     answer_option(&a, "1", "查询");
     answer_set_case(&a, k.case_no);
