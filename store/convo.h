@@ -21,7 +21,7 @@ enum fq_err store_resident_put(struct store *s, const struct fq_resident *r);
 
 struct fq_convo {
     char *channel, *user;
-    char state[24];                  /* idle ask_category ask_location ask_description ask_contact confirm submitted survey */
+    char state[24];                  /* idle ask_category ask_location ask_description ask_contact confirm submitted survey ask_safety */
     int locale;                      /* enum fq_locale */
     char *category;                  /* category id or NULL */
     char *org_id;                    /* place: an org node id, or NULL */
