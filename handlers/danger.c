@@ -93,7 +93,7 @@ static void words(const struct fq_lexicon *lx, char *text, struct danger_result 
         }
     }
     if (blanked)
-        i18n_textmask(text, &m);   /* blanking only removes: the old mask would do, this is tighter */
+        i18n_textmask(text, &m);   /* blanking only removes: the old mask would do; tighter */
     const char *w;
     if ((w = find_in(&lx->kw[FQ_KW_DANGER], text, &m)) ||
         (w = find_in(&lx->kw[FQ_KW_DANGER_RED], text, &m))) {

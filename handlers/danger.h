@@ -12,7 +12,8 @@
  * Missing a threat costs more than a false alarm, so the thresholds are low: a moderate result
  * makes the conversation ask one safety question rather than decide (handlers/intake.c).
  *
- * The model reads only texts of 6 characters or more (spaces not counted). A screener without a model (danger_screen_open on NULL) uses the words alone. */
+ * The model reads only texts of 6 characters or more (spaces not counted). A screener without
+ * a model (danger_screen_open on NULL) uses the words alone. */
 #ifndef FQ_DANGER_H
 #define FQ_DANGER_H
 
@@ -29,7 +30,7 @@ struct danger_screen;
 
 struct danger_result {
     enum danger_level level;
-    const char *word;       /* the lexicon's word that decided (borrowed), NULL: the model or none */
+    const char *word;       /* the lexicon's word that decided (borrowed); NULL: model or none */
     double p_red, p_moderate; /* the model's probabilities, 0 without a model */
 };
 

@@ -74,7 +74,8 @@ def test_moderate_no_goes_on_normally():
         check(a.get("state") in ("ask_category", "ask_location", "ask_description",
                                  "ask_contact", "confirm"),
               f"{text!r}: no did not go on with the report: {a.json}")
-        case, tr = drive_report(d, user, "枫源村第一网格", locale=loc, category_label="邻里")
+        case, tr = drive_report(d, user, "枫源村第一网格", locale=loc,
+                                category_label="邻里")
         check(case, f"{text!r}: no case: {short([(s, t.json) for s, t in tr], 1500)}")
         check(d.case(case).get("severity") != "red", f"{text!r}: red after no: {d.case(case)}")
         check(not has_110(tr), f"{text!r}: 110 advice after no")

@@ -104,11 +104,10 @@ Test(danger, a_threat_without_specifics_is_moderate)
 Test(danger, contract_words_stay_red_without_a_model)
 {
     /* zi-sha (suicide) and dong-dao (knife) */
-    cr_assert_eq(danger_screen_text(NULL, lx, "\xe8\x87\xaa\xe6\x9d\x80", &(struct danger_result){0}),
-                 DANGER_RED);
-    cr_assert_eq(danger_screen_text(NULL, lx, "\xe5\x8a\xa8\xe5\x88\x80", &(struct danger_result){0}),
-                 DANGER_RED);
-    cr_assert_eq(danger_screen_text(NULL, lx, "hello", &(struct danger_result){0}), DANGER_NONE);
+    struct danger_result r;
+    cr_assert_eq(danger_screen_text(NULL, lx, "\xe8\x87\xaa\xe6\x9d\x80", &r), DANGER_RED);
+    cr_assert_eq(danger_screen_text(NULL, lx, "\xe5\x8a\xa8\xe5\x88\x80", &r), DANGER_RED);
+    cr_assert_eq(danger_screen_text(NULL, lx, "hello", &r), DANGER_NONE);
 }
 
 Test(danger, people_in_words_and_approximations)
