@@ -40,7 +40,7 @@ endif
 
 SRCS     := $(sort $(shell find common handlers store bot -name '*.c'))
 LIB_SRCS := $(filter-out bot/main.c,$(SRCS))
-GEN_OBJS := $(BUILD)/gen/migrations.o $(BUILD)/gen/version.o
+GEN_OBJS := $(BUILD)/gen/migrations.o $(BUILD)/gen/version.o $(BUILD)/gen/danger_model.o
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 MIGRATIONS := $(sort $(wildcard store/migrations/*.sql))
@@ -75,6 +75,15 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) $(BUILD)/gen/migrations.list scripts/em
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The danger model (data/model/danger.model, handlers/danger.h) is compiled into the binary too,
+# so the daemon screens for danger without a file to find at run time.
+$(BUILD)/gen/danger_model.c: data/model/danger.model scripts/embed-model.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/embed-model.sh fq_danger_model $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/danger_model.o: $(BUILD)/gen/danger_model.c
+	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Rewritten only when the version or the commit changed, so a new commit relinks, nothing more.
 $(BUILD)/gen/version.c: FORCE
@@ -211,8 +220,8 @@ clean:
 # C normaliser, and prints the file's SHA-256 (the same corpus gives the same bytes; `make
 # model-check` retrains and compares with the committed file);
 # `make eval` scores the committed model through the C classifier on the corpus's test split.
-.PHONY: model model-check eval
-EVAL_BINS := $(BUILD)/eval/catnorm $(BUILD)/eval/eval_category
+.PHONY: model model-check eval danger-model danger-model-check
+EVAL_BINS := $(BUILD)/eval/catnorm $(BUILD)/eval/eval_category $(BUILD)/eval/eval_danger
 
 $(BUILD)/eval/%: tests/eval/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -233,3 +242,17 @@ eval: $(EVAL_BINS)
 	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/messages.tsv
 	@echo
 	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/holdout.tsv
+	@echo
+	@$(BUILD)/eval/eval_danger locales data/model/danger.model data/corpus/danger.tsv \
+	  data/corpus/messages.tsv data/corpus/messages-danger.tsv data/corpus/danger-holdout.tsv
+
+# The danger model (handlers/danger.h): `make danger-model` retrains data/model/danger.model
+# from data/corpus/danger.tsv and the category corpus labelled by data/corpus/messages-danger.tsv
+# (scripts/train-danger.py); `make danger-model-check` retrains and compares.
+danger-model: $(BUILD)/eval/catnorm
+	@sh scripts/deps.sh model
+	@/usr/bin/python3 scripts/train-danger.py --catnorm $(BUILD)/eval/catnorm
+
+danger-model-check: $(BUILD)/eval/catnorm
+	@sh scripts/deps.sh model
+	@/usr/bin/python3 scripts/train-danger.py --catnorm $(BUILD)/eval/catnorm --check

@@ -11,7 +11,7 @@ const char *const fq_case_status_names[FQ_CASE__COUNT + 1] = {
 
 const char *const fq_convo_state_names[FQ_CONVO__COUNT + 1] = {
     "idle",    "ask_category", "ask_location", "ask_description", "ask_contact",
-    "confirm", "submitted",    "survey",       NULL,
+    "confirm", "submitted",    "survey",       "ask_safety",      NULL,
 };
 
 const char *const fq_survey_status_names[FQ_SURVEY__COUNT + 1] = {
@@ -56,7 +56,10 @@ const char *fq_convo_state_name(enum fq_convo_state s)
 
 int fq_convo_state_parse(const char *s) { return parse(fq_convo_state_names, FQ_CONVO__COUNT, s); }
 
-bool fq_convo_state_drafting(int s) { return s >= FQ_CONVO_ASK_CATEGORY && s <= FQ_CONVO_CONFIRM; }
+bool fq_convo_state_drafting(int s)
+{
+    return (s >= FQ_CONVO_ASK_CATEGORY && s <= FQ_CONVO_CONFIRM) || s == FQ_CONVO_ASK_SAFETY;
+}
 
 const char *fq_survey_status_name(enum fq_survey_status s)
 {

@@ -39,12 +39,13 @@ enum fq_convo_state {
     FQ_CONVO_CONFIRM,           /* "confirm" */
     FQ_CONVO_SUBMITTED,         /* "submitted": the report became a case */
     FQ_CONVO_SURVEY,            /* "survey": the next message answers a survey */
+    FQ_CONVO_ASK_SAFETY,        /* "ask_safety": is anyone in danger right now? (yes: red) */
     FQ_CONVO__COUNT
 };
 extern const char *const fq_convo_state_names[FQ_CONVO__COUNT + 1];
 const char *fq_convo_state_name(enum fq_convo_state s);   /* "" when out of range */
 int fq_convo_state_parse(const char *s);                  /* -1 when unknown or NULL */
-/* ask_category .. confirm: a report is being written. */
+/* ask_category .. confirm, ask_safety: a report is being written. */
 bool fq_convo_state_drafting(int s);
 
 /* ---- surveys (回访) ----------------------------------------------------------------------- */

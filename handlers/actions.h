@@ -16,6 +16,7 @@ struct fq_config;
 struct fq_lexicon;
 struct fq_roster;
 struct rp_monthly;
+struct danger_screen;
 
 /* Everything a handler may read. Borrowed for the call. */
 struct fq_ctx {
@@ -23,6 +24,7 @@ struct fq_ctx {
     const struct fq_config *cfg;
     const struct fq_lexicon *lex;
     const struct fq_roster *roster;  /* never NULL (may be empty) */
+    const struct danger_screen *danger; /* handlers/danger.h; NULL: the lexicon's words only */
     int64_t now;                     /* unix seconds of this batch */
 };
 

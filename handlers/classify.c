@@ -16,7 +16,10 @@
  *   Chinese numbers are read as their lower bound or a round guess: shi-ji (a dozen or so) = 10,
  *   ji-shi / shu-shi (some tens) = 20, ji-bai = 200, er-shi-duo (twenty-odd) = 20, shang-bai
  *   (up to a hundred) = 100, shang-qian = 1000, hao-ji or ji alone (a few) = 3. The largest
- *   number mentioned wins; digit runs longer than 6 (phone numbers, ids) are not counts.
+ *   number mentioned wins; digit runs longer than 6 (phone numbers, ids) are not counts. A
+ *   range (liu-qi-shi, sixty or seventy) is its lower bound. English numerals too ("forty of
+ *   us", "a score of households", "dozens of villagers" = 24, "hundreds of workers" = 200),
+ *   the counter directly after the number or after "of" ("of us", "of them").
  * - Phone: a mainland mobile 1[3-9]NNNNNNNNN (also written 138-1234-5678, 138 1234 5678, or
  *   after 86) or a landline 0AA(A)-NNNNNNN(N); a run of digits longer than that is not a phone.
  * - Substantive: after removing filler words, org names and aliases, category labels, the
@@ -30,6 +33,7 @@
 #include "common/fq.h"
 #include "common/roster_model.h"
 #include "handlers/classify.h"
+#include "handlers/danger.h"
 #include "handlers/i18n.h"
 
 /* ---- code points ---------------------------------------------------------------------------- */
@@ -427,7 +431,8 @@ static long read_number(const int32_t *c, size_t n, size_t i, size_t *end)
         for (; j < n; j++) {
             int d = cn_digit(c[j]), m = cn_mult(c[j]);
             if (d >= 0) {
-                cur = d;
+                if (!(j > i && cur >= 0 && cn_digit(c[j - 1]) == cur && d == cur + 1))
+                    cur = d;                    /* 六七十: a range, read as its lower bound */
             } else if (cn_few(c[j])) {
                 bool before_unit = j + 1 < n && cn_mult(c[j + 1]);
                 bool after_unit = j > i && cn_mult(c[j - 1]);
@@ -463,6 +468,108 @@ static bool number_char(int32_t c)
     return (c >= '0' && c <= '9') || cn_digit(c) >= 0 || cn_mult(c) || cn_few(c);
 }
 
+/* English numerals (the only words written here: they are numerals, like the code points
+ * above). Approximations are read as their lower bound: "dozens" 24, "scores" 40, "hundreds"
+ * 200, "thousands" 2000; "a score" 20, "a dozen" 12. */
+static const struct {
+    const char *word;
+    int value;
+    bool plural;       /* "dozens of": the counter must follow "of" */
+} en_numerals[] = {
+    {"one", 1, false}, {"two", 2, false}, {"three", 3, false}, {"four", 4, false},
+    {"five", 5, false}, {"six", 6, false}, {"seven", 7, false}, {"eight", 8, false},
+    {"nine", 9, false}, {"ten", 10, false}, {"eleven", 11, false}, {"twelve", 12, false},
+    {"thirteen", 13, false}, {"fourteen", 14, false}, {"fifteen", 15, false},
+    {"sixteen", 16, false}, {"seventeen", 17, false}, {"eighteen", 18, false},
+    {"nineteen", 19, false}, {"twenty", 20, false}, {"thirty", 30, false},
+    {"forty", 40, false}, {"fifty", 50, false}, {"sixty", 60, false}, {"seventy", 70, false},
+    {"eighty", 80, false}, {"ninety", 90, false}, {"dozen", 12, false}, {"score", 20, false},
+    {"hundred", 100, false}, {"thousand", 1000, false}, {"dozens", 24, true},
+    {"scores", 40, true}, {"hundreds", 200, true}, {"thousands", 2000, true},
+};
+
+/* The ASCII word at p (letters only), its length, or 0. */
+static size_t en_word(const char *p)
+{
+    size_t n = 0;
+    while (isalpha((unsigned char)p[n]))
+        n++;
+    return n;
+}
+
+/* The numeral at p: its entry index, or -1. */
+static int en_numeral(const char *p, size_t n)
+{
+    for (size_t i = 0; i < sizeof en_numerals / sizeof *en_numerals; i++)
+        if (strlen(en_numerals[i].word) == n && strncasecmp(p, en_numerals[i].word, n) == 0)
+            return (int)i;
+    return -1;
+}
+
+static const char *skip_spaces(const char *p)
+{
+    while (*p == ' ' || *p == '-')
+        p++;
+    return p;
+}
+
+/* A counter of people at p, directly or after "of" (and "the"): "40 villagers", "dozens of
+ * us", "a score of households". */
+static bool en_counter(const struct fq_lexicon *lx, const char *p)
+{
+    if (unit_at(&lx->kw[FQ_KW_PEOPLE_UNIT], p))
+        return true;
+    if (strncasecmp(p, "of ", 3) != 0)
+        return false;
+    p = skip_spaces(p + 3);
+    if (strncasecmp(p, "the ", 4) == 0)
+        p = skip_spaces(p + 4);
+    size_t n = en_word(p);
+    return unit_at(&lx->kw[FQ_KW_PEOPLE_UNIT], p) ||
+           (n == 2 && strncasecmp(p, "us", 2) == 0) || (n == 4 && strncasecmp(p, "them", 4) == 0);
+}
+
+/* The largest count written with English numerals followed by a counter of people. */
+static long find_people_en(const struct fq_lexicon *lx, const char *text)
+{
+    long best = 0;
+    for (const char *p = text; *p; p++) {
+        if (!isalpha((unsigned char)*p) || (p > text && isalpha((unsigned char)p[-1])))
+            continue;
+        const char *q = p;
+        size_t n = en_word(q);
+        if (n == 1 && (*q == 'a' || *q == 'A'))
+            q = skip_spaces(q + 1), n = en_word(q);   /* "a dozen", "a hundred" */
+        int k = en_numeral(q, n);
+        if (k < 0) {
+            p += en_word(p) - 1;
+            continue;
+        }
+        long v = en_numerals[k].value;
+        bool plural = en_numerals[k].plural;
+        q = skip_spaces(q + n);
+        /* "forty two", "forty-two", "two hundred", "a few dozen" is not read */
+        for (int more = 0; more < 2 && !plural; more++) {
+            size_t m = en_word(q);
+            int k2 = en_numeral(q, m);
+            if (k2 < 0)
+                break;
+            long w = en_numerals[k2].value;
+            if (w >= 100 && !en_numerals[k2].plural)
+                v *= w;
+            else if (w < 10 && v >= 20 && v < 100 && v % 10 == 0)
+                v += w;
+            else
+                break;
+            q = skip_spaces(q + m);
+        }
+        if (en_counter(lx, q) && v > best)
+            best = v;
+        p = q > p ? q - 1 : p;
+    }
+    return best;
+}
+
 static int find_people(const struct fq_lexicon *lx, const char *text)
 {
     int32_t *c = NULL;
@@ -486,6 +593,9 @@ static int find_people(const struct fq_lexicon *lx, const char *text)
     }
     free(c);
     free(off);
+    long en = find_people_en(lx, text);
+    if (en > best)
+        best = en;
     return (int)best;
 }
 
@@ -613,6 +723,13 @@ static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, 
 void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const char *text,
                    struct fq_classified *out)
 {
+    classify_text_screened(lx, r, NULL, text, out);
+}
+
+void classify_text_screened(const struct fq_lexicon *lx, const struct fq_roster *r,
+                            const struct danger_screen *ds, const char *text,
+                            struct fq_classified *out)
+{
     memset(out, 0, sizeof *out);
     out->category = -1;
     out->org = -1;
@@ -624,8 +741,10 @@ void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const
     out->category = find_category(lx, norm, &m);
     out->org = find_place(r, norm, &m);
     out->people = find_people(lx, norm);
-    out->danger_word = wordlist_find_in(&lx->kw[FQ_KW_DANGER], norm);
-    out->danger = out->danger_word != NULL;
+    struct danger_result dr;
+    out->danger_level = (int)danger_screen_text(ds, lx, norm, &dr);
+    out->danger_word = dr.word;
+    out->danger = dr.level == DANGER_RED;
     const char *at = NULL;
     size_t len = 0;
     out->phone = find_phone(norm, &at, &len);

@@ -14,8 +14,9 @@ struct fq_classified {
     int category;                    /* index in fq_categories, -1 when none found */
     int org;                         /* index in roster->org of the most specific place named, -1 */
     int people;                      /* largest number of people mentioned, 0 when none */
-    bool danger;                     /* a danger word was found */
-    const char *danger_word;         /* borrowed from the lexicon, or NULL */
+    bool danger;                     /* danger screening says red (danger_level) */
+    int danger_level;                /* enum danger_level (handlers/danger.h) */
+    const char *danger_word;         /* the danger word found (borrowed from the lexicon), or NULL */
     char *phone;                     /* a phone number found in the text (caller frees), or NULL */
     bool substantive;                /* more than greetings/filler: usable as a description */
 };
@@ -25,6 +26,12 @@ struct fq_classified {
 void classify_roster_probes(struct fq_roster *r);
 void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const char *text,
                    struct fq_classified *out);
+/* The same with danger screening by ds (handlers/danger.h; NULL: the lexicon's words only,
+ * as classify_text does). */
+struct danger_screen;
+void classify_text_screened(const struct fq_lexicon *lx, const struct fq_roster *r,
+                            const struct danger_screen *ds, const char *text,
+                            struct fq_classified *out);
 void classify_cleanup(struct fq_classified *c);
 /* A numbered choice: "1" "１" "一" "①" (also "14", "十四", "⑭"): the number, or -1. Surrounding
  * spaces (ASCII and full-width) and a trailing "." or "、" are ignored. */

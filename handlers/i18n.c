@@ -27,6 +27,8 @@ const char *const fq_kw_names[FQ__KW_COUNT] = {
     [FQ_KW_PEOPLE_UNIT] = "people_unit",
     [FQ_KW_REASON_LITIGATION] = "reason_litigation", [FQ_KW_REASON_PETITION] = "reason_petition",
     [FQ_KW_REASON_WITHDRAWN] = "reason_withdrawn", [FQ_KW_REASON_OTHER] = "reason_other",
+    [FQ_KW_DANGER_RED] = "danger_red", [FQ_KW_DANGER_MODERATE] = "danger_moderate",
+    [FQ_KW_DANGER_NOT] = "danger_not",
 };
 
 static const char *const locale_names[FQ_N_LOCALES] = {"zh-CN", "zh-TW", "en"};

@@ -51,6 +51,10 @@ enum fq_kw {
     FQ_KW_REASON_PETITION,   /* 转信访 petition */
     FQ_KW_REASON_WITHDRAWN,  /* 撤回 withdrawn */
     FQ_KW_REASON_OTHER,      /* 其他 other */
+    /* danger screening beyond the contract's list (handlers/danger.c) */
+    FQ_KW_DANGER_RED,        /* red too: 家暴 跳下去 政府门口 beats me */
+    FQ_KW_DANGER_MODERATE,   /* worth one safety question: 要我好看 崩溃 threatened */
+    FQ_KW_DANGER_NOT,        /* phrases that only contain a danger word: 集体土地 砍树 */
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */

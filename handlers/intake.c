@@ -29,6 +29,7 @@
 #include "handlers/actions.h"
 #include "handlers/cases.h"
 #include "handlers/classify.h"
+#include "handlers/danger.h"
 #include "handlers/i18n.h"
 #include "handlers/intake.h"
 #include "handlers/survey.h"
@@ -51,6 +52,7 @@ struct turn {
     char *norm;                      /* normalised text, "" when the message has none */
     char *raw;                       /* the text with surrounding whitespace removed */
     struct fq_classified cls;
+    bool safety;                     /* this message calls for the safety question */
 };
 
 static void set_str(struct turn *t, char **dst, const char *v)
@@ -219,6 +221,13 @@ static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry
     case FQ_CONVO_ASK_CONTACT:
         reply(t, retry ? "invalid_phone" : "ask_contact");
         break;
+    case FQ_CONVO_ASK_SAFETY:
+        if (retry)
+            reply(t, "invalid_choice");
+        reply(t, "ask_safety");
+        answer_option(out, "1", i18n_get(lx, t->loc, "safety_opt_yes"));
+        answer_option(out, "2", i18n_get(lx, t->loc, "safety_opt_no"));
+        break;
     case FQ_CONVO_CONFIRM: {
         struct fq_convo *cv = &t->cv;
         int o = roster_org_index(t->c->roster, cv->org_id);
@@ -246,10 +255,13 @@ static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry
     return s;
 }
 
-/* The first missing field's question (or the summary). */
+/* The first missing field's question (or the summary); the safety question first when this
+ * message gave a moderate danger signal. */
 static enum fq_convo_state ask_next(struct turn *t)
 {
     const struct fq_convo *cv = &t->cv;
+    if (t->safety && !cv->danger)
+        return ask(t, FQ_CONVO_ASK_SAFETY, false);
     if (!cv->category)
         return ask(t, FQ_CONVO_ASK_CATEGORY, false);
     if (!has_place(cv))
@@ -292,6 +304,9 @@ static void absorb(struct turn *t, bool description)
         cv->danger = true;
         reply(t, "emergency_110");      /* at once, before any further question */
     }
+    /* a moderate danger signal: one safety question before anything else (handlers/danger.h) */
+    if (k->danger_level == DANGER_MODERATE && !cv->danger && k->substantive)
+        t->safety = true;
     if (description && !cv->description && k->substantive)
         set_str(t, &cv->description, t->raw);
     if (t->m->has_location)
@@ -462,6 +477,28 @@ static enum fq_err on_confirm(struct turn *t, enum fq_convo_state *s)
     }
 }
 
+/* The answer to the safety question: yes (or 1) makes the report red with the 110 advice, no
+ * (or 2) goes on with the report; a message that is neither is read as more of the report
+ * (it may say the danger itself) and the question asked again. */
+static enum fq_convo_state on_safety(struct turn *t)
+{
+    int n = classify_choice(t->norm);
+    t->safety = false;
+    if (n == 1 || is_kw(t, FQ_KW_YES) || t->cls.danger) {
+        if (!t->cv.danger) {
+            t->cv.danger = true;
+            reply(t, "emergency_110");
+        }
+        absorb(t, false);
+        return ask_next(t);
+    }
+    if (n == 2 || is_kw(t, FQ_KW_NO))
+        return ask_next(t);
+    absorb(t, false);
+    t->safety = true;
+    return ask(t, FQ_CONVO_ASK_SAFETY, true);
+}
+
 /* An answer to the open question s. */
 static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
 {
@@ -586,7 +623,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         err = FQ_ENOMEM;
         goto out;
     }
-    classify_text(c->lex, c->roster, t.norm, &t.cls);
+    classify_text_screened(c->lex, c->roster, c->danger, t.norm, &t.cls);
     /* danger words from a resident with an open case: alert and tell the supervisors at once */
     if (t.cls.danger && (err = timers_on_danger(c, m->channel, m->user, out)))
         goto out;
@@ -615,6 +652,9 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         case FQ_CONVO_CONFIRM:
             if ((err = on_confirm(&t, &s)))
                 goto out;
+            break;
+        case FQ_CONVO_ASK_SAFETY:
+            s = on_safety(&t);
             break;
         default:
             s = on_answer(&t, s);

@@ -22,6 +22,7 @@
 #include "common/roster_model.h"
 #include "handlers/actions.h"
 #include "handlers/classify.h"
+#include "handlers/danger.h"
 #include "handlers/dispatch.h"
 #include "handlers/i18n.h"
 #include "handlers/mediator.h"
@@ -36,6 +37,10 @@
 #include "bot/sys/metrics.h"
 #include "bot/render/payload.h"
 #include "bot/core/sched.h"
+
+/* data/model/danger.model, compiled in (scripts/embed-model.sh, build/gen/danger_model.c) */
+extern const char fq_danger_model[];
+extern const size_t fq_danger_model_len;
 
 #define BATCH_MAX 512
 #define QUEUE_MAX 20000
@@ -59,6 +64,7 @@ struct core {
     const struct fq_config *cfg;
     const struct fq_lexicon *lex;
     struct fq_roster *roster;
+    struct danger_screen *danger;    /* the danger model built in (handlers/danger.h) */
 
     void (*on_commit)(void *arg);
     void *on_commit_arg;
@@ -307,6 +313,7 @@ static void run_batch(struct core *c, struct fq_msg *list)
     roster_refresh(c);
 
     struct fq_ctx ctx = {.store = c->store, .cfg = cfg, .lex = lex, .roster = c->roster,
+                         .danger = c->danger,
                          .now = fq_now()};
     /* A savepoint per message lets one failed message be undone alone, but it costs every
      * message a statement pair and a copy of each page it touches. Messages fail rarely, so a
@@ -493,6 +500,13 @@ enum fq_err core_start(const struct fq_config *cfg, const struct fq_lexicon *lex
         goto fail;
     }
     classify_roster_probes(c->roster);
+    char why[256];
+    if (!(c->danger = danger_screen_open(fq_danger_model, fq_danger_model_len, why, sizeof why))) {
+        if (cause && !*cause)
+            *cause = fq_strdup(why);
+        err = FQ_EINVAL;
+        goto fail;
+    }
     /* the checkpointer's own connection; without it the core keeps SQLite's automatic one */
     if (store_open(cfg->store_path, &c->ckpt_store, NULL) == FQ_OK &&
         pthread_create(&c->ckpt_thread, NULL, ckpt_main, c) == 0) {
@@ -518,6 +532,7 @@ fail:
     store_close(c->ckpt_store);
     pthread_cond_destroy(&c->ckpt_cv);
     roster_free(c->roster);
+    danger_screen_close(c->danger);
     free(c->roster_gen);
     store_close(c->store);
     pthread_mutex_destroy(&c->mu);
@@ -541,6 +556,7 @@ void core_stop(struct core *c)
         pthread_join(c->ckpt_thread, NULL);
     store_close(c->ckpt_store);
     roster_free(c->roster);
+    danger_screen_close(c->danger);
     free(c->roster_gen);
     store_close(c->store);
     pthread_mutex_destroy(&c->mu);

@@ -651,9 +651,9 @@ def case_nos(cases):
 
 def drive_report(d, user, first, category_label=None, location="枫源村第一网格",
                  description="邻居在楼道堆放杂物，多次沟通无果", contact="跳过", max_turns=10,
-                 channel="web", **fields):
+                 channel="web", safety="否", **fields):
     """Walks the resident's conversation to a submitted case, answering whatever is asked;
-    fields (e.g. name=) are added to every message. Returns (case_no or None, transcript
+    fields (e.g. name=) are added to every message; the safety question (ask_safety) gets safety. Returns (case_no or None, transcript
     [(sent, Resp), ...])."""
     transcript = []
     r = d.chat(user, first, channel=channel, **fields)
@@ -677,6 +677,8 @@ def drive_report(d, user, first, category_label=None, location="枫源村第一�
             ans = contact
         elif state == "confirm":
             ans = "1"
+        elif state == "ask_safety":
+            ans = safety
         else:
             return None, transcript
         r = d.chat(user, ans, channel=channel, **fields)
