@@ -213,7 +213,7 @@ layering: $(OBJS)
 clean:
 	rm -rf build build-asan bin
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(HELPER_OBJS:.o=.d)
 
 # The category model (handlers/catmodel.c). `make model` retrains data/model/category.model from
 # data/corpus/messages.tsv with Debian's python3-sklearn (sh scripts/deps.sh model), through the

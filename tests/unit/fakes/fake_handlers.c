@@ -11,7 +11,6 @@
 
 #include "bot/chan/chan.h"
 #include "bot/core/sched.h"
-#include "bot/chan/wecom/wecom_render.h"
 #include "bot/render/payload.h"
 #include "common/fq.h"
 #include "handlers/actions.h"
@@ -121,12 +120,6 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
     pthread_mutex_lock(&mu);
     n_payload++;
     pthread_mutex_unlock(&mu);
-    return FQ_OK;
-}
-
-enum fq_err wecom_inbound_prepare(struct fq_ctx *c, struct fq_msg *m)
-{
-    (void)c, (void)m;
     return FQ_OK;
 }
 
