@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Errors: append only, never renumber (they appear in logs and metrics). */
 enum fq_err {
@@ -52,6 +53,9 @@ int64_t fq_now_ms(void);       /* wall clock, unix milliseconds */
 int64_t fq_mono_ms(void);      /* monotonic milliseconds, for timeouts and latency */
 /* RFC 3339 in UTC ("2026-11-22T08:01:02Z") into buf (at least 32 bytes). */
 void fq_rfc3339(int64_t unix_s, char *buf, size_t size);
+/* The instant ms milliseconds from now on clock (CLOCK_MONOTONIC for a condition variable set to
+ * it, CLOCK_REALTIME for a default one), as pthread_cond_timedwait takes it. */
+void fq_deadline(struct timespec *ts, clockid_t clock, int64_t ms);
 
 /* ---- strings ------------------------------------------------------------------------------- */
 /* A growable NUL-terminated buffer. Embedded: buf_init/buf_cleanup. On allocation failure the

@@ -416,11 +416,7 @@ static void *core_main(void *arg)
             if (left <= 0)
                 break;
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += left / 1000;
-            ts.tv_nsec += (left % 1000) * 1000000L;
-            ts.tv_sec += ts.tv_nsec / 1000000000L;
-            ts.tv_nsec %= 1000000000L;
+            fq_deadline(&ts, CLOCK_REALTIME, left);
             pthread_cond_timedwait(&c->cv, &c->mu, &ts);
         }
         if (!c->head && !c->stopping) {
@@ -461,10 +457,7 @@ static void *ckpt_main(void *arg)
     pthread_mutex_lock(&c->mu);
     while (!c->stopping) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += CKPT_INTERVAL_MS * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        fq_deadline(&ts, CLOCK_REALTIME, CKPT_INTERVAL_MS);
         pthread_cond_timedwait(&c->ckpt_cv, &c->mu, &ts);
         if (c->stopping)
             break;

@@ -200,17 +200,6 @@ static void refresh_stats(struct outbox *ob)
         metrics_outbox(depth, oldest ? fq_now() - oldest : 0);
 }
 
-static void abs_deadline(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static void *dispatch_main(void *arg)
 {
     struct outbox *ob = arg;
@@ -269,7 +258,7 @@ static void *dispatch_main(void *arg)
         /* Nothing to do now (everything actionable was checked above under the same lock, so
          * no signal is lost); every change of state signals the condition. */
         struct timespec ts;
-        abs_deadline(&ts, wait);
+        fq_deadline(&ts, CLOCK_MONOTONIC, wait);
         pthread_cond_timedwait(&ob->cv, &ob->mu, &ts);
     }
     pthread_mutex_unlock(&ob->mu);

@@ -250,14 +250,7 @@ static void sleep_until(struct sched *s, int64_t deadline_ms)
         if (now >= deadline_ms)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t left = deadline_ms - now;
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        fq_deadline(&ts, CLOCK_MONOTONIC, deadline_ms - now);
         pthread_cond_timedwait(&s->cv, &s->mu, &ts);
     }
     s->kicked = false;

@@ -244,13 +244,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 static void nap(struct mqtt *mq, int64_t ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    fq_deadline(&ts, CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&mq->mu);
     while (!atomic_load(&mq->stopping)) {
         if (pthread_cond_timedwait(&mq->cv, &mq->mu, &ts) == ETIMEDOUT)
@@ -476,13 +470,7 @@ void mqtt_set_hooks(struct mqtt *mq, void (*on_published)(int mid, void *arg),
 static void wait_flag(struct mqtt *mq, const bool *flag, int64_t ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    fq_deadline(&ts, CLOCK_MONOTONIC, ms);
     while (!*flag)
         if (pthread_cond_timedwait(&mq->cv, &mq->mu, &ts) == ETIMEDOUT)
             break;

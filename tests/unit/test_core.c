@@ -82,8 +82,7 @@ static void on_done(struct fq_msg *m, void *arg)
 static void wait_answers(size_t n)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 10;
+    fq_deadline(&ts, CLOCK_REALTIME, 10000);
     pthread_mutex_lock(&ans.mu);
     int rc = 0;
     while (ans.n < n && rc == 0)

@@ -46,13 +46,7 @@ static void on_msg(struct fq_msg *m, void *arg)
 static size_t wait_got(size_t n, int ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    fq_deadline(&ts, CLOCK_REALTIME, ms);
     pthread_mutex_lock(&got_mu);
     while (n_got < n)
         if (pthread_cond_timedwait(&got_cv, &got_mu, &ts) != 0)

@@ -534,12 +534,7 @@ static bool kf_pull(struct wecom_out *w, const char *token, const char *kfid_in)
         pthread_mutex_lock(&w->mu);
         while (w->kf_waiting > 0 && fq_mono_ms() < until) {
             struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += 50 * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            fq_deadline(&ts, CLOCK_MONOTONIC, 50);
             pthread_cond_timedwait(&w->cv, &w->mu, &ts);
         }
         bool failed = w->kf_failed || w->kf_waiting > 0;
@@ -652,13 +647,7 @@ static void *wecom_main(void *arg)
         if (wait < 1)
             wait = 1;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += wait / 1000;
-        ts.tv_nsec += (wait % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        fq_deadline(&ts, CLOCK_MONOTONIC, wait);
         pthread_cond_timedwait(&w->cv, &w->mu, &ts);
     }
     pthread_mutex_unlock(&w->mu);

@@ -46,11 +46,7 @@ void fake_release(void)
 int fake_wait_held(int ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
+    fq_deadline(&ts, CLOCK_REALTIME, ms);
     pthread_mutex_lock(&mu);
     int rc = 0;
     while (!held && rc == 0)

@@ -3,6 +3,7 @@
  * TCP connect to its port, retried every 20 ms. Linked into every test binary, so it uses no
  * Criterion API and keeps its names under broker_. */
 #include "tests/unit/helpers/broker.h"
+#include "common/fq.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -297,17 +298,6 @@ static void sub_on_message(struct mosquitto *mosq, void *obj, const struct mosqu
     }
 }
 
-static void deadline_in(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 struct broker_sub *broker_sub_new(int port, const char *client_id, const char *filter)
 {
     mosquitto_lib_init();
@@ -333,7 +323,7 @@ struct broker_sub *broker_sub_new(int port, const char *client_id, const char *f
     if (mosquitto_loop_start(s->mosq) != MOSQ_ERR_SUCCESS)
         goto fail;
     struct timespec ts;
-    deadline_in(&ts, 5000);
+    fq_deadline(&ts, CLOCK_REALTIME, 5000);
     pthread_mutex_lock(&s->mu);
     while (s->subacks == 0)
         if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
@@ -356,7 +346,7 @@ fail:
 size_t broker_sub_wait(struct broker_sub *s, size_t n, int timeout_ms)
 {
     struct timespec ts;
-    deadline_in(&ts, timeout_ms);
+    fq_deadline(&ts, CLOCK_REALTIME, timeout_ms);
     pthread_mutex_lock(&s->mu);
     while (s->n < n)
         if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
@@ -392,7 +382,7 @@ int broker_sub_publish(struct broker_sub *s, const char *topic, const char *payl
         return -1;
     }
     struct timespec ts;
-    deadline_in(&ts, 5000);
+    fq_deadline(&ts, CLOCK_REALTIME, 5000);
     while (s->acked_mid != mid)
         if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
             break;
