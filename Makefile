@@ -49,7 +49,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/unit/helpers/*.c)
 
-.PHONY: all deps FORCE test unit integration run bench fuzz fuzz-bins soak asan layering clean smoke valgrind
+.PHONY: all deps FORCE test unit integration run bench bench-callgrind fuzz fuzz-bins soak asan layering clean smoke valgrind
 
 all: $(BIN)
 
@@ -157,6 +157,11 @@ run: deps all
 
 bench: deps all
 	@sh tests/bench/run.sh
+
+# The core thread's instructions per chat message under callgrind (tests/bench/callgrind.sh);
+# FQ_BIN=path/to/fengqiao measures another build, e.g. an older commit's.
+bench-callgrind: deps all
+	@sh tests/bench/callgrind.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang in their own tree against every object
 # but bot/main.c; each runs FUZZ_SECONDS from its seeds in tests/fuzz/corpus/<target>/ and prints
