@@ -1,8 +1,10 @@
 /* roster_model.c: the territory tree and the people in it (docs/contract.md 5), validated whole
  * before anything is stored. Every layer uses it: bot/ builds a roster from JSON, store/ from the
  * database, handlers/ decide with it; so it lives at the bottom and uses nothing but fq.h.
- * A roster is small (hundreds of nodes), so lookups are linear scans over arrays: simple, and
- * cheaper than building indexes that every import would have to rebuild. */
+ * A province's roster has 100 000 nodes and thousands of mediators, so roster_validate builds
+ * sorted indexes (qsort, then binary search) of every id a lookup searches by, and finds repeated
+ * ids as neighbours in them: validation and every lookup stay O(n log n) and O(log n). Before
+ * validation (while a loader is still filling the arrays) the lookups scan linearly. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,13 +59,80 @@ void roster_free(struct fq_roster *r)
         free_strv(r->routes[i].mediators, r->routes[i].n_mediators);
     }
     free(r->routes);
+    free(r->by_org_id.k);
+    free(r->by_med_id.k);
+    free(r->by_chat_user.k);
+    free(r->by_wecom.k);
+    free(r->by_gateway.k);
     free(r);
+}
+
+/* ---- sorted indexes ------------------------------------------------------------------------ */
+static int key_cmp_ab(const struct fq_roster_key *p, const char *a, const char *b)
+{
+    int c = strcmp(p->a, a);
+    return c ? c : strcmp(p->b ? p->b : "", b ? b : "");
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+    const struct fq_roster_key *p = x, *q = y;
+    int c = key_cmp_ab(p, q->a, q->b);
+    if (!c)
+        c = (p->idx > q->idx) - (p->idx < q->idx);
+    if (!c)
+        c = (p->sub > q->sub) - (p->sub < q->sub);
+    return c;
+}
+
+static void index_sort(struct fq_roster_index *ix)
+{
+    if (ix->n > 1)
+        qsort(ix->k, ix->n, sizeof *ix->k, key_cmp);
+}
+
+/* The smallest idx whose key is (a, b), or -1: the entry a linear scan would find first. */
+static int index_find(const struct fq_roster_index *ix, const char *a, const char *b)
+{
+    size_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (key_cmp_ab(&ix->k[mid], a, b) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->n && key_cmp_ab(&ix->k[lo], a, b) == 0 ? ix->k[lo].idx : -1;
+}
+
+/* Where a scan in array order would first meet a key seen before: the least (idx, sub) of the
+ * entries equal to their predecessor. *first: the entry seen before. False when none repeats. */
+static bool index_first_repeat(const struct fq_roster_index *ix, struct fq_roster_key *at,
+                               struct fq_roster_key *first)
+{
+    bool found = false;
+    size_t group = 0;
+    for (size_t i = 1; i < ix->n; i++) {
+        if (key_cmp_ab(&ix->k[i], ix->k[i - 1].a, ix->k[i - 1].b) != 0) {
+            group = i;
+            continue;
+        }
+        const struct fq_roster_key *e = &ix->k[i];
+        if (!found || e->idx < at->idx || (e->idx == at->idx && e->sub < at->sub)) {
+            *at = *e;
+            *first = ix->k[group];
+            found = true;
+        }
+    }
+    return found;
 }
 
 int roster_org_index(const struct fq_roster *r, const char *id)
 {
     if (!id)
         return -1;
+    if (r->by_org_id.k)
+        return index_find(&r->by_org_id, id, NULL);
     for (size_t i = 0; i < r->n_org; i++)
         if (strcmp(r->org[i].id, id) == 0)
             return (int)i;
@@ -74,6 +143,8 @@ int roster_mediator_index(const struct fq_roster *r, const char *id)
 {
     if (!id)
         return -1;
+    if (r->by_med_id.k)
+        return index_find(&r->by_med_id, id, NULL);
     for (size_t i = 0; i < r->n_med; i++)
         if (strcmp(r->med[i].id, id) == 0)
             return (int)i;
@@ -84,6 +155,8 @@ int roster_mediator_by_chat_user(const struct fq_roster *r, const char *u)
 {
     if (!u)
         return -1;
+    if (r->by_chat_user.k)
+        return index_find(&r->by_chat_user, u, NULL);
     for (size_t i = 0; i < r->n_med; i++)
         if (r->med[i].chat_user && strcmp(r->med[i].chat_user, u) == 0)
             return (int)i;
@@ -94,6 +167,8 @@ int roster_mediator_by_wecom(const struct fq_roster *r, const char *u)
 {
     if (!u)
         return -1;
+    if (r->by_wecom.k)
+        return index_find(&r->by_wecom, u, NULL);
     for (size_t i = 0; i < r->n_med; i++)
         if (r->med[i].wecom_userid && strcmp(r->med[i].wecom_userid, u) == 0)
             return (int)i;
@@ -104,6 +179,8 @@ int roster_mediator_by_gateway(const struct fq_roster *r, const char *channel, c
 {
     if (!channel || !user)
         return -1;
+    if (r->by_gateway.k)
+        return index_find(&r->by_gateway, channel, user);
     for (size_t i = 0; i < r->n_med; i++)
         for (size_t k = 0; k < r->med[i].n_gateways; k++)
             if (fq_streq(r->med[i].gateways[k].channel, channel) &&
@@ -178,20 +255,84 @@ static bool is_role(const char *s)
     return false;
 }
 
+static void index_clear(struct fq_roster_index *ix)
+{
+    free(ix->k);
+    ix->k = NULL;
+    ix->n = 0;
+}
+
+/* Room for n keys (at least one, so that a built index is never NULL). */
+static bool index_alloc(struct fq_roster_index *ix, size_t n)
+{
+    index_clear(ix);
+    ix->k = calloc(n ? n : 1, sizeof *ix->k);
+    return ix->k != NULL;
+}
+
+static void index_add(struct fq_roster_index *ix, const char *a, const char *b, int idx, int sub)
+{
+    if (a)
+        ix->k[ix->n++] = (struct fq_roster_key){.a = a, .b = b, .idx = idx, .sub = sub};
+}
+
+/* Every index of r from its arrays; false when out of memory. */
+static bool build_indexes(struct fq_roster *r)
+{
+    size_t n_gw = 0;
+    for (size_t i = 0; i < r->n_med; i++)
+        n_gw += r->med[i].n_gateways;
+    if (!index_alloc(&r->by_org_id, r->n_org) || !index_alloc(&r->by_med_id, r->n_med) ||
+        !index_alloc(&r->by_chat_user, r->n_med) || !index_alloc(&r->by_wecom, r->n_med) ||
+        !index_alloc(&r->by_gateway, n_gw))
+        return false;
+    for (size_t i = 0; i < r->n_org; i++)
+        index_add(&r->by_org_id, r->org[i].id, NULL, (int)i, 0);
+    for (size_t i = 0; i < r->n_med; i++) {
+        const struct fq_mediator *m = &r->med[i];
+        index_add(&r->by_med_id, m->id, NULL, (int)i, 0);
+        index_add(&r->by_chat_user, m->chat_user, NULL, (int)i, 0);
+        index_add(&r->by_wecom, m->wecom_userid, NULL, (int)i, 0);
+        for (size_t k = 0; k < m->n_gateways; k++)
+            if (m->gateways[k].channel && m->gateways[k].user)
+                index_add(&r->by_gateway, m->gateways[k].channel, m->gateways[k].user, (int)i,
+                          (int)k);
+    }
+    index_sort(&r->by_org_id);
+    index_sort(&r->by_med_id);
+    index_sort(&r->by_chat_user);
+    index_sort(&r->by_wecom);
+    index_sort(&r->by_gateway);
+    return true;
+}
+
+/* The index of the first entry (in array order) that repeats an earlier one's key, or -1. */
+static int first_repeat(const struct fq_roster_index *ix)
+{
+    struct fq_roster_key at, first;
+    return index_first_repeat(ix, &at, &first) ? at.idx : -1;
+}
+
+#define ID_RULE "must be 1 to %d bytes without '/', '+', '#' or control characters"
+
 enum fq_err roster_validate(struct fq_roster *r, char **prob)
 {
     *prob = NULL;
+    if (!build_indexes(r))
+        return FQ_ENOMEM;
+    int dup_org = first_repeat(&r->by_org_id);
     for (size_t i = 0; i < r->n_org; i++) {
         struct fq_org *o = &r->org[i];
         if (!o->id || !*o->id)
             return problem(prob, "org[%zu]: missing \"id\"", i);
+        if (!topic_level_ok(o->id, ROSTER_ID_MAX))
+            return problem(prob, "org[%zu]: \"id\" " ID_RULE, i, ROSTER_ID_MAX);
         if (!o->name || !*o->name)
             return problem(prob, "org[%zu] (%s): missing \"name\"", i, o->id);
         if ((int)o->level < FQ_LEVEL_COUNTY || o->level > FQ_LEVEL_GRID)
             return problem(prob, "org[%zu] (%s): bad \"level\"", i, o->id);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(r->org[j].id, o->id) == 0)
-                return problem(prob, "org[%zu]: duplicate id \"%s\"", i, o->id);
+        if ((int)i == dup_org)
+            return problem(prob, "org[%zu]: duplicate id \"%s\"", i, o->id);
     }
     for (size_t i = 0; i < r->n_org; i++) {
         struct fq_org *o = &r->org[i];
@@ -205,23 +346,40 @@ enum fq_err roster_validate(struct fq_roster *r, char **prob)
                 return problem(prob, "org[%zu] (%s): cycle: its own parent", i, o->id);
         }
     }
+    /* Cycles: the first node, in array order, whose parents never reach a root. Each node is
+     * walked once: a walk stops at a node already known to reach a root. */
+    enum { UNSEEN, ON_PATH, REACHES_ROOT };
+    unsigned char *seen = calloc(r->n_org ? r->n_org : 1, 1);
+    if (!seen)
+        return FQ_ENOMEM;
     for (size_t i = 0; i < r->n_org; i++) {
-        int p = r->org[i].parent;
-        for (size_t hops = 0; p >= 0; hops++) {
-            if (hops > r->n_org || (size_t)p == i)
-                return problem(prob, "org[%zu] (%s): cycle in parents", i, r->org[i].id);
+        int p = (int)i;
+        while (p >= 0 && seen[p] == UNSEEN) {
+            seen[p] = ON_PATH;
             p = r->org[p].parent;
         }
+        if (p >= 0 && seen[p] == ON_PATH) {
+            free(seen);
+            return problem(prob, "org[%zu] (%s): cycle in parents", i, r->org[i].id);
+        }
+        for (p = (int)i; p >= 0 && seen[p] == ON_PATH; p = r->org[p].parent)
+            seen[p] = REACHES_ROOT;
     }
+    free(seen);
+    int dup_med = first_repeat(&r->by_med_id), dup_chat = first_repeat(&r->by_chat_user),
+        dup_wecom = first_repeat(&r->by_wecom);
+    struct fq_roster_key dup_gw = {.idx = -1}, gw_holder = {.idx = -1};
+    index_first_repeat(&r->by_gateway, &dup_gw, &gw_holder);
     for (size_t i = 0; i < r->n_med; i++) {
         struct fq_mediator *m = &r->med[i];
         if (!m->id || !*m->id)
             return problem(prob, "mediators[%zu]: missing \"id\"", i);
+        if (!topic_level_ok(m->id, ROSTER_ID_MAX))
+            return problem(prob, "mediators[%zu]: \"id\" " ID_RULE, i, ROSTER_ID_MAX);
         if (!m->name || !*m->name)
             return problem(prob, "mediators[%zu] (%s): missing \"name\"", i, m->id);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(r->med[j].id, m->id) == 0)
-                return problem(prob, "mediators[%zu]: duplicate id \"%s\"", i, m->id);
+        if ((int)i == dup_med)
+            return problem(prob, "mediators[%zu]: duplicate id \"%s\"", i, m->id);
         if (!is_role(m->role))
             return problem(prob, "mediators[%zu] (%s): unknown role \"%s\"", i, m->id,
                            m->role ? m->role : "");
@@ -235,12 +393,10 @@ enum fq_err roster_validate(struct fq_roster *r, char **prob)
                                m->categories[k]);
         if (m->max_open < 0)
             return problem(prob, "mediators[%zu] (%s): negative \"max_open\"", i, m->id);
-        for (size_t j = 0; j < i; j++) {
-            if (m->chat_user && fq_streq(r->med[j].chat_user, m->chat_user))
-                return problem(prob, "mediators[%zu] (%s): duplicate chat_user", i, m->id);
-            if (m->wecom_userid && fq_streq(r->med[j].wecom_userid, m->wecom_userid))
-                return problem(prob, "mediators[%zu] (%s): duplicate wecom_userid", i, m->id);
-        }
+        if ((int)i == dup_chat)
+            return problem(prob, "mediators[%zu] (%s): duplicate chat_user", i, m->id);
+        if ((int)i == dup_wecom)
+            return problem(prob, "mediators[%zu] (%s): duplicate wecom_userid", i, m->id);
         for (size_t k = 0; k < m->n_gateways; k++) {
             const struct fq_gateway *g = &m->gateways[k];
             if (!topic_level_ok(g->channel, ROSTER_GATEWAY_CHANNEL_MAX))
@@ -253,15 +409,11 @@ enum fq_err roster_validate(struct fq_roster *r, char **prob)
                                "mediators[%zu] (%s): gateways[%zu]: \"user\" must be 1 to %d "
                                "bytes without '/', '+', '#' or control characters",
                                i, m->id, k, ROSTER_GATEWAY_USER_MAX);
-            /* earlier bindings of this mediator, then those of every earlier mediator */
-            for (size_t j = 0; j <= i; j++)
-                for (size_t q = 0; q < (j == i ? k : r->med[j].n_gateways); q++)
-                    if (fq_streq(r->med[j].gateways[q].channel, g->channel) &&
-                        fq_streq(r->med[j].gateways[q].user, g->user))
-                        return problem(prob,
-                                       "mediators[%zu] (%s): gateways[%zu]: channel \"%s\" "
-                                       "user is already bound to %s",
-                                       i, m->id, k, g->channel, r->med[j].id);
+            if ((int)i == dup_gw.idx && (int)k == dup_gw.sub)
+                return problem(prob,
+                               "mediators[%zu] (%s): gateways[%zu]: channel \"%s\" "
+                               "user is already bound to %s",
+                               i, m->id, k, g->channel, r->med[gw_holder.idx].id);
         }
     }
     for (size_t i = 0; i < r->n_routes; i++) {

@@ -16,6 +16,8 @@ enum fq_err roster_import(struct fq_ctx *c, struct fq_roster *r, struct fq_actio
 {
     char *prob = NULL;
     enum fq_err err = roster_validate(r, &prob);
+    if (err == FQ_ENOMEM)
+        return err;
     if (err) {
         answer_error(out, 400, "invalid_roster", prob);
         free(prob);

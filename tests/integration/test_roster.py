@@ -70,6 +70,16 @@ def invalid_variants():
     r = changed_roster()
     r["mediators"][-1]["org"] = "grid-none"
     out.append(("unknown org of a mediator", r, "grid-none"))
+
+    # Ids become MQTT topic levels ({p}/mediators/{id}/assignments): a wildcard, a separator or
+    # a control character in one would leave the mediator without assignments.
+    for bad in ("m+new", "m/new", "m#new", "m\nnew"):
+        r = changed_roster()
+        r["mediators"][-1]["id"] = bad
+        out.append((f"mediator id {bad!r}", r, "\"id\" must be 1 to 256 bytes without"))
+    r = changed_roster()
+    r["org"].append({"id": "grid/x", "name": "斜杠网格", "level": "grid", "parent": "vil-lq"})
+    out.append(("org id with a slash", r, "\"id\" must be 1 to 256 bytes without"))
     return out
 
 
@@ -94,7 +104,7 @@ def test_invalid_roster_rejected_whole():
     d.start()
     report_goes_to(d, sub, "res-r1", "m-wang")
     # The same through the admin API. Contract-silent status: a rejected roster is a 400.
-    for what, roster, word in invalid_variants()[:3]:
+    for what, roster, word in invalid_variants()[:3] + invalid_variants()[-2:]:
         r = d.admin("POST", "/api/v1/roster", roster)
         lib.expect_error(r, 400, None, f"POST invalid roster ({what})")
         check(names(r.get("message", ""), word), f"POST {what}: message does not name {word}: {r}")
