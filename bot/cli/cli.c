@@ -69,10 +69,14 @@ static const char usage_roster[] =
     "Loads org nodes, mediators and category routes from a JSON roster file. The file is\n"
     "validated whole: on the first problem nothing is changed and the exit code is 1.\n";
 static const char usage_cases[] =
-    "usage: fengqiao cases list [--status S] [--format text|json] [-c FILE]\n"
+    "usage: fengqiao cases list [--status S] [--org ORG] [--limit N [--cursor C]]\n"
+    "                           [--format text|json] [-c FILE]\n"
     "       fengqiao cases show CASE_NO [-c FILE]\n"
     "Lists the case ledger (newest first), or shows one case with its event history.\n"
-    "S is a case status (assigned, accepted, resolved, closed, ...) or \"open\".\n";
+    "S is a case status (assigned, accepted, resolved, closed, ...) or \"open\"; ORG an org\n"
+    "id (the cases handled or placed there). Without --limit every case is listed, a page at a\n"
+    "time; with --limit N (1 to 10000) one page, and when there are more the last line (in\n"
+    "JSON: next_cursor) gives the --cursor that continues after it.\n";
 static const char usage_chat[] =
     "usage: fengqiao chat [--url URL] [--user ID] [-c FILE]\n"
     "An interactive client for a running daemon's chat webhook. Type a message and press\n"
@@ -331,7 +335,7 @@ static void case_fields(json_t *c, const char *f[CASE_COLS], char *when, size_t 
 
 /* One line, each column padded to its width in display columns (not bytes), so a status such as
  * in_progress or an id in Chinese never pushes the columns after it. */
-static void print_case_row(const char *f[CASE_COLS], const size_t w[CASE_COLS])
+static void print_case_row(const char *const f[CASE_COLS], const size_t w[CASE_COLS])
 {
     for (int i = 0; i < CASE_COLS; i++) {
         fputs(f[i], stdout);
@@ -342,13 +346,12 @@ static void print_case_row(const char *f[CASE_COLS], const size_t w[CASE_COLS])
     putchar('\n');
 }
 
-static void print_cases_text(json_t *arr)
+/* Column widths: at least the header's, widened by the rows of arr. */
+static void case_widths(json_t *arr, const char *const head[CASE_COLS], size_t w[CASE_COLS])
 {
-    const char *head[CASE_COLS] = {"CASE", "STATUS", "CATEGORY", "GRADE", "ORG", "MEDIATOR",
-                                   "CREATED"};
-    size_t w[CASE_COLS];
     for (int i = 0; i < CASE_COLS; i++)
-        w[i] = display_width(head[i]);
+        if (w[i] < display_width(head[i]))
+            w[i] = display_width(head[i]);
     json_t *c;
     size_t i;
     json_array_foreach(arr, i, c) {
@@ -361,33 +364,123 @@ static void print_cases_text(json_t *arr)
                 w[k] = dw;
         }
     }
-    print_case_row(head, w);
+}
+
+static void print_cases_rows(json_t *arr, const size_t w[CASE_COLS])
+{
+    json_t *c;
+    size_t i;
     json_array_foreach(arr, i, c) {
         const char *f[CASE_COLS];
         char when[32];
         case_fields(c, f, when, sizeof when);
         print_case_row(f, w);
     }
-    printf("%zu case(s)\n", json_array_size(arr));
 }
 
 struct cases_opts {
-    const char *status, *format;
+    const char *status, *format, *org, *limit, *cursor;
 };
 
 static int cases_opt(int code, char *arg, void *ctx)
 {
     struct cases_opts *o = ctx;
-    if (code == 's')
-        o->status = arg;
-    else
-        o->format = arg;
+    switch (code) {
+    case 's': o->status = arg; break;
+    case 'o': o->org = arg; break;
+    case 'l': o->limit = arg; break;
+    case 'C': o->cursor = arg; break;
+    default: o->format = arg; break;
+    }
     return 0;
+}
+
+/* Prints an admin error body's message and returns 1. */
+static int cases_failed(const char *json)
+{
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    fprintf(stderr, "fengqiao cases: %s\n",
+            o && json_is_string(json_object_get(o, "message"))
+                ? json_string_value(json_object_get(o, "message")) : "failed");
+    json_decref(o);
+    return 1;
+}
+
+/* cases list: one page with --limit, else every page in turn (the admin API's cursor walk), so
+ * nothing is cut off however long the ledger; text widths come from the first page and grow
+ * with a wider row. JSON is streamed case by case in the admin API's shape. */
+static int cases_list(const struct fq_config *cfg, const struct cases_opts *co)
+{
+    bool text = strcmp(co->format, "text") == 0, one_page = co->limit != NULL;
+    static const char *const head[CASE_COLS] = {"CASE", "STATUS", "CATEGORY", "GRADE", "ORG",
+                                                "MEDIATOR", "CREATED"};
+    size_t w[CASE_COLS] = {0};
+    char cursor[64] = "";
+    if (co->cursor)
+        snprintf(cursor, sizeof cursor, "%s", co->cursor);
+    size_t total = 0;
+    for (int page = 0;; page++) {
+        struct admin_query q = {.status = co->status, .org = co->org,
+                                .limit = one_page ? co->limit : "10000",
+                                .cursor = *cursor ? cursor : NULL};
+        int st = 0;
+        char *json = NULL;
+        admin_cases(cfg, &q, &st, &json);
+        if (st != 200) {
+            int rc = cases_failed(json);
+            free(json);
+            return rc;
+        }
+        json_t *o = json_loads(json, 0, NULL);
+        json_t *arr = json_object_get(o, "cases");
+        const char *next = json_string_value(json_object_get(o, "next_cursor"));
+        if (!o || !json_is_array(arr)) {
+            json_decref(o);
+            free(json);
+            return cases_failed(NULL);
+        }
+        if (one_page && !text) {
+            printf("%s\n", json);             /* the page as the admin API answers it */
+        } else if (text) {
+            case_widths(arr, head, w);
+            if (page == 0)
+                print_case_row(head, w);
+            print_cases_rows(arr, w);
+        } else {
+            json_t *c;
+            size_t i;
+            if (page == 0)
+                fputs("{\"cases\":[", stdout);
+            json_array_foreach(arr, i, c) {
+                char *one = json_dumps(c, JSON_COMPACT);
+                if (!one) {
+                    json_decref(o);
+                    free(json);
+                    return cases_failed(NULL);
+                }
+                printf("%s%s", total + i ? "," : "", one);
+                free(one);
+            }
+        }
+        total += json_array_size(arr);
+        snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+        json_decref(o);
+        free(json);
+        if (one_page || !*cursor)
+            break;
+    }
+    if (text && one_page && *cursor)
+        printf("%zu case(s) shown; more: --cursor %s\n", total, cursor);
+    else if (text)
+        printf("%zu case(s)\n", total);
+    else if (!one_page)
+        fputs("],\"next_cursor\":null}\n", stdout);
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int cmd_cases(int argc, char **argv)
 {
-    const char *conf = NULL, *status = NULL, *format = "text", *case_no = NULL;
+    const char *conf = NULL, *format = "text", *case_no = NULL;
     if (argc < 2 || is_help(argv[1])) {
         fputs(usage_cases, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -400,6 +493,9 @@ static int cmd_cases(int argc, char **argv)
     struct cases_opts co = {.format = "text"};
     static const struct option list_opts[] = {{"status", required_argument, 0, 's'},
                                               {"format", required_argument, 0, 'f'},
+                                              {"org", required_argument, 0, 'o'},
+                                              {"limit", required_argument, 0, 'l'},
+                                              {"cursor", required_argument, 0, 'C'},
                                               {0, 0, 0, 0}};
     const struct cli_cmd cmd = {.name = list ? "cases list" : "cases show", .usage = usage_cases,
                                 .longopts = list ? list_opts : NULL, .opt = cases_opt,
@@ -408,7 +504,6 @@ static int cmd_cases(int argc, char **argv)
     int first = 0, prc = cli_parse(&cmd, argc - 1, argv + 1, &conf, &first);
     if (prc >= 0)
         return prc;
-    status = co.status;
     format = co.format;
     if (show)
         case_no = argv[1 + first];
@@ -416,33 +511,31 @@ static int cmd_cases(int argc, char **argv)
         fprintf(stderr, "fengqiao cases list: --format must be text or json\n");
         return 2;
     }
+    if (co.cursor && !co.limit) {
+        fprintf(stderr, "fengqiao cases list: --cursor continues a page: give --limit too\n");
+        return 2;
+    }
     struct fq_config *cfg = load_config(conf);
     if (!cfg)
         return 1;
-    struct admin_query q = {.status = status, .case_no = case_no, .limit = "10000"};
+    if (list) {
+        int rc = cases_list(cfg, &co);
+        config_free(cfg);
+        return rc;
+    }
+    struct admin_query q = {.case_no = case_no};
     int st = 0;
     char *json = NULL;
-    if (list)
-        admin_cases(cfg, &q, &st, &json);
-    else
-        admin_case(cfg, &q, &st, &json);
+    admin_case(cfg, &q, &st, &json);
     config_free(cfg);
-    int rc = st == 200 ? 0 : 1;
-    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
-    if (st != 200) {
-        fprintf(stderr, "fengqiao cases: %s\n",
-                o && json_is_string(json_object_get(o, "message"))
-                    ? json_string_value(json_object_get(o, "message")) : "failed");
-    } else if (list && strcmp(format, "text") == 0) {
-        print_cases_text(json_object_get(o, "cases"));
-    } else if (show) {
-        char *pretty = json_dumps(o, JSON_INDENT(2));
+    int rc = st == 200 ? 0 : cases_failed(json);
+    if (st == 200) {
+        json_t *o = json_loads(json, 0, NULL);
+        char *pretty = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
         printf("%s\n", pretty ? pretty : json);
         free(pretty);
-    } else {
-        printf("%s\n", json);
+        json_decref(o);
     }
-    json_decref(o);
     free(json);
     return rc;
 }

@@ -196,3 +196,79 @@ def test_cases_list_columns_aligned():
         # the last column, a local date and time, holds one space of its own
         check(field_starts(ln)[:7] == head and len(field_starts(ln)) == 8,
               f"columns not aligned with the header:\n{out}")
+
+
+def test_cases_list_pages_instead_of_truncating():
+    """A ledger longer than one page of 10000 is listed whole without --limit; with --limit the
+    page says how to continue, and following the cursor walks every case once."""
+    import sqlite3
+    d = Daemon()
+    made = [lib.submit(d, f"u-page-{i}", "邻居在楼道堆放杂物，多次沟通无果")[0] for i in range(3)]
+    d.stop()
+    # 10 200 more cases, copies of a real one with their own numbers and times (the daemon is
+    # stopped; its own migrations made the file).
+    db = sqlite3.connect(d.db)
+    cols = [r[1] for r in db.execute("PRAGMA table_info(cases)") if r[1] not in ("id", "case_no", "created_at")]
+    src = db.execute("SELECT id, created_at FROM cases ORDER BY id LIMIT 1").fetchone()
+    db.execute(f"""WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10200)
+                   INSERT INTO cases (case_no, created_at, {", ".join(cols)})
+                   SELECT printf('FQ20200101-%05d', i), {src[1]} - 86400 - i, {", ".join(cols)}
+                   FROM n, cases WHERE cases.id = {src[0]}""")
+    db.commit()
+    db.close()
+    total = 10203
+    r = d.cli("cases", "list", timeout=120)
+    check(r.returncode == 0, f"cases list: {r.stderr}")
+    lines = r.stdout.splitlines()
+    rows = [ln for ln in lines if ln.startswith("FQ")]
+    check(len(rows) == total and lines[-1] == f"{total} case(s)",
+          f"cases list printed {len(rows)} rows, last line {lines[-1]!r}, want {total}")
+    check(all(c in r.stdout for c in made), "the newest cases are missing")
+    r = d.cli("cases", "list", "--format", "json", timeout=120)
+    check(r.returncode == 0, f"cases list --format json: {r.stderr}")
+    doc = json.loads(r.stdout)
+    nos = lib.case_nos(doc["cases"])
+    check(len(nos) == total and len(set(nos)) == total and doc["next_cursor"] is None,
+          f"json: {len(nos)} cases, {len(set(nos))} distinct, next_cursor {doc.get('next_cursor')}")
+    # one page at a time
+    seen, cursor, pages = [], None, 0
+    while True:
+        args = ["cases", "list", "--limit", "4000"] + (["--cursor", cursor] if cursor else [])
+        r = d.cli(*args, timeout=60)
+        check(r.returncode == 0, f"{args}: {r.stderr}")
+        page = [ln.split()[0] for ln in r.stdout.splitlines() if ln.startswith("FQ")]
+        last = r.stdout.splitlines()[-1]
+        pages += 1
+        seen += page
+        if "more: --cursor " in last:
+            check(last.startswith(f"{len(page)} case(s) shown"), f"page footer: {last!r}")
+            cursor = last.split("more: --cursor ", 1)[1].strip()
+        else:
+            check(last == f"{len(page)} case(s)", f"last page footer: {last!r}")
+            break
+        check(pages < 10, "the cursor walk does not end")
+    check(pages == 3 and len(seen) == total and len(set(seen)) == total,
+          f"{pages} pages, {len(seen)} rows, {len(set(seen))} distinct")
+    r = d.cli("cases", "list", "--limit", "2", "--format", "json")
+    page = json.loads(r.stdout)
+    check(len(page["cases"]) == 2 and page["next_cursor"], f"json page: {r.stdout[:200]}")
+    r2 = d.cli("cases", "list", "--limit", "2", "--cursor", page["next_cursor"], "--format", "json")
+    page2 = json.loads(r2.stdout)
+    check(not set(lib.case_nos(page["cases"])) & set(lib.case_nos(page2["cases"])),
+          "the second page repeats the first")
+    r = d.cli("cases", "list", "--cursor", page["next_cursor"])
+    check(r.returncode == 2 and "--limit" in r.stderr, f"--cursor alone: {r.returncode} {r.stderr}")
+    for bad in ("0", "10001", "x"):
+        r = d.cli("cases", "list", "--limit", bad)
+        check(r.returncode == 1 and "limit" in r.stderr, f"--limit {bad}: {r.returncode} {r.stderr}")
+    r = d.cli("cases", "list", "--org", "grid-fy-01", "--limit", "3", "--status", "open")
+    rows = [ln for ln in r.stdout.splitlines() if ln.startswith("FQ")]
+    check(r.returncode == 0 and len(rows) == 3, f"--org grid-fy-01: {r.stdout}{r.stderr}")
+    r = d.cli("cases", "list", "--org", "vil-lq")
+    check(r.returncode == 0 and r.stdout.splitlines()[-1] == "0 case(s)",
+          f"--org vil-lq holds none of them: {r.stdout[-300:]}{r.stderr}")
+    r = d.cli("cases", "list", "--limit", "5", "--cursor", "nonsense")
+    check(r.returncode == 1 and "cursor" in r.stderr, f"a bad cursor: {r.returncode} {r.stderr}")
+
+
+test_cases_list_pages_instead_of_truncating.timeout = 240
