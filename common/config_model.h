@@ -47,6 +47,12 @@ struct fq_config {
 
     int64_t conversation_idle_timeout;  /* 30m */
 
+    /* operational rows kept after they are done (store/retention.h), 0 = for ever */
+    int64_t retention_inbox;        /* 7d: an answer, while a retry of its message can come */
+    int64_t retention_outbox;       /* 3d: a delivered row */
+    int64_t retention_timers;       /* 7d: a fired or cancelled timer */
+    int64_t retention_interval;     /* 1m: how often the scheduler prunes */
+
     bool sensitive_enabled;
 
     char *log_level;                /* "info": error|warn|info|debug */

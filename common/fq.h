@@ -117,6 +117,7 @@ enum fq_msg_kind {
     FQ_MSG_ROSTER,       /* a roster to import (POST /api/v1/roster) */
     FQ_MSG_DELIVERED,    /* the outbox confirms delivery of some rows */
     FQ_MSG_TIMER,        /* the scheduler says timers are due */
+    FQ_MSG_PRUNE,        /* the scheduler asks to remove operational rows past their keep time */
 };
 
 /* Who vouches for the sender of a message: set by the channel adapter that made it (bot/chan/),
@@ -169,7 +170,8 @@ struct fq_msg {
     /* FQ_MSG_ROSTER */
     struct fq_roster *roster;
 
-    /* FQ_MSG_DELIVERED: outbox row ids */
+    /* FQ_MSG_DELIVERED: outbox row ids. FQ_MSG_TIMER: timer ids. FQ_MSG_PRUNE: one slot per
+     * table of store/retention.h, where the core writes how many rows it removed. */
     int64_t *ids;
     size_t n_ids;
 

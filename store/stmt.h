@@ -55,6 +55,8 @@ enum stmt_id {
     /* surveys.c, wecom.c: the statements that run per message or per case */
     ST_REACH_PUT, ST_REACH_GET,
     ST_KF_GET, ST_KF_INBOUND, ST_KF_SENT, ST_KF_BLOCKED,
+    /* retention.c */
+    ST_PRUNE_INBOX, ST_PRUNE_OUTBOX, ST_PRUNE_TIMERS,
     ST__COUNT
 };
 

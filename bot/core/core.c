@@ -30,6 +30,7 @@
 #include "handlers/timers.h"
 #include "store/outbox_table.h"
 #include "store/roster_table.h"
+#include "store/retention.h"
 #include "store/store.h"
 #include "bot/chan/chat/chat_msg.h"
 #include "bot/sys/log.h"
@@ -260,6 +261,23 @@ static enum fq_err run_roster(struct fq_ctx *ctx, struct fq_msg *m)
     return err;
 }
 
+/* Retention: removes what is past its keep time, a piece of each table; the counts go back in
+ * m->ids (one slot per table). */
+static enum fq_err run_prune(struct fq_ctx *ctx, struct fq_msg *m)
+{
+    if (m->n_ids != PRUNE__COUNT)
+        return FQ_EINVAL;
+    const struct store_keep k = {.keep = {
+        [PRUNE_INBOX] = ctx->cfg->retention_inbox,
+        [PRUNE_OUTBOX] = ctx->cfg->retention_outbox,
+        [PRUNE_TIMERS] = ctx->cfg->retention_timers,
+    }};
+    enum fq_err err = store_prune(ctx->store, &k, ctx->now, CORE_PRUNE_LIMIT, m->ids);
+    if (!err)
+        m->status = 200;
+    return err;
+}
+
 /* Runs one message; a failure leaves the savepoint for the caller to roll back. */
 static enum fq_err run_one(struct core *c, struct fq_ctx *ctx, struct fq_msg *m,
                            struct payload_stats *st)
@@ -275,6 +293,8 @@ static enum fq_err run_one(struct core *c, struct fq_ctx *ctx, struct fq_msg *m,
         return store_outbox_done(c->store, m->ids, m->n_ids, ctx->now);
     case FQ_MSG_TIMER:   /* due timers, or housekeeping without ids (bot/core/sched.c) */
         return sched_run(ctx, ctx->cfg->mqtt_prefix, m);
+    case FQ_MSG_PRUNE:
+        return run_prune(ctx, m);
     }
     return FQ_EINVAL;
 }

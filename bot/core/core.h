@@ -12,6 +12,10 @@
 struct core;
 struct fq_lexicon;
 
+/* An FQ_MSG_PRUNE (bot/core/sched.c) removes at most this many rows of each operational table
+ * (store/retention.h) in the batch it runs in: a few milliseconds of the writer. */
+#define CORE_PRUNE_LIMIT 500
+
 /* Creates the core (opening its own store connection) and starts its thread. cfg and lex are
  * borrowed and must outlive the core (core_set_config swaps them on SIGHUP). */
 enum fq_err core_start(const struct fq_config *cfg, const struct fq_lexicon *lex,

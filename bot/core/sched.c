@@ -21,7 +21,13 @@
  *   with no ids: the core reloads the roster and runs timers_housekeep (absence reassignment,
  *   one pending digest per supervisor).
  * - Metrics are counted after commit, in the done callback, for the ids the core left non-zero
- *   (timers that had an effect). */
+ *   (timers that had an effect).
+ * - Retention (store/retention.h): every retention.interval the loop sends an FQ_MSG_PRUNE; the
+ *   core removes at most CORE_PRUNE_LIMIT rows of each operational table in its batch (a few
+ *   milliseconds), and while a table gave a full piece the loop asks again PRUNE_AGAIN_MS later,
+ *   so a long backlog drains without ever holding the writer for long. After each round this
+ *   thread counts the tables on its own connection (a WAL reader: the core does not wait) for
+ *   /metrics. */
 #include "bot/core/sched.h"
 
 #include <pthread.h>
@@ -34,6 +40,7 @@
 #include "handlers/actions.h"
 #include "handlers/roster.h"
 #include "handlers/timers.h"
+#include "store/retention.h"
 #include "store/timer_lifecycle.h"
 #include "store/timer_table.h"
 #include "store/store.h"
@@ -45,6 +52,8 @@
 #define BATCH 256
 #define POLL_MS 1000
 #define RETRY_MS 1000
+#define PRUNE_AGAIN_MS 100
+#define PRUNE_FIRST_MS 10000     /* the first round after start, at the latest */
 
 struct sched {
     pthread_t thread;
@@ -56,6 +65,8 @@ struct sched {
 
     struct store *store;             /* this thread's own connection */
     struct core *core;
+    int64_t prune_every_ms;          /* retention.interval */
+    int64_t pruned[PRUNE__COUNT];    /* the last round's removals (set by the done callback) */
 
     /* the batch in flight: kinds by position in the message's ids (read by the done callback,
      * on the core thread, while this thread waits) */
@@ -147,7 +158,9 @@ enum fq_err sched_run(struct fq_ctx *ctx, const char *prefix, struct fq_msg *m)
 static void on_done(struct fq_msg *m, void *arg)
 {
     struct sched *s = arg;
-    if (m->status == 200)
+    if (m->status == 200 && m->kind == FQ_MSG_PRUNE)
+        memcpy(s->pruned, m->ids, sizeof s->pruned);
+    else if (m->status == 200)
         for (size_t i = 0; i < m->n_ids && i < s->n_kinds; i++)
             if (m->ids[i])
                 metrics_timer_fired(timers_metric_label(s->kinds[i]));
@@ -241,6 +254,36 @@ static bool housekeep(struct sched *s)
     return m && push_wait(s, m);
 }
 
+/* One retention round; then the table sizes for /metrics. Returns 1 when a table gave a full
+ * piece (more may be due), 0 when done, -1 on failure. */
+static int prune(struct sched *s)
+{
+    struct fq_msg *m = fq_msg_new(FQ_MSG_PRUNE);
+    int64_t *counts = m ? calloc(PRUNE__COUNT, sizeof *counts) : NULL;
+    if (!counts) {
+        fq_msg_free(m);
+        return -1;
+    }
+    m->ids = counts;         /* ownership moves with the message */
+    m->n_ids = PRUNE__COUNT;
+    memset(s->pruned, 0, sizeof s->pruned);
+    if (!push_wait(s, m)) {
+        log_warn("retention: pruning failed (retrying)");
+        return -1;
+    }
+    int more = 0;
+    for (int t = 0; t < PRUNE__COUNT; t++) {
+        metrics_pruned(store_prunable_names[t], s->pruned[t]);
+        more |= s->pruned[t] >= CORE_PRUNE_LIMIT;
+    }
+    struct store_sizes z;
+    if (store_sizes(s->store, &z) == FQ_OK)
+        metrics_table_sizes(&z);
+    else
+        log_warn("retention: table sizes not read db=\"%s\"", store_errmsg(s->store));
+    return more;
+}
+
 /* Sleeps until the monotonic deadline (ms), a kick or stop. */
 static void sleep_until(struct sched *s, int64_t deadline_ms)
 {
@@ -271,7 +314,16 @@ static void *sched_main(void *arg)
     log_thread_name("fq-timers");
     char *gen = NULL;
     bool need_housekeeping = true;
+    /* retention.interval is positive in a real configuration; 0 (a bare test one) prunes never */
+    int64_t next_prune = s->prune_every_ms <= 0 ? INT64_MAX
+                         : fq_mono_ms() + (s->prune_every_ms < PRUNE_FIRST_MS ? s->prune_every_ms
+                                                                              : PRUNE_FIRST_MS);
     while (!stopping(s)) {
+        if (s->prune_every_ms > 0 && fq_mono_ms() >= next_prune) {
+            int r = prune(s);
+            next_prune = fq_mono_ms() + (r > 0 ? PRUNE_AGAIN_MS : r < 0 ? RETRY_MS
+                                                                       : s->prune_every_ms);
+        }
         char *g = roster_generation(s->store);
         if (need_housekeeping || !fq_streq(g, gen)) {
             if (housekeep(s)) {
@@ -292,7 +344,8 @@ static void *sched_main(void *arg)
             if (until < wait)
                 wait = until < 0 ? 0 : until;
         }
-        sleep_until(s, fq_mono_ms() + wait);
+        int64_t deadline = fq_mono_ms() + wait;
+        sleep_until(s, deadline < next_prune ? deadline : next_prune);
     }
     free(gen);
     return NULL;
@@ -312,6 +365,7 @@ enum fq_err sched_start(const struct fq_config *cfg, struct core *core, struct s
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
     s->core = core;
+    s->prune_every_ms = cfg->retention_interval * 1000;
     enum fq_err err = store_open(cfg->store_path, &s->store, cause);
     if (err)
         goto fail;

@@ -131,6 +131,11 @@ static const struct key_def keys[] = {
 
     {"conversation", "idle_timeout", K_DUR, OFF(conversation_idle_timeout), "30m", D_POS, 0, NULL},
 
+    {"retention", "inbox", K_DUR, OFF(retention_inbox), "7d", D_ANY, 0, NULL},
+    {"retention", "outbox", K_DUR, OFF(retention_outbox), "3d", D_ANY, 0, NULL},
+    {"retention", "timers", K_DUR, OFF(retention_timers), "7d", D_ANY, 0, NULL},
+    {"retention", "interval", K_DUR, OFF(retention_interval), "1m", D_POS, 0, NULL},
+
     {"sensitive", "enabled", K_BOOL, OFF(sensitive_enabled), "false", 0, 0, 0, NULL},
 
     {"log", "level", K_STR, OFF(log_level), "info", 0, 0, 0, check_log_level},
@@ -141,8 +146,8 @@ static const struct key_def keys[] = {
 _Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");
 
 static const char *const sections[] = {"server", "store", "mqtt", "chat", "wecom",
-                                       "admin", "sla", "survey", "conversation", "sensitive",
-                                       "log"};
+                                       "admin", "sla", "survey", "conversation", "retention",
+                                       "sensitive", "log"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 static char **str_at(struct fq_config *c, const struct key_def *k)

@@ -11,6 +11,7 @@
 #include "bot/sys/metrics.h"
 #include "bot/version.h"
 #include "common/fq.h"
+#include "store/retention.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -45,6 +46,12 @@ static const char *const timer_kinds[] = {"reminder", "escalation",      "overdu
 
 static const char *const sev_labels[3] = {"blue", "yellow", "red"};
 
+/* fq_table_rows{table}: the order of table_names is the order of table_rows */
+static const char *const table_names[] = {"inbox", "outbox", "outbox_pending", "timers",
+                                          "timers_pending", "cases", "case_events", "surveys",
+                                          "conversations_open"};
+#define N_TABLES (sizeof table_names / sizeof table_names[0])
+
 /* ---- the counters ---------------------------------------------------------------------------- */
 static atomic_uint_least64_t requests[EP__COUNT][N_STATUS];
 static atomic_uint_least64_t messages_in[N_IN_CH];
@@ -59,6 +66,10 @@ static atomic_uint_least64_t batches;
 static atomic_uint_least64_t batch_messages;
 static atomic_long wecom_failing_code;
 static atomic_uint_least64_t wecom_kf_blocked;
+static atomic_uint_least64_t pruned[PRUNE__COUNT];
+static atomic_int_least64_t table_rows[N_TABLES];
+static atomic_int_least64_t db_bytes;
+static atomic_int sizes_known;            /* 0 until the first retention round */
 
 /* Index of s in names, or the last index ("other") when absent. */
 static size_t label_index(const char *const *names, size_t n, const char *s)
@@ -138,6 +149,24 @@ void metrics_wecom_failing(long errcode) { atomic_store(&wecom_failing_code, err
 long metrics_wecom_failing_code(void) { return atomic_load(&wecom_failing_code); }
 void metrics_wecom_kf_blocked(void) { add1(&wecom_kf_blocked); }
 
+void metrics_pruned(const char *table, int64_t n)
+{
+    if (n > 0)
+        atomic_fetch_add_explicit(&pruned[label_index(store_prunable_names, PRUNE__COUNT, table)],
+                                  (uint64_t)n, memory_order_relaxed);
+}
+
+void metrics_table_sizes(const struct store_sizes *z)
+{
+    const int64_t v[N_TABLES] = {z->inbox, z->outbox, z->outbox_pending, z->timers,
+                                 z->timers_pending, z->cases, z->case_events, z->surveys,
+                                 z->conversations_open};
+    for (size_t i = 0; i < N_TABLES; i++)
+        atomic_store(&table_rows[i], v[i]);
+    atomic_store(&db_bytes, z->db_bytes);
+    atomic_store(&sizes_known, 1);
+}
+
 /* ---- rendering ------------------------------------------------------------------------------- */
 static void head(struct fq_buf *b, const char *name, const char *type, const char *help)
 {
@@ -212,6 +241,20 @@ char *metrics_render(void)
     head(&b, "fq_wecom_kf_blocked_total", "counter",
          "Customer-service messages not sent because the 48 h / 5-message window was closed.");
     buf_printf(&b, "fq_wecom_kf_blocked_total %llu\n", (unsigned long long)get(&wecom_kf_blocked));
+
+    head(&b, "fq_pruned_rows_total", "counter",
+         "Operational rows removed after their keep time (retention.*), by table.");
+    by_label(&b, "fq_pruned_rows_total", "table", store_prunable_names, pruned, PRUNE__COUNT);
+    if (atomic_load(&sizes_known)) {
+        head(&b, "fq_table_rows", "gauge",
+             "Rows by table, read after each retention round (cases, case_events and surveys "
+             "as their largest id: they are never removed).");
+        for (size_t i = 0; i < N_TABLES; i++)
+            buf_printf(&b, "fq_table_rows{table=\"%s\"} %lld\n", table_names[i],
+                       (long long)atomic_load(&table_rows[i]));
+        head(&b, "fq_db_bytes", "gauge", "Size of the database file (page_count * page_size).");
+        buf_printf(&b, "fq_db_bytes %lld\n", (long long)atomic_load(&db_bytes));
+    }
 
     head(&b, "fq_batches_total", "counter", "Group commits of the core.");
     buf_printf(&b, "fq_batches_total %llu\n", (unsigned long long)get(&batches));

@@ -30,6 +30,12 @@ void metrics_wecom_failing(long errcode);
 long metrics_wecom_failing_code(void);                /* 0 when ok */
 void metrics_wecom_kf_blocked(void);                  /* a kf message not sent: window closed */
 
+/* Retention (store/retention.h): rows removed from a table ("inbox" "outbox" "timers"), and the
+ * sizes read after each round (fq_table_rows, fq_db_bytes). */
+struct store_sizes;
+void metrics_pruned(const char *table, int64_t n);
+void metrics_table_sizes(const struct store_sizes *z);
+
 /* Renders every metric in Prometheus text format. Caller frees. */
 char *metrics_render(void);
 
