@@ -49,7 +49,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/unit/helpers/*.c)
 
-.PHONY: all deps FORCE test unit integration run bench bench-callgrind fuzz fuzz-bins soak asan layering clean smoke valgrind
+.PHONY: all deps FORCE test unit integration run bench bench-callgrind scale fuzz fuzz-bins soak asan layering clean smoke valgrind
 
 all: $(BIN)
 
@@ -162,6 +162,12 @@ bench: deps all
 # FQ_BIN=path/to/fengqiao measures another build, e.g. an older commit's.
 bench-callgrind: deps all
 	@sh tests/bench/callgrind.sh
+
+# Costs against years of history (tests/bench/scale.sh): a database of SCALE_CASES cases
+# (default 1 000 000) built once under build/scale/, the monthly report, a case-list page, a
+# month's ledger and a 99 100-node roster import timed with FQ_BIN (default bin/fengqiao).
+scale: deps all
+	@sh tests/bench/scale.sh
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang in their own tree against every object
 # but bot/main.c; each runs FUZZ_SECONDS from its seeds in tests/fuzz/corpus/<target>/ and prints

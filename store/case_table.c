@@ -242,18 +242,113 @@ enum fq_err store_case_get_id(struct store *s, int64_t id, struct fq_case *out)
     return case_get_one(s, ST_CASE_GET_ID, st, out);
 }
 
-/* The filter every listing shares. ?1 status ("open": not finished), ?2 org (handling node or
- * place), ?3/?4 channel/user, ?5 mediator, ?6 since (inclusive), ?7 until (exclusive), ?8
- * limit (-1: none). */
-#define CASE_FILTER                                                                            \
-    " (?1 IS NULL OR status = ?1 OR"                                                           \
-    "  (?1 = 'open' AND status NOT IN ('resolved', 'closed', 'cancelled')))"                   \
-    " AND (?2 IS NULL OR org_id = ?2 OR place_org = ?2)"                                       \
-    " AND (?3 IS NULL OR channel = ?3) AND (?4 IS NULL OR user = ?4)"                          \
-    " AND (?5 IS NULL OR mediator_id = ?5)"                                                    \
-    " AND (?6 = 0 OR created_at >= ?6) AND (?7 = 0 OR created_at < ?7)"                       \
-    " AND (?9 = 0 OR created_at < ?10 OR (created_at = ?10 AND id < ?9))"                      \
-    " ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?11"
+/* The case list. A filter that is not given is left out of the statement instead of written as
+ * "(?1 IS NULL OR ...)", which would keep SQLite from using any index for it; so each
+ * combination of given filters (a bit each, CASE_LIST_SHAPES in all) has its own statement,
+ * built on first use and kept per connection. Migration 0007 adds the indexes they need: status
+ * and org with creation time, the open cases by creation time. Keyset paging compares the row
+ * value (created_at, id), which an index on created_at (holding the rowid) serves directly.
+ * Parameters keep their numbers in every shape (binding one a shape does not name is a harmless
+ * SQLITE_RANGE, ignored): ?1 status, ?2 org (handling node or place),
+ * ?3/?4 channel/user, ?5 mediator, ?6 since (inclusive), ?7 until (exclusive), ?8 limit (-1:
+ * none), ?9/?10 the cursor (id, created_at), ?11 offset. */
+enum {
+    CL_STATUS = 1, CL_OPEN = 2, CL_ORG = 4, CL_RESIDENT = 8, CL_MEDIATOR = 16, CL_SINCE = 32,
+    CL_UNTIL = 64, CL_CURSOR = 128
+};
+_Static_assert(CL_CURSOR * 2 == CASE_LIST_SHAPES, "one statement per combination");
+
+static unsigned case_list_shape(const struct fq_case_filter *f)
+{
+    unsigned k = 0;
+    if (f->status)
+        k |= strcmp(f->status, "open") == 0 ? CL_OPEN : CL_STATUS;
+    if (f->org_id)
+        k |= CL_ORG;
+    if (f->channel && f->user)
+        k |= CL_RESIDENT;
+    if (f->mediator_id)
+        k |= CL_MEDIATOR;
+    if (f->since)
+        k |= CL_SINCE;
+    if (f->until)
+        k |= CL_UNTIL;
+    if (f->after_id)
+        k |= CL_CURSOR;
+    return k;
+}
+
+/* The statement text of a shape; false when out of memory. */
+static bool case_list_sql(unsigned k, struct fq_buf *b)
+{
+    static const struct {
+        unsigned bit;
+        const char *cond;
+    } terms[] = {
+        {CL_STATUS, "status = ?1"},
+        {CL_OPEN, "status NOT IN ('resolved', 'closed', 'cancelled')"},
+        {CL_ORG, "(org_id = ?2 OR place_org = ?2)"},
+        {CL_RESIDENT, "channel = ?3 AND user = ?4"},
+        {CL_MEDIATOR, "mediator_id = ?5"},
+        {CL_SINCE, "created_at >= ?6"},
+        {CL_UNTIL, "created_at < ?7"},
+        {CL_CURSOR, "(created_at, id) < (?10, ?9)"},
+    };
+    buf_puts(b, "SELECT " CASE_COLS " FROM cases WHERE ");
+    bool any = false;
+    for (size_t i = 0; i < sizeof terms / sizeof terms[0]; i++)
+        if (k & terms[i].bit) {
+            buf_puts(b, any ? " AND " : "");
+            buf_puts(b, terms[i].cond);
+            any = true;
+        }
+    buf_puts(b, any ? "" : "1");
+    buf_puts(b, " ORDER BY created_at DESC, id DESC LIMIT ?8 OFFSET ?11");
+    return !b->oom;
+}
+
+/* The shape's cached statement, or a fresh one while the cached one is still stepping (a
+ * callback listing again); NULL on failure. */
+static sqlite3_stmt *case_list_stmt(struct store *s, unsigned k)
+{
+    sqlite3_stmt *st = s->case_list[k];
+    if (st && !sqlite3_stmt_busy(st))
+        return st;
+    struct fq_buf b;
+    buf_init(&b);
+    sqlite3_stmt *fresh = NULL;
+    if (case_list_sql(k, &b) &&
+        sqlite3_prepare_v3(s->db, b.s, -1, st ? 0 : SQLITE_PREPARE_PERSISTENT, &fresh,
+                           NULL) != SQLITE_OK) {
+        sqlite3_finalize(fresh);
+        fresh = NULL;
+    }
+    buf_cleanup(&b);
+    if (fresh && !st)
+        s->case_list[k] = fresh;
+    return fresh;
+}
+
+static void case_list_done(struct store *s, unsigned k, sqlite3_stmt *st)
+{
+    if (s->case_list[k] == st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    } else {
+        sqlite3_finalize(st);
+    }
+}
+
+const char *store_case_list_sql(const struct fq_case_filter *f, char *buf, size_t size)
+{
+    struct fq_buf b;
+    buf_init(&b);
+    bool ok = case_list_sql(case_list_shape(f), &b) && b.len < size;
+    if (ok)
+        memcpy(buf, b.s, b.len + 1);
+    buf_cleanup(&b);
+    return ok ? buf : NULL;
+}
 
 enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
                             void (*cb)(const struct fq_case *c, void *arg), void *arg)
@@ -261,19 +356,8 @@ enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
     static const struct fq_case_filter none = {0};
     if (!f)
         f = &none;
-    enum stmt_id id;
-    const char *sql;
-    if (f->channel && f->user) {
-        id = ST_CASE_LIST_RESIDENT;
-        sql = "SELECT " CASE_COLS " FROM cases WHERE channel = ?3 AND user = ?4 AND" CASE_FILTER;
-    } else if (f->mediator_id) {
-        id = ST_CASE_LIST_MEDIATOR;
-        sql = "SELECT " CASE_COLS " FROM cases WHERE mediator_id = ?5 AND" CASE_FILTER;
-    } else {
-        id = ST_CASE_LIST;
-        sql = "SELECT " CASE_COLS " FROM cases WHERE" CASE_FILTER;
-    }
-    sqlite3_stmt *st = STMT(s, id, sql);
+    unsigned k = case_list_shape(f);
+    sqlite3_stmt *st = case_list_stmt(s, k);
     if (!st)
         return store_err(s);
     bind_text(st, 1, f->status);
@@ -304,7 +388,7 @@ enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
     }
     if (!err && rc != SQLITE_DONE)
         err = store_map_rc(rc);
-    stmt_done(s, id, st);
+    case_list_done(s, k, st);
     return err;
 }
 

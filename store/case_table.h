@@ -58,6 +58,9 @@ struct fq_case_filter {
 /* Calls cb for each case, newest first (created_at, then id). cb's case is borrowed. */
 enum fq_err store_case_list(struct store *s, const struct fq_case_filter *f,
                             void (*cb)(const struct fq_case *c, void *arg), void *arg);
+/* The statement store_case_list runs for f's combination of filters, copied into buf (NULL when
+ * it does not fit), for tests that check its query plan. */
+const char *store_case_list_sql(const struct fq_case_filter *f, char *buf, size_t size);
 /* Cases of one resident created at or after `since` (the repeat-report rule of
  * docs/contract.md 6.7). */
 enum fq_err store_case_count_by_resident(struct store *s, const char *channel, const char *user,

@@ -2,10 +2,10 @@
  * the arithmetic). They select case ids; the cases and their events are read with
  * store_case_get_id and store_case_events, so the column mapping stays in cases.c alone.
  *
- * The statements are constant texts in the connection's statement cache (store/stmt.h). No
- * index is added for reports
- * (cases_created already exists): a report is rare, while an index would tax every write on the
- * hot path. */
+ * The statements are constant texts in the connection's statement cache (store/stmt.h). A
+ * period's cases are a union of index ranges (migration 0007: created, updated, resolved, closed
+ * and the open cases), so a month's report reads the cases of that month and those still open
+ * or touched since, not every case ever stored. */
 #include "store/stmt.h"
 #include "common/fq.h"
 #include "store/report_query.h"
@@ -48,14 +48,26 @@ static enum fq_err collect_ids(struct store *s, enum stmt_id id, sqlite3_stmt *s
     return err;
 }
 
+#define REPORT_CASE_IDS_SQL                                                                    \
+    "SELECT id FROM cases WHERE id IN ("                                                       \
+    " SELECT id FROM cases WHERE created_at >= ?1 AND created_at < ?2"                         \
+    " UNION SELECT id FROM cases WHERE updated_at >= ?1"                                       \
+    " UNION SELECT id FROM cases WHERE resolved_at > 0 AND resolved_at >= ?1"                  \
+    " UNION SELECT id FROM cases WHERE closed_at > 0 AND closed_at >= ?1"                      \
+    " UNION SELECT id FROM cases WHERE status NOT IN ('resolved', 'closed', 'cancelled'))"     \
+    " AND created_at < ?2 ORDER BY created_at, id"
+#define REPORT_CREATED_IDS_SQL                                                                 \
+    "SELECT id FROM cases WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, id"
+
+const char *store_report_sql(int which)
+{
+    return which == 0 ? REPORT_CASE_IDS_SQL : which == 1 ? REPORT_CREATED_IDS_SQL : NULL;
+}
+
 enum fq_err store_report_case_ids(struct store *s, int64_t start, int64_t end, int64_t **ids,
                                   size_t *n)
 {
-    sqlite3_stmt *st = STMT(s, ST_REPORT_CASE_IDS,
-                            "SELECT id FROM cases WHERE created_at < ?2 AND ("
-                            "created_at >= ?1 OR resolved_at >= ?1 OR closed_at >= ?1 OR "
-                            "updated_at >= ?1 OR status NOT IN ('resolved', 'closed', "
-                            "'cancelled')) ORDER BY created_at, id");
+    sqlite3_stmt *st = STMT(s, ST_REPORT_CASE_IDS, REPORT_CASE_IDS_SQL);
     if (!st) {
         *ids = NULL;
         *n = 0;
@@ -69,9 +81,7 @@ enum fq_err store_report_case_ids(struct store *s, int64_t start, int64_t end, i
 enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end, int64_t **ids,
                                      size_t *n)
 {
-    sqlite3_stmt *st = STMT(s, ST_REPORT_CREATED_IDS,
-                            "SELECT id FROM cases WHERE created_at >= ?1 AND created_at < ?2 "
-                            "ORDER BY created_at, id");
+    sqlite3_stmt *st = STMT(s, ST_REPORT_CREATED_IDS, REPORT_CREATED_IDS_SQL);
     if (!st) {
         *ids = NULL;
         *n = 0;

@@ -15,6 +15,9 @@ enum fq_err store_report_case_ids(struct store *s, int64_t start, int64_t end, i
 /* Ids of cases created in [start, end), oldest first (the ledger). *ids: caller frees. */
 enum fq_err store_report_created_ids(struct store *s, int64_t start, int64_t end, int64_t **ids,
                                      size_t *n);
+/* The statement of store_report_case_ids (0) or store_report_created_ids (1), for tests that
+ * check its query plan; NULL for another number. */
+const char *store_report_sql(int which);
 /* The note of the case's latest resolved or closed event: the agreement reached, or why the
  * mediation ended (the ledger's 调解结果/协议). *note: caller frees; NULL when there is none. */
 enum fq_err store_report_outcome_note(struct store *s, int64_t case_id, char **note);

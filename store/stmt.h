@@ -29,7 +29,6 @@ enum stmt_id {
     ST_CONVO_GET, ST_CONVO_PUT, ST_CONVO_IDLE, ST_CONVO_OPEN_COUNT,
     /* cases.c */
     ST_DAY_SEQ_NEXT, ST_CASE_INSERT, ST_CASE_UPDATE, ST_CASE_GET, ST_CASE_GET_ID,
-    ST_CASE_LIST, ST_CASE_LIST_RESIDENT, ST_CASE_LIST_MEDIATOR,
     ST_CASE_COUNT_RESIDENT, ST_MEDIATOR_LOAD,
     ST_EVENT_ADD, ST_EVENT_LIST,
     /* roster.c */
@@ -60,9 +59,13 @@ enum stmt_id {
     ST__COUNT
 };
 
+/* The case list's statements, one per combination of the filters given (store/case_table.c). */
+#define CASE_LIST_SHAPES 256
+
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST__COUNT];
+    sqlite3_stmt *case_list[CASE_LIST_SHAPES];
     uint64_t commits;
     int sp_depth;                    /* open store_savepoint()s */
     bool readonly;

@@ -106,6 +106,8 @@ void store_close(struct store *s)
         return;
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    for (int i = 0; i < CASE_LIST_SHAPES; i++)
+        sqlite3_finalize(s->case_list[i]);
     sqlite3_close_v2(s->db);
     store_lock_release(s->lock_db, s->lock_fd);
     free(s->lock_db);

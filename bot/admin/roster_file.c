@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ENTRIES 100000
+#define MAX_ENTRIES 1000000   /* a province has about 100 000 org nodes */
 #define MAX_STR 256
 
 static enum fq_err fail(char **problem, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -344,13 +344,15 @@ Test(backup, schema_an_older_version_is_compared_with_that_version)
     free(cause);
     if (store_schema_latest() < 2)
         return;
-    /* the same file claiming the newest version lacks what the later migrations add */
+    /* the same file claiming the newest version lacks what the later migrations add (and
+     * holds what they drop) */
     cr_assert_eq(sqlite3_open(dst, &db), SQLITE_OK);
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", store_schema_latest());
     cr_assert_eq(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK);
     sqlite3_close(db);
     cr_assert_eq(store_backup_check(dst, NULL, &cause), FQ_EINVAL);
-    cr_assert(strstr(cause, "is missing"), "%s", cause);
+    cr_assert(strstr(cause, "is missing") || strstr(cause, "is not in schema version"), "%s",
+              cause);
     free(cause);
 }
 
