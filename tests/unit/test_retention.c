@@ -1,7 +1,7 @@
 /* test_retention.c: store_prune and store_sizes (store/retention.h) on a real SQLite file made by
  * the daemon's migrations: what is removed and what never is, the pieces, keep time 0, and that
- * each prune statement finds its rows through an index (EXPLAIN QUERY PLAN), so its cost
- * follows the rows it removes, not the history. */
+ * the outbox and timer prunes find their rows through an index (EXPLAIN QUERY PLAN), so their
+ * cost follows the rows they remove, not the history (the inbox, kept short, is read whole). */
 #include <criterion/criterion.h>
 
 #include <ftw.h>
@@ -155,8 +155,8 @@ Test(retention, each_prune_finds_its_rows_through_an_index)
 {
     fill(50, 30 * DAY);
     sql("ANALYZE");
-    const char *index[PRUNE__COUNT] = {"inbox_at", "outbox_delivered", "timers_finished"};
-    for (int t = 0; t < PRUNE__COUNT; t++) {
+    const char *index[PRUNE__COUNT] = {NULL, "outbox_delivered", "timers_finished"};
+    for (int t = PRUNE_OUTBOX; t < PRUNE__COUNT; t++) {
         char q[1024];
         snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", store_prune_sql((enum store_prunable)t));
         sqlite3_stmt *s;
