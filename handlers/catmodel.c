@@ -247,6 +247,13 @@ size_t catnorm_apply(const catnorm *n, const char *in, size_t len, char *out, si
     return fold_text(n, in, len, out, cap);
 }
 
+long catnorm_t2s(const catnorm *n, long cp)
+{
+    if (n && cp >= T2S_FIRST && cp <= T2S_LAST && n->map[cp - T2S_FIRST])
+        return (long)n->map[cp - T2S_FIRST];
+    return cp;
+}
+
 /* ---- model ---------------------------------------------------------------------------------- */
 typedef struct {
     uint32_t hash;   /* low 32 bits of the n-gram's FNV-1a hash */

@@ -26,12 +26,14 @@
  *   phone number, punctuation and spaces, at least 4 characters remain, and the text is not a
  *   numbered choice. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/fq.h"
 #include "common/roster_model.h"
+#include "handlers/catmodel.h"
 #include "handlers/classify.h"
 #include "handlers/danger.h"
 #include "handlers/i18n.h"
@@ -107,9 +109,8 @@ static bool is_punct_cp(int32_t c)
     }
 }
 
-static void put_cp(struct fq_buf *b, int32_t c)
+static size_t utf8_encode(int32_t c, char u[4])
 {
-    char u[4];
     size_t n;
     if (c < 0x80) {
         u[0] = (char)c;
@@ -130,7 +131,13 @@ static void put_cp(struct fq_buf *b, int32_t c)
         u[3] = (char)(0x80 | (c & 0x3F));
         n = 4;
     }
-    buf_add(b, u, n);
+    return n;
+}
+
+static void put_cp(struct fq_buf *b, int32_t c)
+{
+    char u[4];
+    buf_add(b, u, utf8_encode(c, u));
 }
 
 /* Decodes s into code points with their byte offsets (offs has n+1 entries: the end last).
@@ -328,10 +335,10 @@ static void blank(char *text, const struct fq_textmask *m, const char *word, uin
 
 /* ---- category and place -------------------------------------------------------------------- */
 static int find_category(const struct fq_lexicon *lx, const char *text,
-                         const struct fq_textmask *m)
+                         const struct fq_textmask *m, size_t *score_out)
 {
     int best = -1, other = fq_category_index("other");
-    size_t best_score = 0;
+    size_t best_score = 0, other_score = 0;
     bool other_hit = false;
     for (int i = 0; i < FQ_N_CATEGORIES; i++) {
         size_t score = 0;
@@ -342,6 +349,7 @@ static int find_category(const struct fq_lexicon *lx, const char *text,
                 score += fq_utf8_len(wl->words[k]);
         if (i == other) {
             other_hit = score > 0;
+            other_score = score;
             continue;
         }
         if (score > best_score) {
@@ -349,6 +357,7 @@ static int find_category(const struct fq_lexicon *lx, const char *text,
             best = i;
         }
     }
+    *score_out = best >= 0 ? best_score : other_score;
     return best >= 0 ? best : (other_hit ? other : -1);
 }
 
@@ -377,22 +386,212 @@ void classify_roster_probes(struct fq_roster *r)
     }
 }
 
-static int find_place(const struct fq_roster *r, const char *text, const struct fq_textmask *m)
+/* ---- place keys (classify_roster_prepare) ---------------------------------------------------- */
+/* The category model and the normaliser place keys are read through. */
+struct classify_model {
+    catnorm *norm;
+    catmodel *model;                 /* NULL: keywords only */
+    int cat_of[CATMODEL_MAX_CLASSES];/* model class -> fq_categories index */
+};
+
+struct classify_model *classify_model_open(const char *model, size_t len, char *err,
+                                           size_t errsize)
+{
+    struct classify_model *cm = calloc(1, sizeof *cm);
+    if (!cm) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    if (model) {
+        if (!(cm->model = catmodel_parse(model, len, err, errsize)))
+            goto fail;
+        for (int c = 0; c < catmodel_nclasses(cm->model); c++)
+            if ((cm->cat_of[c] = fq_category_index(catmodel_class_name(cm->model, c))) < 0) {
+                snprintf(err, errsize, "the category model has an unknown category %s",
+                         catmodel_class_name(cm->model, c));
+                goto fail;
+            }
+    }
+    if (!(cm->norm = catnorm_open(NULL, err, errsize)))
+        goto fail;
+    return cm;
+fail:
+    classify_model_close(cm);
+    return NULL;
+}
+
+void classify_model_close(struct classify_model *cm)
+{
+    if (!cm)
+        return;
+    catmodel_free(cm->model);
+    catnorm_close(cm->norm);
+    free(cm);
+}
+
+/* A place key of s (see classify.h): into *key (caller frees); with at non-NULL also, for each
+ * key byte, the byte offset in s of its code point ((*at)[i]), the offset after it ((*at)[i] of
+ * the next byte, *at has keylen+1 entries with s's length last) and in *brk whether a word break
+ * (a space or punctuation, or the start) comes just before it. Returns the key's length, or
+ * (size_t)-1 out of memory. */
+static size_t place_key(const catnorm *cn, const char *s, char **key, size_t **at, bool **brk)
+{
+    size_t len = strlen(s), o = 0;
+    char *k = malloc(len * 2 + 4);   /* t2s maps a BMP character to a BMP character */
+    size_t *a = at ? malloc((len * 2 + 5) * sizeof *a) : NULL;
+    bool *b = at ? malloc((len * 2 + 5) * sizeof *b) : NULL;
+    if (!k || (at && (!a || !b))) {
+        free(k);
+        free(a);
+        free(b);
+        return (size_t)-1;
+    }
+    const char *p = s, *end = s + len;
+    bool pending = true;
+    while (p < end) {
+        const char *from = p;
+        int32_t c = fq_utf8_next(&p, end);
+        if (c < 0) {
+            p = from + 1;
+            continue;
+        }
+        if (c >= 0xFF01 && c <= 0xFF5E)
+            c -= 0xFEE0;
+        if (c == CP_IDEO_SPACE || is_punct_cp(c)) {
+            pending = true;
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        else if (c >= 0x80)
+            c = (int32_t)catnorm_t2s(cn, c);
+        char u[4];
+        size_t n = utf8_encode(c, u);
+        for (size_t i = 0; i < n; i++) {
+            if (a) {
+                a[o] = (size_t)(from - s);
+                b[o] = i == 0 && pending;
+            }
+            k[o++] = u[i];
+        }
+        pending = false;
+    }
+    k[o] = '\0';
+    if (a) {
+        a[o] = len;
+        b[o] = true;
+        /* the end of key byte i's code point: the start of the next code point's bytes */
+        *at = a;
+        *brk = b;
+    }
+    *key = k;
+    return o;
+}
+
+void classify_roster_prepare(struct fq_roster *r, const struct classify_model *cm)
+{
+    classify_roster_probes(r);
+    for (size_t i = 0; r && i < r->n_org; i++) {
+        struct fq_org *o = &r->org[i];
+        if (o->keys) {
+            for (size_t k = 0; k <= o->n_aliases; k++)
+                free(o->keys[k]);
+            free(o->keys);
+        }
+        free(o->key_probes);
+        o->keys = calloc(o->n_aliases + 1, sizeof *o->keys);
+        o->key_probes = calloc(o->n_aliases + 1, sizeof *o->key_probes);
+        if (!o->keys || !o->key_probes) {
+            free(o->keys);
+            free(o->key_probes);
+            o->keys = NULL;
+            o->key_probes = NULL;
+            continue;
+        }
+        for (size_t k = 0; k <= o->n_aliases; k++) {
+            const char *name = org_name(o, k);
+            char *key = NULL;
+            if (name && place_key(cm ? cm->norm : NULL, name, &key, NULL, NULL) != (size_t)-1 &&
+                *key) {
+                o->keys[k] = key;
+                o->key_probes[k] = i18n_probe(key);
+            } else {
+                free(key);
+            }
+        }
+    }
+}
+
+/* A text's place key, made once per message. */
+struct text_key {
+    char *key;
+    size_t len;
+    size_t *at;
+    bool *brk;
+    struct fq_textmask m;
+};
+
+static bool ascii_word(unsigned char c)
+{
+    return c < 0x80 && isalnum(c);
+}
+
+/* Where the name key w occurs in the text key at a word boundary (for a name that starts or
+ * ends with an ASCII letter or digit), or (size_t)-1. */
+static size_t key_find(const struct text_key *t, const char *w)
+{
+    size_t wl = strlen(w);
+    const char *from = t->key;
+    for (const char *hit; wl && (hit = strstr(from, w)); from = hit + 1) {
+        size_t i = (size_t)(hit - t->key), e = i + wl;
+        if (ascii_word((unsigned char)w[0]) && !t->brk[i] && ascii_word((unsigned char)t->key[i - 1]))
+            continue;
+        if (ascii_word((unsigned char)w[wl - 1]) && !t->brk[e] && ascii_word((unsigned char)t->key[e]))
+            continue;
+        return i;
+    }
+    return (size_t)-1;
+}
+
+/* The place named (see the header comment) and its span in text (from *at, *len bytes: the
+ * words as written, blanked by the substance count). */
+static int find_place(const struct fq_roster *r, const char *text, const struct fq_textmask *m,
+                      const struct text_key *tk, size_t *span_at, size_t *span_len)
 {
     int best = -1, best_level = -1;
     size_t best_len = 0;
+    *span_len = 0;
     for (size_t i = 0; r && i < r->n_org; i++) {
         const struct fq_org *o = &r->org[i];
         for (size_t k = 0; k <= o->n_aliases; k++) {
             const char *name = org_name(o, k);
-            if (!name || !*name || !i18n_textmask_probe(m, org_probe(o, k)) ||
-                !i18n_find_word(text, name))
+            if (!name || !*name)
                 continue;
-            size_t len = strlen(name);
+            size_t len = 0, sa = 0, sl = 0;
+            const char *hit = i18n_textmask_probe(m, org_probe(o, k))
+                                  ? i18n_find_word(text, name) : NULL;
+            if (hit) {
+                len = strlen(name);
+                sa = (size_t)(hit - text);
+                sl = len;
+            } else if (tk && tk->key && o->keys && o->keys[k] &&
+                       i18n_textmask_probe(&tk->m, o->key_probes[k])) {
+                size_t at = key_find(tk, o->keys[k]);
+                if (at == (size_t)-1)
+                    continue;
+                len = strlen(o->keys[k]);
+                sa = tk->at[at];
+                size_t e = at + len;           /* the source bytes up to the next code point */
+                sl = (e < tk->len ? tk->at[e] : strlen(text)) - sa;
+            } else {
+                continue;
+            }
             if ((int)o->level > best_level || ((int)o->level == best_level && len > best_len)) {
                 best = (int)i;
                 best_level = (int)o->level;
                 best_len = len;
+                *span_at = sa;
+                *span_len = sl;
             }
         }
     }
@@ -687,13 +886,16 @@ static char *find_phone(const char *text, const char **at, size_t *len)
 
 /* ---- substance ----------------------------------------------------------------------------- */
 static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, const char *norm,
-                        const struct fq_textmask *m, const char *phone_at, size_t phone_len)
+                        const struct fq_textmask *m, const char *phone_at, size_t phone_len,
+                        size_t place_at, size_t place_len)
 {
     char *rest = strdup(norm);
     if (!rest)
         return false;
     if (phone_at)
         memset(rest + (phone_at - norm), ' ', phone_len);
+    if (place_len)
+        memset(rest + place_at, ' ', place_len);   /* the place as written, in any form */
     const struct fq_wordlist *fill = &lx->kw[FQ_KW_FILLER];
     for (size_t i = 0; i < fill->n; i++)
         blank(rest, m, fill->words[i], wordlist_probe(fill, i));
@@ -723,23 +925,73 @@ static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, 
 void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const char *text,
                    struct fq_classified *out)
 {
-    classify_text_screened(lx, r, NULL, text, out);
+    classify_text_model(lx, r, NULL, NULL, text, out);
 }
 
 void classify_text_screened(const struct fq_lexicon *lx, const struct fq_roster *r,
                             const struct danger_screen *ds, const char *text,
                             struct fq_classified *out)
 {
+    classify_text_model(lx, r, ds, NULL, text, out);
+}
+
+/* The category of a substantive text by the model, the keyword category kw listed among the
+ * likeliest when the model is not sure (classify.h); guess[] filled when unsure. */
+static void decide_category(const struct classify_model *cm, const char *norm, int kw,
+                            size_t kw_score, struct fq_classified *out)
+{
+    catmodel_guess g[CLASSIFY_GUESSES];
+    int n = catmodel_predict(cm->model, cm->norm, norm, strlen(norm), g, CLASSIFY_GUESSES);
+    if (n < 1)
+        return;                          /* out of memory: the keywords' answer stands */
+    out->p_first = g[0].prob;
+    int first = cm->cat_of[g[0].cls];
+    if (g[0].prob >= CLASSIFY_P_SURE) {
+        out->category = first;
+        out->by_model = true;
+        return;
+    }
+    (void)kw_score;
+    out->category = -1;
+    /* the likeliest, with a keyword category among them in place of the last */
+    for (int i = 0; i < n; i++) {
+        out->guess[i] = cm->cat_of[g[i].cls];
+        out->guess_p[i] = g[i].prob;
+    }
+    out->n_guess = n;
+    bool listed = kw < 0;
+    for (int i = 0; i < n; i++)
+        listed = listed || out->guess[i] == kw;
+    if (!listed) {
+        out->guess[n - 1] = kw;
+        out->guess_p[n - 1] = 0;
+    }
+}
+
+void classify_text_model(const struct fq_lexicon *lx, const struct fq_roster *r,
+                         const struct danger_screen *ds, const struct classify_model *cm,
+                         const char *text, struct fq_classified *out)
+{
     memset(out, 0, sizeof *out);
     out->category = -1;
     out->org = -1;
+    struct text_key tk = {0};
     char *norm = classify_normalize(text);
     if (!norm || !lx)
         goto out;
     struct fq_textmask m;
     i18n_textmask(norm, &m);
-    out->category = find_category(lx, norm, &m);
-    out->org = find_place(r, norm, &m);
+    size_t kw_score = 0;
+    out->category = find_category(lx, norm, &m, &kw_score);
+    if (r && r->n_org && r->org[0].keys) {
+        tk.len = place_key(cm ? cm->norm : NULL, norm, &tk.key, &tk.at, &tk.brk);
+        if (tk.len == (size_t)-1)
+            tk.key = NULL;
+        else
+            i18n_textmask(tk.key, &tk.m);
+    }
+    size_t place_at = 0, place_len = 0;
+    out->org = find_place(r, norm, &m, &tk, &place_at, &place_len);
     out->people = find_people(lx, norm);
     struct danger_result dr;
     out->danger_level = (int)danger_screen_text(ds, lx, norm, &dr);
@@ -748,8 +1000,16 @@ void classify_text_screened(const struct fq_lexicon *lx, const struct fq_roster 
     const char *at = NULL;
     size_t len = 0;
     out->phone = find_phone(norm, &at, &len);
-    out->substantive = classify_choice(norm) < 0 && substantive(lx, r, norm, &m, at, len);
+    out->substantive = classify_choice(norm) < 0 &&
+                       substantive(lx, r, norm, &m, at, len, place_at, place_len);
+    if (out->substantive && cm && cm->model)
+        decide_category(cm, norm, out->category, kw_score, out);
 out:
+    if (tk.key) {
+        free(tk.key);
+        free(tk.at);
+        free(tk.brk);
+    }
     free(norm);
 }
 

@@ -5,13 +5,25 @@
  * t2s table and scoring, then scoring alone), measured over repeated passes of at least a second.
  * Rows whose split is "holdout" are scored too: data/corpus/holdout.tsv is a set written apart
  * from the corpus, after the model, and never used to train or to choose training data.
- * Usage: eval_category MODEL CORPUS.tsv   (`make eval` runs it on both files) */
+ * With LOCALES (the catalogs' directory) also the category as the daemon decides it
+ * (classify_text_model, handlers/classify.h: the model, keyword overrides and the sure threshold
+ * CLASSIFY_P_SURE, chosen on the train rows by cross-validation) on each message taken as a
+ * resident's first message: the share filled without asking and how many of those are right,
+ * the share asked with the likeliest listed (and the truth among them), the share shown the
+ * full menu, the category right as decided (filled, else the first listed), overall and per
+ * language; the keywords alone for comparison; and the cost of classify_text_model per message
+ * with and without the model.
+ * Usage: eval_category MODEL CORPUS.tsv [LOCALES]   (`make eval` runs it on both files) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bot/sys/locale.h"
+#include "common/roster_model.h"
 #include "handlers/catmodel.h"
+#include "handlers/classify.h"
+#include "handlers/i18n.h"
 
 #define MAX_MSG 4000
 static const char *langs[] = {"zh-CN", "zh-TW", "yue", "en"};
@@ -54,10 +66,116 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double pct(int a, int b)
+{
+    return b ? 100.0 * a / b : 0;
+}
+
+/* The category as the daemon decides it on each message as a first message (see the top). */
+static int daemon_figures(const char *locales, const char *mbuf, size_t mlen, const catmodel *m,
+                          const msg *msgs, int nmsg)
+{
+    struct fq_lexicon *lx = NULL;
+    char *cause = NULL, err[512];
+    if (locale_load(locales, &lx, &cause) != FQ_OK) {
+        fprintf(stderr, "eval: %s\n", cause ? cause : "cannot load the locales");
+        free(cause);
+        return 1;
+    }
+    struct classify_model *cm = classify_model_open(mbuf, mlen, err, sizeof err);
+    if (!cm) {
+        fprintf(stderr, "eval: %s\n", err);
+        lexicon_free(lx);
+        return 1;
+    }
+    struct fq_roster empty = {0};
+    enum { ALL = NLANG };
+    int n[NLANG + 1] = {0}, filled[NLANG + 1] = {0}, filled_ok[NLANG + 1] = {0};
+    int asked[NLANG + 1] = {0}, asked_in[NLANG + 1] = {0}, menu[NLANG + 1] = {0};
+    int decided_ok[NLANG + 1] = {0}, kw_ok[NLANG + 1] = {0}, one_step[NLANG + 1] = {0};
+    int by_kw = 0, by_kw_ok = 0;
+    for (int i = 0; i < nmsg; i++) {
+        const msg *g = &msgs[i];
+        int truth = fq_category_index(catmodel_class_name(m, g->truth));
+        struct fq_classified c, k;
+        classify_text_model(lx, &empty, NULL, cm, g->text, &c);
+        classify_text_model(lx, &empty, NULL, NULL, g->text, &k);
+        int decided = c.category >= 0 ? c.category : c.n_guess ? c.guess[0] : -1;
+        bool in = false;
+        for (int j = 0; j < c.n_guess; j++)
+            in = in || c.guess[j] == truth;
+        int ls[2] = {ALL, g->lang};
+        for (int x = 0; x < 2; x++) {
+            int l = ls[x];
+            n[l]++;
+            if (c.category >= 0) {
+                filled[l]++;
+                filled_ok[l] += c.category == truth;
+            } else if (c.n_guess) {
+                asked[l]++;
+                asked_in[l] += in;
+            } else {
+                menu[l]++;
+            }
+            decided_ok[l] += decided == truth;
+            kw_ok[l] += k.category == truth;
+            one_step[l] += (c.category >= 0 && c.category == truth) || (c.category < 0 && in);
+        }
+        if (c.category >= 0 && !c.by_model) {
+            by_kw++;
+            by_kw_ok += c.category == truth;
+        }
+        classify_cleanup(&c);
+        classify_cleanup(&k);
+    }
+    printf("\nthe category as the daemon decides it (the model, sure at p >= %.2f; keywords on a "
+           "text without substance; each message as a first message)\n", CLASSIFY_P_SURE);
+    printf("%-10s %24s %20s %22s %10s %14s %14s\n", "", "filled without asking", "(of them right)",
+           "asked, 2-3 listed", "full menu", "category right", "keywords alone");
+    for (int l = NLANG; l >= 0; l--) {
+        if (!n[l])
+            continue;
+        char asked_s[48], filled_s[32];
+        snprintf(filled_s, sizeof filled_s, "%5.1f%% (%d/%d)", pct(filled[l], n[l]), filled[l], n[l]);
+        snprintf(asked_s, sizeof asked_s, "%5.1f%%, truth listed %5.1f%%", pct(asked[l], n[l]),
+                 pct(asked_in[l], asked[l]));
+        printf("%-10s %24s %12.1f%% (%d) %22s %9.1f%% %13.1f%% %13.1f%%\n",
+               l == ALL ? "all" : langs[l], filled_s, pct(filled_ok[l], filled[l]), filled_ok[l],
+               asked_s, pct(menu[l], n[l]), pct(decided_ok[l], n[l]), pct(kw_ok[l], n[l]));
+    }
+    printf("category right in one step (filled right, or the truth among those listed): "
+           "%.1f%% (%d/%d)\n", pct(one_step[ALL], n[ALL]), one_step[ALL], n[ALL]);
+    printf("filled by keywords (a text without substance: a label, a keyword alone): %d, "
+           "right %.1f%%\n", by_kw, pct(by_kw_ok, by_kw));
+
+    /* cost: classify_text_model (keywords, place, people, phone, category model; no danger
+     * screen) with and without the model, passes of at least a second each */
+    double cost[2];
+    for (int with = 0; with < 2; with++) {
+        long calls = 0;
+        double t0 = now(), t1;
+        do {
+            for (int i = 0; i < nmsg; i++) {
+                struct fq_classified c;
+                classify_text_model(lx, &empty, NULL, with ? cm : NULL, msgs[i].text, &c);
+                classify_cleanup(&c);
+            }
+            calls += nmsg;
+        } while ((t1 = now()) - t0 < 1.0);
+        cost[with] = (t1 - t0) / (double)calls * 1e6;
+    }
+    printf("cost per message of classify_text_model (no danger screen): %.2f us with the "
+           "category model, %.2f us keywords only: the model adds %.2f us\n", cost[1], cost[0],
+           cost[1] - cost[0]);
+    classify_model_close(cm);
+    lexicon_free(lx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s MODEL CORPUS.tsv\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s MODEL CORPUS.tsv [LOCALES]\n", argv[0]);
         return 2;
     }
     char err[512];
@@ -68,7 +186,6 @@ int main(int argc, char **argv)
         return 1;
     }
     catmodel *m = catmodel_parse(mbuf, mlen, err, sizeof err);
-    free(mbuf);
     if (!m) {
         fprintf(stderr, "eval: %s: %s\n", argv[1], err);
         return 1;
@@ -214,6 +331,9 @@ int main(int argc, char **argv)
                "(%ld and %ld calls)\n",
                bytes / (size_t)nmsg, full, score, calls, calls2);
     }
+    if (!bad && nmsg > 0 && argc == 4)
+        bad = daemon_figures(argv[3], mbuf, mlen, m, msgs, nmsg);
+    free(mbuf);
     for (int i = 0; i < nmsg; i++) {
         free(msgs[i].text);
         free(msgs[i].norm);
