@@ -230,7 +230,8 @@ clean:
 # model-check` retrains and compares with the committed file);
 # `make eval` scores the committed model through the C classifier on the corpus's test split.
 .PHONY: model model-check model-threshold eval danger-model danger-model-check
-EVAL_BINS := $(BUILD)/eval/catnorm $(BUILD)/eval/eval_category $(BUILD)/eval/eval_danger
+EVAL_BINS := $(BUILD)/eval/catnorm $(BUILD)/eval/eval_category $(BUILD)/eval/eval_danger \
+             $(BUILD)/eval/eval_places
 
 $(BUILD)/eval/%: tests/eval/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -261,6 +262,8 @@ eval: $(EVAL_BINS)
 	@echo
 	@$(BUILD)/eval/eval_danger locales data/model/danger.model data/corpus/danger.tsv \
 	  data/corpus/messages.tsv data/corpus/messages-danger.tsv data/corpus/danger-holdout.tsv
+	@echo
+	@$(BUILD)/eval/eval_places locales docker/demo-roster.json data/corpus/places-holdout.tsv
 
 # The danger model (handlers/danger.h): `make danger-model` retrains data/model/danger.model
 # from data/corpus/danger.tsv and the category corpus labelled by data/corpus/messages-danger.tsv

@@ -429,6 +429,23 @@ void classify_model_close(struct classify_model *cm)
     free(cm);
 }
 
+/* The base letter of a Latin letter with a diacritic (lower case), as pinyin is written with
+ * tone marks (Fēngyuán); 0 for any other code point. */
+static int32_t latin_base(int32_t c)
+{
+    static const struct { int32_t lo, hi; char base; } r[] = {
+        {0xC0, 0xC5, 'a'}, {0xC8, 0xCB, 'e'}, {0xCC, 0xCF, 'i'}, {0xD2, 0xD6, 'o'},
+        {0xD9, 0xDC, 'u'}, {0xE0, 0xE5, 'a'}, {0xE8, 0xEB, 'e'}, {0xEC, 0xEF, 'i'},
+        {0xF2, 0xF6, 'o'}, {0xF9, 0xFC, 'u'}, {0x100, 0x105, 'a'}, {0x112, 0x11B, 'e'},
+        {0x128, 0x12F, 'i'}, {0x14C, 0x151, 'o'}, {0x168, 0x173, 'u'}, {0x1CD, 0x1CE, 'a'},
+        {0x1CF, 0x1D0, 'i'}, {0x1D1, 0x1D2, 'o'}, {0x1D3, 0x1DC, 'u'},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        if (c >= r[i].lo && c <= r[i].hi)
+            return r[i].base;
+    return 0;
+}
+
 /* A place key of s (see classify.h): into *key (caller frees); with at non-NULL also, for each
  * key byte, the byte offset in s of its code point ((*at)[i]), the offset after it ((*at)[i] of
  * the next byte, *at has keylen+1 entries with s's length last) and in *brk whether a word break
@@ -463,6 +480,8 @@ static size_t place_key(const catnorm *cn, const char *s, char **key, size_t **a
         }
         if (c >= 'A' && c <= 'Z')
             c += 32;
+        else if (c >= 0xC0 && c <= 0x1DC && latin_base(c))
+            c = latin_base(c);
         else if (c >= 0x80)
             c = (int32_t)catnorm_t2s(cn, c);
         char u[4];

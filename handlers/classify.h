@@ -70,7 +70,8 @@ struct classify_model *classify_model_open(const char *model, size_t len, char *
 void classify_model_close(struct classify_model *cm);   /* NULL-safe */
 /* classify_roster_probes, and the place keys of every name and alias (org[i].keys): OpenCC
  * Traditional -> Simplified through cm's normaliser (cm NULL: none), full-width ASCII folded,
- * ASCII lower-cased, spaces and punctuation dropped. A text's place key is made the same way
+ * ASCII lower-cased, Latin letters with tone marks or other diacritics as their base letter
+ * (pinyin written Fēngyuán), spaces and punctuation dropped. A text's place key is made the same way
  * (a word break remembered where a space or punctuation was), so 楓源村 finds 枫源村 and
  * "Fengyuan Cun" finds an alias "fengyuancun"; an ASCII name still matches at word
  * boundaries only. */
