@@ -563,9 +563,10 @@ static size_t key_find(const struct text_key *t, const char *w)
     const char *from = t->key;
     for (const char *hit; wl && (hit = strstr(from, w)); from = hit + 1) {
         size_t i = (size_t)(hit - t->key), e = i + wl;
-        if (ascii_word((unsigned char)w[0]) && !t->brk[i] && ascii_word((unsigned char)t->key[i - 1]))
+        const unsigned char *k = (const unsigned char *)t->key;
+        if (ascii_word((unsigned char)w[0]) && !t->brk[i] && ascii_word(k[i - 1]))
             continue;
-        if (ascii_word((unsigned char)w[wl - 1]) && !t->brk[e] && ascii_word((unsigned char)t->key[e]))
+        if (ascii_word((unsigned char)w[wl - 1]) && !t->brk[e] && ascii_word(k[e]))
             continue;
         return i;
     }

@@ -343,7 +343,8 @@ static void absorb(struct turn *t, bool description)
     if (cv->category) {
         set_str(t, &cv->category_offer, NULL);
     } else if (k->n_guess > 0) {
-        /* the model is not sure: the category question lists its likeliest (docs/contract.md 6.2) */
+        /* the model is not sure: the category question lists its likeliest
+         * (docs/contract.md 6.2) */
         char ids[CLASSIFY_GUESSES * 24] = "";
         for (int i = 0; i < k->n_guess; i++) {
             if (i)

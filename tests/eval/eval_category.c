@@ -136,7 +136,8 @@ static int daemon_figures(const char *locales, const char *mbuf, size_t mlen, co
         if (!n[l])
             continue;
         char asked_s[48], filled_s[32];
-        snprintf(filled_s, sizeof filled_s, "%5.1f%% (%d/%d)", pct(filled[l], n[l]), filled[l], n[l]);
+        snprintf(filled_s, sizeof filled_s, "%5.1f%% (%d/%d)", pct(filled[l], n[l]), filled[l],
+                 n[l]);
         snprintf(asked_s, sizeof asked_s, "%5.1f%%, truth listed %5.1f%%", pct(asked[l], n[l]),
                  pct(asked_in[l], asked[l]));
         printf("%-10s %24s %12.1f%% (%d) %22s %9.1f%% %13.1f%% %13.1f%%\n",
