@@ -9,7 +9,7 @@
 struct fq_lexicon;
 struct fq_roster;
 
-/* The likeliest categories offered when the category model is not sure (docs/contract.md 6.2). */
+/* The likeliest categories offered when the category model is not sure (docs/contract.md 6.1). */
 #define CLASSIFY_GUESSES 3
 /* The model's first guess at least this probable fills the category without asking. Chosen on
  * the training rows only, by cross-validation (scripts/train-model.py --threshold: the lowest

@@ -171,7 +171,7 @@ static char *menu_line(struct turn *t, int n, const char *label)
     return i18n_format(t->c->lex, t->loc, "menu_item", "n", num, "label", label, (char *)NULL);
 }
 
-/* The categories of the open short category question (docs/contract.md 6.2), as stored in
+/* The categories of the open short category question (docs/contract.md 6.1), as stored in
  * cv.category_offer: their fq_categories indices in out, their number returned (0: none). */
 static int offered(const struct fq_convo *cv, int out[CLASSIFY_GUESSES])
 {
@@ -344,7 +344,7 @@ static void absorb(struct turn *t, bool description)
         set_str(t, &cv->category_offer, NULL);
     } else if (k->n_guess > 0) {
         /* the model is not sure: the category question lists its likeliest
-         * (docs/contract.md 6.2) */
+         * (docs/contract.md 6.1) */
         char ids[CLASSIFY_GUESSES * 24] = "";
         for (int i = 0; i < k->n_guess; i++) {
             if (i)

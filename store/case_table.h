@@ -19,7 +19,7 @@ struct fq_case {
     char *place_text;
     char *description;
     int people;
-    bool has_location;               /* the resident shared a location (docs/contract.md 6.3) */
+    bool has_location;               /* the resident shared a location (docs/contract.md 4.2, 6.1) */
     double latitude, longitude;      /* its coordinates when has_location */
     char *org_id;                    /* the handling node */
     char *mediator_id;               /* NULL when unassigned */

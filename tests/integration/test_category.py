@@ -1,5 +1,5 @@
 """The category and the place in the resident's conversation, through the real daemon
-(docs/contract.md 6.2, 6.3): the embedded category model fills the category of a first message
+(docs/contract.md 6.1, 4.2): the embedded category model fills the category of a first message
 it is sure of without asking; when unsure the category question lists the two or three likeliest
 first (numbered, plus one number for the full menu) and a number maps to what was shown; a text
 with no signal gets the full menu. Places named in Traditional characters or pinyin are found,

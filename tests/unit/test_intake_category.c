@@ -1,10 +1,10 @@
 /* test_intake_category.c: the category question of the resident's conversation
- * (handlers/intake.c, docs/contract.md 6.2) with the embedded category model, through the real
+ * (handlers/intake.c, docs/contract.md 6.1) with the embedded category model, through the real
  * parts: a SQLite store, the catalogs of locales/, the model as the core opens it
  * (classify_model_open), case_open. A sure first message fills the category without asking; an
  * unsure one is asked with the likeliest listed first (numbers map to what was shown, the last
  * number shows the full menu); a text without substance gets the full menu. And a shared
- * location is kept on the case with its coordinates (docs/contract.md 6.3). */
+ * location is kept on the case with its coordinates (docs/contract.md 4.2, 6.1). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
