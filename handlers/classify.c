@@ -587,24 +587,24 @@ static int find_place(const struct fq_roster *r, const char *text, const struct 
             const char *name = org_name(o, k);
             if (!name || !*name)
                 continue;
-            size_t len = 0, sa = 0, sl = 0;
-            const char *hit = i18n_textmask_probe(m, org_probe(o, k))
-                                  ? i18n_find_word(text, name) : NULL;
-            if (hit) {
-                len = strlen(name);
-                sa = (size_t)(hit - text);
-                sl = len;
-            } else if (tk && tk->key && o->keys && o->keys[k] &&
-                       i18n_textmask_probe(&tk->m, o->key_probes[k])) {
-                size_t at = key_find(tk, o->keys[k]);
-                if (at == (size_t)-1)
+            size_t len, sa, sl;
+            if (tk && tk->key && o->keys) {
+                /* the keys find whatever the names as written find, and more */
+                size_t at;
+                if (!o->keys[k] || !i18n_textmask_probe(&tk->m, o->key_probes[k]) ||
+                    (at = key_find(tk, o->keys[k])) == (size_t)-1)
                     continue;
                 len = strlen(o->keys[k]);
                 sa = tk->at[at];
-                size_t e = at + len;           /* the source bytes up to the next code point */
-                sl = (e < tk->len ? tk->at[e] : strlen(text)) - sa;
+                sl = tk->at[at + len] - sa;    /* up to the next code point kept */
             } else {
-                continue;
+                const char *hit = i18n_textmask_probe(m, org_probe(o, k))
+                                      ? i18n_find_word(text, name) : NULL;
+                if (!hit)
+                    continue;
+                len = strlen(name);
+                sa = (size_t)(hit - text);
+                sl = len;
             }
             if ((int)o->level > best_level || ((int)o->level == best_level && len > best_len)) {
                 best = (int)i;
