@@ -957,21 +957,24 @@ void classify_text_screened(const struct fq_lexicon *lx, const struct fq_roster 
 
 /* The category of a substantive text by the model, the keyword category kw listed among the
  * likeliest when the model is not sure (classify.h); guess[] filled when unsure. */
-static void decide_category(const struct classify_model *cm, const char *norm, int kw,
-                            size_t kw_score, struct fq_classified *out)
+static void decide_category(const struct fq_lexicon *lx, const struct classify_model *cm,
+                            const char *norm, const struct fq_textmask *m,
+                            struct fq_classified *out)
 {
+    size_t kw_score = 0;
     catmodel_guess g[CLASSIFY_GUESSES];
     int n = catmodel_predict(cm->model, cm->norm, norm, strlen(norm), g, CLASSIFY_GUESSES);
-    if (n < 1)
-        return;                          /* out of memory: the keywords' answer stands */
+    if (n < 1) {
+        out->category = find_category(lx, norm, m, &kw_score);   /* out of memory: keywords */
+        return;
+    }
     out->p_first = g[0].prob;
-    int first = cm->cat_of[g[0].cls];
     if (g[0].prob >= CLASSIFY_P_SURE) {
-        out->category = first;
+        out->category = cm->cat_of[g[0].cls];
         out->by_model = true;
         return;
     }
-    (void)kw_score;
+    int kw = find_category(lx, norm, m, &kw_score);
     out->category = -1;
     /* the likeliest, with a keyword category among them in place of the last */
     for (int i = 0; i < n; i++) {
@@ -1001,8 +1004,6 @@ void classify_text_model(const struct fq_lexicon *lx, const struct fq_roster *r,
         goto out;
     struct fq_textmask m;
     i18n_textmask(norm, &m);
-    size_t kw_score = 0;
-    out->category = find_category(lx, norm, &m, &kw_score);
     if (r && r->n_org && r->org[0].keys) {
         tk.len = place_key(cm ? cm->norm : NULL, norm, &tk.key, &tk.at, &tk.brk);
         if (tk.len == (size_t)-1)
@@ -1022,8 +1023,12 @@ void classify_text_model(const struct fq_lexicon *lx, const struct fq_roster *r,
     out->phone = find_phone(norm, &at, &len);
     out->substantive = classify_choice(norm) < 0 &&
                        substantive(lx, r, norm, &m, at, len, place_at, place_len);
+    /* the keywords only when they decide or are listed (a sure model needs none) */
+    size_t kw_score = 0;
     if (out->substantive && cm && cm->model)
-        decide_category(cm, norm, out->category, kw_score, out);
+        decide_category(lx, cm, norm, &m, out);
+    else
+        out->category = find_category(lx, norm, &m, &kw_score);
 out:
     if (tk.key) {
         free(tk.key);
