@@ -145,19 +145,22 @@ static int daemon_figures(const char *locales, const char *mbuf, size_t mlen, co
     }
     printf("\nthe category as the daemon decides it (the model, sure at p >= %.2f; keywords on a "
            "text without substance; each message as a first message)\n", CLASSIFY_P_SURE);
-    printf("%-10s %24s %20s %22s %10s %14s %14s\n", "", "filled without asking", "(of them right)",
-           "asked, 2-3 listed", "full menu", "category right", "keywords alone");
+    printf("%-7s %-21s %-14s %-30s %-10s %-15s %s\n", "", "filled without asking",
+           "of them right", "asked with 2-3 listed", "full menu", "category right",
+           "keywords alone");
     for (int l = NLANG; l >= 0; l--) {
         if (!n[l])
             continue;
-        char asked_s[48], filled_s[32];
-        snprintf(filled_s, sizeof filled_s, "%5.1f%% (%d/%d)", pct(filled[l], n[l]), filled[l],
-                 n[l]);
-        snprintf(asked_s, sizeof asked_s, "%5.1f%%, truth listed %5.1f%%", pct(asked[l], n[l]),
+        char c1[32], c2[32], c3[48], c4[16], c5[16], c6[16];
+        snprintf(c1, sizeof c1, "%.1f%% (%d/%d)", pct(filled[l], n[l]), filled[l], n[l]);
+        snprintf(c2, sizeof c2, "%.1f%%", pct(filled_ok[l], filled[l]));
+        snprintf(c3, sizeof c3, "%.1f%% (truth listed %.1f%%)", pct(asked[l], n[l]),
                  pct(asked_in[l], asked[l]));
-        printf("%-10s %24s %12.1f%% (%d) %22s %9.1f%% %13.1f%% %13.1f%%\n",
-               l == ALL ? "all" : langs[l], filled_s, pct(filled_ok[l], filled[l]), filled_ok[l],
-               asked_s, pct(menu[l], n[l]), pct(decided_ok[l], n[l]), pct(kw_ok[l], n[l]));
+        snprintf(c4, sizeof c4, "%.1f%%", pct(menu[l], n[l]));
+        snprintf(c5, sizeof c5, "%.1f%%", pct(decided_ok[l], n[l]));
+        snprintf(c6, sizeof c6, "%.1f%%", pct(kw_ok[l], n[l]));
+        printf("%-7s %-21s %-14s %-30s %-10s %-15s %s\n", l == ALL ? "all" : langs[l], c1, c2, c3,
+               c4, c5, c6);
     }
     printf("category right in one step (filled right, or the truth among those listed): "
            "%.1f%% (%d/%d)\n", pct(one_step[ALL], n[ALL]), one_step[ALL], n[ALL]);
