@@ -149,7 +149,7 @@ Test(intake_category, unsure_lists_the_likeliest_and_a_number_maps_to_them)
         ids[n++] = s;
     cr_assert_eq(n, CLASSIFY_GUESSES);
     for (int i = 0; i < n; i++) {
-        char key[4];
+        char key[16];
         snprintf(key, sizeof key, "%d", i + 1);
         cr_assert_str_eq(a.answer.options[i].key, key);
         cr_assert_str_eq(a.answer.options[i].label, i18n_category(w.lex, FQ_LOC_ZH_CN, ids[i]));
