@@ -6,11 +6,15 @@
  * Design choices:
  * - Every word list comes from the lexicon (the catalogs in locales/); the only characters written here
  *   are numerals and punctuation, given as code points so that no Chinese text sits in C source.
- * - Category: each category scores the summed length (in characters) of its keywords found in
- *   the text; the highest wins, ties go to the earlier category in menu order. "other" is chosen
- *   only when no other category matched.
+ * - Category: with the category model (classify_text_model) a substantive text is decided by
+ *   the model (sure at CLASSIFY_P_SURE, else its likeliest listed, classify.h). By keywords
+ *   (without a model, or a text without substance): each category scores the summed length (in
+ *   characters) of its keywords found in the text; the highest wins, ties go to the earlier
+ *   category in menu order. "other" is chosen only when no other category matched.
  * - Place: the deepest org node (grid > village > town > county) whose name or an alias occurs
- *   in the text; among equals the longest match.
+ *   in the text; among equals the longest match. On a roster prepared by
+ *   classify_roster_prepare names are compared as place keys (OpenCC t2s, folding, spaces and
+ *   punctuation dropped, ASCII names at word boundaries; docs/contract.md 6.1).
  * - People: a number followed by a people counter (ren, hu, "people": the lexicon's people_unit
  *   list), optionally after duo/yu/lai/"+" ("more than", "about") and the counter ge. Approximate
  *   Chinese numbers are read as their lower bound or a round guess: shi-ji (a dozen or so) = 10,
