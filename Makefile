@@ -40,7 +40,8 @@ endif
 
 SRCS     := $(sort $(shell find common handlers store bot -name '*.c'))
 LIB_SRCS := $(filter-out bot/main.c,$(SRCS))
-GEN_OBJS := $(BUILD)/gen/migrations.o $(BUILD)/gen/version.o $(BUILD)/gen/danger_model.o
+GEN_OBJS := $(BUILD)/gen/migrations.o $(BUILD)/gen/version.o $(BUILD)/gen/danger_model.o \
+            $(BUILD)/gen/category_model.o
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 MIGRATIONS := $(sort $(wildcard store/migrations/*.sql))
@@ -83,6 +84,14 @@ $(BUILD)/gen/danger_model.c: data/model/danger.model scripts/embed-model.sh
 	$(Q)sh scripts/embed-model.sh fq_danger_model $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/danger_model.o: $(BUILD)/gen/danger_model.c
+	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The category model (data/model/category.model, handlers/classify.h) likewise.
+$(BUILD)/gen/category_model.c: data/model/category.model scripts/embed-model.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/embed-model.sh fq_category_model $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/category_model.o: $(BUILD)/gen/category_model.c
 	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Rewritten only when the version or the commit changed, so a new commit relinks, nothing more.
@@ -231,8 +240,9 @@ clean:
 # C normaliser, and prints the file's SHA-256 (the same corpus gives the same bytes; `make
 # model-check` retrains and compares with the committed file);
 # `make eval` scores the committed model through the C classifier on the corpus's test split.
-.PHONY: model model-check eval danger-model danger-model-check
-EVAL_BINS := $(BUILD)/eval/catnorm $(BUILD)/eval/eval_category $(BUILD)/eval/eval_danger
+.PHONY: model model-check model-threshold eval danger-model danger-model-check
+EVAL_BINS := $(BUILD)/eval/catnorm $(BUILD)/eval/eval_category $(BUILD)/eval/eval_danger \
+             $(BUILD)/eval/eval_places
 
 $(BUILD)/eval/%: tests/eval/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -249,13 +259,22 @@ model-check: $(BUILD)/eval/catnorm
 	@/usr/bin/python3 scripts/train-model.py --catnorm $(BUILD)/eval/catnorm \
 	  --corpus data/corpus/messages.tsv --out data/model/category.model --check
 
+# The sure threshold of handlers/classify.h (CLASSIFY_P_SURE), by cross-validation on the train
+# rows of the corpus (scripts/train-model.py --threshold).
+model-threshold: $(BUILD)/eval/catnorm
+	@sh scripts/deps.sh model
+	@/usr/bin/python3 scripts/train-model.py --catnorm $(BUILD)/eval/catnorm \
+	  --corpus data/corpus/messages.tsv --threshold
+
 eval: $(EVAL_BINS)
-	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/messages.tsv
+	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/messages.tsv locales
 	@echo
-	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/holdout.tsv
+	@$(BUILD)/eval/eval_category data/model/category.model data/corpus/holdout.tsv locales
 	@echo
 	@$(BUILD)/eval/eval_danger locales data/model/danger.model data/corpus/danger.tsv \
 	  data/corpus/messages.tsv data/corpus/messages-danger.tsv data/corpus/danger-holdout.tsv
+	@echo
+	@$(BUILD)/eval/eval_places locales docker/demo-roster.json data/corpus/places-holdout.tsv
 
 # The danger model (handlers/danger.h): `make danger-model` retrains data/model/danger.model
 # from data/corpus/danger.tsv and the category corpus labelled by data/corpus/messages-danger.tsv

@@ -35,6 +35,9 @@ void roster_free(struct fq_roster *r)
         free(o->parent_id);
         free_strv(o->aliases, o->n_aliases);
         free(o->probes);
+        if (o->keys)
+            free_strv(o->keys, o->n_aliases + 1);
+        free(o->key_probes);
     }
     free(r->org);
     for (size_t i = 0; i < r->n_med; i++) {

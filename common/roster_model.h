@@ -16,6 +16,9 @@ struct fq_org {
     int parent;                      /* index in roster->org, -1 for a root; set by roster_validate */
     uint16_t *probes;                /* i18n_probe of name ([0]) and aliases ([1..]), set by
                                       * classify_roster_probes; NULL: made when needed */
+    char **keys;                     /* place keys of name ([0]) and aliases ([1..]), entries may
+                                      * be NULL; set by classify_roster_prepare, NULL: none */
+    uint16_t *key_probes;            /* i18n_probe of each key */
 };
 
 /* A gateway user who is this mediator: messages from {p}/inbound/{channel} with this user are the

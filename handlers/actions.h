@@ -17,6 +17,7 @@ struct fq_lexicon;
 struct fq_roster;
 struct rp_monthly;
 struct danger_screen;
+struct classify_model;
 
 /* Everything a handler may read. Borrowed for the call. */
 struct fq_ctx {
@@ -25,6 +26,7 @@ struct fq_ctx {
     const struct fq_lexicon *lex;
     const struct fq_roster *roster;  /* never NULL (may be empty) */
     const struct danger_screen *danger; /* handlers/danger.h; NULL: the lexicon's words only */
+    const struct classify_model *catm;  /* handlers/classify.h; NULL: category by keywords only */
     int64_t now;                     /* unix seconds of this batch */
 };
 

@@ -57,6 +57,9 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
     k->place_text = fq_strdup(r->place_text);
     k->description = fq_strdup(r->description);
     k->people = r->people;
+    k->has_location = r->has_location;
+    k->latitude = r->has_location ? r->latitude : 0;
+    k->longitude = r->has_location ? r->longitude : 0;
     k->org_id = pick.node >= 0 ? fq_strdup(ro->org[pick.node].id) : NULL;
     k->mediator_id = pick.mediator >= 0 ? fq_strdup(ro->med[pick.mediator].id) : NULL;
     k->status = FQ_CASE_UNASSIGNED;   /* where every case starts */

@@ -15,6 +15,8 @@ struct fq_report {
     const char *description;
     int people;
     bool danger;
+    bool has_location;               /* a shared location, kept on the case with its coordinates */
+    double latitude, longitude;
 };
 /* Grades, routes, inserts the case, its events, the assignment, alerts and timers. On success
  * *created holds the case (caller cleans up with case_cleanup), and the resident's receipt is

@@ -247,6 +247,13 @@ size_t catnorm_apply(const catnorm *n, const char *in, size_t len, char *out, si
     return fold_text(n, in, len, out, cap);
 }
 
+long catnorm_t2s(const catnorm *n, long cp)
+{
+    if (n && cp >= T2S_FIRST && cp <= T2S_LAST && n->map[cp - T2S_FIRST])
+        return (long)n->map[cp - T2S_FIRST];
+    return cp;
+}
+
 /* ---- model ---------------------------------------------------------------------------------- */
 typedef struct {
     uint32_t hash;   /* low 32 bits of the n-gram's FNV-1a hash */
@@ -283,10 +290,9 @@ static uint64_t fnv1a(const char *s, size_t n)
     return h;
 }
 
-/* Returns the slot holding s[0..n), or NULL. */
-static const slot *lookup(const catmodel *m, const char *s, size_t n)
+/* Returns the slot holding s[0..n) whose fnv1a hash is h, or NULL. */
+static const slot *lookup_hashed(const catmodel *m, const char *s, size_t n, uint64_t h)
 {
-    uint64_t h = fnv1a(s, n);
     size_t i = (size_t)h & m->mask;
     for (;;) {
         const slot *e = &m->table[i];
@@ -556,14 +562,40 @@ int catmodel_predict_normalised(const catmodel *m, const char *norm, size_t len,
     if (setsize > sizeof local / sizeof local[0] && !(set = malloc(setsize * sizeof *set)))
         return -1;
     memset(set, 0, setsize * sizeof *set);
-    for (size_t i = 0; i < ncp; i++)
-        for (int n = m->nmin; n <= m->nmax_ascii && i + (size_t)n <= ncp; n++) {
-            size_t b = at[i], e = at[i + (size_t)n];
-            if (n == 1 && text[b] == ' ')
+    /* The n-grams in batches: hashed and their table slots prefetched first, then looked up, so
+     * the table's cache misses (it is larger than the cache) overlap instead of queueing. */
+    enum { BATCH = 128 };
+    struct { uint32_t b, n; uint64_t h; } g[BATCH];
+    size_t ng = 0, i = 0;
+    int n = m->nmin;
+    for (;;) {
+        /* gather the next batch, in the order of the loops over i and n */
+        ng = 0;
+        while (ng < BATCH && i < ncp) {
+            if (n > m->nmax_ascii || i + (size_t)n > ncp) {
+                i++;
+                n = m->nmin;
                 continue;
-            if (n > m->nmax && e - b != (size_t)n)
-                break; /* longer n-grams only of ASCII (one byte per code point) */
-            const slot *sl = lookup(m, text + b, e - b);
+            }
+            size_t b = at[i], e = at[i + (size_t)n];
+            if (n > m->nmax && e - b != (size_t)n) {
+                i++;               /* longer n-grams only of ASCII (one byte per code point) */
+                n = m->nmin;
+                continue;
+            }
+            n++;
+            if (n - 1 == 1 && text[b] == ' ')
+                continue;
+            uint64_t h = fnv1a(text + b, e - b);
+            __builtin_prefetch(&m->table[(size_t)h & m->mask]);
+            g[ng].b = (uint32_t)b;
+            g[ng].n = (uint32_t)(e - b);
+            g[ng++].h = h;
+        }
+        if (ng == 0)
+            break;
+        for (size_t x = 0; x < ng; x++) {
+            const slot *sl = lookup_hashed(m, text + g[x].b, g[x].n, g[x].h);
             if (!sl)
                 continue;
             size_t h = (size_t)sl->hash & (setsize - 1);
@@ -576,6 +608,7 @@ int catmodel_predict_normalised(const catmodel *m, const char *norm, size_t len,
             for (uint32_t j = 0; j < sl->wcount; j++)
                 score[m->pairs[sl->wfirst + j].cls] += m->pairs[sl->wfirst + j].w;
         }
+    }
     if (set != local)
         free(set);
     double norm2 = sumsq > 0 ? sqrt(sumsq) : 1, max = -INFINITY, total = 0;

@@ -64,6 +64,10 @@ void catnorm_close(catnorm *n);
  * Returns the length written ((size_t)-1 only if cap is 0). Thread-safe. */
 size_t catnorm_apply(const catnorm *n, const char *in, size_t len, char *out, size_t cap);
 
+/* The Simplified form of one code point by the OpenCC t2s table (cp itself when unchanged).
+ * The place matching of handlers/classify.c reads names through it. */
+long catnorm_t2s(const catnorm *n, long cp);
+
 /* Parses a model file's bytes. NULL on error with the reason (and line) in err. */
 catmodel *catmodel_parse(const char *buf, size_t len, char *err, size_t errsize);
 void catmodel_free(catmodel *m);

@@ -6,11 +6,15 @@
  * Design choices:
  * - Every word list comes from the lexicon (the catalogs in locales/); the only characters written here
  *   are numerals and punctuation, given as code points so that no Chinese text sits in C source.
- * - Category: each category scores the summed length (in characters) of its keywords found in
- *   the text; the highest wins, ties go to the earlier category in menu order. "other" is chosen
- *   only when no other category matched.
+ * - Category: with the category model (classify_text_model) a substantive text is decided by
+ *   the model (sure at CLASSIFY_P_SURE, else its likeliest listed, classify.h). By keywords
+ *   (without a model, or a text without substance): each category scores the summed length (in
+ *   characters) of its keywords found in the text; the highest wins, ties go to the earlier
+ *   category in menu order. "other" is chosen only when no other category matched.
  * - Place: the deepest org node (grid > village > town > county) whose name or an alias occurs
- *   in the text; among equals the longest match.
+ *   in the text; among equals the longest match. On a roster prepared by
+ *   classify_roster_prepare names are compared as place keys (OpenCC t2s, folding, spaces and
+ *   punctuation dropped, ASCII names at word boundaries; docs/contract.md 6.1).
  * - People: a number followed by a people counter (ren, hu, "people": the lexicon's people_unit
  *   list), optionally after duo/yu/lai/"+" ("more than", "about") and the counter ge. Approximate
  *   Chinese numbers are read as their lower bound or a round guess: shi-ji (a dozen or so) = 10,
@@ -26,12 +30,14 @@
  *   phone number, punctuation and spaces, at least 4 characters remain, and the text is not a
  *   numbered choice. */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/fq.h"
 #include "common/roster_model.h"
+#include "handlers/catmodel.h"
 #include "handlers/classify.h"
 #include "handlers/danger.h"
 #include "handlers/i18n.h"
@@ -107,9 +113,8 @@ static bool is_punct_cp(int32_t c)
     }
 }
 
-static void put_cp(struct fq_buf *b, int32_t c)
+static size_t utf8_encode(int32_t c, char u[4])
 {
-    char u[4];
     size_t n;
     if (c < 0x80) {
         u[0] = (char)c;
@@ -130,7 +135,13 @@ static void put_cp(struct fq_buf *b, int32_t c)
         u[3] = (char)(0x80 | (c & 0x3F));
         n = 4;
     }
-    buf_add(b, u, n);
+    return n;
+}
+
+static void put_cp(struct fq_buf *b, int32_t c)
+{
+    char u[4];
+    buf_add(b, u, utf8_encode(c, u));
 }
 
 /* Decodes s into code points with their byte offsets (offs has n+1 entries: the end last).
@@ -328,10 +339,10 @@ static void blank(char *text, const struct fq_textmask *m, const char *word, uin
 
 /* ---- category and place -------------------------------------------------------------------- */
 static int find_category(const struct fq_lexicon *lx, const char *text,
-                         const struct fq_textmask *m)
+                         const struct fq_textmask *m, size_t *score_out)
 {
     int best = -1, other = fq_category_index("other");
-    size_t best_score = 0;
+    size_t best_score = 0, other_score = 0;
     bool other_hit = false;
     for (int i = 0; i < FQ_N_CATEGORIES; i++) {
         size_t score = 0;
@@ -342,6 +353,7 @@ static int find_category(const struct fq_lexicon *lx, const char *text,
                 score += fq_utf8_len(wl->words[k]);
         if (i == other) {
             other_hit = score > 0;
+            other_score = score;
             continue;
         }
         if (score > best_score) {
@@ -349,6 +361,7 @@ static int find_category(const struct fq_lexicon *lx, const char *text,
             best = i;
         }
     }
+    *score_out = best >= 0 ? best_score : other_score;
     return best >= 0 ? best : (other_hit ? other : -1);
 }
 
@@ -377,22 +390,232 @@ void classify_roster_probes(struct fq_roster *r)
     }
 }
 
-static int find_place(const struct fq_roster *r, const char *text, const struct fq_textmask *m)
+/* ---- place keys (classify_roster_prepare) ---------------------------------------------------- */
+/* The category model and the normaliser place keys are read through. */
+struct classify_model {
+    catnorm *norm;
+    catmodel *model;                 /* NULL: keywords only */
+    int cat_of[CATMODEL_MAX_CLASSES];/* model class -> fq_categories index */
+};
+
+struct classify_model *classify_model_open(const char *model, size_t len, char *err,
+                                           size_t errsize)
+{
+    struct classify_model *cm = calloc(1, sizeof *cm);
+    if (!cm) {
+        snprintf(err, errsize, "out of memory");
+        return NULL;
+    }
+    if (model) {
+        if (!(cm->model = catmodel_parse(model, len, err, errsize)))
+            goto fail;
+        for (int c = 0; c < catmodel_nclasses(cm->model); c++)
+            if ((cm->cat_of[c] = fq_category_index(catmodel_class_name(cm->model, c))) < 0) {
+                snprintf(err, errsize, "the category model has an unknown category %s",
+                         catmodel_class_name(cm->model, c));
+                goto fail;
+            }
+    }
+    if (!(cm->norm = catnorm_open(NULL, err, errsize)))
+        goto fail;
+    return cm;
+fail:
+    classify_model_close(cm);
+    return NULL;
+}
+
+void classify_model_close(struct classify_model *cm)
+{
+    if (!cm)
+        return;
+    catmodel_free(cm->model);
+    catnorm_close(cm->norm);
+    free(cm);
+}
+
+/* The base letter of a Latin letter with a diacritic (lower case), as pinyin is written with
+ * tone marks (Fēngyuán); 0 for any other code point. */
+static int32_t latin_base(int32_t c)
+{
+    static const struct { int32_t lo, hi; char base; } r[] = {
+        {0xC0, 0xC5, 'a'}, {0xC8, 0xCB, 'e'}, {0xCC, 0xCF, 'i'}, {0xD2, 0xD6, 'o'},
+        {0xD9, 0xDC, 'u'}, {0xE0, 0xE5, 'a'}, {0xE8, 0xEB, 'e'}, {0xEC, 0xEF, 'i'},
+        {0xF2, 0xF6, 'o'}, {0xF9, 0xFC, 'u'}, {0x100, 0x105, 'a'}, {0x112, 0x11B, 'e'},
+        {0x128, 0x12F, 'i'}, {0x14C, 0x151, 'o'}, {0x168, 0x173, 'u'}, {0x1CD, 0x1CE, 'a'},
+        {0x1CF, 0x1D0, 'i'}, {0x1D1, 0x1D2, 'o'}, {0x1D3, 0x1DC, 'u'},
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        if (c >= r[i].lo && c <= r[i].hi)
+            return r[i].base;
+    return 0;
+}
+
+/* A place key of s (see classify.h): into *key (caller frees); with at non-NULL also, for each
+ * key byte, the byte offset in s of its code point ((*at)[i]), the offset after it ((*at)[i] of
+ * the next byte, *at has keylen+1 entries with s's length last) and in *brk whether a word break
+ * (a space or punctuation, or the start) comes just before it. Returns the key's length, or
+ * (size_t)-1 out of memory. */
+static size_t place_key(const catnorm *cn, const char *s, char **key, size_t **at, bool **brk)
+{
+    size_t len = strlen(s), o = 0;
+    char *k = malloc(len * 2 + 4);   /* t2s maps a BMP character to a BMP character */
+    size_t *a = at ? malloc((len * 2 + 5) * sizeof *a) : NULL;
+    bool *b = at ? malloc((len * 2 + 5) * sizeof *b) : NULL;
+    if (!k || (at && (!a || !b))) {
+        free(k);
+        free(a);
+        free(b);
+        return (size_t)-1;
+    }
+    const char *p = s, *end = s + len;
+    bool pending = true;
+    while (p < end) {
+        const char *from = p;
+        int32_t c = fq_utf8_next(&p, end);
+        if (c < 0) {
+            p = from + 1;
+            continue;
+        }
+        if (c >= 0xFF01 && c <= 0xFF5E)
+            c -= 0xFEE0;
+        if (c == CP_IDEO_SPACE || is_punct_cp(c)) {
+            pending = true;
+            continue;
+        }
+        if (c >= 'A' && c <= 'Z')
+            c += 32;
+        else if (c >= 0xC0 && c <= 0x1DC && latin_base(c))
+            c = latin_base(c);
+        else if (c >= 0x80)
+            c = (int32_t)catnorm_t2s(cn, c);
+        char u[4];
+        size_t n = utf8_encode(c, u);
+        for (size_t i = 0; i < n; i++) {
+            if (a) {
+                a[o] = (size_t)(from - s);
+                b[o] = i == 0 && pending;
+            }
+            k[o++] = u[i];
+        }
+        pending = false;
+    }
+    k[o] = '\0';
+    if (a) {
+        a[o] = len;
+        b[o] = true;
+        /* the end of key byte i's code point: the start of the next code point's bytes */
+        *at = a;
+        *brk = b;
+    }
+    *key = k;
+    return o;
+}
+
+void classify_roster_prepare(struct fq_roster *r, const struct classify_model *cm)
+{
+    classify_roster_probes(r);
+    for (size_t i = 0; r && i < r->n_org; i++) {
+        struct fq_org *o = &r->org[i];
+        if (o->keys) {
+            for (size_t k = 0; k <= o->n_aliases; k++)
+                free(o->keys[k]);
+            free(o->keys);
+        }
+        free(o->key_probes);
+        o->keys = calloc(o->n_aliases + 1, sizeof *o->keys);
+        o->key_probes = calloc(o->n_aliases + 1, sizeof *o->key_probes);
+        if (!o->keys || !o->key_probes) {
+            free(o->keys);
+            free(o->key_probes);
+            o->keys = NULL;
+            o->key_probes = NULL;
+            continue;
+        }
+        for (size_t k = 0; k <= o->n_aliases; k++) {
+            const char *name = org_name(o, k);
+            char *key = NULL;
+            if (name && place_key(cm ? cm->norm : NULL, name, &key, NULL, NULL) != (size_t)-1 &&
+                *key) {
+                o->keys[k] = key;
+                o->key_probes[k] = i18n_probe(key);
+            } else {
+                free(key);
+            }
+        }
+    }
+}
+
+/* A text's place key, made once per message. */
+struct text_key {
+    char *key;
+    size_t len;
+    size_t *at;
+    bool *brk;
+    struct fq_textmask m;
+};
+
+static bool ascii_word(unsigned char c)
+{
+    return c < 0x80 && isalnum(c);
+}
+
+/* Where the name key w occurs in the text key at a word boundary (for a name that starts or
+ * ends with an ASCII letter or digit), or (size_t)-1. */
+static size_t key_find(const struct text_key *t, const char *w)
+{
+    size_t wl = strlen(w);
+    const char *from = t->key;
+    for (const char *hit; wl && (hit = strstr(from, w)); from = hit + 1) {
+        size_t i = (size_t)(hit - t->key), e = i + wl;
+        const unsigned char *k = (const unsigned char *)t->key;
+        if (ascii_word((unsigned char)w[0]) && !t->brk[i] && ascii_word(k[i - 1]))
+            continue;
+        if (ascii_word((unsigned char)w[wl - 1]) && !t->brk[e] && ascii_word(k[e]))
+            continue;
+        return i;
+    }
+    return (size_t)-1;
+}
+
+/* The place named (see the header comment) and its span in text (from *at, *len bytes: the
+ * words as written, blanked by the substance count). */
+static int find_place(const struct fq_roster *r, const char *text, const struct fq_textmask *m,
+                      const struct text_key *tk, size_t *span_at, size_t *span_len)
 {
     int best = -1, best_level = -1;
     size_t best_len = 0;
+    *span_len = 0;
     for (size_t i = 0; r && i < r->n_org; i++) {
         const struct fq_org *o = &r->org[i];
         for (size_t k = 0; k <= o->n_aliases; k++) {
             const char *name = org_name(o, k);
-            if (!name || !*name || !i18n_textmask_probe(m, org_probe(o, k)) ||
-                !i18n_find_word(text, name))
+            if (!name || !*name)
                 continue;
-            size_t len = strlen(name);
+            size_t len, sa, sl;
+            if (tk && tk->key && o->keys) {
+                /* the keys find whatever the names as written find, and more */
+                size_t at;
+                if (!o->keys[k] || !i18n_textmask_probe(&tk->m, o->key_probes[k]) ||
+                    (at = key_find(tk, o->keys[k])) == (size_t)-1)
+                    continue;
+                len = strlen(o->keys[k]);
+                sa = tk->at[at];
+                sl = tk->at[at + len] - sa;    /* up to the next code point kept */
+            } else {
+                const char *hit = i18n_textmask_probe(m, org_probe(o, k))
+                                      ? i18n_find_word(text, name) : NULL;
+                if (!hit)
+                    continue;
+                len = strlen(name);
+                sa = (size_t)(hit - text);
+                sl = len;
+            }
             if ((int)o->level > best_level || ((int)o->level == best_level && len > best_len)) {
                 best = (int)i;
                 best_level = (int)o->level;
                 best_len = len;
+                *span_at = sa;
+                *span_len = sl;
             }
         }
     }
@@ -687,13 +910,16 @@ static char *find_phone(const char *text, const char **at, size_t *len)
 
 /* ---- substance ----------------------------------------------------------------------------- */
 static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, const char *norm,
-                        const struct fq_textmask *m, const char *phone_at, size_t phone_len)
+                        const struct fq_textmask *m, const char *phone_at, size_t phone_len,
+                        size_t place_at, size_t place_len)
 {
     char *rest = strdup(norm);
     if (!rest)
         return false;
     if (phone_at)
         memset(rest + (phone_at - norm), ' ', phone_len);
+    if (place_len)
+        memset(rest + place_at, ' ', place_len);   /* the place as written, in any form */
     const struct fq_wordlist *fill = &lx->kw[FQ_KW_FILLER];
     for (size_t i = 0; i < fill->n; i++)
         blank(rest, m, fill->words[i], wordlist_probe(fill, i));
@@ -723,23 +949,74 @@ static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, 
 void classify_text(const struct fq_lexicon *lx, const struct fq_roster *r, const char *text,
                    struct fq_classified *out)
 {
-    classify_text_screened(lx, r, NULL, text, out);
+    classify_text_model(lx, r, NULL, NULL, text, out);
 }
 
 void classify_text_screened(const struct fq_lexicon *lx, const struct fq_roster *r,
                             const struct danger_screen *ds, const char *text,
                             struct fq_classified *out)
 {
+    classify_text_model(lx, r, ds, NULL, text, out);
+}
+
+/* The category of a substantive text by the model, the keyword category kw listed among the
+ * likeliest when the model is not sure (classify.h); guess[] filled when unsure. */
+static void decide_category(const struct fq_lexicon *lx, const struct classify_model *cm,
+                            const char *norm, const struct fq_textmask *m,
+                            struct fq_classified *out)
+{
+    size_t kw_score = 0;
+    catmodel_guess g[CLASSIFY_GUESSES];
+    int n = catmodel_predict(cm->model, cm->norm, norm, strlen(norm), g, CLASSIFY_GUESSES);
+    if (n < 1) {
+        out->category = find_category(lx, norm, m, &kw_score);   /* out of memory: keywords */
+        return;
+    }
+    out->p_first = g[0].prob;
+    if (g[0].prob >= CLASSIFY_P_SURE) {
+        out->category = cm->cat_of[g[0].cls];
+        out->by_model = true;
+        return;
+    }
+    int kw = find_category(lx, norm, m, &kw_score);
+    out->category = -1;
+    /* the likeliest, with a keyword category among them in place of the last */
+    for (int i = 0; i < n; i++) {
+        out->guess[i] = cm->cat_of[g[i].cls];
+        out->guess_p[i] = g[i].prob;
+    }
+    out->n_guess = n;
+    bool listed = kw < 0;
+    for (int i = 0; i < n; i++)
+        listed = listed || out->guess[i] == kw;
+    if (!listed) {
+        out->guess[n - 1] = kw;
+        out->guess_p[n - 1] = 0;
+    }
+}
+
+void classify_text_model(const struct fq_lexicon *lx, const struct fq_roster *r,
+                         const struct danger_screen *ds, const struct classify_model *cm,
+                         const char *text, struct fq_classified *out)
+{
     memset(out, 0, sizeof *out);
     out->category = -1;
     out->org = -1;
+    struct text_key tk = {0};
     char *norm = classify_normalize(text);
     if (!norm || !lx)
         goto out;
     struct fq_textmask m;
     i18n_textmask(norm, &m);
-    out->category = find_category(lx, norm, &m);
-    out->org = find_place(r, norm, &m);
+    if (r && r->n_org && r->org[0].keys) {
+        tk.len = place_key(cm ? cm->norm : NULL, norm, &tk.key, &tk.at, &tk.brk);
+        if (tk.len == (size_t)-1)
+            tk.key = NULL;
+        else
+            i18n_textmask(tk.key, &tk.m);
+    }
+    size_t place_at = 0, place_len = 0;
+    out->org = find_place(r, norm, &m, &tk, &place_at, &place_len);
     out->people = find_people(lx, norm);
     struct danger_result dr;
     out->danger_level = (int)danger_screen_text(ds, lx, norm, &dr);
@@ -748,8 +1025,20 @@ void classify_text_screened(const struct fq_lexicon *lx, const struct fq_roster 
     const char *at = NULL;
     size_t len = 0;
     out->phone = find_phone(norm, &at, &len);
-    out->substantive = classify_choice(norm) < 0 && substantive(lx, r, norm, &m, at, len);
+    out->substantive = classify_choice(norm) < 0 &&
+                       substantive(lx, r, norm, &m, at, len, place_at, place_len);
+    /* the keywords only when they decide or are listed (a sure model needs none) */
+    size_t kw_score = 0;
+    if (out->substantive && cm && cm->model)
+        decide_category(lx, cm, norm, &m, out);
+    else
+        out->category = find_category(lx, norm, &m, &kw_score);
 out:
+    if (tk.key) {
+        free(tk.key);
+        free(tk.at);
+        free(tk.brk);
+    }
     free(norm);
 }
 

@@ -76,7 +76,9 @@ static void draft_reset(struct fq_convo *cv)
     free(cv->place_text);
     free(cv->description);
     free(cv->contact);
+    free(cv->category_offer);
     cv->category = cv->org_id = cv->place_text = cv->description = cv->contact = NULL;
+    cv->category_offer = NULL;
     cv->people = 0;
     cv->danger = false;
     cv->has_location = false;
@@ -169,6 +171,49 @@ static char *menu_line(struct turn *t, int n, const char *label)
     return i18n_format(t->c->lex, t->loc, "menu_item", "n", num, "label", label, (char *)NULL);
 }
 
+/* The categories of the open short category question (docs/contract.md 6.1), as stored in
+ * cv.category_offer: their fq_categories indices in out, their number returned (0: none). */
+static int offered(const struct fq_convo *cv, int out[CLASSIFY_GUESSES])
+{
+    int n = 0;
+    for (const char *p = cv->category_offer; p && *p && n < CLASSIFY_GUESSES;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char id[32];
+        if (len < sizeof id) {
+            memcpy(id, p, len);
+            id[len] = '\0';
+            int k = fq_category_index(id);
+            if (k >= 0)
+                out[n++] = k;
+        }
+        p = e ? e + 1 : p + len;
+    }
+    return n;
+}
+
+/* The short category question: the likeliest categories numbered 1..n, then n+1 for the full
+ * menu. */
+static void ask_likely(struct turn *t, struct fq_buf *menu)
+{
+    const struct fq_lexicon *lx = t->c->lex;
+    int k[CLASSIFY_GUESSES], n = offered(&t->cv, k);
+    char key[12];
+    for (int i = 0; i <= n; i++) {
+        const char *label = i < n ? i18n_category(lx, t->loc, fq_categories[k[i]])
+                                  : i18n_get(lx, t->loc, "category_opt_all");
+        snprintf(key, sizeof key, "%d", i + 1);
+        answer_option(t->out, key, label);
+        char *line = menu_line(t, i + 1, label);
+        if (i)
+            buf_puts(menu, "\n");
+        buf_puts(menu, line);
+        free(line);
+    }
+    answer_reply_take(t->out, i18n_format(lx, t->loc, "ask_category_likely", "menu", menu->s,
+                                          (char *)NULL));
+}
+
 /* The question of state s with its options; returns s. */
 static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry)
 {
@@ -182,6 +227,10 @@ static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry
     case FQ_CONVO_ASK_CATEGORY:
         if (retry)
             reply(t, "invalid_choice");
+        if (t->cv.category_offer) {
+            ask_likely(t, &menu);
+            break;
+        }
         for (int i = 0; i < FQ_N_CATEGORIES; i++) {
             const char *label = i18n_category(lx, t->loc, fq_categories[i]);
             snprintf(key, sizeof key, "%d", i + 1);
@@ -291,6 +340,19 @@ static void absorb(struct turn *t, bool description)
     const struct fq_classified *k = &t->cls;
     if (!cv->category && k->category >= 0)
         set_str(t, &cv->category, fq_categories[k->category]);
+    if (cv->category) {
+        set_str(t, &cv->category_offer, NULL);
+    } else if (k->n_guess > 0) {
+        /* the model is not sure: the category question lists its likeliest
+         * (docs/contract.md 6.1) */
+        char ids[CLASSIFY_GUESSES * 24] = "";
+        for (int i = 0; i < k->n_guess; i++) {
+            if (i)
+                strcat(ids, ",");
+            strcat(ids, fq_categories[k->guess[i]]);
+        }
+        set_str(t, &cv->category_offer, ids);
+    }
     if (!cv->org_id && k->org >= 0) {
         set_str(t, &cv->org_id, t->c->roster->org[k->org].id);
         if (!cv->place_text)
@@ -313,12 +375,20 @@ static void absorb(struct turn *t, bool description)
         take_location(t);
 }
 
-/* A category named by number (any accepted form) or by its label in any locale; -1 if none. */
+/* A category named by number (any accepted form; the number of the question that was shown) or
+ * by its label in any locale; -1 if none, CATEGORY_ALL for the short question's "show all". */
+#define CATEGORY_ALL (-2)
 static int category_answer(struct turn *t)
 {
-    int n = classify_choice(t->norm);
-    if (n >= 1 && n <= FQ_N_CATEGORIES)
+    int n = classify_choice(t->norm), k[CLASSIFY_GUESSES], nk = offered(&t->cv, k);
+    if (nk > 0) {
+        if (n >= 1 && n <= nk)
+            return k[n - 1];
+        if (n == nk + 1)
+            return CATEGORY_ALL;
+    } else if (n >= 1 && n <= FQ_N_CATEGORIES) {
         return n - 1;
+    }
     for (int l = 0; l < FQ_N_LOCALES; l++)
         for (int i = 0; i < FQ_N_CATEGORIES; i++)
             if (*t->norm && strcasecmp(t->norm, i18n_category(t->c->lex, l, fq_categories[i])) == 0)
@@ -437,7 +507,8 @@ static enum fq_err submit(struct turn *t, enum fq_convo_state *s)
         .contact = cv->contact && *cv->contact ? cv->contact : NULL,
         .locale = fq_locale_name((enum fq_locale)t->loc), .category = cv->category,
         .org_id = cv->org_id, .place_text = cv->place_text, .description = cv->description,
-        .people = cv->people, .danger = cv->danger,
+        .people = cv->people, .danger = cv->danger, .has_location = cv->has_location,
+        .latitude = cv->latitude, .longitude = cv->longitude,
     };
     struct fq_case k;
     memset(&k, 0, sizeof k);
@@ -508,6 +579,10 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
     switch (s) {
     case FQ_CONVO_ASK_CATEGORY: {
         int k = category_answer(t);
+        if (k == CATEGORY_ALL) {
+            set_str(t, &cv->category_offer, NULL);
+            return ask(t, s, false);            /* the full menu */
+        }
         if (k >= 0 && !cv->category)
             set_str(t, &cv->category, fq_categories[k]);
         absorb(t, true);
@@ -623,7 +698,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         err = FQ_ENOMEM;
         goto out;
     }
-    classify_text_screened(c->lex, c->roster, c->danger, t.norm, &t.cls);
+    classify_text_model(c->lex, c->roster, c->danger, c->catm, t.norm, &t.cls);
     /* danger words from a resident with an open case: alert and tell the supervisors at once */
     if (t.cls.danger && (err = timers_on_danger(c, m->channel, m->user, out)))
         goto out;

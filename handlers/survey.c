@@ -530,6 +530,8 @@ static enum fq_err open_relapse(struct fq_ctx *c, const struct fq_case *old, int
         .channel = old->channel, .user = old->user, .name = old->name, .contact = old->contact,
         .locale = old->locale, .category = old->category, .org_id = old->place_org,
         .place_text = old->place_text, .description = desc, .people = old->people,
+        .has_location = old->has_location, .latitude = old->latitude,
+        .longitude = old->longitude,
     };
     enum fq_err err = case_open(c, &r, out, nk);
     free(desc);

@@ -50,7 +50,7 @@ void case_event_cleanup(struct fq_case_event *e)
     "id, case_no, channel, user, name, contact, category, severity, place_org, place_text, "   \
     "description, people, org_id, mediator_id, status, tier, attempts, escalations, "          \
     "close_reason, locale, parent_case, created_at, assigned_at, accepted_at, resolved_at, "   \
-    "closed_at, due_accept, due_resolve, updated_at"
+    "closed_at, due_accept, due_resolve, updated_at, latitude, longitude"
 
 static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *oom)
 {
@@ -83,6 +83,10 @@ static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *o
     c->due_accept = sqlite3_column_int64(st, 26);
     c->due_resolve = sqlite3_column_int64(st, 27);
     c->updated_at = sqlite3_column_int64(st, 28);
+    c->has_location = sqlite3_column_type(st, 29) != SQLITE_NULL &&
+                      sqlite3_column_type(st, 30) != SQLITE_NULL;
+    c->latitude = c->has_location ? sqlite3_column_double(st, 29) : 0;
+    c->longitude = c->has_location ? sqlite3_column_double(st, 30) : 0;
 }
 
 /* Binds the mutable fields at ?2.. in the order of the UPDATE and INSERT below. */
@@ -115,6 +119,13 @@ static void bind_case_fields(sqlite3_stmt *st, const struct fq_case *c)
     bind_int64(st, 26, c->due_accept);
     bind_int64(st, 27, c->due_resolve);
     bind_int64(st, 28, c->updated_at);
+    if (c->has_location) {
+        bind_double(st, 29, c->latitude);
+        bind_double(st, 30, c->longitude);
+    } else {
+        sqlite3_bind_null(st, 29);
+        sqlite3_bind_null(st, 30);
+    }
 }
 
 static enum fq_err next_day_seq(struct store *s, int day, int64_t *seq)
@@ -158,9 +169,10 @@ enum fq_err store_case_insert(struct store *s, struct fq_case *c)
         "INSERT INTO cases(case_no, channel, user, name, contact, category, severity, "
         "place_org, place_text, description, people, org_id, mediator_id, status, tier, "
         "attempts, escalations, close_reason, locale, parent_case, created_at, assigned_at, "
-        "accepted_at, resolved_at, closed_at, due_accept, due_resolve, updated_at) VALUES "
+        "accepted_at, resolved_at, closed_at, due_accept, due_resolve, updated_at, latitude, "
+        "longitude) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-        " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)");
+        " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)");
     if (!st) {
         err = store_err(s);
         goto out;
@@ -187,7 +199,8 @@ enum fq_err store_case_update(struct store *s, const struct fq_case *c)
         " org_id = ?12, mediator_id = ?13, status = ?14, tier = ?15, attempts = ?16,"
         " escalations = ?17, close_reason = ?18, locale = ?19, parent_case = ?20,"
         " created_at = ?21, assigned_at = ?22, accepted_at = ?23, resolved_at = ?24,"
-        " closed_at = ?25, due_accept = ?26, due_resolve = ?27, updated_at = ?28 "
+        " closed_at = ?25, due_accept = ?26, due_resolve = ?27, updated_at = ?28,"
+        " latitude = ?29, longitude = ?30 "
         "WHERE id = ?1");
     if (!st)
         return store_err(s);

@@ -19,6 +19,8 @@ struct fq_case {
     char *place_text;
     char *description;
     int people;
+    bool has_location;               /* the resident shared a location (docs/contract.md 4.2, 6.1) */
+    double latitude, longitude;      /* its coordinates when has_location */
     char *org_id;                    /* the handling node */
     char *mediator_id;               /* NULL when unassigned */
     enum fq_case_status status;      /* stored as its name; FQ_CASE__COUNT: a name this version

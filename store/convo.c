@@ -103,12 +103,14 @@ void convo_cleanup(struct fq_convo *c)
     free(c->contact);
     free(c->name);
     free(c->last_case_no);
+    free(c->category_offer);
     memset(c, 0, sizeof *c);
 }
 
 #define CONVO_COLS                                                                             \
     "channel, user, state, locale, category, org_id, place_text, description, contact, name, " \
-    "people, danger, latitude, longitude, has_location, last_case_no, started_at, updated_at"
+    "people, danger, latitude, longitude, has_location, last_case_no, started_at, updated_at, " \
+    "category_offer"
 
 /* Fills c from the row (columns in CONVO_COLS order). dup false: strings borrowed from st. */
 static void convo_from_row(sqlite3_stmt *st, struct fq_convo *c, bool dup, bool *oom)
@@ -131,6 +133,7 @@ static void convo_from_row(sqlite3_stmt *st, struct fq_convo *c, bool dup, bool 
     c->last_case_no = col_text(st, 15, dup, oom);
     c->started_at = sqlite3_column_int64(st, 16);
     c->updated_at = sqlite3_column_int64(st, 17);
+    c->category_offer = col_text(st, 18, dup, oom);
 }
 
 enum fq_err store_convo_get(struct store *s, const char *channel, const char *user,
@@ -169,7 +172,7 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
     sqlite3_stmt *st = STMT(
         s, ST_CONVO_PUT,
         "INSERT INTO conversations(" CONVO_COLS ") VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
         "ON CONFLICT(channel, user) DO UPDATE SET state = excluded.state,"
         " locale = excluded.locale, category = excluded.category, org_id = excluded.org_id,"
         " place_text = excluded.place_text, description = excluded.description,"
@@ -177,7 +180,7 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
         " danger = excluded.danger, latitude = excluded.latitude,"
         " longitude = excluded.longitude, has_location = excluded.has_location,"
         " last_case_no = excluded.last_case_no, started_at = excluded.started_at,"
-        " updated_at = excluded.updated_at");
+        " updated_at = excluded.updated_at, category_offer = excluded.category_offer");
     if (!st)
         return store_err(s);
     bind_text(st, 1, c->channel);
@@ -198,6 +201,7 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
     bind_text(st, 16, c->last_case_no);
     bind_int64(st, 17, c->started_at);
     bind_int64(st, 18, c->updated_at);
+    bind_text(st, 19, c->category_offer);
     return stmt_exec(s, ST_CONVO_PUT, st);
 }
 

@@ -34,6 +34,8 @@ struct fq_convo {
     double latitude, longitude;
     bool has_location;
     char *last_case_no;              /* the case this conversation last created, or NULL */
+    char *category_offer;            /* the category ids the open category question lists,
+                                      * comma-separated ("land,debt,other"); NULL: the full menu */
     int64_t started_at, updated_at;
 };
 void convo_cleanup(struct fq_convo *c);

@@ -42,6 +42,9 @@
 /* data/model/danger.model, compiled in (scripts/embed-model.sh, build/gen/danger_model.c) */
 extern const char fq_danger_model[];
 extern const size_t fq_danger_model_len;
+/* data/model/category.model, compiled in the same way (build/gen/category_model.c) */
+extern const char fq_category_model[];
+extern const size_t fq_category_model_len;
 
 #define BATCH_MAX 512
 #define QUEUE_MAX 20000
@@ -66,6 +69,7 @@ struct core {
     const struct fq_lexicon *lex;
     struct fq_roster *roster;
     struct danger_screen *danger;    /* the danger model built in (handlers/danger.h) */
+    struct classify_model *catm;     /* the category model built in (handlers/classify.h) */
 
     void (*on_commit)(void *arg);
     void *on_commit_arg;
@@ -92,7 +96,7 @@ static void roster_refresh(struct core *c)
         free(gen);
         return;
     }
-    classify_roster_probes(r);
+    classify_roster_prepare(r, c->catm);
     roster_free(c->roster);
     c->roster = r;
     free(c->roster_gen);
@@ -333,7 +337,7 @@ static void run_batch(struct core *c, struct fq_msg *list)
     roster_refresh(c);
 
     struct fq_ctx ctx = {.store = c->store, .cfg = cfg, .lex = lex, .roster = c->roster,
-                         .danger = c->danger,
+                         .danger = c->danger, .catm = c->catm,
                          .now = fq_now()};
     /* A savepoint per message lets one failed message be undone alone, but it costs every
      * message a statement pair and a copy of each page it touches. Messages fail rarely, so a
@@ -394,7 +398,7 @@ again:
             metrics_case_created(s->st.category[k], s->st.severity[k]);
         if (s->ok && s->m->kind == FQ_MSG_ROSTER && s->m->status == 200) {
             /* the committed roster becomes the one routing uses */
-            classify_roster_probes(s->m->roster);
+            classify_roster_prepare(s->m->roster, c->catm);
             roster_free(c->roster);
             c->roster = s->m->roster;
             s->m->roster = NULL;
@@ -512,14 +516,16 @@ enum fq_err core_start(const struct fq_config *cfg, const struct fq_lexicon *lex
             *cause = fq_strdup("cannot load the roster from the database");
         goto fail;
     }
-    classify_roster_probes(c->roster);
     char why[256];
-    if (!(c->danger = danger_screen_open(fq_danger_model, fq_danger_model_len, why, sizeof why))) {
+    if (!(c->danger = danger_screen_open(fq_danger_model, fq_danger_model_len, why, sizeof why)) ||
+        !(c->catm = classify_model_open(fq_category_model, fq_category_model_len, why,
+                                        sizeof why))) {
         if (cause && !*cause)
             *cause = fq_strdup(why);
         err = FQ_EINVAL;
         goto fail;
     }
+    classify_roster_prepare(c->roster, c->catm);
     /* the checkpointer's own connection; without it the core keeps SQLite's automatic one */
     if (store_open(cfg->store_path, &c->ckpt_store, NULL) == FQ_OK &&
         pthread_create(&c->ckpt_thread, NULL, ckpt_main, c) == 0) {
@@ -546,6 +552,7 @@ fail:
     pthread_cond_destroy(&c->ckpt_cv);
     roster_free(c->roster);
     danger_screen_close(c->danger);
+    classify_model_close(c->catm);
     free(c->roster_gen);
     store_close(c->store);
     pthread_mutex_destroy(&c->mu);
@@ -570,6 +577,7 @@ void core_stop(struct core *c)
     store_close(c->ckpt_store);
     roster_free(c->roster);
     danger_screen_close(c->danger);
+    classify_model_close(c->catm);
     free(c->roster_gen);
     store_close(c->store);
     pthread_mutex_destroy(&c->mu);

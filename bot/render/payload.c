@@ -55,6 +55,12 @@ static void case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct 
     jobj_str(o, "channel", k->channel);
     jobj_str(o, "place", k->place_org);
     jobj_str(o, "place_name", place >= 0 ? r->org[place].name : k->place_text);
+    if (k->has_location) {          /* the location the resident shared (docs/contract.md 4.2) */
+        jobj_key(o, "latitude");
+        buf_printf(o->b, "%.6f", k->latitude);
+        jobj_key(o, "longitude");
+        buf_printf(o->b, "%.6f", k->longitude);
+    }
     jobj_str(o, "org", k->org_id);
     jobj_str(o, "org_name", node >= 0 ? r->org[node].name : NULL);
     jobj_str(o, "tier", fq_level_name(k->tier));

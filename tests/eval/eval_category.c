@@ -5,15 +5,34 @@
  * t2s table and scoring, then scoring alone), measured over repeated passes of at least a second.
  * Rows whose split is "holdout" are scored too: data/corpus/holdout.tsv is a set written apart
  * from the corpus, after the model, and never used to train or to choose training data.
- * Usage: eval_category MODEL CORPUS.tsv   (`make eval` runs it on both files) */
+ * With LOCALES (the catalogs' directory) also the category as the daemon decides it
+ * (classify_text_model, handlers/classify.h: the model, keyword overrides and the sure threshold
+ * CLASSIFY_P_SURE, chosen on the train rows by cross-validation) on each message taken as a
+ * resident's first message: the share filled without asking and how many of those are right,
+ * the share asked with the likeliest listed (and the truth among them), the share shown the
+ * full menu, the category right as decided (filled, else the first listed), overall and per
+ * language; the keywords alone for comparison; and the cost of classify_text_model per message
+ * without and with the model, and as the daemon calls it (danger screen, the demo roster read
+ * from docker/demo-roster.json when there).
+ * Usage: eval_category MODEL CORPUS.tsv [LOCALES]   (`make eval` runs it on both files) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bot/admin/roster_file.h"
+#include "bot/sys/locale.h"
+#include "common/roster_model.h"
 #include "handlers/catmodel.h"
+#include "handlers/classify.h"
+#include "handlers/danger.h"
+#include "handlers/i18n.h"
 
 #define MAX_MSG 4000
+
+/* the danger model built into the binary (build/gen/danger_model.c) */
+extern const char fq_danger_model[];
+extern const size_t fq_danger_model_len;
 static const char *langs[] = {"zh-CN", "zh-TW", "yue", "en"};
 #define NLANG 4
 
@@ -54,10 +73,143 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double pct(int a, int b)
+{
+    return b ? 100.0 * a / b : 0;
+}
+
+/* The category as the daemon decides it on each message as a first message (see the top). */
+static int daemon_figures(const char *locales, const char *mbuf, size_t mlen, const catmodel *m,
+                          const msg *msgs, int nmsg)
+{
+    struct fq_lexicon *lx = NULL;
+    char *cause = NULL, err[512];
+    if (locale_load(locales, &lx, &cause) != FQ_OK) {
+        fprintf(stderr, "eval: %s\n", cause ? cause : "cannot load the locales");
+        free(cause);
+        return 1;
+    }
+    struct classify_model *cm = classify_model_open(mbuf, mlen, err, sizeof err);
+    if (!cm) {
+        fprintf(stderr, "eval: %s\n", err);
+        lexicon_free(lx);
+        return 1;
+    }
+    struct fq_roster empty = {0}, *roster = NULL;
+    size_t rlen;
+    char *rtext = read_all("docker/demo-roster.json", &rlen), *problem = NULL;
+    if (rtext && roster_json_parse(rtext, rlen, &roster, &problem) == FQ_OK)
+        classify_roster_prepare(roster, cm);
+    else
+        roster = NULL;
+    free(rtext);
+    free(problem);
+    enum { ALL = NLANG };
+    int n[NLANG + 1] = {0}, filled[NLANG + 1] = {0}, filled_ok[NLANG + 1] = {0};
+    int asked[NLANG + 1] = {0}, asked_in[NLANG + 1] = {0}, menu[NLANG + 1] = {0};
+    int decided_ok[NLANG + 1] = {0}, kw_ok[NLANG + 1] = {0}, one_step[NLANG + 1] = {0};
+    int by_kw = 0, by_kw_ok = 0;
+    for (int i = 0; i < nmsg; i++) {
+        const msg *g = &msgs[i];
+        int truth = fq_category_index(catmodel_class_name(m, g->truth));
+        struct fq_classified c, k;
+        classify_text_model(lx, &empty, NULL, cm, g->text, &c);
+        classify_text_model(lx, &empty, NULL, NULL, g->text, &k);
+        int decided = c.category >= 0 ? c.category : c.n_guess ? c.guess[0] : -1;
+        bool in = false;
+        for (int j = 0; j < c.n_guess; j++)
+            in = in || c.guess[j] == truth;
+        int ls[2] = {ALL, g->lang};
+        for (int x = 0; x < 2; x++) {
+            int l = ls[x];
+            n[l]++;
+            if (c.category >= 0) {
+                filled[l]++;
+                filled_ok[l] += c.category == truth;
+            } else if (c.n_guess) {
+                asked[l]++;
+                asked_in[l] += in;
+            } else {
+                menu[l]++;
+            }
+            decided_ok[l] += decided == truth;
+            kw_ok[l] += k.category == truth;
+            one_step[l] += (c.category >= 0 && c.category == truth) || (c.category < 0 && in);
+        }
+        if (c.category >= 0 && !c.by_model) {
+            by_kw++;
+            by_kw_ok += c.category == truth;
+        }
+        classify_cleanup(&c);
+        classify_cleanup(&k);
+    }
+    printf("\nthe category as the daemon decides it (the model, sure at p >= %.2f; keywords on a "
+           "text without substance; each message as a first message)\n", CLASSIFY_P_SURE);
+    printf("%-7s %-21s %-14s %-30s %-10s %-15s %s\n", "", "filled without asking",
+           "of them right", "asked with 2-3 listed", "full menu", "category right",
+           "keywords alone");
+    for (int l = NLANG; l >= 0; l--) {
+        if (!n[l])
+            continue;
+        char c1[32], c2[32], c3[48], c4[16], c5[16], c6[16];
+        snprintf(c1, sizeof c1, "%.1f%% (%d/%d)", pct(filled[l], n[l]), filled[l], n[l]);
+        snprintf(c2, sizeof c2, "%.1f%%", pct(filled_ok[l], filled[l]));
+        snprintf(c3, sizeof c3, "%.1f%% (truth listed %.1f%%)", pct(asked[l], n[l]),
+                 pct(asked_in[l], asked[l]));
+        snprintf(c4, sizeof c4, "%.1f%%", pct(menu[l], n[l]));
+        snprintf(c5, sizeof c5, "%.1f%%", pct(decided_ok[l], n[l]));
+        snprintf(c6, sizeof c6, "%.1f%%", pct(kw_ok[l], n[l]));
+        printf("%-7s %-21s %-14s %-30s %-10s %-15s %s\n", l == ALL ? "all" : langs[l], c1, c2, c3,
+               c4, c5, c6);
+    }
+    printf("category right in one step (filled right, or the truth among those listed): "
+           "%.1f%% (%d/%d)\n", pct(one_step[ALL], n[ALL]), one_step[ALL], n[ALL]);
+    printf("filled by keywords (a text without substance: a label, a keyword alone): %d, "
+           "right %.1f%%\n", by_kw, pct(by_kw_ok, by_kw));
+
+    /* cost: classify_text_model (keywords, place, people, phone, category model) without and
+     * with the model, and as the daemon calls it (with the danger screen built in, the demo
+     * roster's place keys); rounds of 0.2 s taken in turn, the fastest round of each kept, so
+     * another process's burst on a shared machine does not count */
+    char derr[256];
+    struct danger_screen *ds = danger_screen_open(fq_danger_model, fq_danger_model_len, derr,
+                                                  sizeof derr);
+    double best[3] = {1e9, 1e9, 1e9};
+    for (int round = 0; round < 10 && ds; round++)
+        for (int v = 0; v < 3; v++) {
+            long calls = 0;
+            double t0 = now(), t1;
+            do {
+                for (int i = 0; i < nmsg; i++) {
+                    struct fq_classified c;
+                    classify_text_model(lx, roster ? roster : &empty, v == 2 ? ds : NULL,
+                                        v ? cm : NULL, msgs[i].text, &c);
+                    classify_cleanup(&c);
+                }
+                calls += nmsg;
+            } while ((t1 = now()) - t0 < 0.2);
+            double us = (t1 - t0) / (double)calls * 1e6;
+            if (us < best[v])
+                best[v] = us;
+        }
+    if (ds)
+        printf("cost per message of classify_text_model, fastest of 10 rounds: %.2f us keywords "
+               "only, %.2f us with the category model (it adds %.2f us), %.2f us as the daemon "
+               "calls it (with the danger screen%s)\n", best[0], best[1], best[1] - best[0],
+               best[2], roster ? ", the demo roster's place keys" : "");
+    else
+        fprintf(stderr, "eval: danger model: %s\n", derr);
+    danger_screen_close(ds);
+    roster_free(roster);
+    classify_model_close(cm);
+    lexicon_free(lx);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s MODEL CORPUS.tsv\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s MODEL CORPUS.tsv [LOCALES]\n", argv[0]);
         return 2;
     }
     char err[512];
@@ -68,7 +220,6 @@ int main(int argc, char **argv)
         return 1;
     }
     catmodel *m = catmodel_parse(mbuf, mlen, err, sizeof err);
-    free(mbuf);
     if (!m) {
         fprintf(stderr, "eval: %s: %s\n", argv[1], err);
         return 1;
@@ -214,6 +365,9 @@ int main(int argc, char **argv)
                "(%ld and %ld calls)\n",
                bytes / (size_t)nmsg, full, score, calls, calls2);
     }
+    if (!bad && nmsg > 0 && argc == 4)
+        bad = daemon_figures(argv[3], mbuf, mlen, m, msgs, nmsg);
+    free(mbuf);
     for (int i = 0; i < nmsg; i++) {
         free(msgs[i].text);
         free(msgs[i].norm);
