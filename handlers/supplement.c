@@ -7,7 +7,7 @@
  *   follow-up word, every open case elsewhere (another place, or another category not at the
  *   case's place): a new report. A place is the same when one contains the other (a village and
  *   its grid). Otherwise each open case without a contradicting sign scores one point for each
- *   of: the same category or place, a follow-up word (keywords.supplement: 补充 还有 他又
+ *   of: the same category, the same place, a follow-up word (keywords.supplement: 补充 还有 他又
  *   also), written within SUPPLEMENT_WINDOW of its receipt. Two points on one case, and no other
  *   case as good, make it a supplement; anything less is asked.
  * - Greetings, emoji and filler (classify's `substantive` false) are never a supplement: they
@@ -80,7 +80,7 @@ enum sp_verdict supplement_decide(const struct fq_lexicon *lx, const struct fq_r
         }
         int score = -1;              /* a contradicting sign: at most asked */
         if (!place_differ && !cat_differ)
-            score = (int)(cat_same || place_same) + (int)word +
+            score = (int)cat_same + (int)place_same + (int)word +
                     (int)(now >= o->created_at && now - o->created_at <= SUPPLEMENT_WINDOW);
         if (score > best_score) {
             best = (int)i;
