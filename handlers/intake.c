@@ -516,7 +516,9 @@ static enum fq_err after_receipt(struct turn *t, enum fq_convo_state *s)
     if (err)
         return err;
     int which = -1;
-    switch (supplement_decide(t->c->lex, t->c->roster, t->norm, &t->cls, open, n, t->c->now, &which)) {
+    enum sp_verdict v =
+        supplement_decide(t->c->lex, t->c->roster, t->norm, &t->cls, open, n, t->c->now, &which);
+    switch (v) {
     case SP_SUPPLEMENT:
         if ((err = supplement_record(t->c, open[which].case_no, t->raw, t->loc, t->out)))
             return err;

@@ -181,7 +181,8 @@ enum fq_err supplement_record(struct fq_ctx *c, const char *case_no, const char 
         }
         actions_notify(out, k.mediator_id, &k, push);
     }
-    ack = i18n_format(c->lex, loc, "supplement_added", "case", k.case_no, "category",
+    const char *key = k.mediator_id ? "supplement_added" : "supplement_added_unassigned";
+    ack = i18n_format(c->lex, loc, key, "case", k.case_no, "category",
                       i18n_category(c->lex, loc, k.category), (char *)NULL);
     if (!ack) {
         err = FQ_ENOMEM;

@@ -35,9 +35,9 @@ enum sp_verdict {
 };
 
 /* The decision of docs/contract.md 6.8 for one message: text is the normalised text, k its
- * classification (place indexes in roster r), open the resident's open cases newest first (n may be 0). A message that is
- * not substantive (greetings, emoji, filler) is never a supplement. *which gets the case index
- * for SP_SUPPLEMENT, else -1. */
+ * classification (place indexes in roster r), open the resident's open cases newest first (n
+ * may be 0). A message that is not substantive (greetings, emoji, filler) is never a
+ * supplement. *which gets the case index for SP_SUPPLEMENT, else -1. */
 enum sp_verdict supplement_decide(const struct fq_lexicon *lx, const struct fq_roster *r,
                                   const char *text, const struct fq_classified *k,
                                   const struct sp_open *open, size_t n, int64_t now, int *which);
