@@ -455,12 +455,15 @@ static void supplement_question(struct turn *t, bool retry)
     struct fq_buf menu;
     buf_init(&menu);
     buf_add(&menu, "", 0);
-    for (size_t i = 0; i < n; i++) {
-        const char *cat = open[i].category >= 0
+    /* the options, then the same labels as the question's menu; one case is "that case" */
+    for (size_t i = 0; i <= n; i++) {
+        const char *cat = i < n && open[i].category >= 0
                               ? i18n_category(lx, t->loc, fq_categories[open[i].category])
                               : "";
-        char *label = i18n_format(lx, t->loc, "supplement_opt_case", "case", open[i].case_no,
-                                  "category", cat, (char *)NULL);
+        char *label = i == n   ? fq_strdup(i18n_get(lx, t->loc, "supplement_opt_new"))
+                      : n == 1 ? fq_strdup(i18n_get(lx, t->loc, "supplement_opt_this"))
+                               : i18n_format(lx, t->loc, "supplement_opt_case", "case",
+                                             open[i].case_no, "category", cat, (char *)NULL);
         char *line = label ? menu_line(t, (int)i + 1, label) : NULL;
         if (!line)
             t->out->oom = true;
@@ -472,19 +475,16 @@ static void supplement_question(struct turn *t, bool retry)
         free(label);
         free(line);
     }
-    snprintf(key, sizeof key, "%d", (int)n + 1);
-    answer_option(t->out, key, i18n_get(lx, t->loc, "supplement_opt_new"));
+    const char *cat0 = n == 1 && open[0].category >= 0
+                           ? i18n_category(lx, t->loc, fq_categories[open[0].category])
+                           : "";
     if (n == 1)
         answer_reply_take(t->out, i18n_format(lx, t->loc, "ask_supplement", "case",
-                                              open[0].case_no, "category",
-                                              open[0].category >= 0
-                                                  ? i18n_category(lx, t->loc,
-                                                                  fq_categories[open[0].category])
-                                                  : "",
+                                              open[0].case_no, "category", cat0, "menu", menu.s,
                                               (char *)NULL));
     else
         answer_reply_take(t->out, i18n_format(lx, t->loc, "ask_supplement_many", "menu", menu.s,
-                                              "new_n", key, (char *)NULL));
+                                              (char *)NULL));
     if (menu.oom)
         t->out->oom = true;
     buf_cleanup(&menu);
