@@ -512,3 +512,31 @@ Test(supplement, english_and_traditional)
     cr_assert_eq(supplements(no).n, 2);
     free(no);
 }
+
+static void note_length(const struct fq_case_event *e, void *arg)
+{
+    if (strcmp(e->type, "supplement") == 0 && e->note) {
+        cr_assert(fq_utf8_valid(e->note, strlen(e->note)), "cut inside a character");
+        *(size_t *)arg = strlen(e->note);
+    }
+}
+
+Test(supplement, a_long_follow_up_is_cut_at_a_character)
+{
+    char *no = file_case();
+    char text[3200] = "他又把杂物堆回楼道了";
+    while (strlen(text) + 4 < sizeof text)
+        strcat(text, "堆");           /* 3 bytes each after 30: byte 2000 is inside one */
+    struct fq_actions a;
+    say(text, &a);
+    expect_state(&a, "submitted");
+    actions_cleanup(&a);
+    struct fq_case k;
+    cr_assert_eq(store_case_get(st, no, &k), FQ_OK);
+    size_t len = 0;
+    cr_assert_eq(store_case_events(st, k.id, note_length, &len), FQ_OK);
+    case_cleanup(&k);
+    cr_assert_eq(len, 1998, "the last whole character within %d bytes: %zu",
+                 SUPPLEMENT_MAX_TEXT, len);
+    free(no);
+}
