@@ -11,7 +11,8 @@ const char *const fq_case_status_names[FQ_CASE__COUNT + 1] = {
 
 const char *const fq_convo_state_names[FQ_CONVO__COUNT + 1] = {
     "idle",    "ask_category", "ask_location", "ask_description", "ask_contact",
-    "confirm", "submitted",    "survey",       "ask_safety",      NULL,
+    "confirm", "submitted",    "survey",       "ask_safety",      "ask_supplement",
+    NULL,
 };
 
 const char *const fq_survey_status_names[FQ_SURVEY__COUNT + 1] = {
@@ -58,7 +59,8 @@ int fq_convo_state_parse(const char *s) { return parse(fq_convo_state_names, FQ_
 
 bool fq_convo_state_drafting(int s)
 {
-    return (s >= FQ_CONVO_ASK_CATEGORY && s <= FQ_CONVO_CONFIRM) || s == FQ_CONVO_ASK_SAFETY;
+    return (s >= FQ_CONVO_ASK_CATEGORY && s <= FQ_CONVO_CONFIRM) || s == FQ_CONVO_ASK_SAFETY ||
+           s == FQ_CONVO_ASK_SUPPLEMENT;
 }
 
 const char *fq_survey_status_name(enum fq_survey_status s)

@@ -40,12 +40,14 @@ enum fq_convo_state {
     FQ_CONVO_SUBMITTED,         /* "submitted": the report became a case */
     FQ_CONVO_SURVEY,            /* "survey": the next message answers a survey */
     FQ_CONVO_ASK_SAFETY,        /* "ask_safety": is anyone in danger right now? (yes: red) */
+    FQ_CONVO_ASK_SUPPLEMENT,    /* "ask_supplement": add this message to an open case, or a
+                                 * new report? (docs/contract.md 6.8) */
     FQ_CONVO__COUNT
 };
 extern const char *const fq_convo_state_names[FQ_CONVO__COUNT + 1];
 const char *fq_convo_state_name(enum fq_convo_state s);   /* "" when out of range */
 int fq_convo_state_parse(const char *s);                  /* -1 when unknown or NULL */
-/* ask_category .. confirm, ask_safety: a report is being written. */
+/* ask_category .. confirm, ask_safety, ask_supplement: a report is being written. */
 bool fq_convo_state_drafting(int s);
 
 /* ---- surveys (回访) ----------------------------------------------------------------------- */

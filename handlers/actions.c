@@ -212,6 +212,18 @@ void actions_assign(struct fq_actions *a, const char *action, const char *mediat
     push(a, FQ_ACT_ASSIGN, action, mediator_id, k, NULL);
 }
 
+void actions_event_by(struct fq_actions *a, const char *type, const struct fq_case *k,
+                      const char *actor, const char *note)
+{
+    push(a, FQ_ACT_EVENT, type, actor, k, note);
+}
+
+void actions_assign_note(struct fq_actions *a, const char *action, const char *mediator_id,
+                         const struct fq_case *k, const char *note)
+{
+    push(a, FQ_ACT_ASSIGN, action, mediator_id, k, note);
+}
+
 void actions_alert(struct fq_actions *a, const char *reason, const char *org_id,
                    const struct fq_case *k)
 {

@@ -48,8 +48,10 @@ struct fq_answer {
 };
 
 enum fq_action_kind {
-    FQ_ACT_EVENT = 0,   /* {p}/events/cases/{case_no}: type, the case */
-    FQ_ACT_ASSIGN,      /* {p}/mediators/{target}/assignments: action, the case */
+    FQ_ACT_EVENT = 0,   /* {p}/events/cases/{case_no}: type, the case; .target the actor and
+                         * .text the note when the event names them */
+    FQ_ACT_ASSIGN,      /* {p}/mediators/{target}/assignments: action, the case; .text a
+                         * note or NULL */
     FQ_ACT_ALERT,       /* {p}/alerts/{target}: the case, reason */
     FQ_ACT_OUTBOUND,    /* {p}/outbound/{channel}/{user}: the answer (gateway channels); .text
                          * the channel and .target the user when addressed explicitly (a survey
@@ -100,6 +102,13 @@ void answer_error(struct fq_actions *a, int status, const char *code, const char
 void actions_event(struct fq_actions *a, const char *type, const struct fq_case *k);
 void actions_assign(struct fq_actions *a, const char *action, const char *mediator_id,
                     const struct fq_case *k);
+/* An event that says who caused it and with what words (both copied, may be NULL): published
+ * with "actor" and "note" (a resident's supplement, docs/contract.md 6.8). */
+void actions_event_by(struct fq_actions *a, const char *type, const struct fq_case *k,
+                      const char *actor, const char *note);
+/* An assignment message with a note (copied) for the mediator: the action "supplement". */
+void actions_assign_note(struct fq_actions *a, const char *action, const char *mediator_id,
+                         const struct fq_case *k, const char *note);
 void actions_alert(struct fq_actions *a, const char *reason, const char *org_id,
                    const struct fq_case *k);
 void actions_notify(struct fq_actions *a, const char *mediator_id, const struct fq_case *k,

@@ -29,6 +29,7 @@ const char *const fq_kw_names[FQ__KW_COUNT] = {
     [FQ_KW_REASON_WITHDRAWN] = "reason_withdrawn", [FQ_KW_REASON_OTHER] = "reason_other",
     [FQ_KW_DANGER_RED] = "danger_red", [FQ_KW_DANGER_MODERATE] = "danger_moderate",
     [FQ_KW_DANGER_NOT] = "danger_not",
+    [FQ_KW_SUPPLEMENT] = "supplement", [FQ_KW_SUPPLEMENT_NEW] = "supplement_new",
 };
 
 static const char *const locale_names[FQ_N_LOCALES] = {"zh-CN", "zh-TW", "en"};

@@ -55,6 +55,9 @@ enum fq_kw {
     FQ_KW_DANGER_RED,        /* red too: 家暴 跳下去 政府门口 beats me */
     FQ_KW_DANGER_MODERATE,   /* worth one safety question: 要我好看 崩溃 threatened */
     FQ_KW_DANGER_NOT,        /* phrases that only contain a danger word: 集体土地 砍树 */
+    /* a later message of a resident with an open case (handlers/supplement.c) */
+    FQ_KW_SUPPLEMENT,        /* about the open case: 补充 还有 他又 also */
+    FQ_KW_SUPPLEMENT_NEW,    /* a new matter: 另外一件事 another problem */
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */

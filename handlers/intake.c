@@ -32,6 +32,7 @@
 #include "handlers/danger.h"
 #include "handlers/i18n.h"
 #include "handlers/intake.h"
+#include "handlers/supplement.h"
 #include "handlers/survey.h"
 #include "handlers/timers.h"
 #include "store/case_table.h"
@@ -53,6 +54,7 @@ struct turn {
     char *raw;                       /* the text with surrounding whitespace removed */
     struct fq_classified cls;
     bool safety;                     /* this message calls for the safety question */
+    enum fq_err err;                 /* a store error met where no error can be returned */
 };
 
 static void set_str(struct turn *t, char **dst, const char *v)
@@ -214,6 +216,8 @@ static void ask_likely(struct turn *t, struct fq_buf *menu)
                                           (char *)NULL));
 }
 
+static void supplement_question(struct turn *t, bool retry);
+
 /* The question of state s with its options; returns s. */
 static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry)
 {
@@ -295,6 +299,9 @@ static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry
         answer_option(out, "0", i18n_get(lx, t->loc, "confirm_opt_cancel"));
         break;
     }
+    case FQ_CONVO_ASK_SUPPLEMENT:
+        supplement_question(t, retry);
+        break;
     default:
         break;
     }
@@ -497,6 +504,143 @@ static enum fq_convo_state start_report(struct turn *t)
     if (!understood)
         reply(t, "greeting");
     return ask_next(t);
+}
+
+/* ---- after the receipt: a message about an open case (docs/contract.md 6.8) ---------------- */
+/* "Is this about your case ... or a new matter?": the resident's open cases by number, then a
+ * new report; the message in question is kept in the draft's description meanwhile. */
+static void supplement_question(struct turn *t, bool retry)
+{
+    const struct fq_lexicon *lx = t->c->lex;
+    struct sp_open open[SUPPLEMENT_MAX_OPEN];
+    size_t n = 0;
+    enum fq_err err = supplement_open_cases(t->c, t->cv.channel, t->cv.user, open, &n);
+    if (err) {
+        t->err = err;
+        return;
+    }
+    if (retry)
+        reply(t, "invalid_choice");
+    char key[8];
+    struct fq_buf menu;
+    buf_init(&menu);
+    buf_add(&menu, "", 0);
+    /* the options, then the same labels as the question's menu; one case is "that case" */
+    for (size_t i = 0; i <= n; i++) {
+        const char *cat = i < n && open[i].category >= 0
+                              ? i18n_category(lx, t->loc, fq_categories[open[i].category])
+                              : "";
+        char *label = i == n   ? fq_strdup(i18n_get(lx, t->loc, "supplement_opt_new"))
+                      : n == 1 ? fq_strdup(i18n_get(lx, t->loc, "supplement_opt_this"))
+                               : i18n_format(lx, t->loc, "supplement_opt_case", "case",
+                                             open[i].case_no, "category", cat, (char *)NULL);
+        char *line = label ? menu_line(t, (int)i + 1, label) : NULL;
+        if (!line)
+            t->out->oom = true;
+        snprintf(key, sizeof key, "%d", (int)i + 1);
+        answer_option(t->out, key, label ? label : "");
+        if (i)
+            buf_puts(&menu, "\n");
+        buf_puts(&menu, line ? line : "");
+        free(label);
+        free(line);
+    }
+    const char *cat0 = n == 1 && open[0].category >= 0
+                           ? i18n_category(lx, t->loc, fq_categories[open[0].category])
+                           : "";
+    if (n == 1)
+        answer_reply_take(t->out, i18n_format(lx, t->loc, "ask_supplement", "case",
+                                              open[0].case_no, "category", cat0, "menu", menu.s,
+                                              (char *)NULL));
+    else
+        answer_reply_take(t->out, i18n_format(lx, t->loc, "ask_supplement_many", "menu", menu.s,
+                                              (char *)NULL));
+    if (menu.oom)
+        t->out->oom = true;
+    buf_cleanup(&menu);
+}
+
+/* The message read again as if it were text: the pending message of the question. Takes text. */
+static void reread(struct turn *t, char *text)
+{
+    classify_cleanup(&t->cls);
+    free(t->norm);
+    free(t->raw);
+    t->raw = text ? text : strdup("");
+    t->norm = classify_normalize(text ? text : "");
+    if (!t->raw || !t->norm) {
+        t->out->oom = true;
+        memset(&t->cls, 0, sizeof t->cls);
+        t->cls.category = t->cls.org = -1;
+        return;
+    }
+    classify_text_screened(t->c->lex, t->c->roster, t->c->danger, t->norm, &t->cls);
+}
+
+/* A message in idle or submitted: a supplement to an open case, the question, or a report. */
+static enum fq_err after_receipt(struct turn *t, enum fq_convo_state *s)
+{
+    struct sp_open open[SUPPLEMENT_MAX_OPEN];
+    size_t n = 0;
+    enum fq_err err = supplement_open_cases(t->c, t->cv.channel, t->cv.user, open, &n);
+    if (err)
+        return err;
+    int which = -1;
+    enum sp_verdict v =
+        supplement_decide(t->c->lex, t->c->roster, t->norm, &t->cls, open, n, t->c->now, &which);
+    switch (v) {
+    case SP_SUPPLEMENT:
+        if ((err = supplement_record(t->c, open[which].case_no, t->raw, t->loc, t->out)))
+            return err;
+        *s = FQ_CONVO_SUBMITTED;
+        return FQ_OK;
+    case SP_ASK:
+        draft_reset(&t->cv);
+        t->cv.started_at = t->c->now;
+        set_str(t, &t->cv.description, t->raw);
+        *s = ask(t, FQ_CONVO_ASK_SUPPLEMENT, false);
+        return t->err;
+    default:
+        *s = start_report(t);
+        return FQ_OK;
+    }
+}
+
+/* The answer to the question: a case by number (a yes word: the only one), or a new report
+ * (its number, or a no word with one case) from the kept message; else the question again. */
+static enum fq_err on_supplement(struct turn *t, enum fq_convo_state *s)
+{
+    struct sp_open open[SUPPLEMENT_MAX_OPEN];
+    size_t n = 0;
+    enum fq_err err = supplement_open_cases(t->c, t->cv.channel, t->cv.user, open, &n);
+    if (err)
+        return err;
+    int k = classify_choice(t->norm);
+    if (k < 0 && n == 1 && is_kw(t, FQ_KW_YES))
+        k = 1;
+    else if (k < 0 && n == 1 && is_kw(t, FQ_KW_NO))
+        k = 2;
+    if (k >= 1 && (size_t)k <= n) {
+        err = supplement_record(t->c, open[k - 1].case_no, t->cv.description, t->loc, t->out);
+        if (err == FQ_ENOTFOUND) {   /* finished meanwhile: ask again with what is open now */
+            *s = ask(t, FQ_CONVO_ASK_SUPPLEMENT, true);
+            return t->err;
+        }
+        if (err)
+            return err;
+        draft_reset(&t->cv);
+        *s = FQ_CONVO_SUBMITTED;
+        return FQ_OK;
+    }
+    if (n == 0 || (size_t)k == n + 1) {
+        char *pending = t->cv.description;
+        t->cv.description = NULL;
+        reread(t, pending);
+        *s = start_report(t);
+        return FQ_OK;
+    }
+    *s = ask(t, FQ_CONVO_ASK_SUPPLEMENT, true);
+    return t->err;
 }
 
 static enum fq_err submit(struct turn *t, enum fq_convo_state *s)
@@ -704,7 +848,7 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         goto out;
 
     bool handled = false;
-    if ((err = commands(&t, &s, &handled)))
+    if ((err = commands(&t, &s, &handled)) || (err = t.err))
         goto out;
     if (!handled) {
         switch (s) {
@@ -722,7 +866,12 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         }
         case FQ_CONVO_IDLE:
         case FQ_CONVO_SUBMITTED:
-            s = start_report(&t);
+            if ((err = after_receipt(&t, &s)))
+                goto out;
+            break;
+        case FQ_CONVO_ASK_SUPPLEMENT:
+            if ((err = on_supplement(&t, &s)))
+                goto out;
             break;
         case FQ_CONVO_CONFIRM:
             if ((err = on_confirm(&t, &s)))

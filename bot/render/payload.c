@@ -179,6 +179,10 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             snprintf(topic, sizeof topic, "%s/events/cases/%s", prefix, kp->case_no);
             jobj_str(&o, "type", x->type);
             obj_case(&o, "case", c, kp, false);
+            if (x->target)   /* who and what, when the event says (docs/contract.md 6.8) */
+                jobj_str(&o, "actor", x->target);
+            if (x->text)
+                jobj_str(&o, "note", x->text);
             err = put_row(c, &o, topic, false, kp->case_no);
             if (!err && st && strcmp(x->type, "created") == 0 && st->created < 8) {
                 snprintf(st->category[st->created], sizeof st->category[0], "%s", kp->category);
@@ -191,6 +195,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             snprintf(topic, sizeof topic, "%s/mediators/%s/assignments", prefix, x->target);
             obj_case(&o, "case", c, kp, true);
             jobj_str(&o, "action", x->type);
+            if (x->text)     /* a resident's supplement (docs/contract.md 6.8) */
+                jobj_str(&o, "note", x->text);
             err = put_row(c, &o, topic, false, kp->case_no);
             if (!err)   /* and what the channels push (a WeCom card) */
                 err = chan_push(c, x, kp);

@@ -653,7 +653,8 @@ def drive_report(d, user, first, category_label=None, location="枫源村第一�
                  description="邻居在楼道堆放杂物，多次沟通无果", contact="跳过", max_turns=10,
                  channel="web", safety="否", **fields):
     """Walks the resident's conversation to a submitted case, answering whatever is asked;
-    fields (e.g. name=) are added to every message; the safety question (ask_safety) gets safety. Returns (case_no or None, transcript
+    fields (e.g. name=) are added to every message; the safety question (ask_safety) gets safety;
+    the question whether it adds to an open case (ask_supplement) gets "new report". Returns (case_no or None, transcript
     [(sent, Resp), ...])."""
     transcript = []
     r = d.chat(user, first, channel=channel, **fields)
@@ -679,6 +680,11 @@ def drive_report(d, user, first, category_label=None, location="枫源村第一�
             ans = "1"
         elif state == "ask_safety":
             ans = safety
+        elif state == "ask_supplement":
+            # an open case and unclear whether this is about it (docs/contract.md 6.8): this
+            # walk files a report, so the last option, a new report
+            opts = r.get("options") or []
+            ans = opts[-1].get("key") if opts else "2"
         else:
             return None, transcript
         r = d.chat(user, ans, channel=channel, **fields)

@@ -12,7 +12,8 @@ static const char *const case_texts[] = {"unassigned", "assigned", "accepted", "
                                          "resolved",   "closed",   "reopened", "cancelled"};
 static const char *const convo_texts[] = {"idle",        "ask_category", "ask_location",
                                           "ask_description", "ask_contact", "confirm",
-                                          "submitted",   "survey", "ask_safety"};
+                                          "submitted",   "survey", "ask_safety",
+                                          "ask_supplement"};
 static const char *const survey_texts[] = {"scheduled", "sent",        "asked",    "comment",
                                            "answered",  "no_response", "cancelled"};
 static const char *const timer_texts[] = {
@@ -80,7 +81,7 @@ Test(status, finished_and_drafting)
     }
     for (int s = -1; s <= FQ_CONVO__COUNT; s++) {
         bool want = (s >= FQ_CONVO_ASK_CATEGORY && s <= FQ_CONVO_CONFIRM) ||
-                    s == FQ_CONVO_ASK_SAFETY;
+                    s == FQ_CONVO_ASK_SAFETY || s == FQ_CONVO_ASK_SUPPLEMENT;
         cr_assert_eq(fq_convo_state_drafting(s), want, "%d", s);
     }
 }
