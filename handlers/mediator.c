@@ -192,6 +192,11 @@ struct parsed {
     int answer;                /* survey answer, -1 when not given or not 1..4 */
     const char *note;          /* NULL when empty; points into note_own once parsing is done */
     char *note_own;            /* the note as the mediator wrote it */
+    /* chat only (docs/contract.md 7.2, case references): */
+    bool chat;
+    char *ref;                 /* a short reference (a sequence or a list index) to resolve */
+    char *cmd_word;            /* the command word as written, to replay a pending command */
+    char *args_text;           /* the arguments after the case, to replay a pending command */
 };
 
 static void parsed_cleanup(struct parsed *p)
@@ -201,6 +206,9 @@ static void parsed_cleanup(struct parsed *p)
     free(p->reason_text);
     free(p->to);
     free(p->note_own);
+    free(p->ref);
+    free(p->cmd_word);
+    free(p->args_text);
     memset(p, 0, sizeof *p);
 }
 
@@ -282,11 +290,40 @@ static enum fq_err read_args(const struct fq_lexicon *lx, struct parsed *p, cons
     return FQ_OK;
 }
 
-/* Parses normalized chat text into p. */
+/* A token meant as a case reference: ASCII letters, digits, '#', '-' or '_' with at least
+ * one digit ("FQ2026" is a bad case number; "3月5日约谈" is the start of a note). */
+static bool case_like(const char *s, size_t n)
+{
+    bool digit = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!isalnum(ch) && ch != '#' && ch != '-' && ch != '_')
+            return false;
+        digit = digit || isdigit(ch);
+    }
+    return digit;
+}
+
+/* A short reference: 1 to 6 ASCII digits (a daily sequence or an index in the last list). */
+static bool is_short_ref(const char *s, size_t n)
+{
+    if (n < 1 || n > 6)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* Parses normalized chat text into p. After the command word comes a case number, a short
+ * reference (p->ref, resolved by run), or nothing that looks like one (case_like): then the
+ * first token starts the arguments and the case is the mediator's only open one (docs/contract.md
+ * 7.2). */
 static enum fq_err parse_chat(const struct fq_ctx *c, const char *t, struct parsed *p)
 {
     memset(p, 0, sizeof *p);
     p->answer = -1;
+    p->chat = true;
     size_t len;
     struct word tab[N_COMMAND_WORDS];
     int w = match_word(t, tab, command_words(c->lex, tab), &len);
@@ -304,17 +341,25 @@ static enum fq_err parse_chat(const struct fq_ctx *c, const char *t, struct pars
     p->cmd = w;
     if (p->cmd == CMD_LIST || p->cmd == CMD_HELP)
         return FQ_OK;
+    if (!(p->cmd_word = fq_strndup(t, len)))
+        return FQ_ENOMEM;
     const char *s = skip_sep(t + len);
     size_t n = token_len(s);
-    if (n == 0)
-        return FQ_OK;
-    p->has_case = parse_case_no(s, n, p->case_no);
-    if (!p->has_case) {
-        if (!(p->case_text = fq_strndup(s, n)))
+    const char *args = s;
+    if (n > 0 && case_like(s, n)) {
+        p->has_case = parse_case_no(s, n, p->case_no);
+        if (!p->has_case && is_short_ref(s, n) && !(p->ref = fq_strndup(s, n)))
             return FQ_ENOMEM;
-        return FQ_OK;
+        if (!p->has_case && !p->ref) {
+            if (!(p->case_text = fq_strndup(s, n)))
+                return FQ_ENOMEM;
+            return FQ_OK;
+        }
+        args = skip_sep(s + n);
     }
-    return read_args(c->lex, p, skip_sep(s + n));
+    if (!(p->args_text = fq_strdup(args)))
+        return FQ_ENOMEM;
+    return read_args(c->lex, p, args);
 }
 
 static int32_t fold(int32_t c)
@@ -402,19 +447,293 @@ static char *help_text(const struct fq_ctx *c, int loc)
     return fq_strdup(i18n_get(c->lex, loc, "med_help"));
 }
 
+/* ---- short case references (docs/contract.md 7.2) ------------------------------------------
+ * The mediator's last list (列表, or the question "which case?") and a command waiting for its
+ * case are kept in the store's kv under the mediator's id, written in the same transaction as
+ * the answer that shows them. */
+#define PENDING_TTL 600      /* seconds a "which case?" question waits for its answer */
+#define MAX_CHOICES 20       /* cases a list or a question numbers */
+#define MAX_SCAN 500         /* a mediator's cases looked at for a sequence */
+
+struct choices {
+    char no[MAX_CHOICES][24];
+    size_t n;
+};
+
+static void kv_key(char *buf, size_t size, const char *what, const struct fq_ctx *c, int sender)
+{
+    snprintf(buf, size, "med_%s:%s", what, c->roster->med[sender].id);
+}
+
+/* The last list as newline-separated case numbers. */
+static enum fq_err save_list(struct fq_ctx *c, int sender, const struct choices *ch)
+{
+    char key[160];
+    struct fq_buf b;
+    buf_init(&b);
+    buf_add(&b, "", 0);
+    for (size_t i = 0; i < ch->n; i++) {
+        if (i)
+            buf_puts(&b, "\n");
+        buf_puts(&b, ch->no[i]);
+    }
+    char *v = buf_take(&b);
+    if (!v)
+        return FQ_ENOMEM;
+    kv_key(key, sizeof key, "list", c, sender);
+    enum fq_err err = store_kv_put(c->store, key, v);
+    free(v);
+    return err;
+}
+
+/* Entry `index` (1-based) of the last list into out; false when there is none. */
+static enum fq_err list_entry(struct fq_ctx *c, int sender, long index, char out[24], bool *found)
+{
+    char key[160], *v = NULL;
+    *found = false;
+    kv_key(key, sizeof key, "list", c, sender);
+    enum fq_err err = store_kv_get(c->store, key, &v);
+    if (err == FQ_ENOTFOUND)
+        return FQ_OK;
+    if (err)
+        return err;
+    const char *q = v;
+    for (long i = 1; *q; i++) {
+        size_t n = strcspn(q, "\n");
+        if (i == index && n > 0 && n < 24) {
+            memcpy(out, q, n);
+            out[n] = '\0';
+            *found = true;
+            break;
+        }
+        q += n;
+        if (*q)
+            q++;
+    }
+    free(v);
+    return FQ_OK;
+}
+
+static void collect_open(const struct fq_case *k, void *arg)
+{
+    struct choices *ch = arg;
+    if (ch->n < MAX_CHOICES)
+        snprintf(ch->no[ch->n++], 24, "%s", k->case_no);
+}
+
+struct seq_scan {
+    int seq;
+    char today[9];
+    char today_no[24], newest[24];
+    struct choices open;      /* open cases with the sequence */
+};
+
+static int case_seq(const char *case_no)
+{
+    const char *d = strrchr(case_no, '-');
+    return d ? atoi(d + 1) : -1;
+}
+
+static bool case_open_status(enum fq_case_status st)
+{
+    return st != FQ_CASE_RESOLVED && st != FQ_CASE_CLOSED && st != FQ_CASE_CANCELLED;
+}
+
+static void scan_seq(const struct fq_case *k, void *arg)
+{
+    struct seq_scan *sc = arg;
+    if (case_seq(k->case_no) != sc->seq)
+        return;
+    if (!sc->newest[0])
+        snprintf(sc->newest, 24, "%s", k->case_no);
+    if (strncmp(k->case_no + 2, sc->today, 8) == 0 && !sc->today_no[0])
+        snprintf(sc->today_no, 24, "%s", k->case_no);
+    if (case_open_status(k->status) && sc->open.n < MAX_CHOICES)
+        snprintf(sc->open.no[sc->open.n++], 24, "%s", k->case_no);
+}
+
+/* Forgets the pending command, if any. */
+static enum fq_err pending_clear(struct fq_ctx *c, int sender)
+{
+    char key[160], *v = NULL;
+    kv_key(key, sizeof key, "pending", c, sender);
+    enum fq_err err = store_kv_get(c->store, key, &v);
+    if (err == FQ_ENOTFOUND)
+        return FQ_OK;
+    bool set = !err && *v;
+    free(v);
+    if (err || !set)
+        return err;
+    return store_kv_put(c->store, key, "");
+}
+
+/* Keeps p's command to be completed by the next answer that names a case: "expiry\nword\nargs". */
+static enum fq_err pending_save(struct fq_ctx *c, int sender, const struct parsed *p)
+{
+    char key[160];
+    kv_key(key, sizeof key, "pending", c, sender);
+    const char *w = p->cmd_word ? p->cmd_word : "", *a = p->args_text ? p->args_text : "";
+    size_t n = strlen(w) + strlen(a) + 32;
+    char *v = malloc(n);
+    if (!v)
+        return FQ_ENOMEM;
+    snprintf(v, n, "%lld\n%s\n%s", (long long)(c->now + PENDING_TTL), w, a);
+    enum fq_err err = store_kv_put(c->store, key, v);
+    free(v);
+    return err;
+}
+
+/* The pending command completed with reference tok, as chat text (caller frees), or NULL in
+ * *text when none is waiting or it expired. */
+static enum fq_err pending_take(struct fq_ctx *c, int sender, const char *tok, size_t tn,
+                                char **text)
+{
+    char key[160], *v = NULL;
+    *text = NULL;
+    kv_key(key, sizeof key, "pending", c, sender);
+    enum fq_err err = store_kv_get(c->store, key, &v);
+    if (err == FQ_ENOTFOUND)
+        return FQ_OK;
+    if (err)
+        return err;
+    char *nl1 = strchr(v, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+    if (nl2 && strtoll(v, NULL, 10) >= c->now) {
+        *nl2 = '\0';
+        const char *word = nl1 + 1, *args = nl2 + 1;
+        size_t n = strlen(word) + tn + strlen(args) + 3;
+        if ((*text = malloc(n)))
+            snprintf(*text, n, "%s %.*s %s", word, (int)tn, tok, args);
+        else
+            err = FQ_ENOMEM;
+    }
+    free(v);
+    return err ? err : pending_clear(c, sender);
+}
+
+/* The question "which case?": the candidates numbered, kept as the last list, and p kept as
+ * the pending command. */
+static enum fq_err ask_which(struct fq_ctx *c, int sender, int loc, const struct parsed *p,
+                             const struct choices *ch, char **text)
+{
+    char key[48];
+    enum fq_err err = save_list(c, sender, ch);
+    if (!err)
+        err = pending_save(c, sender, p);
+    if (err)
+        return err;
+    struct fq_buf b;
+    buf_init(&b);
+    char *head = i18n_format(c->lex, loc, "med_which_case", "action",
+                             i18n_get(c->lex, loc, cmd_key("med_cmd_", p->cmd, key, sizeof key)),
+                             (char *)NULL);
+    if (!head)
+        b.oom = true;
+    buf_puts(&b, head ? head : "");
+    free(head);
+    for (size_t i = 0; i < ch->n; i++) {
+        struct fq_case k;
+        memset(&k, 0, sizeof k);
+        char idx[24];
+        snprintf(idx, sizeof idx, "%zu", i + 1);
+        err = store_case_get(c->store, ch->no[i], &k);
+        if (err) {
+            buf_cleanup(&b);
+            return err;
+        }
+        char *line = i18n_format(c->lex, loc, "med_which_line", "i", idx, "case", k.case_no,
+                                 "category", i18n_category(c->lex, loc, k.category), "status",
+                                 i18n_status(c->lex, loc, fq_case_status_name(k.status)),
+                                 (char *)NULL);
+        case_cleanup(&k);
+        if (!line)
+            b.oom = true;
+        buf_puts(&b, "\n");
+        buf_puts(&b, line ? line : "");
+        free(line);
+    }
+    *text = buf_take(&b);
+    return *text ? FQ_OK : FQ_ENOMEM;
+}
+
+/* Fills p->case_no from a short reference or, without one, from the sender's open cases. Sets
+ * *text (an answer instead of running the command) when the case is not determined. A bare
+ * number without a leading zero is the index in the last list when that list has it, else a
+ * daily sequence; a sequence is the sender's case of today, else their only open case with it
+ * (several: a question), else their most recent one. */
+static enum fq_err resolve_case(struct fq_ctx *c, int sender, int loc, struct parsed *p,
+                                char **text)
+{
+    char key[48];
+    const char *mid = c->roster->med[sender].id;
+    *text = NULL;
+    if (p->ref) {
+        long v = strtol(p->ref, NULL, 10);
+        if (p->ref[0] != '0' && strlen(p->ref) <= 3) {
+            bool found;
+            enum fq_err err = list_entry(c, sender, v, p->case_no, &found);
+            if (err)
+                return err;
+            if (found) {
+                p->has_case = true;
+                return FQ_OK;
+            }
+        }
+        struct seq_scan sc = {.seq = (int)v};
+        snprintf(sc.today, sizeof sc.today, "%08d", fq_local_yyyymmdd(c->now));
+        struct fq_case_filter f = {.mediator_id = mid, .limit = MAX_SCAN};
+        enum fq_err err = v > 0 ? store_case_list(c->store, &f, scan_seq, &sc) : FQ_OK;
+        if (err)
+            return err;
+        const char *pick = sc.today_no[0] ? sc.today_no
+                         : sc.open.n == 1 ? sc.open.no[0]
+                         : sc.open.n == 0 && sc.newest[0] ? sc.newest : NULL;
+        if (pick) {
+            snprintf(p->case_no, sizeof p->case_no, "%s", pick);
+            p->has_case = true;
+            return FQ_OK;
+        }
+        if (sc.open.n > 1)
+            return ask_which(c, sender, loc, p, &sc.open, text);
+        *text = i18n_format(c->lex, loc, "med_no_seq", "seq", p->ref, (char *)NULL);
+        return *text ? FQ_OK : FQ_ENOMEM;
+    }
+    struct choices ch = {.n = 0};
+    struct fq_case_filter f = {.status = "open", .mediator_id = mid, .limit = MAX_CHOICES};
+    enum fq_err err = store_case_list(c->store, &f, collect_open, &ch);
+    if (err)
+        return err;
+    if (ch.n == 1) {
+        snprintf(p->case_no, sizeof p->case_no, "%s", ch.no[0]);
+        p->has_case = true;
+        return FQ_OK;
+    }
+    if (ch.n > 1)
+        return ask_which(c, sender, loc, p, &ch, text);
+    *text = i18n_format(c->lex, loc, "med_need_case", "usage",
+                        i18n_get(c->lex, loc, cmd_key("med_usage_", p->cmd, key, sizeof key)),
+                        (char *)NULL);
+    return *text ? FQ_OK : FQ_ENOMEM;
+}
+
 struct list_ctx {
     const struct fq_ctx *c;
     int loc;
     struct fq_buf b;
     size_t n;
+    char (*no)[24];          /* the first max case numbers shown, in order */
+    size_t max;
 };
 
 static void list_one(const struct fq_case *k, void *arg)
 {
     struct list_ctx *l = arg;
-    char due[32];
+    char due[32], idx[24];
     fq_local_format(k->due_resolve, FQ_LOCAL_MINUTE, due, sizeof due);
-    char *line = i18n_format(l->c->lex, l->loc, "med_list_line", "case", k->case_no, "category",
+    snprintf(idx, sizeof idx, "%zu", l->n + 1);
+    if (l->n < l->max)
+        snprintf(l->no[l->n], 24, "%s", k->case_no);
+    char *line = i18n_format(l->c->lex, l->loc, "med_list_line", "i", idx, "case", k->case_no,
+                             "category",
                              i18n_category(l->c->lex, l->loc, k->category), "status",
                              i18n_status(l->c->lex, l->loc, fq_case_status_name(k->status)),
                              "due", due, (char *)NULL);
@@ -428,14 +747,18 @@ static void list_one(const struct fq_case *k, void *arg)
     l->n++;
 }
 
-/* The sender's open cases, newest first. */
+/* The sender's open cases, newest first; the numbers are kept as the last list. */
 static enum fq_err list_text(struct fq_ctx *c, int sender, int loc, char **text)
 {
-    struct list_ctx l = {.c = c, .loc = loc};
+    struct choices ch = {.n = 0};
+    struct list_ctx l = {.c = c, .loc = loc, .no = ch.no, .max = MAX_CHOICES};
     buf_init(&l.b);
     struct fq_case_filter f = {.status = "open", .mediator_id = c->roster->med[sender].id,
                                .limit = 100};
     enum fq_err err = store_case_list(c->store, &f, list_one, &l);
+    ch.n = l.n < MAX_CHOICES ? l.n : MAX_CHOICES;
+    if (!err)
+        err = save_list(c, sender, &ch);
     if (err)
         goto out;
     char n[24];
@@ -564,7 +887,7 @@ static const char *resolve_mediator(const struct fq_roster *r, const char *tok)
 /* Runs a parsed command for the roster mediator `sender`. *text (caller frees) is the answer,
  * *ok whether it was applied, *k the case concerned (k->id 0 when none; the caller zeroes it
  * before and cleans it up after). */
-static enum fq_err run(struct fq_ctx *c, int sender, int loc, const struct parsed *p,
+static enum fq_err run(struct fq_ctx *c, int sender, int loc, struct parsed *p,
                        struct fq_actions *out, char **text, bool *ok, struct fq_case *k)
 {
     char key[48];
@@ -593,6 +916,11 @@ static enum fq_err run(struct fq_ctx *c, int sender, int loc, const struct parse
             *text = buf_take(&b);
         }
         return *text ? FQ_OK : FQ_ENOMEM;
+    }
+    if (!p->has_case && p->chat && !p->case_text) {
+        enum fq_err rerr = resolve_case(c, sender, loc, p, text);
+        if (rerr || *text)
+            return rerr;
     }
     if (!p->has_case) {
         if (p->case_text)
@@ -653,9 +981,27 @@ enum fq_err mediator_on_chat(struct fq_ctx *c, const struct fq_msg *m, int media
     bool ok;
     struct fq_case k;
     memset(&k, 0, sizeof k);
+    const char *orig = m->text;
     enum fq_err err = parse_chat(c, t, &p);
+    /* an answer naming a case completes the command that asked which one */
+    size_t tn = token_len(t);
+    char no[24];
+    if (!err && p.cmd == CMD_UNKNOWN && t[tn] == '\0' &&
+        (is_short_ref(t, tn) || parse_case_no(t, tn, no))) {
+        char *full = NULL;
+        err = pending_take(c, mediator, t, tn, &full);
+        if (!err && full) {
+            free(t);
+            t = full;
+            orig = full;
+            parsed_cleanup(&p);
+            err = parse_chat(c, t, &p);
+        }
+    } else if (!err) {
+        err = pending_clear(c, mediator);
+    }
     if (!err)
-        err = keep_original_note(&p, m->text, t);
+        err = keep_original_note(&p, orig, t);
     if (!err)
         err = run(c, mediator, loc, &p, out, &text, &ok, &k);
     if (!err)

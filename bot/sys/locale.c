@@ -384,6 +384,29 @@ static enum fq_err load_one(struct loader *ld, int l, struct fq_lexicon *lx)
     return load_keywords(ld, l, lx);
 }
 
+/* A mediator's command word must mean one command (handlers/mediator.c takes the longest word
+ * that matches, so two commands sharing one would be decided by the order of the lists):
+ * no word in two keywords.cmd_* lists, nor in one of them and keywords.help. */
+static enum fq_err check_command_words(struct loader *ld, const struct fq_lexicon *lx)
+{
+    size_t n = lx->n_cmd_kw;
+    for (size_t i = 0; i <= n; i++) {
+        const struct fq_wordlist *a = i < n ? &lx->cmd_kw[i].words : &lx->kw[FQ_KW_HELP];
+        const char *an = i < n ? lx->cmd_kw[i].name : "help";
+        for (size_t j = i + 1; j <= n; j++) {
+            const struct fq_wordlist *b = j < n ? &lx->cmd_kw[j].words : &lx->kw[FQ_KW_HELP];
+            const char *bn = j < n ? lx->cmd_kw[j].name : "help";
+            for (size_t x = 0; x < a->n; x++)
+                for (size_t y = 0; y < b->n; y++)
+                    if (strcasecmp(a->words[x], b->words[y]) == 0)
+                        return fail(ld, FQ_EINVAL,
+                                    "%s: keywords.%s and keywords.%s both have \"%s\"", ld->dir,
+                                    an, bn, a->words[x]);
+        }
+    }
+    return FQ_OK;
+}
+
 enum fq_err locale_load(const char *dir, struct fq_lexicon **out, char **cause)
 {
     struct loader ld = {.dir = dir ? dir : "locales", .cause = cause};
@@ -406,6 +429,8 @@ enum fq_err locale_load(const char *dir, struct fq_lexicon **out, char **cause)
         err = sort_list(&lx->kw[i]);
     for (size_t i = 0; i < lx->n_cmd_kw && !err; i++)
         err = sort_list(&lx->cmd_kw[i].words);
+    if (!err)
+        err = check_command_words(&ld, lx);
     /* the categories' display names, which a resident's text may quote (handlers/classify.c) */
     for (int l = 0; l < FQ_N_LOCALES && !err; l++)
         for (size_t i = 0; i < lx->categories[l].n && !err; i++)

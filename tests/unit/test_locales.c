@@ -347,6 +347,30 @@ static void extra_key(json_t *j)
     json_object_set_new(json_object_get(j, "messages"), "surplus", json_string("x"));
 }
 
+/* 收到 as progress too: the same word for two mediator commands */
+static void shared_command_word(json_t *j)
+{
+    json_t *l = json_object_get(json_object_get(j, "keywords"), "cmd_progress");
+    json_array_append_new(l, json_string("收到"));
+}
+static void command_word_is_help(json_t *j)
+{
+    json_t *l = json_object_get(json_object_get(j, "keywords"), "cmd_list");
+    json_array_append_new(l, json_string("help"));
+}
+
+Test(locales_broken, command_word_of_two_commands)
+{
+    edit("zh-TW.json", shared_command_word);
+    expect_error(FQ_EINVAL, "cmd_accept", "cmd_progress");
+}
+
+Test(locales_broken, command_word_is_help)
+{
+    edit("en.json", command_word_is_help);
+    expect_error(FQ_EINVAL, "cmd_list", "help");
+}
+
 Test(locales_broken, missing_message)
 {
     edit("en.json", drop_help);

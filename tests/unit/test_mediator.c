@@ -755,7 +755,10 @@ Test(mediator, case_number_forms)
     struct fq_actions a;
     assert_reply(chat(M_WANG, "进展 FQ2026 x", &a), fmt("med_bad_case", "text", "FQ2026", NULL));
     actions_cleanup(&a);
-    assert_reply(chat(M_WANG, "进展", &a),
+    /* without a case number: the only open case; with none, the usage */
+    assert_reply(chat(M_WANG, "进展", &a), fmt("med_ok_progress", "case", k.case_no, NULL));
+    actions_cleanup(&a);
+    assert_reply(chat(M_CHEN, "进展", &a),
                  fmt("med_need_case", "usage", i18n_get(lex, FQ_LOC_ZH_CN, "med_usage_progress"),
                      NULL));
     actions_cleanup(&a);
@@ -1039,4 +1042,229 @@ Test(mediator, reassign_at_a_node)
     case_cleanup(&before);
     case_cleanup(&after);
     case_cleanup(&k);
+}
+
+/* ---- short case references and natural words (docs/contract.md 7.2) ------------------------ */
+/* The daily sequence of a case number, as written ("0002"), and without its zeros ("2"). */
+static const char *seq4(const struct fq_case *k)
+{
+    return strrchr(k->case_no, '-') + 1;
+}
+
+static const char *seq_bare(const struct fq_case *k)
+{
+    const char *s = seq4(k);
+    while (*s == '0')
+        s++;
+    return s;
+}
+
+static bool starts_with_msg(const char *got, const char *key, const char *action_key)
+{
+    char *head = action_key ? fmt(key, "action", i18n_get(lex, FQ_LOC_ZH_CN, action_key), NULL)
+                            : fmt(key, NULL);
+    bool ok = strncmp(got, head, strlen(head)) == 0;
+    free(head);
+    return ok;
+}
+
+Test(mediator, sequence_alone_names_the_case)
+{
+    struct fq_case k1, k2;
+    open_case(&k1);
+    open_case(&k2);
+    say(M_WANG, "接单 %s", k2.case_no);
+    struct fq_actions a;
+    char text[128];
+    snprintf(text, sizeof text, "进展 %s 已电话联系双方", seq4(&k2));
+    assert_reply(chat(M_WANG, text, &a), fmt("med_ok_progress", "case", k2.case_no, NULL));
+    cr_assert_str_eq(a.answer.case_no, k2.case_no);
+    actions_cleanup(&a);
+    cr_assert_str_eq(events(k2.id, "progress").last_note, "已电话联系双方");
+    cr_assert_eq(events(k1.id, "progress").n, 0);
+
+    /* no list shown yet: a bare small number is the sequence too */
+    snprintf(text, sizeof text, "接单 %s", seq_bare(&k1));
+    const char *got = chat(M_WANG, text, &a);
+    cr_assert_not_null(strstr(got, k1.case_no), "%s", got);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "accepted", NULL), 1);
+    actions_cleanup(&a);
+
+    /* a sequence nobody of the mediator's cases has */
+    assert_reply(chat(M_WANG, "进展 0099 x", &a), fmt("med_no_seq", "seq", "0099", NULL));
+    cr_assert_eq(a.n, 0);
+    actions_cleanup(&a);
+    /* another mediator's case is not found by its sequence */
+    snprintf(text, sizeof text, "进展 %s x", seq4(&k1));
+    assert_reply(chat(M_CHEN, text, &a), fmt("med_no_seq", "seq", seq4(&k1), NULL));
+    actions_cleanup(&a);
+    /* what looks like a case number and is none is still refused */
+    assert_reply(chat(M_WANG, "进展 FQ2026 x", &a), fmt("med_bad_case", "text", "FQ2026", NULL));
+    actions_cleanup(&a);
+    case_cleanup(&k1);
+    case_cleanup(&k2);
+}
+
+Test(mediator, index_in_the_last_list)
+{
+    struct fq_case k1, k2, k3;
+    open_case(&k1);
+    open_case(&k2);
+    open_case(&k3);
+    struct fq_actions a;
+    const char *got = chat(M_WANG, "列表", &a);
+    /* newest first, numbered */
+    char *want = fmt("med_list_header", "n", "3", NULL);
+    cr_assert(strncmp(got, want, strlen(want)) == 0, "%s", got);
+    free(want);
+    cr_assert(strstr(got, k3.case_no) < strstr(got, k1.case_no));
+    cr_assert_not_null(strstr(got, "\n1. "), "%s", got);
+    actions_cleanup(&a);
+    got = chat(M_WANG, "接单 2", &a);
+    cr_assert_not_null(strstr(got, k2.case_no), "%s", got);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "accepted", NULL), 1);
+    actions_cleanup(&a);
+    say(M_WANG, "接单 %s", k1.case_no);
+    say(M_WANG, "接单 %s", k3.case_no);
+    /* a leading zero makes it a sequence again */
+    char text[64];
+    snprintf(text, sizeof text, "进展 %s 约谈", seq4(&k3));
+    assert_reply(chat(M_WANG, text, &a), fmt("med_ok_progress", "case", k3.case_no, NULL));
+    actions_cleanup(&a);
+    /* the list survives: it is in the store, not in memory */
+    assert_reply(chat(M_WANG, "进展 3 再约", &a), fmt("med_ok_progress", "case", k1.case_no, NULL));
+    actions_cleanup(&a);
+    cr_assert_str_eq(events(k1.id, "progress").last_note, "再约");
+    case_cleanup(&k1);
+    case_cleanup(&k2);
+    case_cleanup(&k3);
+}
+
+Test(mediator, bare_command_asks_which_then_a_number_completes_it)
+{
+    struct fq_case k1, k2;
+    open_case(&k1);
+    open_case(&k2);
+    say(M_WANG, "接单 %s", k1.case_no);
+    say(M_WANG, "接单 %s", k2.case_no);
+    struct fq_actions a;
+    const char *got = chat(M_WANG, "进展 已约双方周五面谈", &a);
+    cr_assert(starts_with_msg(got, "med_which_case", "med_cmd_progress"), "%s", got);
+    cr_assert_not_null(strstr(got, k1.case_no));
+    cr_assert_not_null(strstr(got, k2.case_no));
+    cr_assert_eq(a.n, 0);
+    actions_cleanup(&a);
+    /* list order is newest first: 2 is k1 */
+    assert_reply(chat(M_WANG, "2", &a), fmt("med_ok_progress", "case", k1.case_no, NULL));
+    actions_cleanup(&a);
+    cr_assert_str_eq(events(k1.id, "progress").last_note, "已约双方周五面谈");
+    cr_assert_eq(events(k2.id, "progress").n, 0);
+    /* the pending command was used up */
+    got = chat(M_WANG, "2", &a);
+    char *unknown = fmt("mediator_unknown_command", "command", "2", NULL);
+    cr_assert(strncmp(got, unknown, strlen(unknown)) == 0, "%s", got);
+    free(unknown);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "progress", NULL), 0);
+    actions_cleanup(&a);
+
+    /* another message in between forgets the question */
+    chat(M_WANG, "进展 a", &a);
+    actions_cleanup(&a);
+    say(M_WANG, "帮助");
+    chat(M_WANG, "1", &a);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "progress", NULL), 0);
+    actions_cleanup(&a);
+
+    /* an answer after the question expired does nothing */
+    chat(M_WANG, "进展 b", &a);
+    actions_cleanup(&a);
+    ctx.now += 601;
+    chat(M_WANG, "1", &a);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "progress", NULL), 0);
+    actions_cleanup(&a);
+    /* in time, a full case number completes it too */
+    chat(M_WANG, "进展 c", &a);
+    actions_cleanup(&a);
+    assert_reply(chat(M_WANG, k2.case_no, &a), fmt("med_ok_progress", "case", k2.case_no, NULL));
+    actions_cleanup(&a);
+    cr_assert_str_eq(events(k2.id, "progress").last_note, "c");
+    cr_assert_eq(events(k1.id, "progress").n, 1);
+    case_cleanup(&k1);
+    case_cleanup(&k2);
+}
+
+Test(mediator, sequence_of_other_days)
+{
+    struct fq_case y1, y2, t;
+    int64_t today = ctx.now;
+    ctx.now = today - 2 * 86400;
+    open_case(&y1);
+    ctx.now = today - 86400;
+    open_case(&y2);
+    ctx.now = today;
+    cr_assert_str_eq(seq4(&y1), seq4(&y2));
+    struct fq_actions a;
+    /* two open cases of other days with that sequence: asks, listing both */
+    char text[64];
+    snprintf(text, sizeof text, "接单 %s", seq4(&y1));
+    const char *got = chat(M_WANG, text, &a);
+    cr_assert(starts_with_msg(got, "med_which_case", "med_cmd_accept"), "%s", got);
+    cr_assert_not_null(strstr(got, y1.case_no));
+    cr_assert_not_null(strstr(got, y2.case_no));
+    actions_cleanup(&a);
+    got = chat(M_WANG, "1", &a);   /* newest first: y2 */
+    cr_assert_not_null(strstr(got, y2.case_no), "%s", got);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "accepted", NULL), 1);
+    actions_cleanup(&a);
+    /* today's case with the sequence goes first */
+    open_case(&t);
+    cr_assert_str_eq(seq4(&t), seq4(&y1));
+    say(M_WANG, "接单 %s", t.case_no);
+    snprintf(text, sizeof text, "进展 %s x", seq4(&t));
+    assert_reply(chat(M_WANG, text, &a), fmt("med_ok_progress", "case", t.case_no, NULL));
+    actions_cleanup(&a);
+    case_cleanup(&y1);
+    case_cleanup(&y2);
+    case_cleanup(&t);
+}
+
+Test(mediator, natural_words)
+{
+    struct fq_case k;
+    open_case(&k);
+    struct fq_actions a;
+    const char *got = chat(M_WANG, "收到", &a);
+    cr_assert_not_null(strstr(got, k.case_no), "%s", got);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "accepted", NULL), 1);
+    actions_cleanup(&a);
+    assert_reply(chat(M_WANG, "正在跟进，3月5日约谈", &a),
+                 fmt("med_ok_progress", "case", k.case_no, NULL));
+    actions_cleanup(&a);
+    cr_assert_str_eq(events(k.id, "progress").last_note, "3月5日约谈");
+    assert_reply(chat(M_WANG, "已经解决了 双方达成协议", &a),
+                 fmt("med_ok_resolve", "case", k.case_no, NULL));
+    actions_cleanup(&a);
+    cr_assert_eq(events(k.id, "resolved").n, 1);
+    case_cleanup(&k);
+
+    /* zh-TW and English words, answered in the sender's locale */
+    struct fq_case k2, k3;
+    open_case(&k2);
+    got = chat_loc(M_WANG, "我來處理", "zh-TW", &a);
+    cr_assert_not_null(strstr(got, k2.case_no), "%s", got);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "accepted", NULL), 1);
+    actions_cleanup(&a);
+    open_case(&k3);
+    char text[64];
+    snprintf(text, sizeof text, "got it %s", seq4(&k3));
+    got = chat_loc(M_WANG, text, "en", &a);
+    cr_assert_not_null(strstr(got, k3.case_no), "%s", got);
+    cr_assert_eq(count_actions(&a, FQ_ACT_EVENT, "accepted", NULL), 1);
+    actions_cleanup(&a);
+    /* a word that only starts like one is not it */
+    got = chat_loc(M_WANG, "updates", "en", &a);
+    cr_assert_eq(a.n, 0, "%s", got);
+    actions_cleanup(&a);
+    case_cleanup(&k2);
+    case_cleanup(&k3);
 }
