@@ -241,6 +241,27 @@ void jobj_time(struct fq_jobj *o, const char *key, int64_t t)
     jobj_str(o, key, t > 0 ? when : NULL);
 }
 
+void jobj_null(struct fq_jobj *o, const char *key)
+{
+    jobj_key(o, key);
+    buf_add(o->b, "null", 4);
+}
+
+struct fq_jarr jarr_begin(struct fq_buf *b)
+{
+    buf_add(b, "[", 1);
+    return (struct fq_jarr){.b = b, .first = true};
+}
+
+void jarr_item(struct fq_jarr *a)
+{
+    if (!a->first)
+        buf_add(a->b, ",", 1);
+    a->first = false;
+}
+
+void jarr_end(struct fq_jarr *a) { buf_add(a->b, "]", 1); }
+
 void buf_printf(struct fq_buf *b, const char *fmt, ...)
 {
     va_list ap;

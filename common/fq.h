@@ -87,6 +87,16 @@ void jobj_str(struct fq_jobj *o, const char *key, const char *v);   /* NULL: nul
 void jobj_int(struct fq_jobj *o, const char *key, long long v);
 void jobj_bool(struct fq_jobj *o, const char *key, bool v);
 void jobj_time(struct fq_jobj *o, const char *key, int64_t t);      /* RFC 3339; 0 or less: null */
+void jobj_null(struct fq_jobj *o, const char *key);
+/* A JSON array the same way: jarr_begin, jarr_item before each element written into the
+ * buffer (a string with buf_json_string, an object with jobj_begin ...), then jarr_end. */
+struct fq_jarr {
+    struct fq_buf *b;
+    bool first;
+};
+struct fq_jarr jarr_begin(struct fq_buf *b);
+void jarr_item(struct fq_jarr *a);
+void jarr_end(struct fq_jarr *a);
 /* Hands the string to the caller (who frees it with free()) and resets the buffer. NULL on oom. */
 char *buf_take(struct fq_buf *b);
 

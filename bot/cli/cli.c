@@ -423,9 +423,9 @@ static int cmd_cases(int argc, char **argv)
     int st = 0;
     char *json = NULL;
     if (list)
-        admin_cases(cfg, &q, &st, &json);
+        admin_cases(cfg, NULL, &q, &st, &json);
     else
-        admin_case(cfg, &q, &st, &json);
+        admin_case(cfg, NULL, &q, &st, &json);
     config_free(cfg);
     int rc = st == 200 ? 0 : 1;
     json_t *o = json ? json_loads(json, 0, NULL) : NULL;

@@ -500,12 +500,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     };
     int status = 500;
     char *json = NULL;
+    struct core_view v;   /* what the core has loaded, held for this request only */
+    core_view_take(h->core, &v);
+    const struct admin_have have = {.roster = v.roster, .roster_gen = v.roster_gen, .lex = v.lex};
     if (r->ep == EP_ADMIN_CASES)
-        admin_cases(cfg, &q, &status, &json);
+        admin_cases(cfg, &have, &q, &status, &json);
     else if (r->ep == EP_ADMIN_CASE)
-        admin_case(cfg, &q, &status, &json);
+        admin_case(cfg, &have, &q, &status, &json);
     else
-        admin_report(cfg, &q, &status, &json);
+        admin_report(cfg, &have, &q, &status, &json);
+    core_view_release(&v);
     enum MHD_Result ret = send_json(conn, r, status, json);
     free(json);
     return ret;

@@ -41,8 +41,7 @@ void payload_event_id(char out[33])
  * the core thread with the object writer of common/fq.h: building them as jansson trees and
  * dumping them cost a sixth of the core's instructions for a case. */
 
-/* The fields of a case (docs/contract.md 4.2) into an open object. */
-static void case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct fq_case *k,
+void payload_case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct fq_case *k,
                         bool with_contact)
 {
     const struct fq_roster *r = c->roster;
@@ -91,7 +90,7 @@ static void obj_case(struct fq_jobj *o, const char *key, const struct fq_ctx *c,
 {
     jobj_key(o, key);
     struct fq_jobj in = jobj_begin(o->b);
-    case_fields(&in, c, k, with_contact);
+    payload_case_fields(&in, c, k, with_contact);
     jobj_end(&in);
 }
 
@@ -100,7 +99,7 @@ char *payload_case_json(const struct fq_ctx *c, const struct fq_case *k, bool wi
     struct fq_buf b;
     buf_init(&b);
     struct fq_jobj o = jobj_begin(&b);
-    case_fields(&o, c, k, with_contact);
+    payload_case_fields(&o, c, k, with_contact);
     jobj_end(&o);
     return buf_take(&b);
 }
