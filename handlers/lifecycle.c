@@ -323,12 +323,16 @@ static enum fq_err do_close(struct fq_ctx *c, struct fq_case *k, const struct lc
     k->close_reason = copy;
     lifecycle_enter(k, rq->cmd);
     k->closed_at = c->now;
-    char data[48];
-    snprintf(data, sizeof data, "{\"reason\":\"%s\"}", reason);
-    enum fq_err err;
-    if ((err = store_timer_cancel_all(c->store, k->id)) || (err = save(c, k)))
-        return err;
-    return record(c, k, res->row->event, actor_id(c, rq), rq->note, data, out);
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "reason", reason);
+    jobj_end(&jo);
+    enum fq_err err = data.oom ? FQ_ENOMEM : FQ_OK;
+    if (!err && !(err = store_timer_cancel_all(c->store, k->id)) && !(err = save(c, k)))
+        err = record(c, k, res->row->event, actor_id(c, rq), rq->note, data.s, out);
+    buf_cleanup(&data);
+    return err;
 }
 
 static enum fq_err do_escalate(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,

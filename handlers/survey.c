@@ -330,10 +330,18 @@ static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_su
         if ((err = convo_to_survey(c, k)))
             return err;
     }
-    char data[64];
-    snprintf(data, sizeof data, "{\"kind\":\"%s\",\"via\":\"%s\"}", v->kind, v->via);
-    if ((err = store_survey_update(c->store, v)) ||
-        (err = record(c, k, "survey_sent", "system", NULL, data, true, out)))
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "kind", v->kind);
+    jobj_str(&jo, "via", v->via);
+    jobj_end(&jo);
+    if (data.oom)
+        err = FQ_ENOMEM;
+    else if (!(err = store_survey_update(c->store, v)))
+        err = record(c, k, "survey_sent", "system", NULL, data.s, true, out);
+    buf_cleanup(&data);
+    if (err)
         return err;
     int64_t remind = c->cfg->survey_remind_after, expire = c->cfg->survey_expire_after;
     if (remind > 0 && remind < expire && (err = add_timer(c, c->now + remind, kind_remind(v), v)))
@@ -358,9 +366,15 @@ static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
         if (is_relapse(v))
             v->status = FQ_SURVEY_CANCELLED;
         else if (!(err = make_task(c, k, v, out))) {
-            char data[64];
-            snprintf(data, sizeof data, "{\"kind\":\"%s\",\"via\":\"task\"}", v->kind);
-            err = record(c, k, "survey_sent", "system", NULL, data, true, out);
+            struct fq_buf data;
+            buf_init(&data);
+            struct fq_jobj jo = jobj_begin(&data);
+            jobj_str(&jo, "kind", v->kind);
+            jobj_str(&jo, "via", "task");
+            jobj_end(&jo);
+            err = data.oom ? FQ_ENOMEM
+                           : record(c, k, "survey_sent", "system", NULL, data.s, true, out);
+            buf_cleanup(&data);
         }
     } else {
         push_question(c, k, v, true, out);
@@ -384,9 +398,14 @@ static enum fq_err expire_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
     v->closed_at = c->now;
     enum fq_err err = store_survey_update(c->store, v);
     if (!err) {
-        char data[48];
-        snprintf(data, sizeof data, "{\"kind\":\"%s\"}", v->kind);
-        err = record(c, k, "survey_no_response", "system", NULL, data, false, out);
+        struct fq_buf data;
+        buf_init(&data);
+        struct fq_jobj jo = jobj_begin(&data);
+        jobj_str(&jo, "kind", v->kind);
+        jobj_end(&jo);
+        err = data.oom ? FQ_ENOMEM
+                       : record(c, k, "survey_no_response", "system", NULL, data.s, false, out);
+        buf_cleanup(&data);
     }
     return err;
 }
@@ -450,7 +469,7 @@ static enum fq_err apply_answer(struct fq_ctx *c, struct fq_case *k, struct fq_s
         return FQ_ENOMEM;
     v->status = await_comment ? FQ_SURVEY_COMMENT : FQ_SURVEY_ANSWERED;
     enum fq_err err;
-    char data[24];   /* the shape lifecycle.c used before: {"answer":N} */
+    char data[24];   /* {"answer":N}: a number, nothing to escape */
     snprintf(data, sizeof data, "{\"answer\":%d}", answer);
     if ((err = cancel_timers(c, k->id, false)) || (err = store_survey_update(c->store, v)) ||
         (err = record(c, k, "survey_answered", actor, comment, data, true, out)))
@@ -593,13 +612,20 @@ static enum fq_err relapse_answer(struct fq_ctx *c, struct fq_case *k, struct fq
         err = open_relapse(c, k, loc, out, &nk);
         v->new_case = nk.id;
     }
-    char data[96];
-    snprintf(data, sizeof data, "{\"kind\":\"relapse\",\"answer\":%d,\"new_case\":\"%s\"}", answer,
-             nk.case_no);
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "kind", "relapse");
+    jobj_int(&jo, "answer", answer);
+    jobj_str(&jo, "new_case", nk.case_no);
+    jobj_end(&jo);
+    if (!err && data.oom)
+        err = FQ_ENOMEM;
     if (!err)
         err = store_survey_update(c->store, v);
     if (!err)
-        err = record(c, k, "survey_answered", "resident", NULL, data, true, out);
+        err = record(c, k, "survey_answered", "resident", NULL, data.s, true, out);
+    buf_cleanup(&data);
     if (!err && answer == 1) {
         int u = roster_org_index(c->roster, nk.org_id);
         answer_set_case(out, nk.case_no);

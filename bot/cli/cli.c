@@ -436,9 +436,11 @@ static int cmd_cases(int argc, char **argv)
     } else if (list && strcmp(format, "text") == 0) {
         print_cases_text(json_object_get(o, "cases"));
     } else if (show) {
-        char *pretty = json_dumps(o, JSON_INDENT(2));
-        printf("%s\n", pretty ? pretty : json);
-        free(pretty);
+        struct fq_buf pretty;
+        buf_init(&pretty);
+        buf_json_indent(&pretty, json);
+        printf("%s\n", pretty.oom ? json : pretty.s);
+        buf_cleanup(&pretty);
     } else {
         printf("%s\n", json);
     }
@@ -459,10 +461,16 @@ static int chat_send(CURL *curl, const char *url, const char *secret, const char
 {
     char mid[33];
     payload_event_id(mid);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "channel", "cli", "user", user, "message_id",
-                          mid, "type", "text", "text", text);
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
+    struct fq_buf bb;
+    buf_init(&bb);
+    struct fq_jobj o = jobj_begin(&bb);
+    jobj_str(&o, "channel", "cli");
+    jobj_str(&o, "user", user);
+    jobj_str(&o, "message_id", mid);
+    jobj_str(&o, "type", "text");
+    jobj_str(&o, "text", text);
+    jobj_end(&o);
+    char *body = buf_take(&bb);
     if (!body)
         return -1;
     char ts[24];

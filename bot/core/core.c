@@ -318,8 +318,12 @@ static enum fq_err run_roster(struct fq_ctx *ctx, struct fq_msg *m)
         } else {
             struct fq_buf b;
             buf_init(&b);
-            buf_printf(&b, "{\"status\":\"ok\",\"org\":%zu,\"mediators\":%zu,\"routes\":%zu}",
-                       m->roster->n_org, m->roster->n_med, m->roster->n_routes);
+            struct fq_jobj o = jobj_begin(&b);
+            jobj_str(&o, "status", "ok");
+            jobj_int(&o, "org", (long long)m->roster->n_org);
+            jobj_int(&o, "mediators", (long long)m->roster->n_med);
+            jobj_int(&o, "routes", (long long)m->roster->n_routes);
+            jobj_end(&o);
             set_answer(m, 200, buf_take(&b));
         }
     }
