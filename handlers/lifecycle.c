@@ -75,17 +75,17 @@ const struct lc_transition lifecycle_table[] = {
 const size_t lifecycle_table_len = sizeof lifecycle_table / sizeof lifecycle_table[0];
 
 const struct lc_command lifecycle_commands[LC__CMD_COUNT] = {
-    [LC_ACCEPT] = {"accept", LC_ARGS_NOTE, true},
-    [LC_PROGRESS] = {"progress", LC_ARGS_NOTE, true},
-    [LC_ATTEMPT_FAILED] = {"attempt_failed", LC_ARGS_NOTE, true},
-    [LC_RESOLVE] = {"resolve", LC_ARGS_NOTE, true},
-    [LC_CLOSE] = {"close", LC_ARGS_REASON, true},
-    [LC_ESCALATE] = {"escalate", LC_ARGS_NOTE, true},
-    [LC_TRANSFER] = {"transfer", LC_ARGS_TARGET, true},
-    [LC_SURVEY] = {"survey", LC_ARGS_ANSWER, true},
-    [LC_REOPEN] = {"reopen", LC_ARGS_NOTE, false},
-    [LC_ASSIGN] = {"assign", LC_ARGS_NOTE, false},
-    [LC_REROUTE] = {"reroute", LC_ARGS_NOTE, false},
+    [LC_ACCEPT] = {"accept", LC_ARGS_NOTE, true, true},
+    [LC_PROGRESS] = {"progress", LC_ARGS_NOTE, true, false},
+    [LC_ATTEMPT_FAILED] = {"attempt_failed", LC_ARGS_NOTE, true, false},
+    [LC_RESOLVE] = {"resolve", LC_ARGS_NOTE, true, false},
+    [LC_CLOSE] = {"close", LC_ARGS_REASON, true, false},
+    [LC_ESCALATE] = {"escalate", LC_ARGS_NOTE, true, true},
+    [LC_TRANSFER] = {"transfer", LC_ARGS_TARGET, true, false},
+    [LC_SURVEY] = {"survey", LC_ARGS_ANSWER, true, false},
+    [LC_REOPEN] = {"reopen", LC_ARGS_NOTE, false, false},
+    [LC_ASSIGN] = {"assign", LC_ARGS_NOTE, false, false},
+    [LC_REROUTE] = {"reroute", LC_ARGS_NOTE, false, false},
 };
 
 static const char *const close_reasons[] = {"litigation", "petition", "withdrawn", "other"};

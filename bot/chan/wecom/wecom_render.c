@@ -28,6 +28,7 @@
 #include "bot/chan/wecom/wecom_render.h"
 #include "handlers/actions.h"
 #include "handlers/dispatch.h"
+#include "handlers/lifecycle.h"
 #include "store/case_table.h"
 #include "store/outbox_table.h"
 #include "store/wecom_kf.h"
@@ -215,9 +216,9 @@ enum fq_err wecom_payload_med_reply(struct fq_ctx *c, const struct fq_msg *m,
     enum fq_err err = app_text(c, m->user, x->text, NULL);
     if (err || !m->response_code || !*m->response_code)
         return err;
-    const char *key = !x->ok ? "wc_card_refused"
-                      : fq_streq(m->command, "escalate") ? "wc_card_escalated"
-                                                         : "wc_card_accepted";
+    /* the button's new label: wc_card_ok_<command> (handlers/lifecycle.h), or refused */
+    char key[64];
+    snprintf(key, sizeof key, "wc_card_ok_%s", m->command ? m->command : "");
     char id[33];
     payload_event_id(id);
     struct fq_buf b;
@@ -230,7 +231,8 @@ enum fq_err wecom_payload_med_reply(struct fq_ctx *c, const struct fq_msg *m,
     jarr_end(&ids);
     jobj_int(&o, "agentid", agent_id(c));
     jobj_str(&o, "response_code", m->response_code);
-    obj_one(&o, "button", "replace_name", i18n_get(c->lex, FQ_LOC_ZH_CN, key));
+    obj_one(&o, "button", "replace_name",
+            i18n_get(c->lex, FQ_LOC_ZH_CN, x->ok ? key : "wc_card_refused"));
     return put(c, "message/update_template_card", m->user, &o, NULL, id);
 }
 
@@ -256,19 +258,14 @@ enum fq_err wecom_payload_assign(struct fq_ctx *c, const struct fq_action *x,
                                              : i18n_get(c->lex, loc, "wc_unknown");
     char *phone = k->contact ? fq_mask_phone(k->contact) : NULL;
     char *title = i18n_format(c->lex, loc, "wc_card_title", "case", k->case_no, (char *)NULL);
-    char *accept_key = NULL, *escalate_key = NULL;
     struct fq_buf b;
     buf_init(&b);
-    buf_printf(&b, "%s%s", WECOM_KEY_ACCEPT, k->case_no);
-    accept_key = buf_take(&b);
-    buf_printf(&b, "%s%s", WECOM_KEY_ESCALATE, k->case_no);
-    escalate_key = buf_take(&b);
     char id[33];
     payload_event_id(id);
     buf_printf(&b, "fq_%s_%.8s", k->case_no, id);   /* task_id: unique per card */
     char *task = buf_take(&b);
     enum fq_err err = FQ_ENOMEM;
-    if (!title || !accept_key || !escalate_key || !task || (k->contact && !phone))
+    if (!title || !task || (k->contact && !phone))
         goto out;
     struct fq_jobj o = jobj_begin(&b);
     jobj_str(&o, "touser", uid);
@@ -307,16 +304,19 @@ enum fq_err wecom_payload_assign(struct fq_ctx *c, const struct fq_action *x,
     jobj_str(&card, "task_id", task);
     jobj_key(&card, "button_list");
     struct fq_jarr buttons = jarr_begin(&b);
-    const struct { const char *text; int style; const char *key; } btn[2] = {
-        {"wc_btn_accept", 1, accept_key},
-        {"wc_btn_escalate", 2, escalate_key},
-    };
-    for (int i = 0; i < 2; i++) {
+    /* one button per card command of lifecycle_commands, the first one primary (style 1) */
+    for (int i = 0, n = 0; i < LC__CMD_COUNT; i++) {
+        const char *name = lifecycle_commands[i].name;
+        if (!lifecycle_commands[i].card)
+            continue;
+        char label[64], key[96];
+        snprintf(label, sizeof label, "wc_btn_%s", name);
+        snprintf(key, sizeof key, "%s%c%s", name, WECOM_KEY_SEP, k->case_no);
         jarr_item(&buttons);
         struct fq_jobj bt = jobj_begin(&b);
-        jobj_str(&bt, "text", i18n_get(c->lex, loc, btn[i].text));
-        jobj_int(&bt, "style", btn[i].style);
-        jobj_str(&bt, "key", btn[i].key);
+        jobj_str(&bt, "text", i18n_get(c->lex, loc, label));
+        jobj_int(&bt, "style", n++ ? 2 : 1);
+        jobj_str(&bt, "key", key);
         jobj_end(&bt);
     }
     jarr_end(&buttons);
@@ -326,8 +326,6 @@ enum fq_err wecom_payload_assign(struct fq_ctx *c, const struct fq_action *x,
 out:
     free(phone);
     free(title);
-    free(accept_key);
-    free(escalate_key);
     free(task);
     buf_cleanup(&b);
     return err;
