@@ -22,6 +22,7 @@
 #include "handlers/i18n.h"
 #include "handlers/lifecycle.h"
 #include "handlers/route.h"
+#include "handlers/survey.h"
 #include "handlers/timers.h"
 #include "store/case_table.h"
 #include "store/store.h"
@@ -207,6 +208,45 @@ Test(lifecycle, a_word_list_for_no_command_is_refused)
         unlink(dst);
     }
     rmdir(dir);
+}
+
+/* ---- surveys ------------------------------------------------------------------------------ */
+/* survey_enter moves a survey exactly along survey_table: from each status in a row's set to its
+ * next status, from no other; a status this version does not know only to an answer or a
+ * cancellation. */
+Test(lifecycle, survey_enter_follows_its_table)
+{
+    static const enum fq_survey_status done[] = {FQ_SURVEY_ANSWERED, FQ_SURVEY_NO_RESPONSE};
+    for (int e = 0; e < SV__EVENT_COUNT; e++) {
+        cr_assert_eq(survey_table[e].event, (enum sv_event)e, "row %d", e);
+        for (int st = 0; st <= FQ_SURVEY__COUNT; st++) {
+            struct fq_survey v;
+            memset(&v, 0, sizeof v);
+            v.status = (enum fq_survey_status)st;
+            bool in = survey_table[e].from & SV_IN(st);
+            cr_assert_eq(survey_enter(&v, (enum sv_event)e), in, "event %d from %d", e, st);
+            cr_assert_eq(v.status, in ? survey_table[e].next : (enum fq_survey_status)st);
+        }
+    }
+    /* what the table says, spelt out once */
+    struct fq_survey v;
+    memset(&v, 0, sizeof v);
+    v.status = FQ_SURVEY_SCHEDULED;
+    cr_assert(!survey_enter(&v, SV_ASK), "a scheduled survey is sent before it is asked");
+    cr_assert(survey_enter(&v, SV_QUEUE) && v.status == FQ_SURVEY_SENT);
+    cr_assert(survey_enter(&v, SV_ASK) && v.status == FQ_SURVEY_ASKED);
+    cr_assert(survey_enter(&v, SV_AWAIT_COMMENT) && v.status == FQ_SURVEY_COMMENT);
+    cr_assert(!survey_enter(&v, SV_EXPIRE), "an answered survey does not expire");
+    cr_assert(survey_enter(&v, SV_ANSWER) && v.status == FQ_SURVEY_ANSWERED);
+    for (size_t i = 0; i < 2; i++) {
+        v.status = done[i];
+        cr_assert(!survey_enter(&v, SV_CANCEL), "%s cancelled", fq_survey_status_name(done[i]));
+        cr_assert(!survey_enter(&v, SV_QUEUE));
+    }
+    v.status = FQ_SURVEY__COUNT;
+    cr_assert(!survey_enter(&v, SV_QUEUE) && v.status == FQ_SURVEY__COUNT);
+    cr_assert(survey_enter(&v, SV_CANCEL) && v.status == FQ_SURVEY_CANCELLED);
+    cr_assert(!survey_enter(&v, SV__EVENT_COUNT));
 }
 
 /* ---- timer kinds --------------------------------------------------------------------------- */
