@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bot/sys/locale.h"
+#include "bot/sys/metrics.h"
 
 #include "common/config_model.h"
 #include "common/fq.h"
@@ -265,6 +266,35 @@ Test(lifecycle, every_timer_kind_has_a_fire_function_and_a_metric)
         cr_assert_str_eq(timers_metric_label((enum fq_timer_kind)k), timers_kinds[k].metric);
     }
     cr_assert_str_eq(timers_metric_label(FQ_TIMER__COUNT), "other");
+}
+
+/* /metrics shows one fq_timers_fired_total line per label of the kinds table and one "other",
+ * and a kind's timer counts under its table label. */
+Test(lifecycle, timer_metric_labels_come_from_the_kinds_table)
+{
+    metrics_timer_fired(timers_metric_label(FQ_TIMER_RELAPSE_CHECK));
+    char *text = metrics_render();
+    cr_assert_not_null(text);
+    size_t lines = 0;
+    for (const char *p = text; (p = strstr(p, "fq_timers_fired_total{kind=\"")); p++)
+        lines++;
+    size_t distinct = 0;
+    for (int k = 0; k < FQ_TIMER__COUNT; k++) {
+        const char *m = timers_kinds[k].metric;
+        bool first = strcmp(m, "other") != 0;
+        for (int j = 0; j < k && first; j++)
+            first = strcmp(timers_kinds[j].metric, m) != 0;
+        distinct += first;
+        char want[96];
+        snprintf(want, sizeof want, "fq_timers_fired_total{kind=\"%s\"} ", m);
+        cr_assert_not_null(strstr(text, want), "%s missing", want);
+    }
+    cr_assert_eq(lines, distinct + 1, "%zu lines for %zu labels and other", lines, distinct);
+    char want[96];
+    snprintf(want, sizeof want, "fq_timers_fired_total{kind=\"%s\"} 1\n",
+             timers_metric_label(FQ_TIMER_RELAPSE_CHECK));
+    cr_assert_not_null(strstr(text, want), "%s", text);
+    free(text);
 }
 
 Test(lifecycle, a_timer_of_unknown_kind_is_consumed_without_effect)
