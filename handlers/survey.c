@@ -578,14 +578,11 @@ static enum fq_err open_relapse(struct fq_ctx *c, const struct fq_case *old, int
         .channel = old->channel, .user = old->user, .name = old->name, .contact = old->contact,
         .locale = old->locale, .category = old->category, .org_id = old->place_org,
         .place_text = old->place_text, .description = desc, .people = old->people,
+        .parent = old,
     };
     enum fq_err err = case_open(c, &r, out, nk);
     free(desc);
     if (err)
-        return err;
-    nk->parent_case = old->id;
-    nk->updated_at = c->now;
-    if ((err = store_case_update(c->store, nk)))
         return err;
     int node = roster_org_index(c->roster, old->org_id);
     int parent = node >= 0 ? c->roster->org[node].parent : -1;

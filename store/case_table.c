@@ -50,7 +50,8 @@ void case_event_cleanup(struct fq_case_event *e)
     "id, case_no, channel, user, name, contact, category, severity, place_org, place_text, "   \
     "description, people, org_id, mediator_id, status, tier, attempts, escalations, "          \
     "close_reason, locale, parent_case, created_at, assigned_at, accepted_at, resolved_at, "   \
-    "closed_at, due_accept, due_resolve, updated_at"
+    "closed_at, due_accept, due_resolve, updated_at, "                                          \
+    "(SELECT p.case_no FROM cases p WHERE p.id = cases.parent_case)"
 
 static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *oom)
 {
@@ -83,6 +84,7 @@ static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *o
     c->due_accept = sqlite3_column_int64(st, 26);
     c->due_resolve = sqlite3_column_int64(st, 27);
     c->updated_at = sqlite3_column_int64(st, 28);
+    col_text_buf(st, 29, c->parent_case_no, sizeof c->parent_case_no);
 }
 
 /* Binds the mutable fields at ?2.. in the order of the UPDATE and INSERT below. */

@@ -81,6 +81,7 @@ void payload_case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct
     jobj_time(o, "closed_at", k->closed_at);
     jobj_time(o, "due_accept", k->due_accept);
     jobj_time(o, "due_resolve", k->due_resolve);
+    jobj_str(o, "parent_case", k->parent_case_no[0] ? k->parent_case_no : NULL);
 }
 
 /* "key": {the case} */
