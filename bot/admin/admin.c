@@ -197,7 +197,8 @@ void admin_cases(const struct fq_config *cfg, const struct admin_have *have,
     if (!err && (*json = buf_take(&b)))
         *status = 200;
     else
-        error(status, json, 503, "unavailable", err ? "the store cannot be read" : "out of memory");
+        error(status, json, 503, "unavailable",
+              err && err != FQ_ENOMEM ? "the store cannot be read" : "out of memory");
     buf_cleanup(&b);
     roster_free(own);
     store_close(s);
