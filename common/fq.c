@@ -241,6 +241,115 @@ void jobj_time(struct fq_jobj *o, const char *key, int64_t t)
     jobj_str(o, key, t > 0 ? when : NULL);
 }
 
+void jobj_null(struct fq_jobj *o, const char *key)
+{
+    jobj_key(o, key);
+    buf_add(o->b, "null", 4);
+}
+
+void buf_json_real(struct fq_buf *b, double v)
+{
+    if (v != v || v - v != 0) {   /* NaN or infinite: JSON has no such number */
+        buf_add(b, "null", 4);
+        return;
+    }
+    char num[40];
+    snprintf(num, sizeof num, "%.17g", v);
+    for (char *p = num; *p; p++)
+        if (*p == ',')              /* a locale's decimal comma */
+            *p = '.';
+    char *e = strchr(num, 'e');
+    if (e) {                       /* "1e+05" -> "1e5", "1e-05" -> "1e-5" */
+        char *from = e + 1, *to = e + 1;
+        if (*from == '+')
+            from++;
+        else if (*from == '-')
+            from = ++to;
+        while (*from == '0' && from[1])
+            from++;
+        memmove(to, from, strlen(from) + 1);
+    } else if (!strchr(num, '.')) {
+        strcat(num, ".0");
+    }
+    buf_puts(b, num);
+}
+
+void jobj_real(struct fq_jobj *o, const char *key, double v)
+{
+    jobj_key(o, key);
+    buf_json_real(o->b, v);
+}
+
+void jobj_merge(struct fq_jobj *o, const char *json)
+{
+    size_t n = json ? strlen(json) : 0;
+    if (n < 2 || json[0] != '{' || json[n - 1] != '}')
+        return;
+    if (n == 2)
+        return;
+    if (!o->first)
+        buf_add(o->b, ",", 1);
+    o->first = false;
+    buf_add(o->b, json + 1, n - 2);
+}
+
+static void indent(struct fq_buf *b, int depth)
+{
+    buf_add(b, "\n", 1);
+    for (int i = 0; i < depth; i++)
+        buf_add(b, "  ", 2);
+}
+
+void buf_json_indent(struct fq_buf *b, const char *json)
+{
+    int depth = 0;
+    for (const char *p = json; p && *p; p++) {
+        char c = *p;
+        if (c == '"') {            /* a string as it is, escapes included */
+            const char *q = p + 1;
+            while (*q && *q != '"')
+                q += q[0] == '\\' && q[1] ? 2 : 1;
+            buf_add(b, p, (size_t)(q - p) + (*q ? 1 : 0));
+            if (!*q)
+                return;
+            p = q;
+        } else if (c == '{' || c == '[') {
+            buf_add(b, p, 1);
+            if (p[1] == (c == '{' ? '}' : ']')) {
+                buf_add(b, p + 1, 1);
+                p++;
+            } else {
+                indent(b, ++depth);
+            }
+        } else if (c == '}' || c == ']') {
+            indent(b, depth > 0 ? --depth : 0);
+            buf_add(b, p, 1);
+        } else if (c == ',') {
+            buf_add(b, ",", 1);
+            indent(b, depth);
+        } else if (c == ':') {
+            buf_add(b, ": ", 2);
+        } else {
+            buf_add(b, p, 1);
+        }
+    }
+}
+
+struct fq_jarr jarr_begin(struct fq_buf *b)
+{
+    buf_add(b, "[", 1);
+    return (struct fq_jarr){.b = b, .first = true};
+}
+
+void jarr_item(struct fq_jarr *a)
+{
+    if (!a->first)
+        buf_add(a->b, ",", 1);
+    a->first = false;
+}
+
+void jarr_end(struct fq_jarr *a) { buf_add(a->b, "]", 1); }
+
 void buf_printf(struct fq_buf *b, const char *fmt, ...)
 {
     va_list ap;

@@ -87,6 +87,26 @@ void jobj_str(struct fq_jobj *o, const char *key, const char *v);   /* NULL: nul
 void jobj_int(struct fq_jobj *o, const char *key, long long v);
 void jobj_bool(struct fq_jobj *o, const char *key, bool v);
 void jobj_time(struct fq_jobj *o, const char *key, int64_t t);      /* RFC 3339; 0 or less: null */
+void jobj_null(struct fq_jobj *o, const char *key);
+/* A number with a fraction, as "%.17g" with ".0" added to a whole one (the form jansson reads
+ * back as a real); not finite: null. */
+void jobj_real(struct fq_jobj *o, const char *key, double v);
+/* The members of json, the text of a JSON object written by this writer, added to o (a digest's
+ * figures into its payload). Anything but "{...}": nothing added. */
+void jobj_merge(struct fq_jobj *o, const char *json);
+void buf_json_real(struct fq_buf *b, double v);
+/* The compact JSON text json (as this writer writes it) laid out with two spaces a level, one
+ * member or element a line, "key": value (for people reading a file). */
+void buf_json_indent(struct fq_buf *b, const char *json);
+/* A JSON array the same way: jarr_begin, jarr_item before each element written into the
+ * buffer (a string with buf_json_string, an object with jobj_begin ...), then jarr_end. */
+struct fq_jarr {
+    struct fq_buf *b;
+    bool first;
+};
+struct fq_jarr jarr_begin(struct fq_buf *b);
+void jarr_item(struct fq_jarr *a);
+void jarr_end(struct fq_jarr *a);
 /* Hands the string to the caller (who frees it with free()) and resets the buffer. NULL on oom. */
 char *buf_take(struct fq_buf *b);
 

@@ -60,6 +60,10 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
     k->has_location = r->has_location;
     k->latitude = r->has_location ? r->latitude : 0;
     k->longitude = r->has_location ? r->longitude : 0;
+    if (r->parent) {   /* linked before the first snapshot, so every payload names the parent */
+        k->parent_case = r->parent->id;
+        snprintf(k->parent_case_no, sizeof k->parent_case_no, "%s", r->parent->case_no);
+    }
     k->org_id = pick.node >= 0 ? fq_strdup(ro->org[pick.node].id) : NULL;
     k->mediator_id = pick.mediator >= 0 ? fq_strdup(ro->med[pick.mediator].id) : NULL;
     k->status = FQ_CASE_UNASSIGNED;   /* where every case starts */

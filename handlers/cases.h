@@ -17,6 +17,7 @@ struct fq_report {
     bool danger;
     bool has_location;               /* a shared location, kept on the case with its coordinates */
     double latitude, longitude;
+    const struct fq_case *parent;    /* the case this one relapsed from, NULL if none */
 };
 /* Grades, routes, inserts the case, its events, the assignment, alerts and timers. On success
  * *created holds the case (caller cleans up with case_cleanup), and the resident's receipt is

@@ -75,17 +75,17 @@ const struct lc_transition lifecycle_table[] = {
 const size_t lifecycle_table_len = sizeof lifecycle_table / sizeof lifecycle_table[0];
 
 const struct lc_command lifecycle_commands[LC__CMD_COUNT] = {
-    [LC_ACCEPT] = {"accept", LC_ARGS_NOTE, true},
-    [LC_PROGRESS] = {"progress", LC_ARGS_NOTE, true},
-    [LC_ATTEMPT_FAILED] = {"attempt_failed", LC_ARGS_NOTE, true},
-    [LC_RESOLVE] = {"resolve", LC_ARGS_NOTE, true},
-    [LC_CLOSE] = {"close", LC_ARGS_REASON, true},
-    [LC_ESCALATE] = {"escalate", LC_ARGS_NOTE, true},
-    [LC_TRANSFER] = {"transfer", LC_ARGS_TARGET, true},
-    [LC_SURVEY] = {"survey", LC_ARGS_ANSWER, true},
-    [LC_REOPEN] = {"reopen", LC_ARGS_NOTE, false},
-    [LC_ASSIGN] = {"assign", LC_ARGS_NOTE, false},
-    [LC_REROUTE] = {"reroute", LC_ARGS_NOTE, false},
+    [LC_ACCEPT] = {"accept", LC_ARGS_NOTE, true, true},
+    [LC_PROGRESS] = {"progress", LC_ARGS_NOTE, true, false},
+    [LC_ATTEMPT_FAILED] = {"attempt_failed", LC_ARGS_NOTE, true, false},
+    [LC_RESOLVE] = {"resolve", LC_ARGS_NOTE, true, false},
+    [LC_CLOSE] = {"close", LC_ARGS_REASON, true, false},
+    [LC_ESCALATE] = {"escalate", LC_ARGS_NOTE, true, true},
+    [LC_TRANSFER] = {"transfer", LC_ARGS_TARGET, true, false},
+    [LC_SURVEY] = {"survey", LC_ARGS_ANSWER, true, false},
+    [LC_REOPEN] = {"reopen", LC_ARGS_NOTE, false, false},
+    [LC_ASSIGN] = {"assign", LC_ARGS_NOTE, false, false},
+    [LC_REROUTE] = {"reroute", LC_ARGS_NOTE, false, false},
 };
 
 static const char *const close_reasons[] = {"litigation", "petition", "withdrawn", "other"};
@@ -323,12 +323,16 @@ static enum fq_err do_close(struct fq_ctx *c, struct fq_case *k, const struct lc
     k->close_reason = copy;
     lifecycle_enter(k, rq->cmd);
     k->closed_at = c->now;
-    char data[48];
-    snprintf(data, sizeof data, "{\"reason\":\"%s\"}", reason);
-    enum fq_err err;
-    if ((err = store_timer_cancel_all(c->store, k->id)) || (err = save(c, k)))
-        return err;
-    return record(c, k, res->row->event, actor_id(c, rq), rq->note, data, out);
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "reason", reason);
+    jobj_end(&jo);
+    enum fq_err err = data.oom ? FQ_ENOMEM : FQ_OK;
+    if (!err && !(err = store_timer_cancel_all(c->store, k->id)) && !(err = save(c, k)))
+        err = record(c, k, res->row->event, actor_id(c, rq), rq->note, data.s, out);
+    buf_cleanup(&data);
+    return err;
 }
 
 static enum fq_err do_escalate(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,

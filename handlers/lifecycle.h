@@ -64,14 +64,17 @@ enum lc_args {
 
 /* One row per command, indexed by enum lc_cmd. The name is the wire name (the MQTT "command"
  * value, docs/contract.md 4.4) and names the command's locale entries: the keyword list
- * keywords.cmd_<name> (its chat words), messages med_usage_<name>, med_cmd_<name> and
- * med_ok_<name>. A command that is not a mediator's is refused from a mediator. A new mediator
- * command is a row here, its transitions above, its effect function in lifecycle.c and its
- * locale entries. */
+ * keywords.cmd_<name> (its chat words), messages med_usage_<name>, med_cmd_<name>,
+ * med_ok_<name> and med_help_<name> (its line of the help text, handlers/mediator.h). A command
+ * that is not a mediator's is refused from a mediator. A card command is also a button of the
+ * assignment card where a channel shows one (bot/chan/wecom: key "<name>:<case_no>", label
+ * wc_btn_<name>, the card's answer wc_card_ok_<name>). A new mediator command is a row here,
+ * its transitions above, its effect function in lifecycle.c and its locale entries. */
 struct lc_command {
     const char *name;
     enum lc_args args;
     bool mediator;
+    bool card;
 };
 extern const struct lc_command lifecycle_commands[LC__CMD_COUNT];
 

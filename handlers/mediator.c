@@ -1087,3 +1087,31 @@ enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct
     parsed_cleanup(&p);
     return err ? err : (out->oom ? FQ_ENOMEM : FQ_OK);
 }
+
+char *mediator_help_compose(const char *(*get)(void *arg, const char *key), void *arg,
+                            char *missing, size_t missing_size)
+{
+    struct fq_buf b;
+    buf_init(&b);
+    char key[64];
+    /* the head, each mediator command's line in table order, then "list"'s */
+    for (int i = -1; i <= LC__CMD_COUNT; i++) {
+        if (i >= 0 && i < LC__CMD_COUNT && !lifecycle_commands[i].mediator)
+            continue;
+        if (i < 0)
+            snprintf(key, sizeof key, "med_help_head");
+        else
+            snprintf(key, sizeof key, "med_help_%s",
+                     i < LC__CMD_COUNT ? lifecycle_commands[i].name : LIST_NAME);
+        const char *line = get(arg, key);
+        if (!line) {
+            snprintf(missing, missing_size, "%s", key);
+            buf_cleanup(&b);
+            return NULL;
+        }
+        if (i >= 0)
+            buf_puts(&b, "\n");
+        buf_puts(&b, line);
+    }
+    return buf_take(&b);
+}

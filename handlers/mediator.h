@@ -15,5 +15,11 @@ enum fq_err mediator_on_command(struct fq_ctx *c, const struct fq_msg *m, struct
 /* Whether name is the wire name of something a mediator can send: a command of theirs in
  * lifecycle_commands, or "list" (the locale loader checks keywords.cmd_<name> with it). */
 bool mediator_command_known(const char *name);
+/* The mediators' help text (messages.med_help, which the locale loader makes with this):
+ * med_help_head, then the line med_help_<name> of each mediator command of lifecycle_commands
+ * in table order, then med_help_list, one a line. get(arg, key) looks a message up (NULL when
+ * missing). Caller frees; NULL on oom or when a line is missing (its key in missing). */
+char *mediator_help_compose(const char *(*get)(void *arg, const char *key), void *arg,
+                            char *missing, size_t missing_size);
 
 #endif

@@ -276,6 +276,37 @@ static int supervisor_of(const struct fq_ctx *c, const struct fq_case *k, const 
     return -1;
 }
 
+/* ---- the status table ------------------------------------------------------------------- */
+#define SV_ANY_STATUS ((1u << (FQ_SURVEY__COUNT + 1)) - 1)
+const struct sv_transition survey_table[SV__EVENT_COUNT] = {
+    [SV_QUEUE] = {SV_QUEUE, SV_IN(FQ_SURVEY_SCHEDULED) | SV_IN(FQ_SURVEY_SENT) |
+                                SV_IN(FQ_SURVEY_ASKED),
+                  FQ_SURVEY_SENT},
+    [SV_ASK] = {SV_ASK, SV_IN(FQ_SURVEY_SENT) | SV_IN(FQ_SURVEY_ASKED), FQ_SURVEY_ASKED},
+    [SV_AWAIT_COMMENT] = {SV_AWAIT_COMMENT, SV_IN(FQ_SURVEY_SENT) | SV_IN(FQ_SURVEY_ASKED),
+                          FQ_SURVEY_COMMENT},
+    /* a mediator may record an answer whatever the survey went through */
+    [SV_ANSWER] = {SV_ANSWER, SV_ANY_STATUS, FQ_SURVEY_ANSWERED},
+    [SV_EXPIRE] = {SV_EXPIRE, SV_IN(FQ_SURVEY_SENT) | SV_IN(FQ_SURVEY_ASKED),
+                   FQ_SURVEY_NO_RESPONSE},
+    /* anything not finished with an answer or its expiry */
+    [SV_CANCEL] = {SV_CANCEL,
+                   SV_ANY_STATUS & ~(SV_IN(FQ_SURVEY_ANSWERED) | SV_IN(FQ_SURVEY_NO_RESPONSE)),
+                   FQ_SURVEY_CANCELLED},
+};
+
+bool survey_enter(struct fq_survey *v, enum sv_event ev)
+{
+    if ((int)ev < 0 || ev >= SV__EVENT_COUNT)
+        return false;
+    int st = (int)v->status >= 0 && v->status < FQ_SURVEY__COUNT ? (int)v->status
+                                                                : FQ_SURVEY__COUNT;
+    if (!(survey_table[ev].from & SV_IN(st)))
+        return false;
+    v->status = survey_table[ev].next;
+    return true;
+}
+
 /* ---- steps --------------------------------------------------------------------------------- */
 static enum fq_err make_task(struct fq_ctx *c, const struct fq_case *k, struct fq_survey *v,
                              struct fq_actions *out)
@@ -283,7 +314,7 @@ static enum fq_err make_task(struct fq_ctx *c, const struct fq_case *k, struct f
     int w = grid_worker(c, k);
     const char *mid = w >= 0 ? c->roster->med[w].id : k->mediator_id;
     set_fixed(v->via, sizeof v->via, "task");
-    v->status = FQ_SURVEY_SENT;
+    survey_enter(v, SV_QUEUE);
     free(v->task_mediator);
     v->task_mediator = fq_strdup(mid);
     if (mid && !v->task_mediator)
@@ -305,7 +336,7 @@ static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_su
     if (v->status != FQ_SURVEY_SCHEDULED)
         return FQ_OK;
     if (k->status != FQ_CASE_RESOLVED || k->resolved_at != v->resolved_at) {
-        v->status = FQ_SURVEY_CANCELLED;
+        survey_enter(v, SV_CANCEL);
         return store_survey_update(c->store, v);
     }
     char via[16];
@@ -315,25 +346,33 @@ static enum fq_err send_survey(struct fq_ctx *c, struct fq_case *k, struct fq_su
     if (!reachable(c, k, via)) {
         if (is_relapse(v)) {   /* nobody records a relapse answer by hand: skip it */
             set_fixed(v->via, sizeof v->via, via);
-            v->status = FQ_SURVEY_CANCELLED;
+            survey_enter(v, SV_CANCEL);
             return store_survey_update(c->store, v);
         }
         if ((err = make_task(c, k, v, out)))
             return err;
     } else {
         set_fixed(v->via, sizeof v->via, via);
-        v->status = FQ_SURVEY_SENT;
+        survey_enter(v, SV_QUEUE);
         if (strcmp(via, "chat") != 0) {
             push_question(c, k, v, false, out);
-            v->status = FQ_SURVEY_ASKED;
+            survey_enter(v, SV_ASK);
         }
         if ((err = convo_to_survey(c, k)))
             return err;
     }
-    char data[64];
-    snprintf(data, sizeof data, "{\"kind\":\"%s\",\"via\":\"%s\"}", v->kind, v->via);
-    if ((err = store_survey_update(c->store, v)) ||
-        (err = record(c, k, "survey_sent", "system", NULL, data, true, out)))
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "kind", v->kind);
+    jobj_str(&jo, "via", v->via);
+    jobj_end(&jo);
+    if (data.oom)
+        err = FQ_ENOMEM;
+    else if (!(err = store_survey_update(c->store, v)))
+        err = record(c, k, "survey_sent", "system", NULL, data.s, true, out);
+    buf_cleanup(&data);
+    if (err)
         return err;
     int64_t remind = c->cfg->survey_remind_after, expire = c->cfg->survey_expire_after;
     if (remind > 0 && remind < expire && (err = add_timer(c, c->now + remind, kind_remind(v), v)))
@@ -352,20 +391,26 @@ static enum fq_err remind_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
         if (v->task_mediator)
             actions_assign(out, "survey_task", v->task_mediator, k);
     } else if (strcmp(v->via, "chat") == 0) {
-        v->status = FQ_SURVEY_SENT;   /* ask again at the next message */
+        survey_enter(v, SV_QUEUE);   /* ask again at the next message */
         err = convo_to_survey(c, k);
     } else if (!reachable(c, k, v->via)) {
         if (is_relapse(v))
-            v->status = FQ_SURVEY_CANCELLED;
+            survey_enter(v, SV_CANCEL);
         else if (!(err = make_task(c, k, v, out))) {
-            char data[64];
-            snprintf(data, sizeof data, "{\"kind\":\"%s\",\"via\":\"task\"}", v->kind);
-            err = record(c, k, "survey_sent", "system", NULL, data, true, out);
+            struct fq_buf data;
+            buf_init(&data);
+            struct fq_jobj jo = jobj_begin(&data);
+            jobj_str(&jo, "kind", v->kind);
+            jobj_str(&jo, "via", "task");
+            jobj_end(&jo);
+            err = data.oom ? FQ_ENOMEM
+                           : record(c, k, "survey_sent", "system", NULL, data.s, true, out);
+            buf_cleanup(&data);
         }
     } else {
         push_question(c, k, v, true, out);
         if (!(err = convo_to_survey(c, k)))
-            v->status = FQ_SURVEY_ASKED;
+            survey_enter(v, SV_ASK);
     }
     return err ? err : store_survey_update(c->store, v);
 }
@@ -375,18 +420,23 @@ static enum fq_err expire_survey(struct fq_ctx *c, struct fq_case *k, struct fq_
 {
     (void)out;
     if (v->status == FQ_SURVEY_COMMENT) {   /* answered; the comment was optional */
-        v->status = FQ_SURVEY_ANSWERED;
+        survey_enter(v, SV_ANSWER);
         return store_survey_update(c->store, v);
     }
     if (v->status != FQ_SURVEY_SENT && v->status != FQ_SURVEY_ASKED)
         return FQ_OK;
-    v->status = FQ_SURVEY_NO_RESPONSE;
+    survey_enter(v, SV_EXPIRE);
     v->closed_at = c->now;
     enum fq_err err = store_survey_update(c->store, v);
     if (!err) {
-        char data[48];
-        snprintf(data, sizeof data, "{\"kind\":\"%s\"}", v->kind);
-        err = record(c, k, "survey_no_response", "system", NULL, data, false, out);
+        struct fq_buf data;
+        buf_init(&data);
+        struct fq_jobj jo = jobj_begin(&data);
+        jobj_str(&jo, "kind", v->kind);
+        jobj_end(&jo);
+        err = data.oom ? FQ_ENOMEM
+                       : record(c, k, "survey_no_response", "system", NULL, data.s, false, out);
+        buf_cleanup(&data);
     }
     return err;
 }
@@ -406,10 +456,8 @@ static enum fq_err reopen(struct fq_ctx *c, struct fq_case *k, const char *note,
         return err;
     struct fq_survey rv;
     err = store_survey_find(c->store, k->id, KIND_RELAPSE, resolved_at, &rv);
-    if (!err && rv.status != FQ_SURVEY_ANSWERED && rv.status != FQ_SURVEY_NO_RESPONSE) {
-        rv.status = FQ_SURVEY_CANCELLED;
+    if (!err && survey_enter(&rv, SV_CANCEL))
         err = store_survey_update(c->store, &rv);
-    }
     if (err != FQ_ENOTFOUND)
         survey_row_cleanup(&rv);
     if (err && err != FQ_ENOTFOUND)
@@ -448,9 +496,9 @@ static enum fq_err apply_answer(struct fq_ctx *c, struct fq_case *k, struct fq_s
     v->comment = fq_strdup(comment);
     if (!v->answered_by || (comment && !v->comment))
         return FQ_ENOMEM;
-    v->status = await_comment ? FQ_SURVEY_COMMENT : FQ_SURVEY_ANSWERED;
+    survey_enter(v, await_comment ? SV_AWAIT_COMMENT : SV_ANSWER);
     enum fq_err err;
-    char data[24];   /* the shape lifecycle.c used before: {"answer":N} */
+    char data[24];   /* {"answer":N}: a number, nothing to escape */
     snprintf(data, sizeof data, "{\"answer\":%d}", answer);
     if ((err = cancel_timers(c, k->id, false)) || (err = store_survey_update(c->store, v)) ||
         (err = record(c, k, "survey_answered", actor, comment, data, true, out)))
@@ -532,14 +580,11 @@ static enum fq_err open_relapse(struct fq_ctx *c, const struct fq_case *old, int
         .place_text = old->place_text, .description = desc, .people = old->people,
         .has_location = old->has_location, .latitude = old->latitude,
         .longitude = old->longitude,
+        .parent = old,
     };
     enum fq_err err = case_open(c, &r, out, nk);
     free(desc);
     if (err)
-        return err;
-    nk->parent_case = old->id;
-    nk->updated_at = c->now;
-    if ((err = store_case_update(c->store, nk)))
         return err;
     int node = roster_org_index(c->roster, old->org_id);
     int parent = node >= 0 ? c->roster->org[node].parent : -1;
@@ -587,7 +632,7 @@ static enum fq_err relapse_answer(struct fq_ctx *c, struct fq_case *k, struct fq
     v->answered_by = fq_strdup("resident");
     if (!v->answered_by)
         return FQ_ENOMEM;
-    v->status = FQ_SURVEY_ANSWERED;
+    survey_enter(v, SV_ANSWER);
     enum fq_err err = cancel_timers(c, k->id, true);
     struct fq_case nk;
     memset(&nk, 0, sizeof nk);
@@ -595,13 +640,20 @@ static enum fq_err relapse_answer(struct fq_ctx *c, struct fq_case *k, struct fq
         err = open_relapse(c, k, loc, out, &nk);
         v->new_case = nk.id;
     }
-    char data[96];
-    snprintf(data, sizeof data, "{\"kind\":\"relapse\",\"answer\":%d,\"new_case\":\"%s\"}", answer,
-             nk.case_no);
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "kind", "relapse");
+    jobj_int(&jo, "answer", answer);
+    jobj_str(&jo, "new_case", nk.case_no);
+    jobj_end(&jo);
+    if (!err && data.oom)
+        err = FQ_ENOMEM;
     if (!err)
         err = store_survey_update(c->store, v);
     if (!err)
-        err = record(c, k, "survey_answered", "resident", NULL, data, true, out);
+        err = record(c, k, "survey_answered", "resident", NULL, data.s, true, out);
+    buf_cleanup(&data);
     if (!err && answer == 1) {
         int u = roster_org_index(c->roster, nk.org_id);
         answer_set_case(out, nk.case_no);
@@ -644,7 +696,7 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
     bool skip = *norm && wordlist_has(&c->lex->kw[FQ_KW_SKIP], norm);
     if (v.status == FQ_SURVEY_COMMENT) {
         const char *comment = skip || !*norm ? NULL : m->text;
-        v.status = FQ_SURVEY_ANSWERED;
+        survey_enter(&v, SV_ANSWER);
         if (comment && !(v.comment = fq_strdup(comment))) {
             err = FQ_ENOMEM;
             goto out;
@@ -667,7 +719,7 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
     if (answer < 0) {
         if (v.status == FQ_SURVEY_SENT) {   /* the question was queued: ask it now */
             put_question(c, &k, &v, loc, v.reminded > 0, out);
-            v.status = FQ_SURVEY_ASKED;
+            survey_enter(&v, SV_ASK);
             err = store_survey_update(c->store, &v);
         } else if (skip) {                     /* later: the reminder asks again */
             answer_reply(out, i18n_get(c->lex, loc, "sv_skipped"));
@@ -683,7 +735,7 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         goto out;
     }
     if (k.status != FQ_CASE_RESOLVED || k.resolved_at != v.resolved_at) {
-        v.status = FQ_SURVEY_CANCELLED;   /* the case moved on meanwhile */
+        survey_enter(&v, SV_CANCEL);   /* the case moved on meanwhile */
         err = store_survey_update(c->store, &v);
         cv->state = FQ_CONVO_IDLE;
         goto out;

@@ -6,7 +6,33 @@
 #include "handlers/actions.h"
 #include "store/case_table.h"
 #include "store/convo.h"
+#include "store/surveys.h"
 #include "store/timer_table.h"
+
+/* What happens to a survey. Its status changes only through survey_enter and the table
+ * survey_table: in a status of the row's `from` set the event leads to `next`. */
+enum sv_event {
+    SV_QUEUE = 0,     /* sent: queued for the resident's next message, or a 回访 task */
+    SV_ASK,           /* the question is out (pushed, or asked at their message) */
+    SV_AWAIT_COMMENT, /* answered by the resident; an optional comment may follow */
+    SV_ANSWER,        /* the answer is complete (a recorded answer, the comment or its end) */
+    SV_EXPIRE,        /* nobody answered in time */
+    SV_CANCEL,        /* moot: the case moved on, or nobody can ask */
+    SV__EVENT_COUNT
+};
+/* A set of statuses: bit s for enum fq_survey_status s, bit FQ_SURVEY__COUNT for a status this
+ * version does not know (a newer version's row). */
+#define SV_IN(s) (1u << (s))
+struct sv_transition {
+    enum sv_event event;
+    unsigned from;
+    enum fq_survey_status next;
+};
+extern const struct sv_transition survey_table[SV__EVENT_COUNT];
+/* Moves v along the row of ev when v's status is in its from set; false (v unchanged) when
+ * not. The only writer of a survey's status after it is created (scheduled, or answered when
+ * an answer comes before any survey). */
+bool survey_enter(struct fq_survey *v, enum sv_event ev);
 
 /* (docs/contract.md 8.1): schedule the 回访 after a resolution, fire survey timers,
  * and take a resident's answer while their conversation is in state "survey". */

@@ -315,8 +315,9 @@ static void digest_add(struct digest *d, int which, const char *case_no)
         d->shown[which]++;
     }
     if (d->in_data[which] < DIGEST_DATA_MAX) {
-        /* case numbers are FQ<digits>-<digits>: nothing to escape */
-        buf_printf(&d->data[which], "%s\"%s\"", d->in_data[which] ? "," : "", case_no);
+        if (d->in_data[which])
+            buf_puts(&d->data[which], ",");
+        buf_json_string(&d->data[which], case_no);
         d->in_data[which]++;
     }
 }
@@ -424,12 +425,22 @@ static enum fq_err fire_digest(struct fq_ctx *c, const struct fq_timer *t, struc
     text = buf_take(&b);
     struct fq_buf j;
     buf_init(&j);
-    buf_printf(&j,
-               "{\"period\":\"%s\",\"since\":%lld,\"new\":%zu,\"overdue\":%zu,\"escalated\":%zu,"
-               "\"new_cases\":[%s],\"overdue_cases\":[%s],\"escalated_cases\":[%s]}",
-               daily ? "daily" : "weekly", (long long)(c->now - digest_period(c)), d.n_new,
-               d.n_overdue, d.n_escalated, d.data[0].s ? d.data[0].s : "",
-               d.data[1].s ? d.data[1].s : "", d.data[2].s ? d.data[2].s : "");
+    struct fq_jobj jo = jobj_begin(&j);
+    jobj_str(&jo, "period", daily ? "daily" : "weekly");
+    jobj_int(&jo, "since", (long long)(c->now - digest_period(c)));
+    jobj_int(&jo, "new", (long long)d.n_new);
+    jobj_int(&jo, "overdue", (long long)d.n_overdue);
+    jobj_int(&jo, "escalated", (long long)d.n_escalated);
+    static const char *const lists[3] = {"new_cases", "overdue_cases", "escalated_cases"};
+    for (int i = 0; i < 3; i++) {   /* each list's elements, written by digest_add */
+        jobj_key(&jo, lists[i]);
+        buf_puts(&j, "[");
+        buf_puts(&j, d.data[i].s);
+        buf_puts(&j, "]");
+        if (d.data[i].oom)
+            j.oom = true;
+    }
+    jobj_end(&jo);
     data = buf_take(&j);
     if (!text || !data) {
         err = FQ_ENOMEM;

@@ -50,7 +50,8 @@ void case_event_cleanup(struct fq_case_event *e)
     "id, case_no, channel, user, name, contact, category, severity, place_org, place_text, "   \
     "description, people, org_id, mediator_id, status, tier, attempts, escalations, "          \
     "close_reason, locale, parent_case, created_at, assigned_at, accepted_at, resolved_at, "   \
-    "closed_at, due_accept, due_resolve, updated_at, latitude, longitude"
+    "closed_at, due_accept, due_resolve, updated_at, latitude, longitude, "                    \
+    "(SELECT p.case_no FROM cases p WHERE p.id = cases.parent_case)"
 
 static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *oom)
 {
@@ -87,6 +88,7 @@ static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *o
                       sqlite3_column_type(st, 30) != SQLITE_NULL;
     c->latitude = c->has_location ? sqlite3_column_double(st, 29) : 0;
     c->longitude = c->has_location ? sqlite3_column_double(st, 30) : 0;
+    col_text_buf(st, 31, c->parent_case_no, sizeof c->parent_case_no);
 }
 
 /* Binds the mutable fields at ?2.. in the order of the UPDATE and INSERT below. */

@@ -31,6 +31,7 @@ struct fq_case {
     char *close_reason;              /* litigation petition withdrawn other */
     char *locale;
     int64_t parent_case;             /* id of the case this one relapsed from, 0 if none */
+    char parent_case_no[24];         /* and its case number, "" if none (read with the case) */
     int64_t created_at, assigned_at, accepted_at, resolved_at, closed_at;
     int64_t due_accept, due_resolve;
     int64_t updated_at;

@@ -208,7 +208,8 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
 enum fq_err store_convo_idle(struct store *s, int64_t before, size_t limit,
                              void (*cb)(const struct fq_convo *c, void *arg), void *arg)
 {
-    /* The WHERE matches the partial index conversations_unfinished word for word. */
+    /* The WHERE matches the partial index conversations_unfinished word for word, so the names
+     * of FQ_CONVO_IDLE and FQ_CONVO_SUBMITTED are written out (a bound value would not use it). */
     sqlite3_stmt *st = STMT(s, ST_CONVO_IDLE,
                             "SELECT " CONVO_COLS " FROM conversations "
                             "WHERE state NOT IN ('idle', 'submitted') AND updated_at < ?1 "
@@ -252,9 +253,10 @@ enum fq_err store_convo_idle(struct store *s, int64_t before, size_t limit,
 int64_t store_convo_open_count(struct store *s)
 {
     sqlite3_stmt *st = STMT(s, ST_CONVO_OPEN_COUNT,
-                            "SELECT count(*) FROM conversations WHERE state <> 'idle'");
+                            "SELECT count(*) FROM conversations WHERE state <> ?1");
     if (!st)
         return -1;
+    bind_text(st, 1, fq_convo_state_name(FQ_CONVO_IDLE));
     int64_t n = -1;
     if (sqlite3_step(st) == SQLITE_ROW)
         n = sqlite3_column_int64(st, 0);

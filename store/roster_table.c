@@ -14,6 +14,7 @@
 #include "common/fq.h"
 #include "store/roster_table.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,15 +197,88 @@ static enum fq_err count_rows(struct store *s, enum stmt_id id, const char *sql,
     return err;
 }
 
-/* The end of a loop over a statement's rows: a step that failed (rather than ran out of rows)
+/* The one loop of the loader: steps sql (no parameters) and calls row(st, i, arg) for row i,
+ * at most max rows, until a call fails; a step that failed (rather than ran out of rows)
  * becomes the error unless one was already found; the statement goes back to the cache. */
-static enum fq_err scan_end(struct store *s, enum stmt_id id, sqlite3_stmt *st, int rc,
-                             enum fq_err err)
+typedef enum fq_err (*row_fn)(sqlite3_stmt *st, size_t i, void *arg);
+
+static enum fq_err each_row(struct store *s, enum stmt_id id, const char *sql, size_t max,
+                            row_fn row, void *arg)
 {
+    sqlite3_stmt *st = STMT(s, id, sql);
+    if (!st)
+        return store_err(s);
+    enum fq_err err = FQ_OK;
+    int rc = SQLITE_DONE;
+    for (size_t i = 0; !err && i < max && (rc = sqlite3_step(st)) == SQLITE_ROW; i++)
+        err = row(st, i, arg);
     if (!err && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = store_map_rc(rc);
     stmt_done(s, id, st);
     return err;
+}
+
+/* Child rows (aliases, categories, gateways, route mediators) come ordered by their parent's
+ * position: each is merged into the parent it names, found by walking the parents forward
+ * once. is_parent says whether the row belongs to parent p; add merges it. */
+struct merge {
+    size_t next, n_parents;
+    bool (*is_parent)(sqlite3_stmt *st, size_t p, void *arg);
+    enum fq_err (*add)(sqlite3_stmt *st, size_t p, void *arg);
+    void *arg;
+};
+
+static enum fq_err merge_row(sqlite3_stmt *st, size_t i, void *arg)
+{
+    (void)i;
+    struct merge *m = arg;
+    while (m->next < m->n_parents && !m->is_parent(st, m->next, m->arg))
+        m->next++;
+    if (m->next == m->n_parents)
+        return FQ_OK;   /* cannot happen: both are ordered by the parent's position */
+    return m->add(st, m->next, m->arg);
+}
+
+static enum fq_err merge_children(struct store *s, enum stmt_id id, const char *sql,
+                                  size_t n_parents,
+                                  bool (*is_parent)(sqlite3_stmt *, size_t, void *),
+                                  enum fq_err (*add)(sqlite3_stmt *, size_t, void *), void *arg)
+{
+    struct merge m = {0, n_parents, is_parent, add, arg};
+    return each_row(s, id, sql, SIZE_MAX, merge_row, &m);
+}
+
+static const char *col0(sqlite3_stmt *st) { return (const char *)sqlite3_column_text(st, 0); }
+static const char *col1(sqlite3_stmt *st) { return (const char *)sqlite3_column_text(st, 1); }
+
+/* ---- org nodes ---- */
+static enum fq_err org_row(sqlite3_stmt *st, size_t i, void *arg)
+{
+    struct fq_roster *r = arg;
+    (void)i;
+    struct fq_org *o = &r->org[r->n_org++];
+    bool oom = false;
+    o->id = col_text(st, 0, true, &oom);
+    o->name = col_text(st, 1, true, &oom);
+    int level = fq_level_parse((const char *)sqlite3_column_text(st, 2));
+    o->level = level < 0 ? FQ_LEVEL_GRID : (enum fq_level)level;
+    o->parent_id = col_text(st, 3, true, &oom);
+    o->has_coord = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    o->latitude = sqlite3_column_double(st, 4);
+    o->longitude = sqlite3_column_double(st, 5);
+    o->parent = -1;
+    return oom ? FQ_ENOMEM : FQ_OK;
+}
+
+static bool is_org(sqlite3_stmt *st, size_t p, void *arg)
+{
+    return fq_streq(((struct fq_roster *)arg)->org[p].id, col0(st));
+}
+
+static enum fq_err alias_row(sqlite3_stmt *st, size_t p, void *arg)
+{
+    struct fq_org *o = &((struct fq_roster *)arg)->org[p];
+    return push_str(&o->aliases, &o->n_aliases, col1(st)) ? FQ_OK : FQ_ENOMEM;
 }
 
 static enum fq_err load_orgs(struct store *s, struct fq_roster *r)
@@ -213,57 +287,64 @@ static enum fq_err load_orgs(struct store *s, struct fq_roster *r)
     enum fq_err err = count_rows(s, ST_ORG_COUNT, "SELECT count(*) FROM org_nodes", &n);
     if (err || n == 0)
         return err;
-    r->org = calloc(n, sizeof *r->org);
-    if (!r->org)
+    if (!(r->org = calloc(n, sizeof *r->org)))
         return FQ_ENOMEM;
-    sqlite3_stmt *st = STMT(s, ST_ORG_LOAD,
-                            "SELECT id, name, level, parent_id, latitude, longitude "
-                            "FROM org_nodes ORDER BY pos");
-    if (!st)
-        return store_err(s);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->n_org < n) {
-        struct fq_org *o = &r->org[r->n_org++];
-        bool oom = false;
-        o->id = col_text(st, 0, true, &oom);
-        o->name = col_text(st, 1, true, &oom);
-        const char *lv = (const char *)sqlite3_column_text(st, 2);
-        int level = fq_level_parse(lv);
-        o->level = level < 0 ? FQ_LEVEL_GRID : (enum fq_level)level;
-        o->parent_id = col_text(st, 3, true, &oom);
-        o->has_coord = sqlite3_column_type(st, 4) != SQLITE_NULL;
-        o->latitude = sqlite3_column_double(st, 4);
-        o->longitude = sqlite3_column_double(st, 5);
-        o->parent = -1;
-        if (oom) {
-            err = FQ_ENOMEM;
-            break;
-        }
-    }
-    err = scan_end(s, ST_ORG_LOAD, st, rc, err);
-    if (err)
-        return err;
-
-    st = STMT(s, ST_ALIAS_LOAD,
-              "SELECT a.org_id, a.alias FROM org_aliases a JOIN org_nodes o ON o.id = a.org_id "
-              "ORDER BY o.pos, a.pos");
-    if (!st)
-        return store_err(s);
-    size_t i = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *oid = (const char *)sqlite3_column_text(st, 0);
-        while (i < r->n_org && !fq_streq(r->org[i].id, oid))
-            i++;
-        if (i == r->n_org)
-            break; /* cannot happen: both are ordered by org pos */
-        if (!push_str(&r->org[i].aliases, &r->org[i].n_aliases,
-                      (const char *)sqlite3_column_text(st, 1))) {
-            err = FQ_ENOMEM;
-            break;
-        }
-    }
-    err = scan_end(s, ST_ALIAS_LOAD, st, rc, err);
+    err = each_row(s, ST_ORG_LOAD,
+                   "SELECT id, name, level, parent_id, latitude, longitude "
+                   "FROM org_nodes ORDER BY pos",
+                   n, org_row, r);
+    if (!err)
+        err = merge_children(s, ST_ALIAS_LOAD,
+                             "SELECT a.org_id, a.alias FROM org_aliases a JOIN org_nodes o "
+                             "ON o.id = a.org_id ORDER BY o.pos, a.pos",
+                             r->n_org, is_org, alias_row, r);
     return err;
+}
+
+/* ---- mediators ---- */
+static enum fq_err med_row(sqlite3_stmt *st, size_t i, void *arg)
+{
+    struct fq_roster *r = arg;
+    (void)i;
+    struct fq_mediator *m = &r->med[r->n_med++];
+    bool oom = false;
+    m->id = col_text(st, 0, true, &oom);
+    m->name = col_text(st, 1, true, &oom);
+    m->role = col_text(st, 2, true, &oom);
+    m->org_id = col_text(st, 3, true, &oom);
+    m->wecom_userid = col_text(st, 4, true, &oom);
+    m->chat_user = col_text(st, 5, true, &oom);
+    m->max_open = sqlite3_column_int(st, 6);
+    m->supervisor = sqlite3_column_int(st, 7) != 0;
+    m->active = sqlite3_column_int(st, 8) != 0;
+    m->org = -1;
+    return oom ? FQ_ENOMEM : FQ_OK;
+}
+
+static bool is_med(sqlite3_stmt *st, size_t p, void *arg)
+{
+    return fq_streq(((struct fq_roster *)arg)->med[p].id, col0(st));
+}
+
+static enum fq_err category_row(sqlite3_stmt *st, size_t p, void *arg)
+{
+    struct fq_mediator *m = &((struct fq_roster *)arg)->med[p];
+    return push_str(&m->categories, &m->n_categories, col1(st)) ? FQ_OK : FQ_ENOMEM;
+}
+
+static enum fq_err gateway_row(sqlite3_stmt *st, size_t p, void *arg)
+{
+    struct fq_mediator *m = &((struct fq_roster *)arg)->med[p];
+    struct fq_gateway *g = realloc(m->gateways, (m->n_gateways + 1) * sizeof *g);
+    if (!g)
+        return FQ_ENOMEM;
+    m->gateways = g;
+    g = &m->gateways[m->n_gateways];
+    bool oom = false;
+    g->channel = col_text(st, 1, true, &oom);
+    g->user = col_text(st, 2, true, &oom);
+    m->n_gateways++;   /* counted even half-filled, so roster_free frees what was copied */
+    return oom ? FQ_ENOMEM : FQ_OK;
 }
 
 static enum fq_err load_mediators(struct store *s, struct fq_roster *r)
@@ -272,90 +353,53 @@ static enum fq_err load_mediators(struct store *s, struct fq_roster *r)
     enum fq_err err = count_rows(s, ST_MED_COUNT, "SELECT count(*) FROM mediators", &n);
     if (err || n == 0)
         return err;
-    r->med = calloc(n, sizeof *r->med);
-    if (!r->med)
+    if (!(r->med = calloc(n, sizeof *r->med)))
         return FQ_ENOMEM;
-    sqlite3_stmt *st = STMT(s, ST_MED_LOAD,
-                            "SELECT id, name, role, org_id, wecom_userid, chat_user, max_open, "
-                            "supervisor, active FROM mediators ORDER BY pos");
-    if (!st)
-        return store_err(s);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->n_med < n) {
-        struct fq_mediator *m = &r->med[r->n_med++];
-        bool oom = false;
-        m->id = col_text(st, 0, true, &oom);
-        m->name = col_text(st, 1, true, &oom);
-        m->role = col_text(st, 2, true, &oom);
-        m->org_id = col_text(st, 3, true, &oom);
-        m->wecom_userid = col_text(st, 4, true, &oom);
-        m->chat_user = col_text(st, 5, true, &oom);
-        m->max_open = sqlite3_column_int(st, 6);
-        m->supervisor = sqlite3_column_int(st, 7) != 0;
-        m->active = sqlite3_column_int(st, 8) != 0;
-        m->org = -1;
-        if (oom) {
-            err = FQ_ENOMEM;
-            break;
-        }
-    }
-    err = scan_end(s, ST_MED_LOAD, st, rc, err);
-    if (err)
-        return err;
-
-    st = STMT(s, ST_MED_CAT_LOAD,
-              "SELECT c.mediator_id, c.category FROM mediator_categories c "
-              "JOIN mediators m ON m.id = c.mediator_id ORDER BY m.pos, c.pos");
-    if (!st)
-        return store_err(s);
-    size_t i = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *mid = (const char *)sqlite3_column_text(st, 0);
-        while (i < r->n_med && !fq_streq(r->med[i].id, mid))
-            i++;
-        if (i == r->n_med)
-            break;
-        if (!push_str(&r->med[i].categories, &r->med[i].n_categories,
-                      (const char *)sqlite3_column_text(st, 1))) {
-            err = FQ_ENOMEM;
-            break;
-        }
-    }
-    err = scan_end(s, ST_MED_CAT_LOAD, st, rc, err);
-    if (err)
-        return err;
-
-    st = STMT(s, ST_MED_GW_LOAD,
-              "SELECT g.mediator_id, g.channel, g.user FROM mediator_gateways g "
-              "JOIN mediators m ON m.id = g.mediator_id ORDER BY m.pos, g.pos");
-    if (!st)
-        return store_err(s);
-    i = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *mid = (const char *)sqlite3_column_text(st, 0);
-        while (i < r->n_med && !fq_streq(r->med[i].id, mid))
-            i++;
-        if (i == r->n_med)
-            break;
-        struct fq_mediator *m = &r->med[i];
-        struct fq_gateway *g = realloc(m->gateways, (m->n_gateways + 1) * sizeof *g);
-        if (!g) {
-            err = FQ_ENOMEM;
-            break;
-        }
-        m->gateways = g;
-        g = &m->gateways[m->n_gateways];
-        bool oom = false;
-        g->channel = col_text(st, 1, true, &oom);
-        g->user = col_text(st, 2, true, &oom);
-        m->n_gateways++;   /* counted even half-filled, so roster_free frees what was copied */
-        if (oom) {
-            err = FQ_ENOMEM;
-            break;
-        }
-    }
-    err = scan_end(s, ST_MED_GW_LOAD, st, rc, err);
+    err = each_row(s, ST_MED_LOAD,
+                   "SELECT id, name, role, org_id, wecom_userid, chat_user, max_open, "
+                   "supervisor, active FROM mediators ORDER BY pos",
+                   n, med_row, r);
+    if (!err)
+        err = merge_children(s, ST_MED_CAT_LOAD,
+                             "SELECT c.mediator_id, c.category FROM mediator_categories c "
+                             "JOIN mediators m ON m.id = c.mediator_id ORDER BY m.pos, c.pos",
+                             r->n_med, is_med, category_row, r);
+    if (!err)
+        err = merge_children(s, ST_MED_GW_LOAD,
+                             "SELECT g.mediator_id, g.channel, g.user FROM mediator_gateways g "
+                             "JOIN mediators m ON m.id = g.mediator_id ORDER BY m.pos, g.pos",
+                             r->n_med, is_med, gateway_row, r);
     return err;
+}
+
+/* ---- routes ---- */
+struct route_load {
+    struct fq_roster *r;
+    int64_t *ids;                    /* the stored id of each route, in load order */
+};
+
+static enum fq_err route_row(sqlite3_stmt *st, size_t i, void *arg)
+{
+    struct route_load *l = arg;
+    (void)i;
+    l->ids[l->r->n_routes] = sqlite3_column_int64(st, 0);
+    struct fq_route *rt = &l->r->routes[l->r->n_routes++];
+    bool oom = false;
+    rt->category = col_text(st, 1, true, &oom);
+    rt->org_id = col_text(st, 2, true, &oom);
+    rt->org = -1;
+    return oom ? FQ_ENOMEM : FQ_OK;
+}
+
+static bool is_route(sqlite3_stmt *st, size_t p, void *arg)
+{
+    return ((struct route_load *)arg)->ids[p] == sqlite3_column_int64(st, 0);
+}
+
+static enum fq_err route_med_row(sqlite3_stmt *st, size_t p, void *arg)
+{
+    struct fq_route *rt = &((struct route_load *)arg)->r->routes[p];
+    return push_str(&rt->mediators, &rt->n_mediators, col1(st)) ? FQ_OK : FQ_ENOMEM;
 }
 
 static enum fq_err load_routes(struct store *s, struct fq_roster *r)
@@ -364,58 +408,20 @@ static enum fq_err load_routes(struct store *s, struct fq_roster *r)
     enum fq_err err = count_rows(s, ST_ROUTE_COUNT, "SELECT count(*) FROM routes", &n);
     if (err || n == 0)
         return err;
+    struct route_load l = {r, calloc(n, sizeof *l.ids)};
     r->routes = calloc(n, sizeof *r->routes);
-    int64_t *ids = calloc(n, sizeof *ids);
-    if (!r->routes || !ids) {
-        free(ids);
+    if (!r->routes || !l.ids) {
+        free(l.ids);
         return FQ_ENOMEM;
     }
-    sqlite3_stmt *st =
-        STMT(s, ST_ROUTE_LOAD, "SELECT id, category, org_id FROM routes ORDER BY id");
-    if (!st) {
-        free(ids);
-        return store_err(s);
-    }
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->n_routes < n) {
-        ids[r->n_routes] = sqlite3_column_int64(st, 0);
-        struct fq_route *rt = &r->routes[r->n_routes++];
-        bool oom = false;
-        rt->category = col_text(st, 1, true, &oom);
-        rt->org_id = col_text(st, 2, true, &oom);
-        rt->org = -1;
-        if (oom) {
-            err = FQ_ENOMEM;
-            break;
-        }
-    }
-    err = scan_end(s, ST_ROUTE_LOAD, st, rc, err);
-    if (err) {
-        free(ids);
-        return err;
-    }
-
-    st = STMT(s, ST_ROUTE_MED_LOAD,
-              "SELECT route_id, mediator_id FROM route_mediators ORDER BY route_id, pos");
-    if (!st) {
-        free(ids);
-        return store_err(s);
-    }
-    size_t i = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t rid = sqlite3_column_int64(st, 0);
-        while (i < r->n_routes && ids[i] != rid)
-            i++;
-        if (i == r->n_routes)
-            break;
-        if (!push_str(&r->routes[i].mediators, &r->routes[i].n_mediators,
-                      (const char *)sqlite3_column_text(st, 1))) {
-            err = FQ_ENOMEM;
-            break;
-        }
-    }
-    err = scan_end(s, ST_ROUTE_MED_LOAD, st, rc, err);
-    free(ids);
+    err = each_row(s, ST_ROUTE_LOAD, "SELECT id, category, org_id FROM routes ORDER BY id", n,
+                   route_row, &l);
+    if (!err)
+        err = merge_children(s, ST_ROUTE_MED_LOAD,
+                             "SELECT route_id, mediator_id FROM route_mediators "
+                             "ORDER BY route_id, pos",
+                             r->n_routes, is_route, route_med_row, &l);
+    free(l.ids);
     return err;
 }
 

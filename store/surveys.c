@@ -192,14 +192,17 @@ enum fq_err store_survey_open_for(struct store *s, const char *channel, const ch
                                   struct fq_survey *out)
 {
     sqlite3_stmt *st = STMT(s, ST_SURVEY_OPEN_FOR,
-                            "SELECT " SURVEY_COLS " FROM surveys WHERE status IN ('sent', "
-                            "'asked', 'comment') AND via <> 'task' AND case_id IN "
+                            "SELECT " SURVEY_COLS " FROM surveys WHERE status IN (?3, ?4, ?5) "
+                            "AND via <> 'task' AND case_id IN "
                             "(SELECT id FROM cases WHERE channel = ?1 AND user = ?2) "
                             "ORDER BY sent_at, id LIMIT 1");
     if (!st)
         return store_err(s);
     bind_text(st, 1, channel);
     bind_text(st, 2, user);
+    bind_text(st, 3, fq_survey_status_name(FQ_SURVEY_SENT));
+    bind_text(st, 4, fq_survey_status_name(FQ_SURVEY_ASKED));
+    bind_text(st, 5, fq_survey_status_name(FQ_SURVEY_COMMENT));
     return get_one(s, ST_SURVEY_OPEN_FOR, st, out);
 }
 
@@ -220,12 +223,14 @@ enum fq_err store_survey_closed_in(struct store *s, int64_t start, int64_t end,
 {
     sqlite3_stmt *st = STMT(s, ST_SURVEY_CLOSED_IN,
                             "SELECT " SURVEY_COLS " FROM surveys WHERE closed_at > 0 AND "
-                            "closed_at >= ?1 AND closed_at < ?2 AND status IN ('answered', "
-                            "'no_response') ORDER BY closed_at, id");
+                            "closed_at >= ?1 AND closed_at < ?2 AND status IN (?3, ?4) "
+                            "ORDER BY closed_at, id");
     if (!st)
         return store_err(s);
     bind_int64(st, 1, start);
     bind_int64(st, 2, end);
+    bind_text(st, 3, fq_survey_status_name(FQ_SURVEY_ANSWERED));
+    bind_text(st, 4, fq_survey_status_name(FQ_SURVEY_NO_RESPONSE));
     return each(s, ST_SURVEY_CLOSED_IN, st, cb, arg);
 }
 

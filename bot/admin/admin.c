@@ -1,6 +1,7 @@
 /* admin.c: reads for the admin API and the CLI: the case ledger and one case with its history.
- * JSON is built with jansson from the store's typed rows; the case object is the same one the
- * MQTT events carry (payload.c), with the resident's contact included for staff. */
+ * JSON is written once, with the object writer of common/fq.h, from the store's typed rows; the
+ * case object is the same one the MQTT events carry (payload.c), with the resident's contact
+ * included for staff. Names come from the roster the core has loaded (struct admin_have). */
 #include "bot/admin/admin.h"
 
 #include <jansson.h>
@@ -14,6 +15,7 @@
 #include "common/roster_model.h"
 #include "handlers/actions.h"
 #include "handlers/i18n.h"
+#include "handlers/roster.h"
 #include "store/case_table.h"
 #include "store/roster_table.h"
 #include "store/surveys.h"
@@ -49,7 +51,7 @@ int64_t admin_parse_time(const char *s)
 
 struct collect {
     struct fq_ctx *ctx;
-    json_t *arr;
+    struct fq_jarr arr;
     size_t n, max;                    /* cases seen; the page size (one more is asked for) */
     int64_t last_created_at, last_id; /* the last case put in the page */
 };
@@ -59,11 +61,10 @@ static void collect_case(const struct fq_case *k, void *arg)
     struct collect *c = arg;
     if (c->max && ++c->n > c->max)    /* the one beyond the page: there is a next page */
         return;
-    char *s = payload_case_json(c->ctx, k, true);
-    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
-    free(s);
-    if (o)
-        json_array_append_new(c->arr, o);
+    jarr_item(&c->arr);
+    struct fq_jobj o = jobj_begin(c->arr.b);
+    payload_case_fields(&o, c->ctx, k, true);
+    jobj_end(&o);
     c->last_created_at = k->created_at;
     c->last_id = k->id;
 }
@@ -110,26 +111,40 @@ static void error(int *status, char **json, int st, const char *code, const char
     *json = chat_error_json(code, msg);
 }
 
-/* Opens a read-only connection and loads the roster for names. */
-static bool open_read(const struct fq_config *cfg, struct store **s, struct fq_roster **r,
+/* Opens a read-only connection and finds the roster for names: the one the core has loaded
+ * (have) when it is the stored generation, else (the CLI, or an import the core has not picked
+ * up yet) one loaded from the store into *own (caller frees). */
+static bool open_read(const struct fq_config *cfg, const struct admin_have *have,
+                      struct store **s, const struct fq_roster **r, struct fq_roster **own,
                       int *status, char **json)
 {
     char *cause = NULL;
+    *own = NULL;
     if (store_open_readonly(cfg->store_path, s, &cause)) {
         free(cause);
         error(status, json, 503, "unavailable", "the store cannot be read");
         return false;
     }
-    if (store_roster_load(*s, r)) {
+    if (have && have->roster) {
+        char *gen = roster_generation(*s);
+        bool same = fq_streq(gen, have->roster_gen);
+        free(gen);
+        if (same) {
+            *r = have->roster;
+            return true;
+        }
+    }
+    if (store_roster_load(*s, own)) {
         store_close(*s);
         error(status, json, 503, "unavailable", "the roster cannot be read");
         return false;
     }
+    *r = *own;
     return true;
 }
 
-void admin_cases(const struct fq_config *cfg, const struct admin_query *q, int *status,
-                 char **json)
+void admin_cases(const struct fq_config *cfg, const struct admin_have *have,
+                 const struct admin_query *q, int *status, char **json)
 {
     struct fq_case_filter f = {.status = q->status && *q->status ? q->status : NULL,
                                .org_id = q->org && *q->org ? q->org : NULL,
@@ -155,147 +170,166 @@ void admin_cases(const struct fq_config *cfg, const struct admin_query *q, int *
     if (q->cursor && !parse_cursor(q->cursor, &f.after_created_at, &f.after_id))
         return error(status, json, 400, "bad_request", "cursor: not a next_cursor of this list");
     struct store *s;
-    struct fq_roster *r;
-    if (!open_read(cfg, &s, &r, status, json))
+    const struct fq_roster *r;
+    struct fq_roster *own;
+    if (!open_read(cfg, have, &s, &r, &own, status, json))
         return;
     struct fq_ctx ctx = {.store = s, .cfg = cfg, .roster = r, .now = fq_now()};
-    struct collect c = {.ctx = &ctx, .arr = json_array(), .max = f.limit};
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    jobj_key(&o, "cases");
+    struct collect c = {.ctx = &ctx, .arr = jarr_begin(&b), .max = f.limit};
     f.limit++;                                   /* one more: is there a next page? */
-    enum fq_err err = c.arr ? store_case_list(s, &f, collect_case, &c) : FQ_ENOMEM;
-    json_t *o = NULL;
+    enum fq_err err = store_case_list(s, &f, collect_case, &c);
     if (!err) {
-        json_t *next = json_null();
+        jarr_end(&c.arr);
         if (c.n > c.max) {
             char cur[48];
             snprintf(cur, sizeof cur, "%lld.%lld", (long long)c.last_created_at,
                      (long long)c.last_id);
-            next = json_string(cur);
+            jobj_str(&o, "next_cursor", cur);
+        } else {
+            jobj_null(&o, "next_cursor");
         }
-        o = json_pack("{s:o,s:o*}", "cases", c.arr, "next_cursor", next);
-        c.arr = NULL;
+        jobj_end(&o);
     }
-    if (!err && o && (*json = json_dumps(o, JSON_COMPACT)))
+    if (!err && (*json = buf_take(&b)))
         *status = 200;
     else
         error(status, json, 503, "unavailable",
               err && err != FQ_ENOMEM ? "the store cannot be read" : "out of memory");
-    json_decref(o);
-    json_decref(c.arr);
-    roster_free(r);
+    buf_cleanup(&b);
+    roster_free(own);
     store_close(s);
 }
 
 static void collect_event(const struct fq_case_event *e, void *arg)
 {
-    json_t *arr = arg;
-    char at[32];
-    fq_rfc3339(e->at, at, sizeof at);
-    json_t *o = json_pack("{s:I,s:s,s:s,s:s}", "id", (json_int_t)e->id, "type", e->type,
-                          "actor", e->actor ? e->actor : "", "at", at);
-    if (!o)
-        return;
-    json_object_set_new(o, "note", e->note ? json_string(e->note) : json_null());
-    if (e->data) {
-        json_t *d = json_loads(e->data, 0, NULL);
-        if (d)
-            json_object_set_new(o, "data", d);
+    struct fq_jarr *arr = arg;
+    jarr_item(arr);
+    struct fq_jobj o = jobj_begin(arr->b);
+    jobj_int(&o, "id", e->id);
+    jobj_str(&o, "type", e->type);
+    jobj_str(&o, "actor", e->actor ? e->actor : "");
+    jobj_time(&o, "at", e->at);
+    jobj_str(&o, "note", e->note);
+    /* the stored details are JSON text already: written as they are when they parse */
+    json_t *d = e->data ? json_loads(e->data, 0, NULL) : NULL;
+    if (d) {
+        jobj_key(&o, "data");
+        buf_puts(o.b, e->data);
     }
-    json_array_append_new(arr, o);
+    json_decref(d);
+    jobj_end(&o);
 }
 
 /* One survey (回访 or relapse check) of a case, for admin_case. */
 static void collect_survey(const struct fq_survey *v, void *arg)
 {
-    json_t *arr = arg, *o = json_object();
-    if (!o)
-        return;
-    char t[32];
-    json_object_set_new(o, "kind", json_string(v->kind));
-    json_object_set_new(o, "status", json_string(fq_survey_status_name(v->status)));
-    json_object_set_new(o, "via", json_string(v->via));
-    json_object_set_new(o, "answer", v->answer ? json_integer(v->answer) : json_null());
-    json_object_set_new(o, "comment", v->comment ? json_string(v->comment) : json_null());
-    json_object_set_new(o, "answered_by",
-                        v->answered_by ? json_string(v->answered_by) : json_null());
-    json_object_set_new(o, "task_mediator",
-                        v->task_mediator ? json_string(v->task_mediator) : json_null());
-    json_object_set_new(o, "reminded", json_integer(v->reminded));
-    const int64_t times[] = {v->resolved_at, v->sent_at, v->answered_at, v->closed_at};
-    const char *const names[] = {"resolved_at", "sent_at", "answered_at", "closed_at"};
-    for (int i = 0; i < 4; i++) {
-        if (times[i] > 0) {
-            fq_rfc3339(times[i], t, sizeof t);
-            json_object_set_new(o, names[i], json_string(t));
-        } else {
-            json_object_set_new(o, names[i], json_null());
-        }
-    }
-    json_array_append_new(arr, o);
+    struct fq_jarr *arr = arg;
+    jarr_item(arr);
+    struct fq_jobj o = jobj_begin(arr->b);
+    jobj_str(&o, "kind", v->kind);
+    const char *st = fq_survey_status_name(v->status);
+    if (st)
+        jobj_str(&o, "status", st);
+    jobj_str(&o, "via", v->via);
+    if (v->answer)
+        jobj_int(&o, "answer", v->answer);
+    else
+        jobj_null(&o, "answer");
+    jobj_str(&o, "comment", v->comment);
+    jobj_str(&o, "answered_by", v->answered_by);
+    jobj_str(&o, "task_mediator", v->task_mediator);
+    jobj_int(&o, "reminded", v->reminded);
+    jobj_time(&o, "resolved_at", v->resolved_at);
+    jobj_time(&o, "sent_at", v->sent_at);
+    jobj_time(&o, "answered_at", v->answered_at);
+    jobj_time(&o, "closed_at", v->closed_at);
+    jobj_end(&o);
 }
 
-void admin_case(const struct fq_config *cfg, const struct admin_query *q, int *status,
-                char **json)
+void admin_case(const struct fq_config *cfg, const struct admin_have *have,
+                const struct admin_query *q, int *status, char **json)
 {
     struct store *s;
-    struct fq_roster *r;
+    const struct fq_roster *r;
+    struct fq_roster *own;
     if (!q->case_no || strlen(q->case_no) > 32)
         return error(status, json, 404, "not_found", "no such case");
-    if (!open_read(cfg, &s, &r, status, json))
+    if (!open_read(cfg, have, &s, &r, &own, status, json))
         return;
     struct fq_case k;
     memset(&k, 0, sizeof k);
     enum fq_err err = store_case_get(s, q->case_no, &k);
+    struct fq_buf b;
+    buf_init(&b);
     if (err == FQ_ENOTFOUND) {
         error(status, json, 404, "not_found", "no such case");
     } else if (err) {
         error(status, json, 503, "unavailable", "the store cannot be read");
     } else {
         struct fq_ctx ctx = {.store = s, .cfg = cfg, .roster = r, .now = fq_now()};
-        char *cs = payload_case_json(&ctx, &k, true);
-        json_t *o = cs ? json_loads(cs, 0, NULL) : NULL;
-        free(cs);
-        json_t *events = json_array();
-        if (o && events && !store_case_events(s, k.id, collect_event, events)) {
-            json_object_set_new(o, "events", events);
-            json_t *surveys = json_array();
-            if (surveys && store_survey_list(s, k.id, collect_survey, surveys) != FQ_OK) {
-                json_decref(surveys);
-                surveys = json_null();
-            }
-            json_object_set_new(o, "surveys", surveys);
-            *json = json_dumps(o, JSON_COMPACT);
-            *status = 200;
+        struct fq_jobj o = jobj_begin(&b);
+        payload_case_fields(&o, &ctx, &k, true);
+        jobj_key(&o, "events");
+        struct fq_jarr events = jarr_begin(&b);
+        if (!store_case_events(s, k.id, collect_event, &events)) {
+            jarr_end(&events);
+            /* the surveys, or null when they cannot be read */
+            struct fq_buf sb;
+            buf_init(&sb);
+            struct fq_jarr surveys = jarr_begin(&sb);
+            bool ok = store_survey_list(s, k.id, collect_survey, &surveys) == FQ_OK;
+            jarr_end(&surveys);
+            jobj_key(&o, "surveys");
+            if (sb.oom)
+                b.oom = true;
+            else
+                buf_puts(&b, ok ? sb.s : "null");
+            buf_cleanup(&sb);
+            jobj_end(&o);
+            if ((*json = buf_take(&b)))
+                *status = 200;
+            else
+                error(status, json, 503, "unavailable", "out of memory");
         } else {
-            json_decref(events);
             error(status, json, 503, "unavailable", "the store cannot be read");
         }
-        json_decref(o);
     }
+    buf_cleanup(&b);
     case_cleanup(&k);
-    roster_free(r);
+    roster_free(own);
     store_close(s);
 }
 
 /* GET /api/v1/reports/monthly?month=YYYY-MM[&org=ID] (docs/contract.md 3.4, 8.2): the report as
- * JSON. The labels come from the catalogs, loaded per request (reports are rare; a SIGHUP'd catalog
- * is picked up without any shared state). */
-void admin_report(const struct fq_config *cfg, const struct admin_query *q, int *status,
-                  char **json)
+ * JSON. The labels come from the catalogs the core has loaded (have->lex, replaced on SIGHUP);
+ * without a core they are loaded here. */
+void admin_report(const struct fq_config *cfg, const struct admin_have *have,
+                  const struct admin_query *q, int *status, char **json)
 {
     int year, month;
     if (!q->month || report_parse_month(q->month, &year, &month) != 0)
         return error(status, json, 400, "bad_request", "month: use YYYY-MM (month 01-12)");
-    char *dir = locale_dir_default(), *cause = NULL;
-    struct fq_lexicon *lex = NULL;
-    enum fq_err err = dir ? locale_load(dir, &lex, &cause) : FQ_ENOMEM;
-    free(dir);
-    free(cause);
+    struct fq_lexicon *own_lex = NULL;
+    const struct fq_lexicon *lex = have ? have->lex : NULL;
+    enum fq_err err = FQ_OK;
+    if (!lex) {
+        char *dir = locale_dir_default(), *cause = NULL;
+        err = dir ? locale_load(dir, &own_lex, &cause) : FQ_ENOMEM;
+        free(dir);
+        free(cause);
+        lex = own_lex;
+    }
     if (err)
         return error(status, json, 503, "unavailable", "the locale catalogs cannot be read");
     struct store *s;
-    struct fq_roster *r;
-    if (!open_read(cfg, &s, &r, status, json)) {
-        lexicon_free(lex);
+    const struct fq_roster *r;
+    struct fq_roster *own;
+    if (!open_read(cfg, have, &s, &r, &own, status, json)) {
+        lexicon_free(own_lex);
         return;
     }
     struct fq_ctx ctx = {.store = s, .cfg = cfg, .lex = lex, .roster = r, .now = fq_now()};
@@ -311,7 +345,7 @@ void admin_report(const struct fq_config *cfg, const struct admin_query *q, int 
         *status = 200;
     }
     report_monthly_free(rep);
-    roster_free(r);
+    roster_free(own);
     store_close(s);
-    lexicon_free(lex);
+    lexicon_free(own_lex);
 }

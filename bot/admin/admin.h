@@ -16,16 +16,28 @@ struct admin_query {
 #define ADMIN_LIMIT_MAX 10000
 #define ADMIN_OFFSET_MAX 100000000
 
+/* What the daemon has loaded, lent by the core (bot/core/core.h, core_view) for the length of
+ * one call: the roster and its generation, the lexicon. NULL, or a NULL member: loaded from the
+ * store or the catalogs by the call itself (the CLI). A roster whose generation is not the
+ * stored one (an import the core has not picked up yet) is not used. */
+struct fq_roster;
+struct fq_lexicon;
+struct admin_have {
+    const struct fq_roster *roster;
+    const char *roster_gen;
+    const struct fq_lexicon *lex;
+};
+
 /* Each sets *status (HTTP) and *json (caller frees): the answer, or an error body.
  * admin_cases answers {"cases": [...], "next_cursor": "..." or null}: the cursor, given back as
  * ?cursor=, continues after the last case of this page, so cases created meanwhile (newer, at
  * the front of the list) neither repeat nor shift a case out of the walk. */
-void admin_cases(const struct fq_config *cfg, const struct admin_query *q, int *status,
-                 char **json);
-void admin_case(const struct fq_config *cfg, const struct admin_query *q, int *status,
-                char **json);
-void admin_report(const struct fq_config *cfg, const struct admin_query *q, int *status,
-                  char **json);
+void admin_cases(const struct fq_config *cfg, const struct admin_have *have,
+                 const struct admin_query *q, int *status, char **json);
+void admin_case(const struct fq_config *cfg, const struct admin_have *have,
+                const struct admin_query *q, int *status, char **json);
+void admin_report(const struct fq_config *cfg, const struct admin_have *have,
+                  const struct admin_query *q, int *status, char **json);
 
 /* Parses "since": unix seconds, YYYY-MM-DD (local midnight) or RFC 3339. -1 when invalid. */
 int64_t admin_parse_time(const char *s);

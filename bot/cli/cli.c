@@ -425,7 +425,7 @@ static int cases_list(const struct fq_config *cfg, const struct cases_opts *co)
                                 .cursor = *cursor ? cursor : NULL};
         int st = 0;
         char *json = NULL;
-        admin_cases(cfg, &q, &st, &json);
+        admin_cases(cfg, NULL, &q, &st, &json);
         if (st != 200) {
             int rc = cases_failed(json);
             free(json);
@@ -526,15 +526,15 @@ static int cmd_cases(int argc, char **argv)
     struct admin_query q = {.case_no = case_no};
     int st = 0;
     char *json = NULL;
-    admin_case(cfg, &q, &st, &json);
+    admin_case(cfg, NULL, &q, &st, &json);
     config_free(cfg);
     int rc = st == 200 ? 0 : cases_failed(json);
     if (st == 200) {
-        json_t *o = json_loads(json, 0, NULL);
-        char *pretty = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
-        printf("%s\n", pretty ? pretty : json);
-        free(pretty);
-        json_decref(o);
+        struct fq_buf pretty;
+        buf_init(&pretty);
+        buf_json_indent(&pretty, json);
+        printf("%s\n", pretty.oom ? json : pretty.s);
+        buf_cleanup(&pretty);
     }
     free(json);
     return rc;
@@ -552,10 +552,16 @@ static int chat_send(CURL *curl, const char *url, const char *secret, const char
 {
     char mid[33];
     payload_event_id(mid);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s}", "channel", "cli", "user", user, "message_id",
-                          mid, "type", "text", "text", text);
-    char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
+    struct fq_buf bb;
+    buf_init(&bb);
+    struct fq_jobj o = jobj_begin(&bb);
+    jobj_str(&o, "channel", "cli");
+    jobj_str(&o, "user", user);
+    jobj_str(&o, "message_id", mid);
+    jobj_str(&o, "type", "text");
+    jobj_str(&o, "text", text);
+    jobj_end(&o);
+    char *body = buf_take(&bb);
     if (!body)
         return -1;
     char ts[24];

@@ -11,6 +11,7 @@
 #include "bot/core/core.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,72 @@ struct core {
 
     char *roster_gen;          /* generation of c->roster (kv roster_gen), NULL: never imported */
     int64_t roster_checked;    /* monotonic ms of the last check */
+    /* roster and roster_gen as lent to other threads (core_view_take); replaced under mu */
+    struct core_hold *held;
 };
+
+/* A roster and its generation, freed when the last of the core and its borrowers lets go. */
+struct core_hold {
+    atomic_int refs;
+    struct fq_roster *roster;
+    char *gen;
+};
+
+static void hold_release(struct core_hold *h)
+{
+    if (h && atomic_fetch_sub(&h->refs, 1) == 1) {
+        roster_free(h->roster);
+        free(h->gen);
+        free(h);
+    }
+}
+
+/* Makes r (taken) with generation gen (taken) the core's roster, on the core thread; a reader
+ * holding the previous one keeps it until it lets go. */
+static enum fq_err install_roster(struct core *c, struct fq_roster *r, char *gen)
+{
+    struct core_hold *h = calloc(1, sizeof *h);
+    if (!h) {
+        roster_free(r);
+        free(gen);
+        return FQ_ENOMEM;
+    }
+    atomic_init(&h->refs, 1);
+    h->roster = r;
+    h->gen = gen;
+    pthread_mutex_lock(&c->mu);
+    struct core_hold *old = c->held;
+    c->held = h;
+    pthread_mutex_unlock(&c->mu);
+    c->roster = r;
+    c->roster_gen = gen;
+    hold_release(old);
+    return FQ_OK;
+}
+
+void core_view_take(struct core *c, struct core_view *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    struct core_hold *h = c->held;
+    if (h)
+        atomic_fetch_add(&h->refs, 1);
+    out->lex = c->lex;
+    pthread_mutex_unlock(&c->mu);
+    out->hold = h;
+    out->roster = h ? h->roster : NULL;
+    out->roster_gen = h ? h->gen : NULL;
+}
+
+void core_view_release(struct core_view *v)
+{
+    if (!v)
+        return;
+    hold_release(v->hold);
+    memset(v, 0, sizeof *v);
+}
 
 /* Picks up a roster imported by another process (fengqiao roster import) within a second. */
 static void roster_refresh(struct core *c)
@@ -97,11 +163,12 @@ static void roster_refresh(struct core *c)
         return;
     }
     classify_roster_prepare(r, c->catm);
-    roster_free(c->roster);
-    c->roster = r;
-    free(c->roster_gen);
-    c->roster_gen = gen;
-    log_info("roster reloaded org=%zu mediators=%zu", r->n_org, r->n_med);
+    size_t n_org = r->n_org, n_med = r->n_med;
+    if (install_roster(c, r, gen) != FQ_OK) {
+        log_warn("roster reload failed: out of memory");
+        return;
+    }
+    log_info("roster reloaded org=%zu mediators=%zu", n_org, n_med);
 }
 
 enum fq_err core_push(struct core *c, struct fq_msg *m)
@@ -256,8 +323,12 @@ static enum fq_err run_roster(struct fq_ctx *ctx, struct fq_msg *m)
         } else {
             struct fq_buf b;
             buf_init(&b);
-            buf_printf(&b, "{\"status\":\"ok\",\"org\":%zu,\"mediators\":%zu,\"routes\":%zu}",
-                       m->roster->n_org, m->roster->n_med, m->roster->n_routes);
+            struct fq_jobj o = jobj_begin(&b);
+            jobj_str(&o, "status", "ok");
+            jobj_int(&o, "org", (long long)m->roster->n_org);
+            jobj_int(&o, "mediators", (long long)m->roster->n_med);
+            jobj_int(&o, "routes", (long long)m->roster->n_routes);
+            jobj_end(&o);
             set_answer(m, 200, buf_take(&b));
         }
     }
@@ -399,11 +470,9 @@ again:
         if (s->ok && s->m->kind == FQ_MSG_ROSTER && s->m->status == 200) {
             /* the committed roster becomes the one routing uses */
             classify_roster_prepare(s->m->roster, c->catm);
-            roster_free(c->roster);
-            c->roster = s->m->roster;
+            if (install_roster(c, s->m->roster, roster_generation(c->store)) != FQ_OK)
+                log_warn("roster not installed: out of memory");
             s->m->roster = NULL;
-            free(c->roster_gen);
-            c->roster_gen = roster_generation(c->store);
         }
     }
     if (!err) {
@@ -509,13 +578,18 @@ enum fq_err core_start(const struct fq_config *cfg, const struct fq_lexicon *lex
     enum fq_err err = store_open(cfg->store_path, &c->store, cause);
     if (err)
         goto fail;
-    c->roster_gen = roster_generation(c->store);
+    char *gen = roster_generation(c->store);
     c->roster_checked = fq_mono_ms();
-    if ((err = store_roster_load(c->store, &c->roster))) {
+    struct fq_roster *r = NULL;
+    if ((err = store_roster_load(c->store, &r))) {
+        free(gen);
         if (cause && !*cause)
             *cause = fq_strdup("cannot load the roster from the database");
         goto fail;
     }
+    /* the category model's keys are added below, once the model is open */
+    if ((err = install_roster(c, r, gen)))
+        goto fail;
     char why[256];
     if (!(c->danger = danger_screen_open(fq_danger_model, fq_danger_model_len, why, sizeof why)) ||
         !(c->catm = classify_model_open(fq_category_model, fq_category_model_len, why,
@@ -550,10 +624,9 @@ fail:
     }
     store_close(c->ckpt_store);
     pthread_cond_destroy(&c->ckpt_cv);
-    roster_free(c->roster);
+    hold_release(c->held);
     danger_screen_close(c->danger);
     classify_model_close(c->catm);
-    free(c->roster_gen);
     store_close(c->store);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
@@ -575,10 +648,9 @@ void core_stop(struct core *c)
     if (c->ckpt_started)
         pthread_join(c->ckpt_thread, NULL);
     store_close(c->ckpt_store);
-    roster_free(c->roster);
+    hold_release(c->held);
     danger_screen_close(c->danger);
     classify_model_close(c->catm);
-    free(c->roster_gen);
     store_close(c->store);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);

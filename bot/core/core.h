@@ -11,6 +11,7 @@
 
 struct core;
 struct fq_lexicon;
+struct fq_roster;
 
 /* An FQ_MSG_PRUNE (bot/core/sched.c) removes at most this many rows of each operational table
  * (store/retention.h) in the batch it runs in: a few milliseconds of the writer. */
@@ -25,6 +26,19 @@ enum fq_err core_start(const struct fq_config *cfg, const struct fq_lexicon *lex
 enum fq_err core_push(struct core *c, struct fq_msg *m);
 /* Swaps the configuration and lexicon between two batches (SIGHUP). Borrowed as above. */
 void core_set_config(struct core *c, const struct fq_config *cfg, const struct fq_lexicon *lex);
+/* What the core has loaded, lent to a reader on another thread (the admin API, bot/admin/):
+ * the roster with its generation (kv roster_gen, NULL: never imported) and the lexicon. A
+ * reload replaces the core's roster; the one lent stays valid and unchanged until released.
+ * core_view_take on NULL gives an empty view. Thread-safe. */
+struct core_hold;
+struct core_view {
+    const struct fq_roster *roster;
+    const char *roster_gen;
+    const struct fq_lexicon *lex;
+    struct core_hold *hold;
+};
+void core_view_take(struct core *c, struct core_view *out);
+void core_view_release(struct core_view *v);   /* NULL-safe; empties *v */
 /* Called after every commit with the batch size (the outbox uses it to wake up). */
 void core_on_commit(struct core *c, void (*fn)(void *arg), void *arg);
 /* Stops taking messages, finishes the queue, joins the thread, closes the store. NULL-safe. */

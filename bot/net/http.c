@@ -463,11 +463,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                          : metrics_mqtt_is_connected() ? "connected" : "disconnected";
         const char *wc = !cfg->wecom_enabled ? "disabled"
                          : metrics_wecom_failing_code() ? "failing" : "ok";
-        char body[160];
-        snprintf(body, sizeof body,
-                 "{\"status\":\"%s\",\"store\":\"%s\",\"mqtt\":\"%s\",\"wecom\":\"%s\"}",
-                 ready ? "ready" : "not_ready", ready ? "ok" : "unavailable", mq, wc);
-        return send_json(conn, r, ready ? 200 : 503, body);
+        struct fq_buf b;
+        buf_init(&b);
+        struct fq_jobj o = jobj_begin(&b);
+        jobj_str(&o, "status", ready ? "ready" : "not_ready");
+        jobj_str(&o, "store", ready ? "ok" : "unavailable");
+        jobj_str(&o, "mqtt", mq);
+        jobj_str(&o, "wecom", wc);
+        jobj_end(&o);
+        enum MHD_Result ret = send_json(conn, r, ready ? 200 : 503, b.oom ? NULL : b.s);
+        buf_cleanup(&b);
+        return ret;
     }
     case EP_METRICS: {
         char *text = metrics_render();
@@ -500,12 +506,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     };
     int status = 500;
     char *json = NULL;
+    struct core_view v;   /* what the core has loaded, held for this request only */
+    core_view_take(h->core, &v);
+    const struct admin_have have = {.roster = v.roster, .roster_gen = v.roster_gen, .lex = v.lex};
     if (r->ep == EP_ADMIN_CASES)
-        admin_cases(cfg, &q, &status, &json);
+        admin_cases(cfg, &have, &q, &status, &json);
     else if (r->ep == EP_ADMIN_CASE)
-        admin_case(cfg, &q, &status, &json);
+        admin_case(cfg, &have, &q, &status, &json);
     else
-        admin_report(cfg, &q, &status, &json);
+        admin_report(cfg, &have, &q, &status, &json);
+    core_view_release(&v);
     enum MHD_Result ret = send_json(conn, r, status, json);
     free(json);
     return ret;

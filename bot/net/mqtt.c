@@ -98,11 +98,12 @@ static char *strcat3(const char *a, const char *b, const char *c)
  * {"state":"...","at":"<RFC 3339 now>"}, now being when it is sent. Caller frees. */
 static char *status_json(const char *state)
 {
-    char at[32];
-    fq_rfc3339(fq_now(), at, sizeof at);
     struct fq_buf b;
     buf_init(&b);
-    buf_printf(&b, "{\"state\":\"%s\",\"at\":\"%s\"}", state, at);
+    struct fq_jobj o = jobj_begin(&b);
+    jobj_str(&o, "state", state);
+    jobj_time(&o, "at", fq_now());
+    jobj_end(&o);
     return buf_take(&b);
 }
 

@@ -3,7 +3,6 @@
  * the same id and consumers can deduplicate. */
 #include "bot/render/payload.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +36,11 @@ void payload_event_id(char out[33])
     out[32] = '\0';
 }
 
-/* The payloads of a new case (its events, the assignment, alerts) are written once per case on
- * the core thread with the object writer of common/fq.h: building them as jansson trees and
- * dumping them cost a sixth of the core's instructions for a case. */
+/* Every payload is written once on the core thread with the JSON writer of common/fq.h:
+ * building them as jansson trees and dumping them cost a sixth of the core's instructions for a
+ * case. */
 
-/* The fields of a case (docs/contract.md 4.2) into an open object. */
-static void case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct fq_case *k,
+void payload_case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct fq_case *k,
                         bool with_contact)
 {
     const struct fq_roster *r = c->roster;
@@ -89,6 +87,7 @@ static void case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct 
     jobj_time(o, "closed_at", k->closed_at);
     jobj_time(o, "due_accept", k->due_accept);
     jobj_time(o, "due_resolve", k->due_resolve);
+    jobj_str(o, "parent_case", k->parent_case_no[0] ? k->parent_case_no : NULL);
 }
 
 /* "key": {the case} */
@@ -97,7 +96,7 @@ static void obj_case(struct fq_jobj *o, const char *key, const struct fq_ctx *c,
 {
     jobj_key(o, key);
     struct fq_jobj in = jobj_begin(o->b);
-    case_fields(&in, c, k, with_contact);
+    payload_case_fields(&in, c, k, with_contact);
     jobj_end(&in);
 }
 
@@ -106,7 +105,7 @@ char *payload_case_json(const struct fq_ctx *c, const struct fq_case *k, bool wi
     struct fq_buf b;
     buf_init(&b);
     struct fq_jobj o = jobj_begin(&b);
-    case_fields(&o, c, k, with_contact);
+    payload_case_fields(&o, c, k, with_contact);
     jobj_end(&o);
     return buf_take(&b);
 }
@@ -128,29 +127,6 @@ static enum fq_err put_row(struct fq_ctx *c, struct fq_jobj *o, const char *topi
                                            c->now, NULL);
     }
     buf_cleanup(o->b);
-    return err;
-}
-
-/* The same for a payload built with jansson (the rarer ones: reports, digests). Takes j. */
-static enum fq_err put_json(struct fq_ctx *c, json_t *j, const char *topic, bool retain,
-                            const char *case_no)
-{
-    enum fq_err err = FQ_OK;
-    if (!j)
-        return FQ_ENOMEM;
-    if (c->cfg->mqtt_enabled) {
-        char id[33], when[32];
-        payload_event_id(id);
-        fq_rfc3339(c->now, when, sizeof when);
-        json_object_set_new(j, "event_id", json_string(id));
-        json_object_set_new(j, "at", json_string(when));
-        char *text = json_dumps(j, JSON_COMPACT);
-        err = text ? store_outbox_add(c->store, "mqtt", topic, text, retain, id, case_no, c->now,
-                                      NULL)
-                   : FQ_ENOMEM;
-        free(text);
-    }
-    json_decref(j);
     return err;
 }
 
@@ -242,7 +218,8 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
             if (!x->target || !x->report)
                 continue;
             snprintf(topic, sizeof topic, "%s/reports/%s/monthly", prefix, x->target);
-            err = put_json(c, report_json_obj(x->report), topic, true, NULL);
+            report_fields(&o, x->report);
+            err = put_row(c, &o, topic, true, NULL);
             break;
         case FQ_ACT_MED_REPLY:
             if (m && m->chan && m->chan->reply) {   /* answered on the channel (a card click) */
@@ -268,13 +245,11 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
              * to {p}/mediators/{id}/digest. */
             if (x->target && fq_streq(x->type, "digest")) {
                 snprintf(topic, sizeof topic, "%s/mediators/%s/digest", prefix, x->target);
-                json_t *data = x->data ? json_loads(x->data, 0, NULL) : NULL;
-                json_t *j = json_pack("{s:s,s:s,s:s}", "type", "digest", "mediator", x->target,
-                                      "text", x->text ? x->text : "");
-                if (j && json_is_object(data))
-                    json_object_update(j, data);
-                json_decref(data);
-                err = put_json(c, j, topic, false, NULL);
+                jobj_str(&o, "type", "digest");
+                jobj_str(&o, "mediator", x->target);
+                jobj_str(&o, "text", x->text ? x->text : "");
+                jobj_merge(&o, x->data);   /* its figures (handlers/timers.c, digest_send) */
+                err = put_row(c, &o, topic, false, NULL);
             }
             break;
         }

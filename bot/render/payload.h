@@ -25,6 +25,9 @@ enum fq_err payload_emit(struct fq_ctx *c, const char *prefix, const struct fq_m
 /* The JSON of a case as published (docs/contract.md 4.2); personal data masked unless
  * with_contact. Caller frees. */
 char *payload_case_json(const struct fq_ctx *c, const struct fq_case *k, bool with_contact);
+/* The same fields written into the open object o, for a reader that adds its own (bot/admin/). */
+void payload_case_fields(struct fq_jobj *o, const struct fq_ctx *c, const struct fq_case *k,
+                         bool with_contact);
 
 /* A fresh random event id (32 hex chars + NUL). */
 void payload_event_id(char out[33]);

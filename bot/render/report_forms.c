@@ -109,83 +109,106 @@ static void month_name(const struct rp_monthly *r, char *buf, size_t size)
 }
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
-static json_t *rate(double v) { return v < 0 ? json_null() : json_real(v); }
-
-static json_t *counts_obj(const struct rp_counts *c)
+static void rate(struct fq_jobj *o, const char *key, double v)
 {
-    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "received", (json_int_t)c->received,
-                     "resolved", (json_int_t)c->resolved, "unresolved", (json_int_t)c->unresolved,
-                     "withdrawn", (json_int_t)c->withdrawn, "open", (json_int_t)c->open,
-                     "overdue", (json_int_t)c->overdue);
+    if (v < 0)
+        jobj_null(o, key);
+    else
+        jobj_real(o, key, v);
 }
 
-static json_t *rows_arr(const struct rp_rows *rs, bool depth)
+static void counts_fields(struct fq_jobj *o, const struct rp_counts *c)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < rs->n; i++) {
-        json_t *o = counts_obj(&rs->v[i].n);
-        if (!o)
-            continue;
-        json_object_set_new(o, "key", json_string(rs->v[i].key));
-        json_object_set_new(o, "label", json_string(rs->v[i].label));
+    jobj_int(o, "received", c->received);
+    jobj_int(o, "resolved", c->resolved);
+    jobj_int(o, "unresolved", c->unresolved);
+    jobj_int(o, "withdrawn", c->withdrawn);
+    jobj_int(o, "open", c->open);
+    jobj_int(o, "overdue", c->overdue);
+}
+
+static void rows_arr(struct fq_jobj *o, const char *key, const struct rp_rows *rs, bool depth)
+{
+    jobj_key(o, key);
+    struct fq_jarr a = jarr_begin(o->b);
+    for (size_t i = 0; i < rs->n; i++) {
+        jarr_item(&a);
+        struct fq_jobj row = jobj_begin(o->b);
+        counts_fields(&row, &rs->v[i].n);
+        jobj_str(&row, "key", rs->v[i].key);
+        jobj_str(&row, "label", rs->v[i].label);
         if (depth)
-            json_object_set_new(o, "depth", json_integer(rs->v[i].depth));
-        json_array_append_new(a, o);
+            jobj_int(&row, "depth", rs->v[i].depth);
+        jobj_end(&row);
     }
-    return a;
+    jarr_end(&a);
 }
 
-static json_t *duration_obj(const struct rp_duration *d)
+static void duration_obj(struct fq_jobj *o, const char *key, const struct rp_duration *d)
 {
-    return json_pack("{s:I,s:o,s:o}", "count", (json_int_t)d->count, "mean_s",
-                     d->count ? json_real(d->mean_s) : json_null(), "p90_s",
-                     d->count ? json_integer(d->p90_s) : json_null());
+    jobj_key(o, key);
+    struct fq_jobj in = jobj_begin(o->b);
+    jobj_int(&in, "count", d->count);
+    if (d->count) {
+        jobj_real(&in, "mean_s", d->mean_s);
+        jobj_int(&in, "p90_s", d->p90_s);
+    } else {
+        jobj_null(&in, "mean_s");
+        jobj_null(&in, "p90_s");
+    }
+    jobj_end(&in);
 }
 
-json_t *report_json_obj(const struct rp_monthly *r)
+void report_fields(struct fq_jobj *o, const struct rp_monthly *r)
 {
-    char month[16], from[32], to[32];
+    char month[16];
     month_name(r, month, sizeof month);
-    fq_rfc3339(r->start, from, sizeof from);
-    fq_rfc3339(r->end, to, sizeof to);
-    json_t *o = counts_obj(&r->total);
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "month", json_string(month));
-    json_object_set_new(o, "from", json_string(from));
-    json_object_set_new(o, "to", json_string(to));
-    json_object_set_new(o, "org", r->org ? json_string(r->org) : json_null());
-    json_object_set_new(o, "org_name", r->org_name ? json_string(r->org_name) : json_null());
-    json_object_set_new(o, "success_rate", rate(r->success_rate));
-    json_object_set_new(o, "satisfaction_rate", rate(r->satisfaction_rate));
-    json_object_set_new(o, "survey_response_rate", rate(r->response_rate));
-    json_object_set_new(o, "surveys",
-                        json_pack("{s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I}}", "answered",
-                                  (json_int_t)r->surveys_answered, "satisfied",
-                                  (json_int_t)r->surveys_satisfied, "no_response",
-                                  (json_int_t)r->surveys_no_response, "answers", "1",
-                                  (json_int_t)r->answers[1], "2", (json_int_t)r->answers[2], "3",
-                                  (json_int_t)r->answers[3], "4", (json_int_t)r->answers[4]));
-    json_object_set_new(o, "time_to_accept", duration_obj(&r->to_accept));
-    json_object_set_new(o, "time_to_resolve", duration_obj(&r->to_resolve));
-    json_object_set_new(o, "escalations", json_integer(r->escalations));
-    json_object_set_new(o, "reopened", json_integer(r->reopened));
-    json_object_set_new(o, "relapses", json_integer(r->relapses));
-    json_object_set_new(o, "by_category", rows_arr(&r->by_category, false));
-    json_object_set_new(o, "by_severity", rows_arr(&r->by_severity, false));
-    json_object_set_new(o, "by_org", rows_arr(&r->by_org, true));
-    json_object_set_new(o, "by_channel", rows_arr(&r->by_channel, false));
-    return o;
+    counts_fields(o, &r->total);
+    jobj_str(o, "month", month);
+    jobj_time(o, "from", r->start);
+    jobj_time(o, "to", r->end);
+    jobj_str(o, "org", r->org);
+    jobj_str(o, "org_name", r->org_name);
+    rate(o, "success_rate", r->success_rate);
+    rate(o, "satisfaction_rate", r->satisfaction_rate);
+    rate(o, "survey_response_rate", r->response_rate);
+    jobj_key(o, "surveys");
+    struct fq_jobj sv = jobj_begin(o->b);
+    jobj_int(&sv, "answered", r->surveys_answered);
+    jobj_int(&sv, "satisfied", r->surveys_satisfied);
+    jobj_int(&sv, "no_response", r->surveys_no_response);
+    jobj_key(&sv, "answers");
+    struct fq_jobj an = jobj_begin(o->b);
+    static const char *const grade[] = {"1", "2", "3", "4"};
+    for (int i = 1; i <= 4; i++)
+        jobj_int(&an, grade[i - 1], r->answers[i]);
+    jobj_end(&an);
+    jobj_end(&sv);
+    duration_obj(o, "time_to_accept", &r->to_accept);
+    duration_obj(o, "time_to_resolve", &r->to_resolve);
+    jobj_int(o, "escalations", r->escalations);
+    jobj_int(o, "reopened", r->reopened);
+    jobj_int(o, "relapses", r->relapses);
+    rows_arr(o, "by_category", &r->by_category, false);
+    rows_arr(o, "by_severity", &r->by_severity, false);
+    rows_arr(o, "by_org", &r->by_org, true);
+    rows_arr(o, "by_channel", &r->by_channel, false);
 }
 
 char *report_json(const struct rp_monthly *r, bool pretty)
 {
-    json_t *o = report_json_obj(r);
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, pretty ? JSON_INDENT(2) : JSON_COMPACT);
-    json_decref(o);
-    return s;
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    report_fields(&o, r);
+    jobj_end(&o);
+    if (!pretty || b.oom)
+        return buf_take(&b);
+    struct fq_buf p;
+    buf_init(&p);
+    buf_json_indent(&p, b.s);
+    buf_cleanup(&b);
+    return buf_take(&p);
 }
 
 /* ---- text ---------------------------------------------------------------------------------- */

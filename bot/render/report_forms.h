@@ -4,16 +4,14 @@
 #ifndef FQ_REPORT_FORMS_H
 #define FQ_REPORT_FORMS_H
 
-#include <jansson.h>
-
 #include "handlers/report.h"
 #include "common/fq.h"
 #include "handlers/i18n.h"
 
-/* The report as a JSON object (new reference, NULL on oom). Counts are integers, rates are
+/* The fields of the report into the open object o (common/fq.h). Counts are integers, rates are
  * numbers in [0, 1] or null when undefined, durations are seconds. */
-json_t *report_json_obj(const struct rp_monthly *r);
-/* The same serialised (indent 2 when pretty). Caller frees. NULL on oom. */
+void report_fields(struct fq_jobj *o, const struct rp_monthly *r);
+/* The same as one JSON object (indent 2 when pretty). Caller frees. NULL on oom. */
 char *report_json(const struct rp_monthly *r, bool pretty);
 /* An aligned table for a terminal (CJK characters count two columns). Caller frees. */
 char *report_text(const struct rp_monthly *r, const struct fq_lexicon *lx);

@@ -347,6 +347,28 @@ static enum fq_err sort_list(struct fq_wordlist *wl)
 }
 
 /* ---- the whole load ------------------------------------------------------------------------ */
+static const char *message_of(void *arg, const char *key)
+{
+    return json_string_value(json_object_get(arg, key));
+}
+
+/* messages.med_help is made from the command table (handlers/mediator.h), never written. */
+static enum fq_err make_help(struct loader *ld, int l, json_t *msgs)
+{
+    if (json_object_get(msgs, "med_help"))
+        return fail(ld, FQ_EINVAL, "%s: messages.med_help: made from med_help_head, "
+                                   "med_help_<command> and med_help_list; remove it",
+                    ld->path[l]);
+    char missing[64];
+    char *help = mediator_help_compose(message_of, msgs, missing, sizeof missing);
+    if (!help)
+        return fail(ld, FQ_EINVAL, "%s: messages.%s: missing (a line of the mediators' help)",
+                    ld->path[l], missing);
+    int rc = json_object_set_new(msgs, "med_help", json_string(help));
+    free(help);
+    return rc ? FQ_ENOMEM : FQ_OK;
+}
+
 static enum fq_err load_one(struct loader *ld, int l, struct fq_lexicon *lx)
 {
     enum fq_err err = FQ_OK;
@@ -354,7 +376,7 @@ static enum fq_err load_one(struct loader *ld, int l, struct fq_lexicon *lx)
     json_t *cats = err ? NULL : section(ld, l, "categories", &err);
     json_t *sevs = err ? NULL : section(ld, l, "severities", &err);
     json_t *stats = err ? NULL : section(ld, l, "statuses", &err);
-    if (err)
+    if (err || (err = make_help(ld, l, msgs)))
         return err;
     if (l != FQ_LOC_ZH_CN) {
         if ((err = check_messages(ld, l, json_object_get(ld->root[FQ_LOC_ZH_CN], "messages"),

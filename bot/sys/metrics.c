@@ -11,8 +11,11 @@
 #include "bot/sys/metrics.h"
 #include "bot/version.h"
 #include "common/fq.h"
+#include "common/status.h"
+#include "handlers/timers.h"
 #include "store/retention.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +43,25 @@ static const char *const in_channels[] = {"chat", "mqtt", "wecom", "other"};
 static const char *const out_channels[] = {"mqtt", "wecom", "other"};
 #define N_OUT_CH (sizeof out_channels / sizeof out_channels[0])
 
-static const char *const timer_kinds[] = {"reminder", "escalation",      "overdue", "survey",
-                                          "survey_reminder", "relapse", "idle",    "other"};
-#define N_TIMER (sizeof timer_kinds / sizeof timer_kinds[0])
+/* The kind labels of fq_timers_fired_total: each metric label of the timer kinds table
+ * (timers_kinds, handlers/timers.c) once, in table order, then "other" (anything else). */
+#define N_TIMER_MAX (FQ_TIMER__COUNT + 1)
+static const char *timer_kinds[N_TIMER_MAX];
+static size_t n_timer;
+static pthread_once_t timer_once = PTHREAD_ONCE_INIT;
+
+static void timer_labels(void)
+{
+    for (int k = 0; k < FQ_TIMER__COUNT; k++) {
+        const char *m = timers_kinds[k].metric;
+        bool seen = !m || strcmp(m, "other") == 0;
+        for (size_t i = 0; i < n_timer && !seen; i++)
+            seen = strcmp(timer_kinds[i], m) == 0;
+        if (!seen)
+            timer_kinds[n_timer++] = m;
+    }
+    timer_kinds[n_timer++] = "other";
+}
 
 static const char *const sev_labels[3] = {"blue", "yellow", "red"};
 
@@ -58,7 +77,7 @@ static atomic_uint_least64_t messages_in[N_IN_CH];
 static atomic_uint_least64_t cases_created[FQ_N_CATEGORIES][3];
 static atomic_uint_least64_t deliveries[N_OUT_CH];
 static atomic_uint_least64_t deliveries_failed[N_OUT_CH];
-static atomic_uint_least64_t timers_fired[N_TIMER];
+static atomic_uint_least64_t timers_fired[N_TIMER_MAX];
 static atomic_int mqtt_up;
 static atomic_int_least64_t outbox_depth;
 static atomic_int_least64_t outbox_oldest_age;
@@ -127,7 +146,8 @@ void metrics_delivered(const char *channel)
 
 void metrics_timer_fired(const char *kind)
 {
-    add1(&timers_fired[label_index(timer_kinds, N_TIMER, kind)]);
+    pthread_once(&timer_once, timer_labels);
+    add1(&timers_fired[label_index(timer_kinds, n_timer, kind)]);
 }
 
 void metrics_mqtt_connected(int up) { atomic_store(&mqtt_up, up ? 1 : 0); }
@@ -227,7 +247,8 @@ char *metrics_render(void)
     by_label(&b, "fq_deliveries_failed_total", "channel", out_channels, deliveries_failed, N_OUT_CH);
 
     head(&b, "fq_timers_fired_total", "counter", "Timers fired by kind.");
-    by_label(&b, "fq_timers_fired_total", "kind", timer_kinds, timers_fired, N_TIMER);
+    pthread_once(&timer_once, timer_labels);
+    by_label(&b, "fq_timers_fired_total", "kind", timer_kinds, timers_fired, n_timer);
 
     head(&b, "fq_mqtt_connected", "gauge", "1 while connected to the MQTT broker.");
     buf_printf(&b, "fq_mqtt_connected %d\n", atomic_load(&mqtt_up));

@@ -199,3 +199,38 @@ def test_check_config():
     # A file that does not exist.
     r = d.cli("check-config", "-c", os.path.join(d.dir, "absent.conf"), conf=False)
     check(r.returncode == 1, f"missing config file: exit {r.returncode}")
+
+
+def test_admin_reads_see_reloaded_roster():
+    """The admin API names mediators and places from the roster the daemon has loaded: after a
+    roster posted to the API, and after one imported by another process (the CLI), the next
+    read already shows the new names, in the list and in one case (docs/contract.md 3.4, 5)."""
+    b = Broker()
+    sub = Sub(b)
+    d = Daemon(b)
+    case = report_goes_to(d, sub, "res-a1", "m-wang")
+
+    def names_now():
+        one = d.case(case)
+        listed = [c for c in d.cases() if lib.case_no_of(c) == case]
+        check(one is not None and len(listed) == 1, f"{case}: {one} / {listed}")
+        return (one.get("mediator_name"), one.get("org_name"),
+                listed[0].get("mediator_name"), listed[0].get("org_name"))
+
+    check(names_now() == ("王建国", "枫源村第一网格") * 2, f"before: {names_now()}")
+    for name, org, how in (("王建新", "枫源一格", "POST"), ("王三", "枫源网格甲", "import")):
+        r = base_roster()
+        for m in r["mediators"]:
+            if m["id"] == "m-wang":
+                m["name"] = name
+        for o in r["org"]:
+            if o["id"] == "grid-fy-01":
+                o["name"] = org
+        if how == "POST":
+            resp = d.admin("POST", "/api/v1/roster", r)
+            check(resp.status == 200, f"POST /api/v1/roster: {resp}")
+        else:
+            done = d.import_roster(r, name="renamed.json")
+            check(done.returncode == 0, f"roster import: {done.stdout}{done.stderr}")
+        got = names_now()
+        check(got == (name, org) * 2, f"after the {how}ed roster: {got}")

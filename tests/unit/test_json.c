@@ -247,3 +247,74 @@ Test(json, payload_rows_carry_the_contract_fields)
     case_cleanup(&k);
     world_close(&w);
 }
+
+/* Numbers with a fraction are written as jansson writes a real, so a payload that moved from
+ * jansson to the writer keeps its bytes; and they read back as the same double. */
+Test(json, reals_as_jansson_writes_them)
+{
+    const double v[] = {0.75, 1.0, 0.1, 1.0 / 3, 123456789.0, 1e21, 2.5e-7, 0.0, -4.0, 86400.5};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        struct fq_buf b;
+        buf_init(&b);
+        buf_json_real(&b, v[i]);
+        json_t *j = json_real(v[i]);
+        char *want = json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT);
+        cr_assert_str_eq(b.s, want, "%.17g", v[i]);
+        json_t *back = json_loads(b.s, JSON_DECODE_ANY, NULL);
+        cr_assert(json_is_real(back) && json_real_value(back) == v[i], "%s", b.s);
+        json_decref(back);
+        free(want);
+        json_decref(j);
+        buf_cleanup(&b);
+    }
+}
+
+/* Arrays, nested objects, null, merged members and the indented layout: the indented text is
+ * byte for byte what jansson's JSON_INDENT(2) makes of the same document. */
+Test(json, arrays_merge_and_indent)
+{
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    jobj_str(&o, "a", "x \"q\", {y}: [z]");
+    jobj_key(&o, "list");
+    struct fq_jarr arr = jarr_begin(&b);
+    for (int i = 0; i < 3; i++) {
+        jarr_item(&arr);
+        struct fq_jobj in = jobj_begin(&b);
+        jobj_int(&in, "i", i);
+        jobj_real(&in, "r", i / 4.0);
+        jobj_end(&in);
+    }
+    jarr_end(&arr);
+    jobj_key(&o, "empty");
+    struct fq_jarr none = jarr_begin(&b);
+    jarr_end(&none);
+    jobj_key(&o, "nothing");
+    struct fq_jobj e = jobj_begin(&b);
+    jobj_end(&e);
+    jobj_null(&o, "n");
+    jobj_merge(&o, "{\"m\":1,\"l\":[\"a\",\"b\"]}");
+    jobj_merge(&o, "{}");
+    jobj_merge(&o, "[1]");
+    jobj_end(&o);
+    cr_assert(!b.oom);
+    json_t *j = parse(b.s);
+    cr_assert_eq(json_object_size(j), 7, "%s", b.s);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "a")), "x \"q\", {y}: [z]");
+    cr_assert_eq(json_array_size(json_object_get(j, "list")), 3);
+    cr_assert(json_is_null(json_object_get(j, "n")));
+    cr_assert_eq(json_integer_value(json_object_get(j, "m")), 1);
+    cr_assert_eq(json_array_size(json_object_get(j, "l")), 2);
+    char *compact = json_dumps(j, JSON_COMPACT), *want = json_dumps(j, JSON_INDENT(2));
+    cr_assert_str_eq(b.s, compact);
+    struct fq_buf p;
+    buf_init(&p);
+    buf_json_indent(&p, b.s);
+    cr_assert_str_eq(p.s, want);
+    buf_cleanup(&p);
+    free(compact);
+    free(want);
+    json_decref(j);
+    buf_cleanup(&b);
+}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bot/sys/locale.h"
+#include "handlers/lifecycle.h"
 #include "handlers/i18n.h"
 #include "common/fq.h"
 
@@ -405,6 +406,69 @@ Test(locales_broken, extra_message)
 {
     edit("en.json", extra_key);
     expect_error(FQ_EINVAL, "en.json", "messages.surplus");
+}
+
+static void drop_help_line(json_t *j)
+{
+    json_object_del(json_object_get(j, "messages"), "med_help_transfer");
+}
+static void write_help(json_t *j)
+{
+    json_object_set_new(json_object_get(j, "messages"), "med_help", json_string("x"));
+}
+
+Test(locales_broken, help_line_missing)
+{
+    edit("zh-TW.json", drop_help_line);
+    expect_error(FQ_EINVAL, "zh-TW.json", "messages.med_help_transfer");
+}
+
+Test(locales_broken, help_written_by_hand)
+{
+    edit("en.json", write_help);
+    expect_error(FQ_EINVAL, "en.json", "messages.med_help");
+}
+
+/* The mediators' help is made from the command table: the head, one line per mediator command
+ * in the table's order (none for the system's), the list line; and each card command of the
+ * table has its button label and its answer in every catalog. */
+Test(locales, help_and_card_from_the_command_table)
+{
+    struct fq_lexicon *lx = NULL;
+    char *cause = NULL;
+    cr_assert_eq(locale_load(locales_dir(), &lx, &cause), FQ_OK, "%s", cause ? cause : "");
+    for (int l = 0; l < FQ_N_LOCALES; l++) {
+        struct fq_buf want;
+        buf_init(&want);
+        buf_puts(&want, i18n_get(lx, l, "med_help_head"));
+        size_t lines = 0, cards = 0;
+        char key[64];
+        for (int i = 0; i < LC__CMD_COUNT; i++) {
+            const struct lc_command *cm = &lifecycle_commands[i];
+            snprintf(key, sizeof key, "med_help_%s", cm->name);
+            if (!cm->mediator) {
+                cr_assert_str_eq(i18n_get(lx, l, key), key, "%s has a help line", cm->name);
+                continue;
+            }
+            buf_puts(&want, "\n");
+            buf_puts(&want, i18n_get(lx, l, key));
+            lines++;
+            if (cm->card) {
+                snprintf(key, sizeof key, "wc_btn_%s", cm->name);
+                cr_assert_str_neq(i18n_get(lx, l, key), key);
+                snprintf(key, sizeof key, "wc_card_ok_%s", cm->name);
+                cr_assert_str_neq(i18n_get(lx, l, key), key);
+                cards++;
+            }
+        }
+        buf_puts(&want, "\n");
+        buf_puts(&want, i18n_get(lx, l, "med_help_list"));
+        cr_assert_str_eq(i18n_get(lx, l, "med_help"), want.s);
+        cr_assert_eq(lines, 8);
+        cr_assert_eq(cards, 2);
+        buf_cleanup(&want);
+    }
+    lexicon_free(lx);
 }
 
 /* ---- no user-facing Chinese in C string literals ------------------------------------------- */

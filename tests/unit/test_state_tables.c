@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bot/sys/locale.h"
+#include "bot/sys/metrics.h"
 
 #include "common/config_model.h"
 #include "common/fq.h"
@@ -22,6 +23,7 @@
 #include "handlers/i18n.h"
 #include "handlers/lifecycle.h"
 #include "handlers/route.h"
+#include "handlers/survey.h"
 #include "handlers/timers.h"
 #include "store/case_table.h"
 #include "store/store.h"
@@ -209,6 +211,45 @@ Test(lifecycle, a_word_list_for_no_command_is_refused)
     rmdir(dir);
 }
 
+/* ---- surveys ------------------------------------------------------------------------------ */
+/* survey_enter moves a survey exactly along survey_table: from each status in a row's set to its
+ * next status, from no other; a status this version does not know only to an answer or a
+ * cancellation. */
+Test(lifecycle, survey_enter_follows_its_table)
+{
+    static const enum fq_survey_status done[] = {FQ_SURVEY_ANSWERED, FQ_SURVEY_NO_RESPONSE};
+    for (int e = 0; e < SV__EVENT_COUNT; e++) {
+        cr_assert_eq(survey_table[e].event, (enum sv_event)e, "row %d", e);
+        for (int st = 0; st <= FQ_SURVEY__COUNT; st++) {
+            struct fq_survey v;
+            memset(&v, 0, sizeof v);
+            v.status = (enum fq_survey_status)st;
+            bool in = survey_table[e].from & SV_IN(st);
+            cr_assert_eq(survey_enter(&v, (enum sv_event)e), in, "event %d from %d", e, st);
+            cr_assert_eq(v.status, in ? survey_table[e].next : (enum fq_survey_status)st);
+        }
+    }
+    /* what the table says, spelt out once */
+    struct fq_survey v;
+    memset(&v, 0, sizeof v);
+    v.status = FQ_SURVEY_SCHEDULED;
+    cr_assert(!survey_enter(&v, SV_ASK), "a scheduled survey is sent before it is asked");
+    cr_assert(survey_enter(&v, SV_QUEUE) && v.status == FQ_SURVEY_SENT);
+    cr_assert(survey_enter(&v, SV_ASK) && v.status == FQ_SURVEY_ASKED);
+    cr_assert(survey_enter(&v, SV_AWAIT_COMMENT) && v.status == FQ_SURVEY_COMMENT);
+    cr_assert(!survey_enter(&v, SV_EXPIRE), "an answered survey does not expire");
+    cr_assert(survey_enter(&v, SV_ANSWER) && v.status == FQ_SURVEY_ANSWERED);
+    for (size_t i = 0; i < 2; i++) {
+        v.status = done[i];
+        cr_assert(!survey_enter(&v, SV_CANCEL), "%s cancelled", fq_survey_status_name(done[i]));
+        cr_assert(!survey_enter(&v, SV_QUEUE));
+    }
+    v.status = FQ_SURVEY__COUNT;
+    cr_assert(!survey_enter(&v, SV_QUEUE) && v.status == FQ_SURVEY__COUNT);
+    cr_assert(survey_enter(&v, SV_CANCEL) && v.status == FQ_SURVEY_CANCELLED);
+    cr_assert(!survey_enter(&v, SV__EVENT_COUNT));
+}
+
 /* ---- timer kinds --------------------------------------------------------------------------- */
 Test(lifecycle, every_timer_kind_has_a_fire_function_and_a_metric)
 {
@@ -225,6 +266,35 @@ Test(lifecycle, every_timer_kind_has_a_fire_function_and_a_metric)
         cr_assert_str_eq(timers_metric_label((enum fq_timer_kind)k), timers_kinds[k].metric);
     }
     cr_assert_str_eq(timers_metric_label(FQ_TIMER__COUNT), "other");
+}
+
+/* /metrics shows one fq_timers_fired_total line per label of the kinds table and one "other",
+ * and a kind's timer counts under its table label. */
+Test(lifecycle, timer_metric_labels_come_from_the_kinds_table)
+{
+    metrics_timer_fired(timers_metric_label(FQ_TIMER_RELAPSE_CHECK));
+    char *text = metrics_render();
+    cr_assert_not_null(text);
+    size_t lines = 0;
+    for (const char *p = text; (p = strstr(p, "fq_timers_fired_total{kind=\"")); p++)
+        lines++;
+    size_t distinct = 0;
+    for (int k = 0; k < FQ_TIMER__COUNT; k++) {
+        const char *m = timers_kinds[k].metric;
+        bool first = strcmp(m, "other") != 0;
+        for (int j = 0; j < k && first; j++)
+            first = strcmp(timers_kinds[j].metric, m) != 0;
+        distinct += first;
+        char want[96];
+        snprintf(want, sizeof want, "fq_timers_fired_total{kind=\"%s\"} ", m);
+        cr_assert_not_null(strstr(text, want), "%s missing", want);
+    }
+    cr_assert_eq(lines, distinct + 1, "%zu lines for %zu labels and other", lines, distinct);
+    char want[96];
+    snprintf(want, sizeof want, "fq_timers_fired_total{kind=\"%s\"} 1\n",
+             timers_metric_label(FQ_TIMER_RELAPSE_CHECK));
+    cr_assert_not_null(strstr(text, want), "%s", text);
+    free(text);
 }
 
 Test(lifecycle, a_timer_of_unknown_kind_is_consumed_without_effect)

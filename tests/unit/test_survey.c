@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bot/render/payload.h"
 #include "bot/sys/locale.h"
 #include "common/config_model.h"
 #include "common/fq.h"
@@ -477,6 +478,44 @@ Test(survey, wecom_outside_window_becomes_a_task_for_the_grid_worker)
     cr_assert_eq(count_kind(&a, FQ_ACT_OUTBOUND, NULL, k2.user), 1);
     actions_cleanup(&a);
     case_cleanup(&k2);
+    case_cleanup(&k);
+}
+
+/* Every payload of a relapse names the case it relapsed from, even when nothing moves the new
+ * case after it was opened (the old one was handled at the top, so there is no tier above): the
+ * case the actions carry is linked from its first snapshot, and the store reads the link back. */
+Test(survey, relapse_payloads_name_the_current_parent)
+{
+    struct fq_case k;
+    resolved_case("web", &k);
+    free(k.org_id);
+    k.org_id = strdup("county-zj");
+    cr_assert_eq(store_case_update(st, &k), FQ_OK);
+    struct fq_actions a;
+    cr_assert_eq(fire("relapse_check", k.id, ctx.now + 100, &a), 1);
+    actions_cleanup(&a);
+    resident_says(&k, "你好", &a);
+    actions_cleanup(&a);
+    resident_says(&k, "是", &a);
+    cr_assert_not_null(a.answer.case_no);
+    struct fq_case nk;
+    cr_assert_eq(store_case_get(st, a.answer.case_no, &nk), FQ_OK);
+    cr_assert_eq(nk.parent_case, k.id);
+    cr_assert_str_eq(nk.parent_case_no, k.case_no);
+    cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "escalated", NULL), 0, "nothing above the county");
+    const struct fq_case *snap = actions_case(&a, nk.id);
+    cr_assert_not_null(snap);
+    cr_assert_eq(snap->parent_case, k.id, "the published snapshot has a stale parent");
+    char *js = payload_case_json(&ctx, snap, false);
+    char want[64];
+    snprintf(want, sizeof want, "\"parent_case\":\"%s\"", k.case_no);
+    cr_assert_not_null(strstr(js, want), "%s", js);
+    free(js);
+    js = payload_case_json(&ctx, &k, false);
+    cr_assert_not_null(strstr(js, "\"parent_case\":null"), "%s", js);
+    free(js);
+    actions_cleanup(&a);
+    case_cleanup(&nk);
     case_cleanup(&k);
 }
 

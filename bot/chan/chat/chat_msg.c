@@ -208,10 +208,11 @@ char *chat_answer_json(const struct fq_actions *a)
 
 char *chat_error_json(const char *code, const char *message)
 {
-    json_t *o = json_pack("{s:s,s:s}", "error", code, "message", message ? message : code);
-    if (!o)
-        return NULL;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    return s;
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    jobj_str(&o, "error", code);
+    jobj_str(&o, "message", message ? message : code);
+    jobj_end(&o);
+    return buf_take(&b);
 }

@@ -26,6 +26,7 @@
 
 #include "bot/sys/crypto.h"
 #include "common/fq.h"
+#include "handlers/lifecycle.h"
 
 const char *wecom_code_name(int code)
 {
@@ -680,12 +681,14 @@ static enum wecom_route card_click(const struct wecom_xml *x, const char *from, 
 {
     const char *key = wecom_xml_get(x, "EventKey");
     const char *cmd = NULL, *case_no = NULL;
-    if (key && strncmp(key, WECOM_KEY_ACCEPT, strlen(WECOM_KEY_ACCEPT)) == 0) {
-        cmd = "accept";
-        case_no = key + strlen(WECOM_KEY_ACCEPT);
-    } else if (key && strncmp(key, WECOM_KEY_ESCALATE, strlen(WECOM_KEY_ESCALATE)) == 0) {
-        cmd = "escalate";
-        case_no = key + strlen(WECOM_KEY_ESCALATE);
+    const char *sep = key ? strchr(key, WECOM_KEY_SEP) : NULL;
+    for (int i = 0; sep && !cmd && i < LC__CMD_COUNT; i++) {
+        const char *name = lifecycle_commands[i].name;
+        if (lifecycle_commands[i].card && strlen(name) == (size_t)(sep - key) &&
+            strncmp(key, name, (size_t)(sep - key)) == 0) {
+            cmd = name;
+            case_no = sep + 1;
+        }
     }
     if (!cmd || !*case_no || strlen(case_no) > 64)
         return WECOM_ROUTE_IGNORE;

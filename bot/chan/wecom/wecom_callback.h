@@ -132,9 +132,9 @@ struct wecom_kf_bell {
 };
 void wecom_kf_bell_cleanup(struct wecom_kf_bell *b);
 
-/* Button keys of the assignment card: "accept:<case_no>" and "escalate:<case_no>". */
-#define WECOM_KEY_ACCEPT "accept:"
-#define WECOM_KEY_ESCALATE "escalate:"
+/* Button keys of the assignment card: "<command>:<case_no>" for each card command of
+ * lifecycle_commands (handlers/lifecycle.h): "accept:<case_no>", "escalate:<case_no>". */
+#define WECOM_KEY_SEP ':'
 
 /* Maps a decrypted app message to the core's input (FQ_IDENT_MEMBER, FQ_REACH_WINDOW; the
  * channel, bot/chan/wecom/wecom_chan.c, sets m->chan):

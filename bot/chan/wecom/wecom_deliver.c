@@ -478,11 +478,16 @@ static bool kf_pull(struct wecom_out *w, const char *token, const char *kfid_in)
     }
     bool ok = true;
     for (int page = 0; page < KF_PAGES_MAX && !stopping(w); page++) {
-        json_t *req = json_pack("{s:s,s:s,s:i,s:i,s:s}", "cursor", cursor ? cursor : "",
-                                "token", token, "limit", 1000, "voice_format", 0, "open_kfid",
-                                kfid);
-        char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
-        json_decref(req);
+        struct fq_buf rb;
+        buf_init(&rb);
+        struct fq_jobj req = jobj_begin(&rb);
+        jobj_str(&req, "cursor", cursor ? cursor : "");
+        jobj_str(&req, "token", token);
+        jobj_int(&req, "limit", 1000);
+        jobj_int(&req, "voice_format", 0);
+        jobj_str(&req, "open_kfid", kfid);
+        jobj_end(&req);
+        char *body = buf_take(&rb);
         if (!body) {
             ok = false;
             break;

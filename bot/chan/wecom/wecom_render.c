@@ -16,7 +16,6 @@
  *   cover our own retries after a timeout, short enough that an identical answer later (the
  *   same "please reply with a number") is not swallowed. kf/send_msg carries the row's event
  *   id as msgid. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include "bot/chan/wecom/wecom_render.h"
 #include "handlers/actions.h"
 #include "handlers/dispatch.h"
+#include "handlers/lifecycle.h"
 #include "store/case_table.h"
 #include "store/outbox_table.h"
 #include "store/wecom_kf.h"
@@ -56,25 +56,37 @@ static long agent_id(const struct fq_ctx *c)
     return c->cfg->wecom_agent_id ? strtol(c->cfg->wecom_agent_id, NULL, 10) : 0;
 }
 
-/* Serialises o (taken) and writes the row. */
-static enum fq_err put(struct fq_ctx *c, const char *path, const char *who, json_t *o,
+/* Closes the request body o (common/fq.h's writer), writes the row and empties o's buffer. */
+static enum fq_err put(struct fq_ctx *c, const char *path, const char *who, struct fq_jobj *o,
                        const char *case_no, char id[33])
 {
-    if (!o)
-        return FQ_ENOMEM;
-    char *s = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!s)
-        return FQ_ENOMEM;
+    jobj_end(o);
     struct fq_buf topic;
     buf_init(&topic);
     buf_printf(&topic, "%s %s", path, who);
-    enum fq_err err = topic.oom ? FQ_ENOMEM
-                                : store_outbox_add(c->store, "wecom", topic.s, s, false, id,
-                                                   case_no, c->now, NULL);
+    enum fq_err err = topic.oom || o->b->oom
+                          ? FQ_ENOMEM
+                          : store_outbox_add(c->store, "wecom", topic.s, o->b->s, false, id,
+                                             case_no, c->now, NULL);
     buf_cleanup(&topic);
-    free(s);
+    buf_cleanup(o->b);
     return err;
+}
+
+/* The fields every message/send body ends with. */
+static void dup_check(struct fq_jobj *o)
+{
+    jobj_int(o, "enable_duplicate_check", 1);
+    jobj_int(o, "duplicate_check_interval", DUP_INTERVAL);
+}
+
+/* "key": {"inner": v} */
+static void obj_one(struct fq_jobj *o, const char *key, const char *inner, const char *v)
+{
+    jobj_key(o, key);
+    struct fq_jobj in = jobj_begin(o->b);
+    jobj_str(&in, inner, v);
+    jobj_end(&in);
 }
 
 static enum fq_err app_text(struct fq_ctx *c, const char *userid, const char *text,
@@ -88,11 +100,17 @@ static enum fq_err app_text(struct fq_ctx *c, const char *userid, const char *te
     cut_utf8(t, TEXT_MAX);
     char id[33];
     payload_event_id(id);
-    json_t *o = json_pack("{s:s,s:s,s:I,s:{s:s},s:i,s:i,s:i}", "touser", userid, "msgtype", "text",
-                          "agentid", (json_int_t)agent_id(c), "text", "content", t, "safe", 0,
-                          "enable_duplicate_check", 1, "duplicate_check_interval", DUP_INTERVAL);
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    jobj_str(&o, "touser", userid);
+    jobj_str(&o, "msgtype", "text");
+    jobj_int(&o, "agentid", agent_id(c));
+    obj_one(&o, "text", "content", t);
+    jobj_int(&o, "safe", 0);
+    dup_check(&o);
     free(t);
-    return put(c, "message/send", userid, o, case_no, id);
+    return put(c, "message/send", userid, &o, case_no, id);
 }
 
 static char *joined_replies(const struct fq_answer *an)
@@ -133,22 +151,38 @@ static enum fq_err kf_answer(struct fq_ctx *c, const char *user, const struct fq
     const char *kfid = c->cfg->wecom_open_kfid ? c->cfg->wecom_open_kfid : "";
     char id[33];
     payload_event_id(id);
-    json_t *o;
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    jobj_str(&o, "touser", user);
+    jobj_str(&o, "open_kfid", kfid);
+    jobj_str(&o, "msgid", id);
     if (menu_fits(an, text)) {
-        json_t *list = json_array();
-        for (size_t i = 0; i < an->n_options; i++)
-            json_array_append_new(list, json_pack("{s:s,s:{s:s,s:s}}", "type", "click", "click",
-                                                  "id", an->options[i].key, "content",
-                                                  an->options[i].label));
-        o = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:o}}", "touser", user, "open_kfid", kfid,
-                      "msgid", id, "msgtype", "msgmenu", "msgmenu", "head_content", text,
-                      "list", list);
+        jobj_str(&o, "msgtype", "msgmenu");
+        jobj_key(&o, "msgmenu");
+        struct fq_jobj menu = jobj_begin(&b);
+        jobj_str(&menu, "head_content", text);
+        jobj_key(&menu, "list");
+        struct fq_jarr list = jarr_begin(&b);
+        for (size_t i = 0; i < an->n_options; i++) {
+            jarr_item(&list);
+            struct fq_jobj item = jobj_begin(&b);
+            jobj_str(&item, "type", "click");
+            jobj_key(&item, "click");
+            struct fq_jobj click = jobj_begin(&b);
+            jobj_str(&click, "id", an->options[i].key);
+            jobj_str(&click, "content", an->options[i].label);
+            jobj_end(&click);
+            jobj_end(&item);
+        }
+        jarr_end(&list);
+        jobj_end(&menu);
     } else {
         cut_utf8(text, TEXT_MAX);
-        o = json_pack("{s:s,s:s,s:s,s:s,s:{s:s}}", "touser", user, "open_kfid", kfid, "msgid",
-                      id, "msgtype", "text", "text", "content", text);
+        jobj_str(&o, "msgtype", "text");
+        obj_one(&o, "text", "content", text);
     }
-    enum fq_err err = put(c, "kf/send_msg", user, o, an->case_no, id);
+    enum fq_err err = put(c, "kf/send_msg", user, &o, an->case_no, id);
     return err ? err : store_wecom_kf_sent(c->store, user);
 }
 
@@ -182,15 +216,24 @@ enum fq_err wecom_payload_med_reply(struct fq_ctx *c, const struct fq_msg *m,
     enum fq_err err = app_text(c, m->user, x->text, NULL);
     if (err || !m->response_code || !*m->response_code)
         return err;
-    const char *key = !x->ok ? "wc_card_refused"
-                      : fq_streq(m->command, "escalate") ? "wc_card_escalated"
-                                                         : "wc_card_accepted";
+    /* the button's new label: wc_card_ok_<command> (handlers/lifecycle.h), or refused */
+    char key[64];
+    snprintf(key, sizeof key, "wc_card_ok_%s", m->command ? m->command : "");
     char id[33];
     payload_event_id(id);
-    json_t *o = json_pack("{s:[s],s:I,s:s,s:{s:s}}", "userids", m->user, "agentid",
-                          (json_int_t)agent_id(c), "response_code", m->response_code, "button",
-                          "replace_name", i18n_get(c->lex, FQ_LOC_ZH_CN, key));
-    return put(c, "message/update_template_card", m->user, o, NULL, id);
+    struct fq_buf b;
+    buf_init(&b);
+    struct fq_jobj o = jobj_begin(&b);
+    jobj_key(&o, "userids");
+    struct fq_jarr ids = jarr_begin(&b);
+    jarr_item(&ids);
+    buf_json_string(&b, m->user);
+    jarr_end(&ids);
+    jobj_int(&o, "agentid", agent_id(c));
+    jobj_str(&o, "response_code", m->response_code);
+    obj_one(&o, "button", "replace_name",
+            i18n_get(c->lex, FQ_LOC_ZH_CN, x->ok ? key : "wc_card_refused"));
+    return put(c, "message/update_template_card", m->user, &o, NULL, id);
 }
 
 /* desc_color of the card's source line: 0 grey, 1 black, 2 red, 3 green. */
@@ -215,51 +258,74 @@ enum fq_err wecom_payload_assign(struct fq_ctx *c, const struct fq_action *x,
                                              : i18n_get(c->lex, loc, "wc_unknown");
     char *phone = k->contact ? fq_mask_phone(k->contact) : NULL;
     char *title = i18n_format(c->lex, loc, "wc_card_title", "case", k->case_no, (char *)NULL);
-    char *accept_key = NULL, *escalate_key = NULL;
     struct fq_buf b;
     buf_init(&b);
-    buf_printf(&b, "%s%s", WECOM_KEY_ACCEPT, k->case_no);
-    accept_key = buf_take(&b);
-    buf_printf(&b, "%s%s", WECOM_KEY_ESCALATE, k->case_no);
-    escalate_key = buf_take(&b);
     char id[33];
     payload_event_id(id);
     buf_printf(&b, "fq_%s_%.8s", k->case_no, id);   /* task_id: unique per card */
     char *task = buf_take(&b);
     enum fq_err err = FQ_ENOMEM;
-    if (!title || !accept_key || !escalate_key || !task || (k->contact && !phone))
+    if (!title || !task || (k->contact && !phone))
         goto out;
-    json_t *hz = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s},{s:s,s:s}]",
-                           "keyname", i18n_get(c->lex, loc, "wc_card_category"), "value",
-                           i18n_category(c->lex, loc, k->category),
-                           "keyname", i18n_get(c->lex, loc, "wc_card_severity"), "value",
-                           i18n_severity(c->lex, loc, k->severity),
-                           "keyname", i18n_get(c->lex, loc, "wc_card_place"), "value", place_name,
-                           "keyname", i18n_get(c->lex, loc, "wc_card_phone"), "value",
-                           phone ? phone : i18n_get(c->lex, loc, "wc_unknown"));
-    json_t *card = json_pack(
-        "{s:s,s:{s:s,s:i},s:{s:s,s:s},s:s,s:o,s:s,s:[{s:s,s:i,s:s},{s:s,s:i,s:s}]}",
-        "card_type", "button_interaction",
-        "source", "desc", i18n_severity(c->lex, loc, k->severity), "desc_color",
-        severity_colour(k->severity),
-        "main_title", "title", title, "desc", i18n_category(c->lex, loc, k->category),
-        "sub_title_text", i18n_get(c->lex, loc, "wc_card_hint"),
-        "horizontal_content_list", hz,
-        "task_id", task,
-        "button_list", "text", i18n_get(c->lex, loc, "wc_btn_accept"), "style", 1, "key",
-        accept_key, "text", i18n_get(c->lex, loc, "wc_btn_escalate"), "style", 2, "key",
-        escalate_key);
-    json_t *o = card ? json_pack("{s:s,s:s,s:I,s:o,s:i,s:i}", "touser", uid, "msgtype",
-                                 "template_card", "agentid", (json_int_t)agent_id(c),
-                                 "template_card", card, "enable_duplicate_check", 1,
-                                 "duplicate_check_interval", DUP_INTERVAL)
-                     : NULL;
-    err = put(c, "message/send", uid, o, k->case_no, id);
+    struct fq_jobj o = jobj_begin(&b);
+    jobj_str(&o, "touser", uid);
+    jobj_str(&o, "msgtype", "template_card");
+    jobj_int(&o, "agentid", agent_id(c));
+    jobj_key(&o, "template_card");
+    struct fq_jobj card = jobj_begin(&b);
+    jobj_str(&card, "card_type", "button_interaction");
+    jobj_key(&card, "source");
+    struct fq_jobj src = jobj_begin(&b);
+    jobj_str(&src, "desc", i18n_severity(c->lex, loc, k->severity));
+    jobj_int(&src, "desc_color", severity_colour(k->severity));
+    jobj_end(&src);
+    jobj_key(&card, "main_title");
+    struct fq_jobj mt = jobj_begin(&b);
+    jobj_str(&mt, "title", title);
+    jobj_str(&mt, "desc", i18n_category(c->lex, loc, k->category));
+    jobj_end(&mt);
+    jobj_str(&card, "sub_title_text", i18n_get(c->lex, loc, "wc_card_hint"));
+    const char *const hz[4][2] = {
+        {"wc_card_category", i18n_category(c->lex, loc, k->category)},
+        {"wc_card_severity", i18n_severity(c->lex, loc, k->severity)},
+        {"wc_card_place", place_name},
+        {"wc_card_phone", phone ? phone : i18n_get(c->lex, loc, "wc_unknown")},
+    };
+    jobj_key(&card, "horizontal_content_list");
+    struct fq_jarr list = jarr_begin(&b);
+    for (int i = 0; i < 4; i++) {
+        jarr_item(&list);
+        struct fq_jobj kv = jobj_begin(&b);
+        jobj_str(&kv, "keyname", i18n_get(c->lex, loc, hz[i][0]));
+        jobj_str(&kv, "value", hz[i][1]);
+        jobj_end(&kv);
+    }
+    jarr_end(&list);
+    jobj_str(&card, "task_id", task);
+    jobj_key(&card, "button_list");
+    struct fq_jarr buttons = jarr_begin(&b);
+    /* one button per card command of lifecycle_commands, the first one primary (style 1) */
+    for (int i = 0, n = 0; i < LC__CMD_COUNT; i++) {
+        const char *name = lifecycle_commands[i].name;
+        if (!lifecycle_commands[i].card)
+            continue;
+        char label[64], key[96];
+        snprintf(label, sizeof label, "wc_btn_%s", name);
+        snprintf(key, sizeof key, "%s%c%s", name, WECOM_KEY_SEP, k->case_no);
+        jarr_item(&buttons);
+        struct fq_jobj bt = jobj_begin(&b);
+        jobj_str(&bt, "text", i18n_get(c->lex, loc, label));
+        jobj_int(&bt, "style", n++ ? 2 : 1);
+        jobj_str(&bt, "key", key);
+        jobj_end(&bt);
+    }
+    jarr_end(&buttons);
+    jobj_end(&card);
+    dup_check(&o);
+    err = put(c, "message/send", uid, &o, k->case_no, id);
 out:
     free(phone);
     free(title);
-    free(accept_key);
-    free(escalate_key);
     free(task);
     buf_cleanup(&b);
     return err;

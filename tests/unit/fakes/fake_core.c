@@ -171,3 +171,15 @@ size_t core_queue_depth(struct core *c)
     (void)c;
     return 0;
 }
+
+void core_view_take(struct core *c, struct core_view *out)
+{
+    (void)c;
+    memset(out, 0, sizeof *out);
+}
+
+void core_view_release(struct core_view *v)
+{
+    if (v)
+        memset(v, 0, sizeof *v);
+}

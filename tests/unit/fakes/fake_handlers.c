@@ -157,3 +157,9 @@ void chan_scope(const struct fq_msg *m, struct fq_buf *b)
 {
     buf_printf(b, "chat:%s:%s", m->channel, m->user);
 }
+
+/* The timer kinds table, which the metrics read their labels from (bot/sys/metrics.c); nothing
+ * fires here. */
+const struct timer_kind timers_kinds[FQ_TIMER__COUNT] = {
+    [FQ_TIMER_ACCEPT_REMIND] = {FQ_TIMER_ACCEPT_REMIND, NULL, "other"},
+};
