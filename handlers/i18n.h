@@ -55,6 +55,11 @@ enum fq_kw {
     FQ_KW_DANGER_RED,        /* red too: 家暴 跳下去 政府门口 beats me */
     FQ_KW_DANGER_MODERATE,   /* worth one safety question: 要我好看 崩溃 threatened */
     FQ_KW_DANGER_NOT,        /* phrases that only contain a danger word: 集体土地 砍树 */
+    /* the resident's intents in whole short messages (handlers/intent.h) */
+    FQ_KW_CONFIRM,           /* agreement: 对的 没错 提交吧 冇錯 係 yep submit it */
+    FQ_KW_REFUSE,            /* refusal: 不对 算了 不用了 nope not right */
+    FQ_KW_STATUS_ASK,        /* status questions: 有进展吗 有人管吗 any update */
+    FQ_KW_PARTICLE,          /* trailing particles ignored by intents: 吗 呢 吧 啊 la */
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */
