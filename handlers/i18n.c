@@ -30,6 +30,8 @@ const char *const fq_kw_names[FQ__KW_COUNT] = {
     [FQ_KW_DANGER_RED] = "danger_red", [FQ_KW_DANGER_MODERATE] = "danger_moderate",
     [FQ_KW_DANGER_NOT] = "danger_not",
     [FQ_KW_SUPPLEMENT] = "supplement", [FQ_KW_SUPPLEMENT_NEW] = "supplement_new",
+    [FQ_KW_CONFIRM] = "confirm",       [FQ_KW_REFUSE] = "refuse",
+    [FQ_KW_STATUS_ASK] = "status_ask", [FQ_KW_PARTICLE] = "particle",
 };
 
 static const char *const locale_names[FQ_N_LOCALES] = {"zh-CN", "zh-TW", "en"};

@@ -58,6 +58,11 @@ enum fq_kw {
     /* a later message of a resident with an open case (handlers/supplement.c) */
     FQ_KW_SUPPLEMENT,        /* about the open case: 补充 还有 他又 also */
     FQ_KW_SUPPLEMENT_NEW,    /* a new matter: 另外一件事 another problem */
+    /* the resident's intents in whole short messages (handlers/intent.h) */
+    FQ_KW_CONFIRM,           /* agreement: 对的 没错 提交吧 冇錯 係 yep submit it */
+    FQ_KW_REFUSE,            /* refusal: 不对 算了 不用了 nope not right */
+    FQ_KW_STATUS_ASK,        /* status questions: 有进展吗 有人管吗 any update */
+    FQ_KW_PARTICLE,          /* trailing particles ignored by intents: 吗 呢 吧 啊 la */
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */

@@ -32,6 +32,7 @@
 #include "handlers/danger.h"
 #include "handlers/i18n.h"
 #include "handlers/intake.h"
+#include "handlers/intent.h"
 #include "handlers/supplement.h"
 #include "handlers/survey.h"
 #include "handlers/timers.h"
@@ -454,11 +455,44 @@ static enum fq_err do_status(struct turn *t)
     return err;
 }
 
+/* A status question in natural words (handlers/intent.h); at the start of a report only when
+ * the text names no category or place, so "漏水有人管吗" still opens a report. */
+static bool status_question(struct turn *t, enum fq_convo_state s)
+{
+    if (!intent_status(t->c->lex, t->norm))
+        return false;
+    /* the catch-all category says nothing of a new matter: the model reads "how is my case
+     * going" as "other" */
+    bool cat = t->cls.category >= 0 && t->cls.category != fq_category_index("other");
+    if (s == FQ_CONVO_ASK_DESCRIPTION)
+        return !t->cls.substantive || !cat;
+    return !cat && t->cls.org < 0 && !t->cls.danger;
+}
+
+/* The answer to a yes/no question: 1 yes, 2 no, -1 neither; by number, by the option's label
+ * (yes_label, no_label) or in natural words (handlers/intent.h). */
+static int yes_no(struct turn *t, const char *yes_label, const char *no_label)
+{
+    const char *labels[2] = {i18n_get(t->c->lex, t->loc, yes_label),
+                             i18n_get(t->c->lex, t->loc, no_label)};
+    int k = intent_label(t->c->lex, t->norm, labels, 2);
+    if (k >= 0)
+        return k + 1;
+    switch (intent_yes_no(t->c->lex, t->norm)) {
+    case INTENT_YES:
+        return 1;
+    case INTENT_NO:
+        return 2;
+    default:
+        return -1;
+    }
+}
+
 /* Handles status, cancel, help and language words; *handled false when the text is none. */
 static enum fq_err commands(struct turn *t, enum fq_convo_state *s, bool *handled)
 {
     *handled = true;
-    if (is_kw(t, FQ_KW_STATUS)) {
+    if (is_kw(t, FQ_KW_STATUS) || status_question(t, *s)) {
         enum fq_err err = do_status(t);
         if (err)
             return err;
@@ -669,9 +703,36 @@ static enum fq_err submit(struct turn *t, enum fq_convo_state *s)
     return err;
 }
 
+/* The summary's answer: a number, an option's label, or agreement (submit) / refusal (ask
+ * what is wrong, the summary stays open). */
+static int confirm_choice(struct turn *t)
+{
+    int n = classify_choice(t->norm);
+    if (n >= 0)
+        return n;
+    const char *labels[3] = {i18n_get(t->c->lex, t->loc, "confirm_opt_submit"),
+                             i18n_get(t->c->lex, t->loc, "confirm_opt_restart"),
+                             i18n_get(t->c->lex, t->loc, "confirm_opt_cancel")};
+    int k = intent_label(t->c->lex, t->norm, labels, 3);
+    if (k >= 0)
+        return k == 2 ? 0 : k + 1;
+    switch (intent_yes_no(t->c->lex, t->norm)) {
+    case INTENT_YES:
+        return 1;
+    case INTENT_NO:
+        return 'n';
+    default:
+        return -1;
+    }
+}
+
 static enum fq_err on_confirm(struct turn *t, enum fq_convo_state *s)
 {
-    switch (classify_choice(t->norm)) {
+    switch (confirm_choice(t)) {
+    case 'n':
+        reply(t, "confirm_refused");
+        *s = FQ_CONVO_CONFIRM;
+        return FQ_OK;
     case 1:
         return submit(t, s);
     case 2:
@@ -698,6 +759,8 @@ static enum fq_err on_confirm(struct turn *t, enum fq_convo_state *s)
 static enum fq_convo_state on_safety(struct turn *t)
 {
     int n = classify_choice(t->norm);
+    if (n < 0)
+        n = yes_no(t, "safety_opt_yes", "safety_opt_no");
     t->safety = false;
     if (n == 1 || is_kw(t, FQ_KW_YES) || t->cls.danger) {
         if (!t->cv.danger) {
