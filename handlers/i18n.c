@@ -324,14 +324,23 @@ enum fq_err wordlist_compile(struct fq_wordlist *wl)
         return FQ_OK;
     if (!(wl->probe = malloc(wl->n * sizeof *wl->probe)))
         return FQ_ENOMEM;
-    for (size_t i = 0; i < wl->n; i++)
+    wl->maxlen = 0;
+    for (size_t i = 0; i < wl->n; i++) {
         wl->probe[i] = i18n_probe(wl->words[i]);
+        size_t len = strlen(wl->words[i]);
+        if (len > wl->maxlen)
+            wl->maxlen = len;
+    }
     return FQ_OK;
 }
 
 bool wordlist_has(const struct fq_wordlist *wl, const char *w)
 {
     if (!wl || !w)
+        return false;
+    /* a whole-message match: a text longer than every word is none of them (most messages,
+     * which would otherwise be compared with every word of every list they are tried on) */
+    if (wl->maxlen && strnlen(w, wl->maxlen + 1) > wl->maxlen)
         return false;
     for (size_t i = 0; i < wl->n; i++)
         if (strcasecmp(wl->words[i], w) == 0)

@@ -29,6 +29,7 @@ struct fq_wordlist {
     char **words;
     size_t n;
     uint16_t *probe;   /* i18n_probe of each word (wordlist_compile), or NULL: made when needed */
+    size_t maxlen;     /* the longest word's bytes (wordlist_compile), 0: not known */
 };
 
 /* Names of the keyword lists besides "category" (each catalog must have all of them). */
