@@ -456,7 +456,7 @@ static enum fq_err do_status(struct turn *t)
 }
 
 /* A status question in natural words (handlers/intent.h); at the start of a report only when
- * the text names no category or place, so "漏水有人管吗" still opens a report. */
+ * the text names no category or place, so "a leak, is anyone on it?" still opens a report. */
 static bool status_question(struct turn *t, enum fq_convo_state s)
 {
     if (!intent_status(t->c->lex, t->norm))

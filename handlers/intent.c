@@ -75,7 +75,7 @@ enum fq_intent intent_yes_no(const struct fq_lexicon *lx, const char *norm)
     char buf[INTENT_MAX_BYTES + 1];
     if (!core(lx, norm, buf))
         return INTENT_NONE;
-    /* refusal first: "不是" is refusal although "是" is agreement */
+    /* refusal first: a refusal may contain an agreement word (not-yes holds yes) */
     if (has(lx, FQ_KW_REFUSE, buf, norm) || has(lx, FQ_KW_NO, buf, norm))
         return INTENT_NO;
     if (has(lx, FQ_KW_CONFIRM, buf, norm) || has(lx, FQ_KW_YES, buf, norm))

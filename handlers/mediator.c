@@ -291,7 +291,7 @@ static enum fq_err read_args(const struct fq_lexicon *lx, struct parsed *p, cons
 }
 
 /* A token meant as a case reference: ASCII letters, digits, '#', '-' or '_' with at least
- * one digit ("FQ2026" is a bad case number; "3月5日约谈" is the start of a note). */
+ * one digit (FQ2026 is a bad case number; a date written in Chinese starts a note). */
 static bool case_like(const char *s, size_t n)
 {
     bool digit = false;
