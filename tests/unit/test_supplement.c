@@ -1,17 +1,14 @@
 /* test_supplement.c: a resident's later message about an open case (docs/contract.md 6.8):
  * supplement_decide on its own (classifications made by hand, the catalogs of locales/ for the
- * words), then through intake_on_message with the real parts as test_intake.c does (a SQLite
- * store in a temporary directory, a roster built by hand, the real case_open and routing), each
- * message in its own transaction. */
+ * words), then through intake_on_message with the real parts (the shared world of
+ * tests/unit/helpers/world.h: a SQLite store in a temporary directory, a roster built by hand,
+ * the real case_open and routing), each message in its own transaction. */
 #include <criterion/criterion.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "bot/sys/locale.h"
-#include "bot/sys/config.h"
 #include "common/config_model.h"
 #include "common/fq.h"
 #include "common/roster_model.h"
@@ -23,46 +20,25 @@
 #include "store/convo.h"
 #include "store/roster_table.h"
 #include "store/store.h"
+#include "tests/unit/helpers/world.h"
 
-static struct fq_lexicon *lx;
-static struct fq_roster *ro;
-static struct fq_config *cfg;
-static struct store *st;
-static struct fq_ctx ctx;
-static char dir[64];
+/* the handler tests' shared world (tests/unit/helpers/world.h), with a second grid and village,
+ * aliases and coordinates, three mediators, and the roster stored as an import would */
+static struct world wd;
+#define lx (wd.lex)
+#define ro (wd.ro)
+#define cfg (wd.cfg)
+#define st (wd.st)
+#define ctx (wd.ctx)
 static int msg_seq;
 
-static const char *locales_dir(void)
+static void place(const char *id, const char *alias, double lat, double lon)
 {
-    static const char *const cands[] = {"locales", "../locales", "../../locales"};
-    for (size_t i = 0; i < 3; i++) {
-        char p[256];
-        snprintf(p, sizeof p, "%s/zh-CN.json", cands[i]);
-        if (access(p, R_OK) == 0)
-            return cands[i];
-    }
-    return "locales";
-}
-
-static char **strv(const char *a)
-{
-    char **v = calloc(1, sizeof *v);
-    v[0] = strdup(a);
-    return v;
-}
-
-static void add_org(const char *id, const char *name, enum fq_level level, const char *parent,
-                    const char *alias, double lat, double lon)
-{
-    ro->org = realloc(ro->org, (ro->n_org + 1) * sizeof *ro->org);
-    struct fq_org *o = &ro->org[ro->n_org++];
-    memset(o, 0, sizeof *o);
-    o->id = strdup(id);
-    o->name = strdup(name);
-    o->parent_id = parent ? strdup(parent) : NULL;
-    o->level = level;
+    struct fq_org *o = &ro->org[roster_org_index(ro, id)];
     if (alias) {
-        o->aliases = strv(alias);
+        o->aliases = calloc(1, sizeof *o->aliases);
+        cr_assert_not_null(o->aliases);
+        o->aliases[0] = strdup(alias);
         o->n_aliases = 1;
     }
     o->has_coord = lat != 0;
@@ -70,66 +46,25 @@ static void add_org(const char *id, const char *name, enum fq_level level, const
     o->longitude = lon;
 }
 
-static void add_med(const char *id, const char *name, const char *role, const char *org)
-{
-    ro->med = realloc(ro->med, (ro->n_med + 1) * sizeof *ro->med);
-    struct fq_mediator *m = &ro->med[ro->n_med++];
-    memset(m, 0, sizeof *m);
-    m->id = strdup(id);
-    m->name = strdup(name);
-    m->role = strdup(role);
-    m->org_id = strdup(org);
-    m->categories = strv("*");
-    m->n_categories = 1;
-    m->active = true;
-}
-
 static void setup(void)
 {
-    char *cause = NULL;
-    cr_assert_eq(locale_load(locales_dir(), &lx, &cause), FQ_OK, "%s", cause ? cause : "");
-    ro = roster_new();
-    add_org("county-zj", "诸暨市", FQ_LEVEL_COUNTY, NULL, NULL, 0, 0);
-    add_org("town-fq", "枫桥镇", FQ_LEVEL_TOWN, "county-zj", NULL, 0, 0);
-    add_org("vil-fy", "枫源村", FQ_LEVEL_VILLAGE, "town-fq", "枫源", 0, 0);
-    add_org("grid-fy-01", "枫源村第一网格", FQ_LEVEL_GRID, "vil-fy", "一网格", 29.73, 120.45);
-    add_org("grid-fy-02", "枫源村第二网格", FQ_LEVEL_GRID, "vil-fy", "二网格", 29.80, 120.55);
-    add_org("vil-cj", "陈家村", FQ_LEVEL_VILLAGE, "town-fq", NULL, 0, 0);
-    add_med("m-wang", "王建国", "grid_worker", "grid-fy-01");
-    add_med("m-chen", "陈秀英", "village_mediator", "vil-fy");
-    add_med("m-li", "李司法", "town_mediator", "town-fq");
-    char *prob = NULL;
-    cr_assert_eq(roster_validate(ro, &prob), FQ_OK, "%s", prob ? prob : "");
-
-    strcpy(dir, "/tmp/fq-suppl-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    char path[128];
-    snprintf(path, sizeof path, "%s/fq.db", dir);
-    cr_assert_eq(store_open(path, &st, &cause), FQ_OK, "store_open: %s", cause ? cause : "");
+    world_open(&wd, "suppl");
+    world_add_org(&wd, "grid-fy-02", "枫源村第二网格", FQ_LEVEL_GRID, "vil-fy");
+    world_add_org(&wd, "vil-cj", "陈家村", FQ_LEVEL_VILLAGE, "town-fq");
+    place("vil-fy", "枫源", 0, 0);
+    place("grid-fy-01", "一网格", 29.73, 120.45);
+    place("grid-fy-02", "二网格", 29.80, 120.55);
+    world_add_med(&wd, "m-wang", "王建国", "grid_worker", "grid-fy-01", "*", true, false);
+    world_add_med(&wd, "m-chen", "陈秀英", "village_mediator", "vil-fy", "*", true, false);
+    world_add_med(&wd, "m-li", "李司法", "town_mediator", "town-fq", "*", true, false);
+    world_ready(&wd);
     cr_assert_eq(store_begin(st), FQ_OK);
     cr_assert_eq(store_roster_replace(st, ro), FQ_OK, "%s", store_errmsg(st));
     cr_assert_eq(store_commit(st), FQ_OK);
-
-    cfg = config_new_defaults();
-    cr_assert_not_null(cfg);
-    ctx = (struct fq_ctx){.store = st, .cfg = cfg, .lex = lx, .roster = ro,
-                          .now = 1795000000};      /* 2026-11-18 */
+    ctx.now = 1795000000;      /* 2026-11-18 */
 }
 
-static void teardown(void)
-{
-    store_close(st);
-    char p[128];
-    const char *files[] = {"fq.db", "fq.db-wal", "fq.db-shm", "fq.db-journal"};
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        unlink(p);
-    }
-    rmdir(dir);
-    config_free(cfg);
-    roster_free(ro);
-    lexicon_free(lx);
-}
+static void teardown(void) { world_close(&wd); }
 
 TestSuite(supplement, .init = setup, .fini = teardown);
 
