@@ -1042,6 +1042,11 @@ out:
     free(norm);
 }
 
+bool classify_category_specific(int category)
+{
+    return category >= 0 && category != fq_category_index("other");
+}
+
 void classify_cleanup(struct fq_classified *c)
 {
     if (!c)

@@ -61,6 +61,11 @@ void classify_text_model(const struct fq_lexicon *lx, const struct fq_roster *r,
                          const struct danger_screen *ds, const struct classify_model *cm,
                          const char *text, struct fq_classified *out);
 void classify_cleanup(struct fq_classified *c);
+/* Whether a category (fq_categories index) names a matter: not -1 and not "other", the
+ * catch-all, which the model also gives a vague text ("how is my case going"). What tells one
+ * matter from another (handlers/supplement.c) or a question from a report (handlers/intake.c)
+ * asks this. */
+bool classify_category_specific(int category);
 
 /* The category model (a category model file's bytes, handlers/catmodel.h, classes named as
  * fq_categories) with its own OpenCC t2s normaliser (about 50 ms). NULL on failure with the

@@ -461,9 +461,7 @@ static bool status_question(struct turn *t, enum fq_convo_state s)
 {
     if (!intent_status(t->c->lex, t->norm))
         return false;
-    /* the catch-all category says nothing of a new matter: the model reads "how is my case
-     * going" as "other" */
-    bool cat = t->cls.category >= 0 && t->cls.category != fq_category_index("other");
+    bool cat = classify_category_specific(t->cls.category);
     if (s == FQ_CONVO_ASK_DESCRIPTION)
         return !t->cls.substantive || !cat;
     return !cat && t->cls.org < 0 && !t->cls.danger;

@@ -63,7 +63,6 @@ enum sp_verdict supplement_decide(const struct fq_lexicon *lx, const struct fq_r
     if (wordlist_find_in(&lx->kw[FQ_KW_SUPPLEMENT_NEW], text))
         return SP_NEW_REPORT;
     bool word = wordlist_find_in(&lx->kw[FQ_KW_SUPPLEMENT], text) != NULL;
-    const int cat_other = fq_category_index("other");
     size_t other = 0;
     int best = -1, best_score = -1, ties = 0;
     for (size_t i = 0; i < n; i++) {
@@ -71,10 +70,10 @@ enum sp_verdict supplement_decide(const struct fq_lexicon *lx, const struct fq_r
         bool place_known = k->org >= 0 && o->place >= 0;
         bool place_same = place_known && same_place(r, k->org, o->place);
         bool place_differ = place_known && !place_same;
-        /* "other" is the catch-all: a text the model reads as "other" says nothing about
-         * which matter it is (a vague "please deal with it soon" after the receipt) */
-        bool cat_known = k->category >= 0 && k->category != cat_other && o->category >= 0 &&
-                         o->category != cat_other;
+        /* the catch-all says nothing about which matter it is (a vague "please deal with it
+         * soon" after the receipt) */
+        bool cat_known = classify_category_specific(k->category) &&
+                         classify_category_specific(o->category);
         bool cat_same = cat_known && k->category == o->category;
         bool cat_differ = cat_known && !cat_same;
         /* another place, or another category not at this case's place: another matter */
