@@ -53,7 +53,7 @@ def test_config_spellings_on_every_subcommand():
     case, _ = lib.submit(d, "u-spell", "邻居在楼道堆放杂物，多次沟通无果")
     cwd = TempDir("fqit-cli-cwd-").path     # no fengqiao.conf: without -c, defaults only
     conf = d.conf
-    month = time.strftime("%Y-%m", time.gmtime())
+    month = lib.local_now().strftime("%Y-%m")
     for i, sp in enumerate(SPELLINGS):
         tag = " ".join(sp("CONF"))
         r = run(["check-config", *sp(conf)], cwd)

@@ -223,7 +223,7 @@ def test_exports_neutralise_formulas():
     for text in (f"接单 {cd}", f"调结 {cd} =HYPERLINK(\"http://evil.example/\") 达成协议"):
         r = d.chat("m-wang", text)
         check(r.status == 200, f"{text}: {r}")
-    today = time.strftime("%Y-%m-%d")
+    today = local_now().strftime("%Y-%m-%d")
     out = os.path.join(d.dir, "l.csv")
     c = d.cli("report", "ledger", "--from", today, "--to", today, "-o", out)
     check(c.returncode == 0, f"ledger csv: {c.stderr}")
@@ -241,7 +241,7 @@ def test_exports_neutralise_formulas():
     check(by_case[cd]["调解结果/协议"].startswith("'=HYPERLINK"),
           f"agreement: {by_case[cd]['调解结果/协议']!r}")
 
-    month = time.strftime("%Y-%m")
+    month = local_now().strftime("%Y-%m")
     c = d.cli("report", "monthly", "--month", month, "--format", "csv")
     check(c.returncode == 0, f"monthly csv: {c.stderr}")
     mrows = list(csv.reader(io.StringIO(c.stdout.lstrip("\ufeff"), newline="")))
@@ -285,7 +285,7 @@ def test_workbooks_print_and_file_as_they_are():
     for text in (f"接单 {c1}", f"调结 {c1} 双方达成协议，三日内清理楼道"):
         r = d.chat("m-wang", text)
         check(r.status == 200, f"{text}: {r}")
-    today = time.strftime("%Y-%m-%d")
+    today = local_now().strftime("%Y-%m-%d")
     lx = os.path.join(d.dir, "l.xlsx")
     open(lx, "w").close()
     os.chmod(lx, 0o644)   # an existing file is narrowed too
@@ -319,7 +319,7 @@ def test_workbooks_print_and_file_as_they_are():
     check("<cols>" in xml and 'wrapText="1"' in
           zipfile.ZipFile(lx).read("xl/styles.xml").decode(), "ledger widths, wrapped text")
 
-    month = time.strftime("%Y-%m")
+    month = local_now().strftime("%Y-%m")
     xl = os.path.join(d.dir, "m.xlsx")
     c = d.cli("report", "monthly", "--month", month, "--format", "xlsx", "-o", xl)
     check(c.returncode == 0, f"monthly xlsx: {c.stderr}")
