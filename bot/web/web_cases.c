@@ -448,7 +448,8 @@ static void table_html(const struct web_call *c, struct fq_buf *b, const struct 
 {
     static const char *const cols[] = {"no", "status", "severity", "category", "description",
                                        "place", "mediator", "contact", "created", "due"};
-    buf_printf(b, "<div class=\"scroll\" id=\"%s\"><table class=\"cases\"><thead><tr>", id);
+    (void)id;
+    buf_puts(b, "<div class=\"scroll\"><table class=\"cases\"><thead><tr>");
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
         char key[32];
         snprintf(key, sizeof key, "web_col_%s", cols[i]);
@@ -640,13 +641,13 @@ enum web_step web_board(struct web_call *c, struct web_res *res)
     buf_puts(b, "</a></div>");
     filters_html(c, b, &f);
     if (with_mine) {
-        buf_puts(b, "<section class=\"card\"><h2>");
+        buf_puts(b, "<section class=\"card\" id=\"mine\"><h2>");
         web_html(b, text_of(c, "web_board_mine"));
         buf_printf(b, " <span class=\"count\">%zu%s</span></h2>", mine.n, mine.more ? "+" : "");
         table_html(c, b, &mine, "mine");
         buf_puts(b, "</section>");
     }
-    buf_puts(b, "<section class=\"card\"><h2>");
+    buf_puts(b, "<section class=\"card\" id=\"board\"><h2>");
     web_html(b, text_of(c, f.after ? "web_board_more_title" : "web_board_all"));
     buf_puts(b, "</h2>");
     table_html(c, b, &all, "board");
