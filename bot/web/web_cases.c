@@ -879,7 +879,7 @@ static void actions_html(const struct web_call *c, struct fq_buf *b, const struc
         web_html(b, text_of(c, "web_case_answer"));
         buf_puts(b, "</span><select name=\"answer\">");
         for (int i = 1; i <= 4; i++) {
-            char key[40], v[4];
+            char key[48], v[12];
             snprintf(key, sizeof key, "web_survey_ans_satisfaction_%d", i);
             snprintf(v, sizeof v, "%d", i);
             option(b, v, text_of(c, key), NULL);
