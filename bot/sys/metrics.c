@@ -31,6 +31,7 @@ static const char *const ep_names[EP__COUNT] = {
     [EP_ADMIN_CASE] = "admin_case",
     [EP_ADMIN_REPORT] = "admin_report",
     [EP_ADMIN_ROSTER] = "admin_roster",
+    [EP_WEB] = "web",
     [EP_OTHER] = "other",
 };
 
