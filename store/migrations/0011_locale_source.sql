@@ -1,0 +1,5 @@
+-- 0011_locale_source: where the conversation's language came from (docs/contract.md 6.3):
+-- 0 the message's locale field or an earlier language, 1 read from the text of the message that
+-- started the conversation, 2 chosen by the resident with a language word. A chosen language
+-- wins over the other two; a read one is kept for the conversation.
+ALTER TABLE conversations ADD COLUMN locale_source INTEGER NOT NULL DEFAULT 0;
