@@ -1067,7 +1067,8 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
         }
         if (k >= 0 && !cv->category)
             set_str(t, &cv->category, fq_categories[k]);
-        absorb(t, true);
+        /* a choice (the third one, 劳动争议) is no description; other facts still count */
+        absorb(t, k < 0);
         answered = cv->category != NULL;
         break;
     }
@@ -1075,9 +1076,11 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
         int idx[MAX_PLACE_OPTIONS];
         size_t n = place_options(r, idx);
         int k = classify_choice(t->norm);
+        bool chosen = false;
         if (k < 0 && n > 0) {
             int pos = intent_ordinal(t->c->lex, t->norm, n);   /* 第二个 of the menu */
             k = pos >= 0 ? pos + 1 : -1;
+            chosen = pos >= 0;
         }
         if (!t->m->has_location && k >= 1 && (size_t)k <= n) {
             set_str(t, &cv->org_id, r->org[idx[k - 1]].id);
@@ -1089,7 +1092,7 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
         } else if (!t->m->has_location && r->n_org == 0 && *t->norm && k < 0) {
             set_str(t, &cv->place_text, t->raw);   /* no roster: take the words as written */
         }
-        absorb(t, true);
+        absorb(t, !chosen);
         answered = has_place(cv);
         break;
     }

@@ -739,6 +739,26 @@ Test(intake, ordinals_parts_and_corrections_to_submission)
     actions_cleanup(&a);
 }
 
+/* A category or place chosen by a part of its label or an ordinal is not also the description. */
+Test(intake, a_choice_is_no_description)
+{
+    struct fq_actions a;
+    to_ask_category(&a);
+    actions_cleanup(&a);
+    say("劳动争议", &a);
+    expect_state(&a, "ask_location");
+    expect_field("u-1", 0, "wage");
+    expect_field("u-1", 2, NULL);
+    actions_cleanup(&a);
+    say("火星", &a);
+    actions_cleanup(&a);
+    say("the second one", &a);
+    expect_state(&a, "ask_description");
+    expect_field("u-1", 1, "grid-fy-01");
+    expect_field("u-1", 2, NULL);
+    actions_cleanup(&a);
+}
+
 Test(intake, last_ones_and_the_safety_question)
 {
     struct fq_actions a;
