@@ -85,6 +85,7 @@ static void draft_reset(struct fq_convo *cv)
     cv->category = cv->org_id = cv->place_text = cv->description = cv->contact = NULL;
     cv->category_offer = NULL;
     cv->people = 0;
+    cv->place_menu = false;
     cv->danger = false;
     cv->has_location = false;
     cv->latitude = cv->longitude = 0;
@@ -351,6 +352,7 @@ static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry
                                            "example", place_example(t), (char *)NULL));
         int idx[MAX_PLACE_OPTIONS];
         size_t n = retry ? place_options(t->c->roster, idx) : 0;
+        t->cv.place_menu = n > 0;
         for (size_t i = 0; i < n; i++) {
             const char *name = t->c->roster->org[idx[i]].name;
             snprintf(key, sizeof key, "%d", (int)(i + 1) % 1000);
@@ -1078,8 +1080,10 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
         int k = classify_choice(t->norm);
         bool chosen = false;
         if (k < 0 && n > 0) {
-            int pos = intent_ordinal(t->c->lex, t->norm, n);   /* 第二个 of the menu */
-            k = pos >= 0 ? pos + 1 : -1;
+            /* 第二个 of the menu shown; without the menu an ordinal chooses nothing, and is no
+             * description either */
+            int pos = intent_ordinal(t->c->lex, t->norm, n);
+            k = pos >= 0 && cv->place_menu ? pos + 1 : -1;
             chosen = pos >= 0;
         }
         if (!t->m->has_location && k >= 1 && (size_t)k <= n) {

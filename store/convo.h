@@ -44,6 +44,7 @@ struct fq_convo {
     char *last_case_no;              /* the case this conversation last created, or NULL */
     char *category_offer;            /* the category ids the open category question lists,
                                       * comma-separated ("land,debt,other"); NULL: the full menu */
+    bool place_menu;                 /* the place question showed its menu (ordinals refer to it) */
     int64_t started_at, updated_at;
 };
 void convo_cleanup(struct fq_convo *c);
