@@ -968,10 +968,15 @@ static bool correct(struct turn *t, enum fq_convo_state *s)
         cv->latitude = cv->longitude = 0;
         q = FQ_CONVO_ASK_LOCATION;
         break;
-    case FQ_FIELD_DESCRIPTION:
+    case FQ_FIELD_DESCRIPTION: {
+        /* the account as written (the normalised text folds its full-width punctuation) */
+        const char *rv = "";
+        if (intent_correction(t->c->lex, t->raw, &rv) == FQ_FIELD_DESCRIPTION)
+            value = rv;
         set_str(t, &cv->description, NULL);
         q = FQ_CONVO_ASK_DESCRIPTION;
         break;
+    }
     case FQ_FIELD_CONTACT:
         set_str(t, &cv->contact, NULL);
         q = FQ_CONVO_ASK_CONTACT;

@@ -719,6 +719,13 @@ Test(intake, ordinals_parts_and_corrections_to_submission)
     say("13700001111", &a);
     expect_state(&a, "confirm");
     actions_cleanup(&a);
+    say("描述改成：楼上漏水一个多月了，物业一直不来修。", &a);   /* kept as written */
+    expect_state(&a, "confirm");
+    expect_field("u-1", 2, "楼上漏水一个多月了，物业一直不来修。");
+    actions_cleanup(&a);
+    say("情况改成：楼上漏水一个多月了，物业一直不来修", &a);
+    expect_state(&a, "confirm");
+    actions_cleanup(&a);
     say("地点不对", &a);               /* a field without a value: its question */
     expect_state(&a, "ask_location");
     cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "ask_location"));
