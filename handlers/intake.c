@@ -937,7 +937,7 @@ static int confirm_choice(struct turn *t)
 static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s);
 static void reread_model(struct turn *t, char *text);
 
-/* A correction at the summary (docs/contract.md 6.2.1): the field it names is cleared and its
+/* A correction at the summary (docs/contract.md 6.2.3): the field it names is cleared and its
  * new value read as the answer to that field's question would be (so validated the same way:
  * a wrong phone number asks for the phone again), then the summary shown again; a field named
  * without a value asks its question. A message that names no field but is only a phone number

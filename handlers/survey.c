@@ -46,6 +46,7 @@
 #include "handlers/classify.h"
 #include "handlers/i18n.h"
 #include "handlers/intent.h"
+#include "handlers/lang.h"
 #include "handlers/survey.h"
 #include "store/case_table.h"
 #include "store/convo.h"
@@ -728,8 +729,13 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         goto out;
     }
     int answer = parse_answer(c, &v, norm);
+    /* emoji or a sticker only: no answer, and no new report either; the question again */
+    bool wordless = m->text && *m->text && !lang_has_words(m->text);
+    if (wordless)
+        answer_reply(out, i18n_get(c->lex, loc, "wordless_reask"));
     if (answer < 0) {
-        if (answer == INTENT_AMBIGUOUS || v.status == FQ_SURVEY_SENT) {   /* the question was queued: ask it now */
+        /* the question was queued, the answer was unclear or had no words: ask it now */
+        if (answer == INTENT_AMBIGUOUS || wordless || v.status == FQ_SURVEY_SENT) {
             put_question(c, &k, &v, loc, v.reminded > 0, out);
             survey_enter(&v, SV_ASK);
             err = store_survey_update(c->store, &v);

@@ -619,3 +619,25 @@ Test(survey, answers_by_ordinal_and_part_of_a_label)
     actions_cleanup(&a);
     case_cleanup(&k);
 }
+
+/* An emoji is no answer and no new report: the question is asked again, gently. */
+Test(survey, an_emoji_gets_the_question_again)
+{
+    struct fq_case k;
+    resolved_case("web", &k);
+    struct fq_actions a;
+    fire("survey", k.id, ctx.now + 10, &a);
+    actions_cleanup(&a);
+    resident_says(&k, "你好", &a);
+    actions_cleanup(&a);
+    resident_says(&k, "👍👍", &a);
+    cr_assert_str_eq(a.answer.state, "survey");
+    cr_assert(replies_contain(&a, i18n_get(lex, FQ_LOC_ZH_CN, "wordless_reask")));
+    cr_assert_eq(a.answer.n_options, 4, "the question again");
+    cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "survey_answered", NULL), 0);
+    actions_cleanup(&a);
+    resident_says(&k, "满意", &a);
+    cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "survey_answered", NULL), 1);
+    actions_cleanup(&a);
+    case_cleanup(&k);
+}
