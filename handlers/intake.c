@@ -184,7 +184,7 @@ static char *menu_line(struct turn *t, int n, const char *label)
  * language (by position), so an option can be named in any of them. */
 struct choice_menu {
     size_t n;
-    char keys[CHOICE_MAX][8];
+    char keys[CHOICE_MAX][12];
     const char *labels[FQ_N_LOCALES][CHOICE_MAX];
     char *owned[FQ_N_LOCALES][CHOICE_MAX];          /* labels made for this menu, freed */
 };
@@ -505,7 +505,7 @@ static int category_answer(struct turn *t)
     memset(&cm, 0, sizeof cm);
     int total = nk > 0 ? nk + 1 : FQ_N_CATEGORIES;
     for (int i = 0; i < total; i++) {
-        char key[8];
+        char key[12];
         snprintf(key, sizeof key, "%d", i + 1);
         menu_add(&cm, key);
         for (int l = 0; l < FQ_N_LOCALES; l++)
@@ -809,7 +809,7 @@ static void supplement_menu(struct turn *t, const struct sp_open *open, size_t n
     const struct fq_lexicon *lx = t->c->lex;
     memset(cm, 0, sizeof *cm);
     for (size_t i = 0; i <= n && i < CHOICE_MAX; i++) {
-        char key[8];
+        char key[12];
         snprintf(key, sizeof key, "%d", (int)i + 1);
         menu_add(cm, key);
         for (int l = 0; l < FQ_N_LOCALES; l++) {
