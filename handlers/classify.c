@@ -433,6 +433,11 @@ void classify_model_close(struct classify_model *cm)
     free(cm);
 }
 
+const struct catnorm *classify_model_normaliser(const struct classify_model *cm)
+{
+    return cm ? cm->norm : NULL;
+}
+
 /* The base letter of a Latin letter with a diacritic (lower case), as pinyin is written with
  * tone marks (Fēngyuán); 0 for any other code point. */
 static int32_t latin_base(int32_t c)

@@ -73,6 +73,9 @@ bool classify_category_specific(int category);
 struct classify_model *classify_model_open(const char *model, size_t len, char *err,
                                            size_t errsize);
 void classify_model_close(struct classify_model *cm);   /* NULL-safe */
+/* cm's OpenCC normaliser (handlers/catmodel.h), for others that read a text's script
+ * (handlers/lang.c); NULL when cm is. */
+const struct catnorm *classify_model_normaliser(const struct classify_model *cm);
 /* classify_roster_probes, and the place keys of every name and alias (org[i].keys): OpenCC
  * Traditional -> Simplified through cm's normaliser (cm NULL: none), full-width ASCII folded,
  * ASCII lower-cased, Latin letters with tone marks or other diacritics as their base letter

@@ -32,6 +32,11 @@ const char *const fq_kw_names[FQ__KW_COUNT] = {
     [FQ_KW_SUPPLEMENT] = "supplement", [FQ_KW_SUPPLEMENT_NEW] = "supplement_new",
     [FQ_KW_CONFIRM] = "confirm",       [FQ_KW_REFUSE] = "refuse",
     [FQ_KW_STATUS_ASK] = "status_ask", [FQ_KW_PARTICLE] = "particle",
+    [FQ_KW_ORDINAL] = "ordinal",       [FQ_KW_ORDINAL_WORD] = "ordinal_word",
+    [FQ_KW_ORDINAL_LAST] = "ordinal_last",
+    [FQ_KW_FIELD_CATEGORY] = "field_category", [FQ_KW_FIELD_PLACE] = "field_place",
+    [FQ_KW_FIELD_DESCRIPTION] = "field_description", [FQ_KW_FIELD_CONTACT] = "field_contact",
+    [FQ_KW_CORRECTION] = "correction", [FQ_KW_CORRECTION_LEAD] = "correction_lead",
 };
 
 static const char *const locale_names[FQ_N_LOCALES] = {"zh-CN", "zh-TW", "en"};

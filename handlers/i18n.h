@@ -64,6 +64,17 @@ enum fq_kw {
     FQ_KW_REFUSE,            /* refusal: 不对 算了 不用了 nope not right */
     FQ_KW_STATUS_ASK,        /* status questions: 有进展吗 有人管吗 any update */
     FQ_KW_PARTICLE,          /* trailing particles ignored by intents: 吗 呢 吧 啊 la */
+    /* choosing by ordinal (handlers/intent.h intent_ordinal) */
+    FQ_KW_ORDINAL,           /* patterns around {n}: 第{n}个 the {n} one */
+    FQ_KW_ORDINAL_WORD,      /* "N word": 1 first, 2 second, 1 头 */
+    FQ_KW_ORDINAL_LAST,      /* the last one: 最后 最後 last */
+    /* corrections at the summary (handlers/intent.h intent_correction) */
+    FQ_KW_FIELD_CATEGORY,    /* 类别 category */
+    FQ_KW_FIELD_PLACE,       /* 地点 地址 place */
+    FQ_KW_FIELD_DESCRIPTION, /* 描述 情况 description */
+    FQ_KW_FIELD_CONTACT,     /* 电话 phone */
+    FQ_KW_CORRECTION,        /* between the field and the value: 不对 是 改成 is wrong it's */
+    FQ_KW_CORRECTION_LEAD,   /* before the field: 把 我的 the change */
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */

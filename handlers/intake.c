@@ -33,6 +33,7 @@
 #include "handlers/i18n.h"
 #include "handlers/intake.h"
 #include "handlers/intent.h"
+#include "handlers/lang.h"
 #include "handlers/supplement.h"
 #include "handlers/survey.h"
 #include "handlers/timers.h"
@@ -55,6 +56,7 @@ struct turn {
     char *raw;                       /* the text with surrounding whitespace removed */
     struct fq_classified cls;
     bool safety;                     /* this message calls for the safety question */
+    bool wordless;                   /* text of emoji, symbols or punctuation only */
     enum fq_err err;                 /* a store error met where no error can be returned */
 };
 
@@ -83,6 +85,7 @@ static void draft_reset(struct fq_convo *cv)
     cv->category = cv->org_id = cv->place_text = cv->description = cv->contact = NULL;
     cv->category_offer = NULL;
     cv->people = 0;
+    cv->place_menu = false;
     cv->danger = false;
     cv->has_location = false;
     cv->latitude = cv->longitude = 0;
@@ -174,6 +177,101 @@ static char *menu_line(struct turn *t, int n, const char *label)
     return i18n_format(t->c->lex, t->loc, "menu_item", "n", num, "label", label, (char *)NULL);
 }
 
+/* ---- choosing from a menu ----------------------------------------------------------------- */
+#define CHOICE_MAX 16
+
+/* The options of the question that is open: their keys as shown and their labels in every
+ * language (by position), so an option can be named in any of them. */
+struct choice_menu {
+    size_t n;
+    char keys[CHOICE_MAX][12];
+    const char *labels[FQ_N_LOCALES][CHOICE_MAX];
+    char *owned[FQ_N_LOCALES][CHOICE_MAX];          /* labels made for this menu, freed */
+};
+
+static void menu_add(struct choice_menu *cm, const char *key)
+{
+    if (cm->n < CHOICE_MAX)
+        snprintf(cm->keys[cm->n++], sizeof cm->keys[0], "%s", key);
+}
+
+static void menu_cleanup(struct choice_menu *cm)
+{
+    for (int l = 0; l < FQ_N_LOCALES; l++)
+        for (size_t i = 0; i < cm->n; i++)
+            free(cm->owned[l][i]);
+}
+
+/* The menu of n options whose labels are the messages keys[i]. */
+static void menu_of_keys(struct turn *t, struct choice_menu *cm, const char *const *opt_keys,
+                         const char *const *msg_keys, size_t n)
+{
+    memset(cm, 0, sizeof *cm);
+    for (size_t i = 0; i < n; i++) {
+        menu_add(cm, opt_keys[i]);
+        for (int l = 0; l < FQ_N_LOCALES; l++)
+            cm->labels[l][i] = i18n_get(t->c->lex, l, msg_keys[i]);
+    }
+}
+
+/* The ambiguous part named several options: those options again, with their numbers. */
+static void ask_among(struct turn *t, const struct choice_menu *cm, const int *amb, size_t na)
+{
+    struct fq_buf menu;
+    buf_init(&menu);
+    buf_add(&menu, "", 0);
+    for (size_t i = 0; i < na; i++) {
+        const char *label = cm->labels[t->loc][amb[i]] ? cm->labels[t->loc][amb[i]] : "";
+        answer_option(t->out, cm->keys[amb[i]], label);
+        char *line = i18n_format(t->c->lex, t->loc, "menu_item", "n", cm->keys[amb[i]], "label",
+                                 label, (char *)NULL);
+        if (!line)
+            t->out->oom = true;
+        if (i)
+            buf_puts(&menu, "\n");
+        buf_puts(&menu, line ? line : "");
+        free(line);
+    }
+    answer_reply_take(t->out, i18n_format(t->c->lex, t->loc, "choice_ambiguous", "text", t->raw,
+                                          "menu", menu.s, (char *)NULL));
+    if (menu.oom)
+        t->out->oom = true;
+    buf_cleanup(&menu);
+}
+
+/* The position of the option the text names otherwise than by its number (which the caller
+ * reads, as keys need not be positions): an ordinal, the whole label or a part of exactly one
+ * label, in the conversation's language first, then the others (docs/contract.md 6.2.1). -1
+ * when none; INTENT_AMBIGUOUS when a part is in several labels: their positions in amb[0..*na)
+ * (choose_quiet), or those options offered again (choose). */
+static int choose_quiet(struct turn *t, const struct choice_menu *cm, int *amb, size_t *na)
+{
+    const struct fq_lexicon *lx = t->c->lex;
+    *na = 0;
+    if (t->wordless || !*t->norm || cm->n == 0)
+        return -1;
+    int k = intent_ordinal(lx, t->norm, cm->n);
+    if (k >= 0)
+        return k;
+    for (int i = 0; i < FQ_N_LOCALES; i++) {
+        int l = (t->loc + i) % FQ_N_LOCALES;
+        k = intent_choose(lx, t->norm, cm->labels[l], cm->n, amb, na);
+        if (k != -1)
+            return k;
+    }
+    return -1;
+}
+
+static int choose(struct turn *t, const struct choice_menu *cm)
+{
+    int amb[CHOICE_MAX];
+    size_t na = 0;
+    int k = choose_quiet(t, cm, amb, &na);
+    if (k == INTENT_AMBIGUOUS)
+        ask_among(t, cm, amb, na);
+    return k;
+}
+
 /* The categories of the open short category question (docs/contract.md 6.1), as stored in
  * cv.category_offer: their fq_categories indices in out, their number returned (0: none). */
 static int offered(const struct fq_convo *cv, int out[CLASSIFY_GUESSES])
@@ -254,6 +352,7 @@ static enum fq_convo_state ask(struct turn *t, enum fq_convo_state s, bool retry
                                            "example", place_example(t), (char *)NULL));
         int idx[MAX_PLACE_OPTIONS];
         size_t n = retry ? place_options(t->c->roster, idx) : 0;
+        t->cv.place_menu = n > 0;
         for (size_t i = 0; i < n; i++) {
             const char *name = t->c->roster->org[idx[i]].name;
             snprintf(key, sizeof key, "%d", (int)(i + 1) % 1000);
@@ -383,9 +482,14 @@ static void absorb(struct turn *t, bool description)
         take_location(t);
 }
 
-/* A category named by number (any accepted form; the number of the question that was shown) or
- * by its label in any locale; -1 if none, CATEGORY_ALL for the short question's "show all". */
+/* A category named by number (any accepted form; the number of the question that was shown),
+ * by an ordinal or by (a part of) its label in any locale, among the options shown; or by its
+ * whole label in any locale. -1 if none, CATEGORY_ALL for the short question's "show all",
+ * CATEGORY_AMBIGUOUS when a part named several (they were listed again), or
+ * CATEGORY_AMBIGUOUS_ASK when it named two or three (they are now the short question's). */
 #define CATEGORY_ALL (-2)
+#define CATEGORY_AMBIGUOUS (-3)
+#define CATEGORY_AMBIGUOUS_ASK (-4)
 static int category_answer(struct turn *t)
 {
     int n = classify_choice(t->norm), k[CLASSIFY_GUESSES], nk = offered(&t->cv, k);
@@ -397,6 +501,42 @@ static int category_answer(struct turn *t)
     } else if (n >= 1 && n <= FQ_N_CATEGORIES) {
         return n - 1;
     }
+    struct choice_menu cm;
+    memset(&cm, 0, sizeof cm);
+    int total = nk > 0 ? nk + 1 : FQ_N_CATEGORIES;
+    for (int i = 0; i < total; i++) {
+        char key[12];
+        snprintf(key, sizeof key, "%d", i + 1);
+        menu_add(&cm, key);
+        for (int l = 0; l < FQ_N_LOCALES; l++)
+            cm.labels[l][i] = nk > 0 && i == nk ? i18n_get(t->c->lex, l, "category_opt_all")
+                                                : i18n_category(t->c->lex, l,
+                                                                fq_categories[nk > 0 ? k[i] : i]);
+    }
+    int amb[CHOICE_MAX];
+    size_t na = 0;
+    int pos = choose_quiet(t, &cm, amb, &na);
+    if (pos == INTENT_AMBIGUOUS) {
+        /* a few categories: asked as the short question of those; more: listed as numbered */
+        char ids[CLASSIFY_GUESSES * 24] = "";
+        bool few = na <= CLASSIFY_GUESSES;
+        for (size_t i = 0; few && i < na; i++) {
+            if (nk > 0 && amb[i] == nk) {
+                few = false;                    /* the "show all" entry is no category */
+                break;
+            }
+            if (i)
+                strcat(ids, ",");
+            strcat(ids, fq_categories[nk > 0 ? k[amb[i]] : amb[i]]);
+        }
+        if (few)
+            set_str(t, &t->cv.category_offer, ids);
+        else
+            ask_among(t, &cm, amb, na);
+        return few ? CATEGORY_AMBIGUOUS_ASK : CATEGORY_AMBIGUOUS;
+    }
+    if (pos >= 0)
+        return nk > 0 ? (pos == nk ? CATEGORY_ALL : k[pos]) : pos;
     for (int l = 0; l < FQ_N_LOCALES; l++)
         for (int i = 0; i < FQ_N_CATEGORIES; i++)
             if (*t->norm && strcasecmp(t->norm, i18n_category(t->c->lex, l, fq_categories[i])) == 0)
@@ -467,23 +607,28 @@ static bool status_question(struct turn *t, enum fq_convo_state s)
     return !cat && t->cls.org < 0 && !t->cls.danger;
 }
 
-/* The answer to a yes/no question: 1 yes, 2 no, -1 neither; by number, by the option's label
- * (yes_label, no_label) or in natural words (handlers/intent.h). */
+/* The answer to a yes/no question: 1 yes, 2 no, -1 neither, INTENT_AMBIGUOUS (asked again);
+ * by the option's label (yes_label, no_label, whole or in part), an ordinal, or in natural
+ * words (handlers/intent.h). */
 static int yes_no(struct turn *t, const char *yes_label, const char *no_label)
 {
-    const char *labels[2] = {i18n_get(t->c->lex, t->loc, yes_label),
-                             i18n_get(t->c->lex, t->loc, no_label)};
-    int k = intent_label(t->c->lex, t->norm, labels, 2);
-    if (k >= 0)
-        return k + 1;
+    /* a natural yes or no first: 不是 is a part of neither label, 是 of the yes label */
     switch (intent_yes_no(t->c->lex, t->norm)) {
     case INTENT_YES:
         return 1;
     case INTENT_NO:
         return 2;
     default:
-        return -1;
+        break;
     }
+    struct choice_menu cm;
+    const char *const keys[2] = {"1", "2"}, *const msgs[2] = {yes_label, no_label};
+    menu_of_keys(t, &cm, keys, msgs, 2);
+    int k = choose(t, &cm);
+    menu_cleanup(&cm);
+    if (k >= 0)
+        return k + 1;
+    return k == INTENT_AMBIGUOUS ? k : -1;
 }
 
 /* Handles status, cancel, help and language words; *handled false when the text is none. */
@@ -514,6 +659,7 @@ static enum fq_err commands(struct turn *t, enum fq_convo_state *s, bool *handle
             return FQ_OK;
         }
         t->loc = t->cv.locale = to;
+        t->cv.locale_source = FQ_LOCSRC_CHOSEN;
         reply(t, "lang_switched");
     }
     if (fq_convo_state_drafting(*s))
@@ -609,6 +755,24 @@ static void reread(struct turn *t, char *text)
     classify_text_screened(t->c->lex, t->c->roster, t->c->danger, t->norm, &t->cls);
 }
 
+/* The same, read by the category model as a first message is (a corrected category). */
+static void reread_model(struct turn *t, char *text)
+{
+    classify_cleanup(&t->cls);
+    free(t->norm);
+    free(t->raw);
+    t->raw = text;
+    t->norm = classify_normalize(text);
+    t->wordless = false;
+    if (!t->norm) {
+        t->out->oom = true;
+        memset(&t->cls, 0, sizeof t->cls);
+        t->cls.category = t->cls.org = -1;
+        return;
+    }
+    classify_text_model(t->c->lex, t->c->roster, t->c->danger, t->c->catm, t->norm, &t->cls);
+}
+
 /* A message in idle or submitted: a supplement to an open case, the question, or a report. */
 static enum fq_err after_receipt(struct turn *t, enum fq_convo_state *s)
 {
@@ -638,6 +802,35 @@ static enum fq_err after_receipt(struct turn *t, enum fq_convo_state *s)
     }
 }
 
+/* The options of the question in every language, as supplement_question labels them. */
+static void supplement_menu(struct turn *t, const struct sp_open *open, size_t n,
+                            struct choice_menu *cm)
+{
+    const struct fq_lexicon *lx = t->c->lex;
+    memset(cm, 0, sizeof *cm);
+    for (size_t i = 0; i <= n && i < CHOICE_MAX; i++) {
+        char key[12];
+        snprintf(key, sizeof key, "%d", (int)i + 1);
+        menu_add(cm, key);
+        for (int l = 0; l < FQ_N_LOCALES; l++) {
+            if (i == n) {
+                cm->labels[l][i] = i18n_get(lx, l, "supplement_opt_new");
+            } else if (n == 1) {
+                cm->labels[l][i] = i18n_get(lx, l, "supplement_opt_this");
+            } else {
+                const char *cat = open[i].category >= 0
+                                      ? i18n_category(lx, l, fq_categories[open[i].category])
+                                      : "";
+                cm->owned[l][i] = i18n_format(lx, l, "supplement_opt_case", "case",
+                                              open[i].case_no, "category", cat, (char *)NULL);
+                if (!cm->owned[l][i])
+                    t->out->oom = true;
+                cm->labels[l][i] = cm->owned[l][i];
+            }
+        }
+    }
+}
+
 /* The answer to the question: a case by number (a yes word: the only one), or a new report
  * (its number, or a no word with one case) from the kept message; else the question again. */
 static enum fq_err on_supplement(struct turn *t, enum fq_convo_state *s)
@@ -652,6 +845,17 @@ static enum fq_err on_supplement(struct turn *t, enum fq_convo_state *s)
         k = 1;
     else if (k < 0 && n == 1 && is_kw(t, FQ_KW_NO))
         k = 2;
+    if (k < 0) {   /* an ordinal, or (a part of) an option's label */
+        struct choice_menu cm;
+        supplement_menu(t, open, n, &cm);
+        int pos = choose(t, &cm);
+        menu_cleanup(&cm);
+        if (pos == INTENT_AMBIGUOUS) {
+            *s = FQ_CONVO_ASK_SUPPLEMENT;
+            return FQ_OK;
+        }
+        k = pos >= 0 ? pos + 1 : -1;
+    }
     if (k >= 1 && (size_t)k <= n) {
         err = supplement_record(t->c, open[k - 1].case_no, t->cv.description, t->loc, t->out);
         if (err == FQ_ENOTFOUND) {   /* finished meanwhile: ask again with what is open now */
@@ -701,17 +905,23 @@ static enum fq_err submit(struct turn *t, enum fq_convo_state *s)
     return err;
 }
 
-/* The summary's answer: a number, an option's label, or agreement (submit) / refusal (ask
- * what is wrong, the summary stays open). */
+/* The summary's answer: a number, an ordinal, an option's label (or a part of one), or
+ * agreement (submit) / refusal (ask what is wrong, the summary stays open); 'a' when a part
+ * named several options (offered again). */
 static int confirm_choice(struct turn *t)
 {
     int n = classify_choice(t->norm);
     if (n >= 0)
         return n;
-    const char *labels[3] = {i18n_get(t->c->lex, t->loc, "confirm_opt_submit"),
-                             i18n_get(t->c->lex, t->loc, "confirm_opt_restart"),
-                             i18n_get(t->c->lex, t->loc, "confirm_opt_cancel")};
-    int k = intent_label(t->c->lex, t->norm, labels, 3);
+    struct choice_menu cm;
+    const char *const keys[3] = {"1", "2", "0"},
+                      *const msgs[3] = {"confirm_opt_submit", "confirm_opt_restart",
+                                        "confirm_opt_cancel"};
+    menu_of_keys(t, &cm, keys, msgs, 3);
+    int k = choose(t, &cm);
+    menu_cleanup(&cm);
+    if (k == INTENT_AMBIGUOUS)
+        return 'a';
     if (k >= 0)
         return k == 2 ? 0 : k + 1;
     switch (intent_yes_no(t->c->lex, t->norm)) {
@@ -724,9 +934,73 @@ static int confirm_choice(struct turn *t)
     }
 }
 
+static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s);
+static void reread_model(struct turn *t, char *text);
+
+/* A correction at the summary (docs/contract.md 6.2.3): the field it names is cleared and its
+ * new value read as the answer to that field's question would be (so validated the same way:
+ * a wrong phone number asks for the phone again), then the summary shown again; a field named
+ * without a value asks its question. A message that names no field but is only a phone number
+ * or only a place corrects that field too. False when the message is no correction. */
+static bool correct(struct turn *t, enum fq_convo_state *s)
+{
+    struct fq_convo *cv = &t->cv;
+    const char *value = "";
+    enum fq_field f = t->wordless ? FQ_FIELD_NONE : intent_correction(t->c->lex, t->norm, &value);
+    if (f == FQ_FIELD_NONE && !t->cls.substantive && t->cls.category < 0) {
+        if (t->cls.phone)
+            f = FQ_FIELD_CONTACT;
+        else if (t->cls.org >= 0)
+            f = FQ_FIELD_PLACE;
+        value = t->norm;
+    }
+    enum fq_convo_state q;
+    switch (f) {
+    case FQ_FIELD_CATEGORY:
+        set_str(t, &cv->category, NULL);
+        set_str(t, &cv->category_offer, NULL);
+        q = FQ_CONVO_ASK_CATEGORY;
+        break;
+    case FQ_FIELD_PLACE:
+        set_str(t, &cv->org_id, NULL);
+        set_str(t, &cv->place_text, NULL);
+        cv->has_location = false;
+        cv->latitude = cv->longitude = 0;
+        q = FQ_CONVO_ASK_LOCATION;
+        break;
+    case FQ_FIELD_DESCRIPTION: {
+        /* the account as written (the normalised text folds its full-width punctuation) */
+        const char *rv = "";
+        if (intent_correction(t->c->lex, t->raw, &rv) == FQ_FIELD_DESCRIPTION)
+            value = rv;
+        set_str(t, &cv->description, NULL);
+        q = FQ_CONVO_ASK_DESCRIPTION;
+        break;
+    }
+    case FQ_FIELD_CONTACT:
+        set_str(t, &cv->contact, NULL);
+        q = FQ_CONVO_ASK_CONTACT;
+        break;
+    default:
+        return false;
+    }
+    char *v = fq_strdup(value);
+    if (!v) {
+        t->out->oom = true;
+        *s = FQ_CONVO_CONFIRM;
+        return true;
+    }
+    reread_model(t, v);
+    *s = *t->norm ? on_answer(t, q) : ask(t, q, false);
+    return true;
+}
+
 static enum fq_err on_confirm(struct turn *t, enum fq_convo_state *s)
 {
     switch (confirm_choice(t)) {
+    case 'a':
+        *s = FQ_CONVO_CONFIRM;
+        return FQ_OK;
     case 'n':
         reply(t, "confirm_refused");
         *s = FQ_CONVO_CONFIRM;
@@ -746,7 +1020,8 @@ static enum fq_err on_confirm(struct turn *t, enum fq_convo_state *s)
         *s = FQ_CONVO_IDLE;
         return FQ_OK;
     default:
-        *s = ask(t, FQ_CONVO_CONFIRM, true);
+        if (!correct(t, s))
+            *s = ask(t, FQ_CONVO_CONFIRM, true);
         return FQ_OK;
     }
 }
@@ -759,6 +1034,8 @@ static enum fq_convo_state on_safety(struct turn *t)
     int n = classify_choice(t->norm);
     if (n < 0)
         n = yes_no(t, "safety_opt_yes", "safety_opt_no");
+    if (n == INTENT_AMBIGUOUS && !t->cls.danger)
+        return FQ_CONVO_ASK_SAFETY;             /* the options it may mean were offered */
     t->safety = false;
     if (n == 1 || is_kw(t, FQ_KW_YES) || t->cls.danger) {
         if (!t->cv.danger) {
@@ -784,13 +1061,21 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
     switch (s) {
     case FQ_CONVO_ASK_CATEGORY: {
         int k = category_answer(t);
+        if (k == CATEGORY_AMBIGUOUS)
+            return s;                           /* the categories it may mean were listed */
+        if (k == CATEGORY_AMBIGUOUS_ASK) {
+            answer_reply_take(t->out, i18n_format(t->c->lex, t->loc, "choice_ambiguous_short",
+                                                  "text", t->raw, (char *)NULL));
+            return ask(t, s, false);            /* the short question of those */
+        }
         if (k == CATEGORY_ALL) {
             set_str(t, &cv->category_offer, NULL);
             return ask(t, s, false);            /* the full menu */
         }
         if (k >= 0 && !cv->category)
             set_str(t, &cv->category, fq_categories[k]);
-        absorb(t, true);
+        /* a choice (the third one, 劳动争议) is no description; other facts still count */
+        absorb(t, k < 0);
         answered = cv->category != NULL;
         break;
     }
@@ -798,6 +1083,14 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
         int idx[MAX_PLACE_OPTIONS];
         size_t n = place_options(r, idx);
         int k = classify_choice(t->norm);
+        bool chosen = false;
+        if (k < 0 && n > 0) {
+            /* 第二个 of the menu shown; without the menu an ordinal chooses nothing, and is no
+             * description either */
+            int pos = intent_ordinal(t->c->lex, t->norm, n);
+            k = pos >= 0 && cv->place_menu ? pos + 1 : -1;
+            chosen = pos >= 0;
+        }
         if (!t->m->has_location && k >= 1 && (size_t)k <= n) {
             set_str(t, &cv->org_id, r->org[idx[k - 1]].id);
             set_str(t, &cv->place_text, r->org[idx[k - 1]].name);
@@ -808,7 +1101,7 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
         } else if (!t->m->has_location && r->n_org == 0 && *t->norm && k < 0) {
             set_str(t, &cv->place_text, t->raw);   /* no roster: take the words as written */
         }
-        absorb(t, true);
+        absorb(t, !chosen);
         answered = has_place(cv);
         break;
     }
@@ -832,6 +1125,56 @@ static enum fq_convo_state on_answer(struct turn *t, enum fq_convo_state s)
         break;
     }
     return answered ? ask_next(t) : ask(t, s, true);
+}
+
+/* ---- language ------------------------------------------------------------------------------ */
+/* The message that starts a conversation sets its language when its text is plainly in one
+ * (handlers/lang.h): Traditional characters, English, or Chinese of six or more characters
+ * without a Traditional one; Chinese too short to tell the script by only replaces English
+ * (as Simplified) and otherwise leaves the language as it was.
+ * A language the resident chose wins; a language word is that choice, not text to read. A
+ * switch says so in the new language and how to switch back in the old one. */
+static void detect_language(struct turn *t)
+{
+    if (t->cv.locale_source == FQ_LOCSRC_CHOSEN || !*t->norm || t->wordless ||
+        is_kw(t, FQ_KW_LANG_EN) || is_kw(t, FQ_KW_LANG_ZH_TW) || is_kw(t, FQ_KW_LANG_ZH_CN))
+        return;
+    int to;
+    switch (lang_detect(classify_model_normaliser(t->c->catm), t->norm)) {
+    case LANG_EN:
+        to = FQ_LOC_EN;
+        break;
+    case LANG_ZH_TW:
+        to = FQ_LOC_ZH_TW;
+        break;
+    case LANG_ZH_CN:
+        to = FQ_LOC_ZH_CN;
+        break;
+    case LANG_ZH:   /* Chinese, either script: only not English */
+        if (t->loc != FQ_LOC_EN)
+            return;
+        to = FQ_LOC_ZH_CN;
+        break;
+    default:
+        return;
+    }
+    int from = t->loc;
+    t->cv.locale_source = FQ_LOCSRC_DETECTED;
+    if (to == from)
+        return;
+    t->loc = t->cv.locale = to;
+    char *line = i18n_format(t->c->lex, to, "lang_detected", (char *)NULL);
+    const char *back = i18n_get(t->c->lex, from, "lang_switch_back");
+    struct fq_buf b;
+    buf_init(&b);
+    buf_puts(&b, line ? line : "");
+    buf_puts(&b, "\n");
+    buf_puts(&b, back);
+    free(line);
+    if (!line || b.oom)
+        t->out->oom = true;
+    answer_reply_take(t->out, buf_take(&b));
+    buf_cleanup(&b);
 }
 
 /* ---- the entry point ----------------------------------------------------------------------- */
@@ -876,10 +1219,17 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         t.have_res = true;
     }
 
-    /* the language: the message's, else the conversation's, else the resident's, else zh-CN */
-    int loc = fq_locale_parse(m->locale);
+    /* the language (docs/contract.md 6.3): one the resident chose, or one read from the text
+     * that started the conversation, is kept; else the message's, the conversation's, the
+     * resident's, zh-CN */
+    bool valid = t.cv.locale >= 0 && t.cv.locale < FQ_N_LOCALES;
+    int loc = valid && t.cv.locale_source != FQ_LOCSRC_HINT ? t.cv.locale : -1;
+    if (loc < 0) {
+        t.cv.locale_source = FQ_LOCSRC_HINT;
+        loc = fq_locale_parse(m->locale);
+    }
     if (loc < 0)
-        loc = t.cv.locale;
+        loc = valid ? t.cv.locale : -1;
     if (loc < 0 || loc >= FQ_N_LOCALES)
         loc = t.res.locale;
     if (loc < 0 || loc >= FQ_N_LOCALES)
@@ -903,7 +1253,15 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         err = FQ_ENOMEM;
         goto out;
     }
+    t.wordless = *t.raw && !lang_has_words(t.raw);
+    if (s == FQ_CONVO_IDLE || s == FQ_CONVO_SUBMITTED)
+        detect_language(&t);
     classify_text_model(c->lex, c->roster, c->danger, c->catm, t.norm, &t.cls);
+    if (t.wordless) {   /* emoji, a sticker's symbols, punctuation: never a fact of the report */
+        classify_cleanup(&t.cls);
+        memset(&t.cls, 0, sizeof t.cls);
+        t.cls.category = t.cls.org = -1;
+    }
     /* danger words from a resident with an open case: alert and tell the supervisors at once */
     if (t.cls.danger && (err = timers_on_danger(c, m->channel, m->user, out)))
         goto out;
@@ -911,6 +1269,18 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
     bool handled = false;
     if ((err = commands(&t, &s, &handled)) || (err = t.err))
         goto out;
+    if (!handled && t.wordless && !m->media_url && !m->has_location && s != FQ_CONVO_SURVEY) {
+        reply(&t, "wordless_reask");        /* gently: the open question again, or a start */
+        if (fq_convo_state_drafting(s)) {
+            ask(&t, s, false);
+            handled = true;
+        } else {
+            s = start_report(&t);
+            handled = true;
+        }
+        if ((err = t.err))
+            goto out;
+    }
     if (!handled) {
         switch (s) {
         case FQ_CONVO_SURVEY: {

@@ -45,6 +45,8 @@
 #include "handlers/cases.h"
 #include "handlers/classify.h"
 #include "handlers/i18n.h"
+#include "handlers/intent.h"
+#include "handlers/lang.h"
 #include "handlers/survey.h"
 #include "store/case_table.h"
 #include "store/convo.h"
@@ -599,7 +601,9 @@ static enum fq_err open_relapse(struct fq_ctx *c, const struct fq_case *old, int
 }
 
 /* ---- the resident's messages in state "survey" --------------------------------------------- */
-/* 1..n from a numbered answer or an option's label (any locale); -1 otherwise. */
+/* 1..n from a numbered answer, an ordinal (第一个, the last one), an option's label or a part of
+ * exactly one (any locale), or for the relapse check a yes or no word (handlers/intent.h); -1
+ * otherwise, INTENT_AMBIGUOUS when a part names several options. */
 static int parse_answer(const struct fq_ctx *c, const struct fq_survey *v, const char *norm)
 {
     int n = is_relapse(v) ? 2 : 4;
@@ -611,15 +615,24 @@ static int parse_answer(const struct fq_ctx *c, const struct fq_survey *v, const
             return 1;
         if (wordlist_has(&c->lex->kw[FQ_KW_NO], norm))
             return 2;
-        return -1;
     }
-    for (int l = 0; l < FQ_N_LOCALES; l++)
-        for (int i = 1; i <= n; i++) {
+    if ((k = intent_ordinal(c->lex, norm, (size_t)n)) >= 0)
+        return k + 1;
+    for (int l = 0; l < FQ_N_LOCALES; l++) {
+        const char *labels[4];
+        for (int i = 0; i < n; i++) {
             char key[32];
-            snprintf(key, sizeof key, "sv_opt_%d", i);
-            if (*norm && strcmp(norm, i18n_get(c->lex, l, key)) == 0)
-                return i;
+            snprintf(key, sizeof key, is_relapse(v) ? "sv_relapse_opt_%d" : "sv_opt_%d", i + 1);
+            labels[i] = i18n_get(c->lex, l, key);
         }
+        int amb[4];
+        size_t na = 0;
+        k = intent_choose(c->lex, norm, labels, (size_t)n, amb, &na);
+        if (k >= 0)
+            return k + 1;
+        if (k == INTENT_AMBIGUOUS)
+            return k;
+    }
     return -1;
 }
 
@@ -716,8 +729,13 @@ enum fq_err survey_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         goto out;
     }
     int answer = parse_answer(c, &v, norm);
+    /* emoji or a sticker only: no answer, and no new report either; the question again */
+    bool wordless = m->text && *m->text && !lang_has_words(m->text);
+    if (wordless)
+        answer_reply(out, i18n_get(c->lex, loc, "wordless_reask"));
     if (answer < 0) {
-        if (v.status == FQ_SURVEY_SENT) {   /* the question was queued: ask it now */
+        /* the question was queued, the answer was unclear or had no words: ask it now */
+        if (answer == INTENT_AMBIGUOUS || wordless || v.status == FQ_SURVEY_SENT) {
             put_question(c, &k, &v, loc, v.reminded > 0, out);
             survey_enter(&v, SV_ASK);
             err = store_survey_update(c->store, &v);

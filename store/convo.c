@@ -110,7 +110,7 @@ void convo_cleanup(struct fq_convo *c)
 #define CONVO_COLS                                                                             \
     "channel, user, state, locale, category, org_id, place_text, description, contact, name, " \
     "people, danger, latitude, longitude, has_location, last_case_no, started_at, updated_at, " \
-    "category_offer"
+    "category_offer, locale_source, place_menu"
 
 /* Fills c from the row (columns in CONVO_COLS order). dup false: strings borrowed from st. */
 static void convo_from_row(sqlite3_stmt *st, struct fq_convo *c, bool dup, bool *oom)
@@ -134,6 +134,8 @@ static void convo_from_row(sqlite3_stmt *st, struct fq_convo *c, bool dup, bool 
     c->started_at = sqlite3_column_int64(st, 16);
     c->updated_at = sqlite3_column_int64(st, 17);
     c->category_offer = col_text(st, 18, dup, oom);
+    c->locale_source = sqlite3_column_int(st, 19);
+    c->place_menu = sqlite3_column_int(st, 20) != 0;
 }
 
 enum fq_err store_convo_get(struct store *s, const char *channel, const char *user,
@@ -172,7 +174,7 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
     sqlite3_stmt *st = STMT(
         s, ST_CONVO_PUT,
         "INSERT INTO conversations(" CONVO_COLS ") VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
         "ON CONFLICT(channel, user) DO UPDATE SET state = excluded.state,"
         " locale = excluded.locale, category = excluded.category, org_id = excluded.org_id,"
         " place_text = excluded.place_text, description = excluded.description,"
@@ -180,7 +182,8 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
         " danger = excluded.danger, latitude = excluded.latitude,"
         " longitude = excluded.longitude, has_location = excluded.has_location,"
         " last_case_no = excluded.last_case_no, started_at = excluded.started_at,"
-        " updated_at = excluded.updated_at, category_offer = excluded.category_offer");
+        " updated_at = excluded.updated_at, category_offer = excluded.category_offer,"
+        " locale_source = excluded.locale_source, place_menu = excluded.place_menu");
     if (!st)
         return store_err(s);
     bind_text(st, 1, c->channel);
@@ -202,6 +205,8 @@ enum fq_err store_convo_put(struct store *s, const struct fq_convo *c)
     bind_int64(st, 17, c->started_at);
     bind_int64(st, 18, c->updated_at);
     bind_text(st, 19, c->category_offer);
+    sqlite3_bind_int(st, 20, c->locale_source);
+    sqlite3_bind_int(st, 21, c->place_menu ? 1 : 0);
     return stmt_exec(s, ST_CONVO_PUT, st);
 }
 

@@ -20,11 +20,19 @@ enum fq_err store_resident_get(struct store *s, const char *channel, const char 
 /* Insert or update; NULL fields leave the stored value as it is. */
 enum fq_err store_resident_put(struct store *s, const struct fq_resident *r);
 
+/* Where a conversation's language came from (docs/contract.md 6.3). */
+enum fq_locale_source {
+    FQ_LOCSRC_HINT = 0,              /* the message's locale field, an earlier one, or zh-CN */
+    FQ_LOCSRC_DETECTED = 1,          /* read from the text that started the conversation */
+    FQ_LOCSRC_CHOSEN = 2,            /* a language word (English, 中文, 繁體) */
+};
+
 struct fq_convo {
     char *channel, *user;
     enum fq_convo_state state;       /* stored as its name; one this version does not know is
                                       * read as FQ_CONVO_IDLE (the conversation starts over) */
     int locale;                      /* enum fq_locale */
+    int locale_source;               /* enum fq_locale_source: where locale came from */
     char *category;                  /* category id or NULL */
     char *org_id;                    /* place: an org node id, or NULL */
     char *place_text;                /* the place as the resident wrote it, or NULL */
@@ -36,6 +44,7 @@ struct fq_convo {
     char *last_case_no;              /* the case this conversation last created, or NULL */
     char *category_offer;            /* the category ids the open category question lists,
                                       * comma-separated ("land,debt,other"); NULL: the full menu */
+    bool place_menu;                 /* the place question showed its menu (ordinals refer to it) */
     int64_t started_at, updated_at;
 };
 void convo_cleanup(struct fq_convo *c);

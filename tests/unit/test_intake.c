@@ -16,6 +16,7 @@
 #include "common/fq.h"
 #include "common/roster_model.h"
 #include "handlers/actions.h"
+#include "handlers/classify.h"
 #include "handlers/i18n.h"
 #include "handlers/intake.h"
 #include "store/case_table.h"
@@ -510,8 +511,8 @@ Test(intake, status_lists_cases)
     cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "ask_location"));
     actions_cleanup(&a);
 
-    say_as("u-other", "status", &a);
-    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "status_none"), "another resident sees none");
+    say_as("u-other", "status", &a);   /* a first message in English: answered in English */
+    cr_assert(reply_from(&a, FQ_LOC_EN, "status_none"), "another resident sees none");
     actions_cleanup(&a);
     free(no);
 }
@@ -544,7 +545,8 @@ Test(intake, language_switch)
     cr_assert_eq(r.locale, FQ_LOC_ZH_TW, "the choice persists in the resident row");
     resident_cleanup(&r);
 
-    /* the choice survives into a later report, and the locale field of a message sets it */
+    /* the choice survives into a later report, over an English text and a message's locale
+     * field alike (docs/contract.md 6.3) */
     say("cancel", &a);
     actions_cleanup(&a);
     say("hello", &a);
@@ -555,10 +557,18 @@ Test(intake, language_switch)
     m->text = strdup("1");
     m->locale = strdup("en");
     run(m, &a);
-    cr_assert(reply_from(&a, FQ_LOC_EN, "ask_location"));
+    cr_assert(reply_from(&a, FQ_LOC_ZH_TW, "ask_location"));
     actions_cleanup(&a);
     say("中文", &a);
     cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "lang_switched"));
+    actions_cleanup(&a);
+
+    /* without a choice, the locale field sets the language as before */
+    m = new_msg("u-2", "text");
+    m->text = strdup("1");
+    m->locale = strdup("en");
+    run(m, &a);
+    cr_assert(reply_from(&a, FQ_LOC_EN, "greeting"));
     actions_cleanup(&a);
 }
 
@@ -634,4 +644,287 @@ Test(intake, danger_is_red_and_says_110_at_once)
     cr_assert_eq(k.severity, FQ_SEV_RED);
     case_cleanup(&k);
     actions_cleanup(&a);
+}
+
+/* ---- choosing by ordinal and part of a label, corrections, emoji, language ---------------- */
+static char *convo_field(const char *user, int which)
+{
+    struct fq_convo cv = convo(user);
+    const char *v = which == 0 ? cv.category : which == 1 ? cv.org_id
+                  : which == 2 ? cv.description : cv.contact;
+    char *r = v ? strdup(v) : NULL;
+    convo_cleanup(&cv);
+    return r;
+}
+
+static void expect_field(const char *user, int which, const char *want)
+{
+    char *v = convo_field(user, which);
+    if (want)
+        cr_assert(v && strcmp(v, want) == 0, "field %d is %s, expected %s", which,
+                  v ? v : "(null)", want);
+    else
+        cr_assert_null(v, "field %d is %s, expected none", which, v);
+    free(v);
+}
+
+Test(intake, ordinals_parts_and_corrections_to_submission)
+{
+    struct fq_actions a;
+    to_ask_category(&a);
+    actions_cleanup(&a);
+    say("纠纷", &a);                   /* a part of three labels: those three are asked */
+    expect_state(&a, "ask_category");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "ask_category_likely"));
+    cr_assert_eq(a.answer.n_options, 4);
+    cr_assert_str_eq(a.answer.options[1].label, "物业纠纷");
+    actions_cleanup(&a);
+    say("第二个", &a);                 /* the second of those */
+    expect_state(&a, "ask_location");
+    expect_field("u-1", 0, "property");
+    actions_cleanup(&a);
+    say("火星", &a);                   /* no such place: the places as a menu */
+    expect_state(&a, "ask_location");
+    cr_assert_gt(a.answer.n_options, 3);
+    actions_cleanup(&a);
+    say("第三个", &a);
+    expect_state(&a, "ask_description");
+    expect_field("u-1", 1, "grid-fy-02");
+    actions_cleanup(&a);
+    say("楼上漏水一个多月了，物业一直不来修", &a);
+    expect_state(&a, "ask_contact");
+    actions_cleanup(&a);
+    say("跳过", &a);
+    expect_state(&a, "confirm");
+    actions_cleanup(&a);
+
+    say("地点不对，是陈家村", &a);     /* a correction: the field changes, the summary again */
+    expect_state(&a, "confirm");
+    cr_assert(reply_has(&a, "陈家村"));
+    expect_field("u-1", 1, "vil-cj");
+    actions_cleanup(&a);
+    say("電話改成 13900001111", &a);
+    expect_state(&a, "confirm");
+    cr_assert(reply_has(&a, "13900001111"));
+    expect_field("u-1", 3, "13900001111");
+    actions_cleanup(&a);
+    say("类别错了，是劳动争议", &a);
+    expect_state(&a, "confirm");
+    expect_field("u-1", 0, "wage");
+    actions_cleanup(&a);
+    say("电话改成 12345", &a);         /* validated as when first asked */
+    expect_state(&a, "ask_contact");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "invalid_phone"));
+    actions_cleanup(&a);
+    say("13700001111", &a);
+    expect_state(&a, "confirm");
+    actions_cleanup(&a);
+    say("描述改成：楼上漏水一个多月了，物业一直不来修。", &a);   /* kept as written */
+    expect_state(&a, "confirm");
+    expect_field("u-1", 2, "楼上漏水一个多月了，物业一直不来修。");
+    actions_cleanup(&a);
+    say("情况改成：楼上漏水一个多月了，物业一直不来修", &a);
+    expect_state(&a, "confirm");
+    actions_cleanup(&a);
+    say("地点不对", &a);               /* a field without a value: its question */
+    expect_state(&a, "ask_location");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "ask_location"));
+    actions_cleanup(&a);
+    say("枫源村第一网格", &a);
+    expect_state(&a, "confirm");
+    actions_cleanup(&a);
+    say("the first one", &a);
+    expect_state(&a, "submitted");
+    cr_assert_not_null(a.answer.case_no);
+    struct fq_case k;
+    cr_assert_eq(store_case_get(st, a.answer.case_no, &k), FQ_OK);
+    cr_expect_str_eq(k.category, "wage");
+    cr_expect_str_eq(k.place_org, "grid-fy-01");
+    cr_expect_str_eq(k.contact, "13700001111");
+    cr_expect_str_eq(k.description, "楼上漏水一个多月了，物业一直不来修");
+    case_cleanup(&k);
+    actions_cleanup(&a);
+}
+
+/* A category or place chosen by a part of its label or an ordinal is not also the description. */
+Test(intake, a_choice_is_no_description)
+{
+    struct fq_actions a;
+    to_ask_category(&a);
+    actions_cleanup(&a);
+    say("劳动争议", &a);
+    expect_state(&a, "ask_location");
+    expect_field("u-1", 0, "wage");
+    expect_field("u-1", 2, NULL);
+    actions_cleanup(&a);
+    say("the first one", &a);          /* no menu of places was shown: not a choice */
+    expect_state(&a, "ask_location");
+    expect_field("u-1", 1, NULL);
+    cr_assert_gt(a.answer.n_options, 3, "now the menu");
+    actions_cleanup(&a);
+    say("the second one", &a);
+    expect_state(&a, "ask_description");
+    expect_field("u-1", 1, "grid-fy-01");
+    expect_field("u-1", 2, NULL);
+    actions_cleanup(&a);
+}
+
+Test(intake, last_ones_and_the_safety_question)
+{
+    struct fq_actions a;
+    to_ask_category(&a);
+    actions_cleanup(&a);
+    say("最后一个", &a);
+    expect_state(&a, "ask_location");
+    expect_field("u-1", 0, "other");
+    actions_cleanup(&a);
+
+    say_as("u-2", "枫源村第一网格邻居在楼道堆放杂物，多次沟通无果，电话13800000000", &a);
+    expect_state(&a, "confirm");
+    actions_cleanup(&a);
+    say_as("u-2", "最後嗰個", &a);     /* the last option of the summary: cancel */
+    expect_state(&a, "idle");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "cancelled"));
+    actions_cleanup(&a);
+
+    say_as("u-3", "枫源村第一网格的邻居说要我好看，天天在门口骂", &a);
+    expect_state(&a, "ask_safety");
+    actions_cleanup(&a);
+    say_as("u-3", "危险", &a);         /* a part of both labels: both offered again */
+    expect_state(&a, "ask_safety");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "choice_ambiguous"));
+    cr_assert_eq(a.answer.n_options, 2);
+    actions_cleanup(&a);
+    say_as("u-3", "第二个", &a);       /* no danger: on with the report */
+    cr_assert_str_neq(a.answer.state, "ask_safety");
+    struct fq_convo cv = convo("u-3");
+    cr_assert_not(cv.danger);
+    convo_cleanup(&cv);
+    actions_cleanup(&a);
+
+    say_as("u-4", "枫源村第一网格的邻居说要我好看，天天在门口骂", &a);
+    actions_cleanup(&a);
+    say_as("u-4", "头一个", &a);       /* yes: red, 110 at once */
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "emergency_110"));
+    cv = convo("u-4");
+    cr_assert(cv.danger);
+    convo_cleanup(&cv);
+    actions_cleanup(&a);
+}
+
+Test(intake, emoji_and_punctuation_are_never_facts)
+{
+    struct fq_actions a;
+    say("😀😀😀😀", &a);                 /* long enough to pass for a description by count */
+    expect_state(&a, "ask_category");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "wordless_reask"));
+    expect_field("u-1", 2, NULL);
+    actions_cleanup(&a);
+    say("👍👍👍👍", &a);
+    expect_state(&a, "ask_category");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "wordless_reask"));
+    cr_assert_not(reply_from(&a, FQ_LOC_ZH_CN, "invalid_choice"));
+    expect_field("u-1", 0, NULL);
+    actions_cleanup(&a);
+    say("1", &a);
+    expect_state(&a, "ask_location");
+    actions_cleanup(&a);
+    say("🙏🙏🙏", &a);
+    expect_state(&a, "ask_location");
+    expect_field("u-1", 1, NULL);
+    actions_cleanup(&a);
+    say("枫源村第一网格", &a);
+    expect_state(&a, "ask_description");
+    actions_cleanup(&a);
+    const char *none[] = {"😂😂😂😂😂", "？？？", "[捂脸][捂脸]", "……", "❤️"};
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+        say(none[i], &a);
+        expect_state(&a, "ask_description");
+        cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "wordless_reask"), "%s", none[i]);
+        cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "ask_description"), "%s", none[i]);
+        expect_field("u-1", 2, NULL);
+        actions_cleanup(&a);
+    }
+    /* in English too */
+    say("English", &a);
+    actions_cleanup(&a);
+    say("👍", &a);
+    expect_state(&a, "ask_description");
+    cr_assert(reply_from(&a, FQ_LOC_EN, "wordless_reask"));
+    actions_cleanup(&a);
+}
+
+static struct fq_actions say_loc(const char *user, const char *text, const char *locale)
+{
+    struct fq_actions a;
+    struct fq_msg *m = new_msg(user, "text");
+    m->text = strdup(text);
+    if (locale)
+        m->locale = strdup(locale);
+    run(m, &a);
+    return a;
+}
+
+Test(intake, the_first_message_sets_the_language)
+{
+    char err[256];
+    struct classify_model *cm = classify_model_open(NULL, 0, err, sizeof err);
+    cr_assert_not_null(cm, "%s", err);
+    ctx.catm = cm;
+
+    /* Traditional from a zh-CN resident: Traditional from then on, and how to switch back */
+    struct fq_actions a = say_loc("tw", "我家樓上漏水，已經一個星期了，沒人管", "zh-CN");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_TW, "lang_detected"));
+    cr_assert(reply_has(&a, i18n_get(lx, FQ_LOC_ZH_CN, "lang_switch_back")));
+    struct fq_convo cv = convo("tw");
+    cr_assert_eq(cv.locale, FQ_LOC_ZH_TW);
+    convo_cleanup(&cv);
+    actions_cleanup(&a);
+    a = say_loc("tw", "跳过", "zh-CN");     /* the conversation keeps its language */
+    cr_assert_not(reply_from(&a, FQ_LOC_ZH_TW, "lang_detected"));
+    cv = convo("tw");
+    cr_assert_eq(cv.locale, FQ_LOC_ZH_TW);
+    convo_cleanup(&cv);
+    actions_cleanup(&a);
+
+    /* English */
+    a = say_loc("en", "My neighbour keeps blocking the stairwell with junk", "zh-CN");
+    cr_assert(reply_from(&a, FQ_LOC_EN, "lang_detected"));
+    cr_assert(reply_has(&a, i18n_get(lx, FQ_LOC_ZH_CN, "lang_switch_back")));
+    actions_cleanup(&a);
+    a = say_loc("en", "1", "zh-CN");
+    cr_assert(a.answer.n_replies > 0);
+    cr_assert_not(reply_from(&a, FQ_LOC_ZH_CN, "ask_location"));
+    cv = convo("en");
+    cr_assert_eq(cv.locale, FQ_LOC_EN);
+    convo_cleanup(&cv);
+    actions_cleanup(&a);
+    a = say_loc("en", "简体", NULL);        /* the way back */
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "lang_switched"));
+    actions_cleanup(&a);
+
+    /* Simplified from an English resident */
+    a = say_loc("cn", "我家楼上漏水，已经一个星期了", "en");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "lang_detected"));
+    cr_assert(reply_has(&a, i18n_get(lx, FQ_LOC_EN, "lang_switch_back")));
+    actions_cleanup(&a);
+
+    /* a chosen language wins over the text */
+    a = say_loc("ch", "繁體", NULL);
+    actions_cleanup(&a);
+    a = say_loc("ch", "My neighbour keeps blocking the stairwell with junk", "en");
+    cr_assert_not(reply_from(&a, FQ_LOC_EN, "lang_detected"));
+    cv = convo("ch");
+    cr_assert_eq(cv.locale, FQ_LOC_ZH_TW);
+    convo_cleanup(&cv);
+    actions_cleanup(&a);
+
+    /* text without a sign (a greeting either script writes alike) changes nothing */
+    a = say_loc("tw2", "你好", "zh-TW");
+    cr_assert_not(reply_from(&a, FQ_LOC_ZH_CN, "lang_detected"));
+    cr_assert(reply_from(&a, FQ_LOC_ZH_TW, "greeting"));
+    actions_cleanup(&a);
+
+    ctx.catm = NULL;
+    classify_model_close(cm);
 }

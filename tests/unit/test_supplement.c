@@ -475,3 +475,38 @@ Test(supplement, a_long_follow_up_is_cut_at_a_character)
                  SUPPLEMENT_MAX_TEXT, len);
     free(no);
 }
+
+/* The question's options by ordinal and by a part of their label (docs/contract.md 6.2.1). */
+Test(supplement, the_question_answered_by_ordinal_or_part_of_a_label)
+{
+    char *no = file_case();
+    ctx.now += 3 * DAY;
+    struct fq_actions a;
+    say("情况有变化，请尽快处理", &a);
+    expect_state(&a, "ask_supplement");
+    actions_cleanup(&a);
+    say("第一个", &a);
+    expect_state(&a, "submitted");
+    cr_assert(reply_from(&a, FQ_LOC_ZH_CN, "supplement_added"));
+    actions_cleanup(&a);
+    cr_assert_eq(supplements(no).n, 1);
+
+    say("事情需要处理，麻烦看一下", &a);
+    expect_state(&a, "ask_supplement");
+    actions_cleanup(&a);
+    say("新的事情", &a);                 /* a part of the new-report option's label */
+    expect_state(&a, "ask_category");
+    actions_cleanup(&a);
+    cr_assert_eq(supplements(no).n, 1);
+
+    say("取消", &a);
+    actions_cleanup(&a);
+    say("事情需要处理，麻烦看一下", &a);
+    expect_state(&a, "ask_supplement");
+    actions_cleanup(&a);
+    say("the last one", &a);
+    expect_state(&a, "ask_category");
+    actions_cleanup(&a);
+    cr_assert_eq(supplements(no).n, 1);
+    free(no);
+}

@@ -579,3 +579,65 @@ Test(survey, stale_timer_after_reopen_does_nothing)
     cr_assert_eq(survey_record_answer(&ctx, &k, 7, NULL, "m-wang", &a), FQ_EINVAL);
     case_cleanup(&k);
 }
+
+/* The answer by an ordinal or by a part of exactly one option's label (docs/contract.md 8.1);
+ * a part of several asks the question again. */
+Test(survey, answers_by_ordinal_and_part_of_a_label)
+{
+    static const struct { const char *text; int answer; } cases[] = {
+        {"第一个", 1}, {"the last one", 4}, {"基本", 3}, {"非常", 1}, {"不滿", 4}, {"Mostly", 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct fq_case k;
+        resolved_case("web", &k);
+        struct fq_actions a;
+        fire("survey", k.id, ctx.now + 10, &a);
+        actions_cleanup(&a);
+        resident_says(&k, "你好", &a);   /* asked */
+        actions_cleanup(&a);
+        resident_says(&k, cases[i].text, &a);
+        cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "survey_answered", NULL), 1, "%s",
+                     cases[i].text);
+        actions_cleanup(&a);
+        struct fq_survey v;
+        survey_of(k.id, "satisfaction", k.resolved_at, &v);
+        cr_assert_eq(v.answer, cases[i].answer, "%s: answer %d", cases[i].text, v.answer);
+        survey_row_cleanup(&v);
+        resident_says(&k, "跳过", &a);
+        actions_cleanup(&a);
+        case_cleanup(&k);
+    }
+    struct fq_case k;
+    resolved_case("web", &k);
+    struct fq_actions a;
+    fire("survey", k.id, ctx.now + 10, &a);
+    actions_cleanup(&a);
+    resident_says(&k, "你好", &a);
+    actions_cleanup(&a);
+    resident_says(&k, "意", &a);          /* one character is too short to be a part */
+    cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "survey_answered", NULL), 0);
+    actions_cleanup(&a);
+    case_cleanup(&k);
+}
+
+/* An emoji is no answer and no new report: the question is asked again, gently. */
+Test(survey, an_emoji_gets_the_question_again)
+{
+    struct fq_case k;
+    resolved_case("web", &k);
+    struct fq_actions a;
+    fire("survey", k.id, ctx.now + 10, &a);
+    actions_cleanup(&a);
+    resident_says(&k, "你好", &a);
+    actions_cleanup(&a);
+    resident_says(&k, "👍👍", &a);
+    cr_assert_str_eq(a.answer.state, "survey");
+    cr_assert(replies_contain(&a, i18n_get(lex, FQ_LOC_ZH_CN, "wordless_reask")));
+    cr_assert_eq(a.answer.n_options, 4, "the question again");
+    cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "survey_answered", NULL), 0);
+    actions_cleanup(&a);
+    resident_says(&k, "满意", &a);
+    cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "survey_answered", NULL), 1);
+    actions_cleanup(&a);
+    case_cleanup(&k);
+}
