@@ -392,37 +392,45 @@ bool fq_streq(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-/* The slow path of fq_utf8_next (fq.h): a multi-byte sequence. */
+/* The slow path of fq_utf8_next (fq.h): a multi-byte sequence. Three bytes (CJK, full-width
+ * forms, CJK punctuation: most of what residents type) are decoded first and without a loop:
+ * this runs for each such character of every pass over a text. */
 int32_t fq_utf8_next_mb(const char **pp, const char *end)
 {
     const unsigned char *p = (const unsigned char *)*pp, *e = (const unsigned char *)end;
     if (p >= e)
         return -1;
     uint32_t c = p[0];
-    int n;
-    uint32_t min;
+    if ((c & 0xF0) == 0xE0) {
+        if (e - p < 3 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80)
+            return -1;
+        c = (c & 0x0F) << 12 | (uint32_t)(p[1] & 0x3F) << 6 | (p[2] & 0x3F);
+        if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))
+            return -1;
+        *pp += 3;
+        return (int32_t)c;
+    }
     if (c < 0x80) {
         *pp += 1;
         return (int32_t)c;
-    } else if ((c & 0xE0) == 0xC0) {
-        n = 1; c &= 0x1F; min = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 2; c &= 0x0F; min = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 3; c &= 0x07; min = 0x10000;
-    } else {
-        return -1;
     }
-    if (e - p < n + 1)
-        return -1;
-    for (int i = 1; i <= n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
+    if ((c & 0xE0) == 0xC0) {
+        if (e - p < 2 || (p[1] & 0xC0) != 0x80)
             return -1;
-        c = (c << 6) | (p[i] & 0x3F);
+        c = (c & 0x1F) << 6 | (p[1] & 0x3F);
+        if (c < 0x80)
+            return -1;
+        *pp += 2;
+        return (int32_t)c;
     }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+    if ((c & 0xF8) != 0xF0 || e - p < 4 || (p[1] & 0xC0) != 0x80 || (p[2] & 0xC0) != 0x80 ||
+        (p[3] & 0xC0) != 0x80)
         return -1;
-    *pp += n + 1;
+    c = (c & 0x07) << 18 | (uint32_t)(p[1] & 0x3F) << 12 | (uint32_t)(p[2] & 0x3F) << 6 |
+        (p[3] & 0x3F);
+    if (c < 0x10000 || c > 0x10FFFF)
+        return -1;
+    *pp += 4;
     return (int32_t)c;
 }
 

@@ -121,6 +121,15 @@ static inline int32_t fq_utf8_next(const char **p, const char *end)
 {
     if (*p < end && (unsigned char)**p < 0x80)   /* ASCII, inline: most calls */
         return (int32_t)(unsigned char)*(*p)++;
+    /* three bytes (CJK and its punctuation, full-width forms) inline too: the rest of them */
+    const unsigned char *s = (const unsigned char *)*p;
+    if (end - *p >= 3 && (s[0] & 0xF0) == 0xE0 && (s[1] & 0xC0) == 0x80 && (s[2] & 0xC0) == 0x80) {
+        int32_t c = (int32_t)((s[0] & 0x0Fu) << 12 | (s[1] & 0x3Fu) << 6 | (s[2] & 0x3Fu));
+        if (c >= 0x800 && (c < 0xD800 || c > 0xDFFF)) {
+            *p += 3;
+            return c;
+        }
+    }
     return fq_utf8_next_mb(p, end);
 }
 /* Number of code points. */

@@ -14,6 +14,7 @@
 #include "handlers/catmodel.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <opencc/opencc.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -188,44 +189,80 @@ static int fold(long cp, long *out)
     return K_KEEP;
 }
 
+/* The folding of one code point after another into out (cap >= 1): fold_start, fold_cp for each,
+ * fold_end. fold_cp returns false once out is full (the rest is not written). */
+typedef struct {
+    char *out;
+    size_t cap, o;
+    int pending_space, in_digits;
+} folder;
+
+static inline void fold_start(folder *f, char *out, size_t cap)
+{
+    *f = (folder){.out = out, .cap = cap};
+}
+
+static inline bool fold_cp(folder *fs, const catnorm *cn, long cp)
+{
+    long f = 0;
+    if (cp >= T2S_FIRST && cp <= T2S_LAST && cn->map[cp - T2S_FIRST])
+        cp = (long)cn->map[cp - T2S_FIRST];
+    int kind = fold(cp, &f);
+    if (kind == K_SPACE) {
+        fs->pending_space = fs->o > 0;
+        fs->in_digits = 0;
+        return true;
+    }
+    if (kind == K_DIGIT) {
+        if (fs->in_digits)
+            return true;
+        fs->in_digits = 1;
+        f = '0';
+    } else {
+        fs->in_digits = 0;
+    }
+    char buf[5];
+    size_t n = utf8_put(buf, f);
+    if (fs->o + (size_t)fs->pending_space + n + 1 > fs->cap)
+        return false;
+    if (fs->pending_space)
+        fs->out[fs->o++] = ' ';
+    fs->pending_space = 0;
+    memcpy(fs->out + fs->o, buf, n);
+    fs->o += n;
+    return true;
+}
+
+static inline size_t fold_end(folder *f)
+{
+    f->out[f->o] = '\0';
+    return f->o;
+}
+
 /* The folding step alone, on UTF-8 in[0..len) into out (cap >= 1). */
 static size_t fold_text(const catnorm *cn, const char *in, size_t len, char *out, size_t cap)
 {
     const unsigned char *s = (const unsigned char *)in;
-    size_t i = 0, o = 0;
-    int pending_space = 0, in_digits = 0;
+    size_t i = 0;
+    folder f;
+    fold_start(&f, out, cap);
     while (i < len) {
-        long cp = utf8_next(s, len, &i), f = 0;
-        if (cp < 0)
-            continue;
-        if (cp >= T2S_FIRST && cp <= T2S_LAST && cn->map[cp - T2S_FIRST])
-            cp = (long)cn->map[cp - T2S_FIRST];
-        int kind = fold(cp, &f);
-        if (kind == K_SPACE) {
-            pending_space = o > 0;
-            in_digits = 0;
-            continue;
-        }
-        if (kind == K_DIGIT) {
-            if (in_digits)
-                continue;
-            in_digits = 1;
-            f = '0';
-        } else {
-            in_digits = 0;
-        }
-        char buf[5];
-        size_t n = utf8_put(buf, f);
-        if (o + pending_space + n + 1 > cap)
+        long cp = utf8_next(s, len, &i);
+        if (cp >= 0 && !fold_cp(&f, cn, cp))
             break;
-        if (pending_space)
-            out[o++] = ' ';
-        pending_space = 0;
-        memcpy(out + o, buf, n);
-        o += n;
     }
-    out[o] = '\0';
-    return o;
+    return fold_end(&f);
+}
+
+size_t catnorm_apply_cps(const catnorm *n, const int32_t *cp, size_t ncp, char *out, size_t cap)
+{
+    if (!cap)
+        return (size_t)-1;
+    folder f;
+    fold_start(&f, out, cap);
+    for (size_t i = 0; i < ncp && fold_cp(&f, n, cp[i]); i++)
+        ;
+    return fold_end(&f);
 }
 
 /* Cuts len so that in[0..len) ends on a code point boundary, at most max bytes. */
@@ -280,14 +317,30 @@ struct catmodel {
     pair *pairs;
 };
 
-static uint64_t fnv1a(const char *s, size_t n)
+#define FNV_OFFSET 1469598103934665603ULL
+
+/* FNV-1a of h's bytes followed by s[0..n): the hash of a longer string from a prefix's. */
+static inline uint64_t fnv1a_more(uint64_t h, const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) {
         h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
     return h;
+}
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    return fnv1a_more(FNV_OFFSET, s, n);
+}
+
+/* memcmp(a, b, n) == 0 for the few bytes of an n-gram, without a call. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
 }
 
 /* Returns the slot holding s[0..n) whose fnv1a hash is h, or NULL. */
@@ -298,7 +351,7 @@ static const slot *lookup_hashed(const catmodel *m, const char *s, size_t n, uin
         const slot *e = &m->table[i];
         if (!e->len)
             return NULL;
-        if (e->hash == (uint32_t)h && e->len == n && memcmp(m->pool + e->off, s, n) == 0)
+        if (e->hash == (uint32_t)h && e->len == n && same_bytes(m->pool + e->off, s, n))
             return e;
         i = (i + 1) & m->mask;
     }
@@ -553,44 +606,50 @@ int catmodel_predict_normalised(const catmodel *m, const char *norm, size_t len,
     at[ncp] = (uint16_t)tlen;
 
     /* Distinct features through a set of slot pointers at most half full: on the stack for a
-     * message of ordinary length, allocated for a longer one. */
+     * message of ordinary length, allocated for a longer one. Which places of the set are taken
+     * is kept in a bitmap, so only the bitmap (1/64 of the set) is cleared for each message. */
     double score[CATMODEL_MAX_CLASSES] = {0}, sumsq = 0;
     size_t maxfeat = ncp * (size_t)(m->nmax_ascii - m->nmin + 1), setsize = 64;
     while (setsize < 2 * maxfeat)
         setsize *= 2;
     const slot *local[2048], **set = local;
-    if (setsize > sizeof local / sizeof local[0] && !(set = malloc(setsize * sizeof *set)))
-        return -1;
-    memset(set, 0, setsize * sizeof *set);
+    uint64_t local_used[2048 / 64], *used = local_used;
+    if (setsize > sizeof local / sizeof local[0]) {
+        set = malloc(setsize * sizeof *set);
+        used = malloc(setsize / 64 * sizeof *used);
+        if (!set || !used) {
+            free(set);
+            free(used);
+            return -1;
+        }
+    }
+    memset(used, 0, setsize / 64 * sizeof *used);
     /* The n-grams in batches: hashed and their table slots prefetched first, then looked up, so
-     * the table's cache misses (it is larger than the cache) overlap instead of queueing. */
+     * the table's cache misses (it is larger than the cache) overlap instead of queueing. The
+     * n-grams at one place are taken shortest first, each one's hash continued from the one
+     * before (FNV-1a reads the bytes in order), in the order of the loops over i and n. */
     enum { BATCH = 128 };
     struct { uint32_t b, n; uint64_t h; } g[BATCH];
-    size_t ng = 0, i = 0;
-    int n = m->nmin;
+    size_t ng = 0, i = 0, span = (size_t)(m->nmax_ascii - m->nmin + 1);
     for (;;) {
-        /* gather the next batch, in the order of the loops over i and n */
+        /* gather the next batch: the n-grams of whole places i while they fit */
         ng = 0;
-        while (ng < BATCH && i < ncp) {
-            if (n > m->nmax_ascii || i + (size_t)n > ncp) {
-                i++;
-                n = m->nmin;
-                continue;
+        for (; i < ncp && ng + span <= BATCH; i++) {
+            size_t b = at[i], hashed = b;
+            uint64_t h = FNV_OFFSET;
+            for (size_t n = (size_t)m->nmin; n <= (size_t)m->nmax_ascii && i + n <= ncp; n++) {
+                size_t e = at[i + n];
+                if (n > (size_t)m->nmax && e - b != n)
+                    break;         /* longer n-grams only of ASCII (one byte per code point) */
+                h = fnv1a_more(h, text + hashed, e - hashed);
+                hashed = e;
+                if (n == 1 && text[b] == ' ')
+                    continue;
+                __builtin_prefetch(&m->table[(size_t)h & m->mask]);
+                g[ng].b = (uint32_t)b;
+                g[ng].n = (uint32_t)(e - b);
+                g[ng++].h = h;
             }
-            size_t b = at[i], e = at[i + (size_t)n];
-            if (n > m->nmax && e - b != (size_t)n) {
-                i++;               /* longer n-grams only of ASCII (one byte per code point) */
-                n = m->nmin;
-                continue;
-            }
-            n++;
-            if (n - 1 == 1 && text[b] == ' ')
-                continue;
-            uint64_t h = fnv1a(text + b, e - b);
-            __builtin_prefetch(&m->table[(size_t)h & m->mask]);
-            g[ng].b = (uint32_t)b;
-            g[ng].n = (uint32_t)(e - b);
-            g[ng++].h = h;
         }
         if (ng == 0)
             break;
@@ -598,19 +657,26 @@ int catmodel_predict_normalised(const catmodel *m, const char *norm, size_t len,
             const slot *sl = lookup_hashed(m, text + g[x].b, g[x].n, g[x].h);
             if (!sl)
                 continue;
-            size_t h = (size_t)sl->hash & (setsize - 1);
-            while (set[h] && set[h] != sl)
-                h = (h + 1) & (setsize - 1);
-            if (set[h])
-                continue; /* seen already */
-            set[h] = sl;
+            size_t k = (size_t)sl->hash & (setsize - 1);
+            bool seen = false;
+            while (used[k >> 6] >> (k & 63) & 1) {
+                if ((seen = set[k] == sl))
+                    break;
+                k = (k + 1) & (setsize - 1);
+            }
+            if (seen)
+                continue;
+            used[k >> 6] |= (uint64_t)1 << (k & 63);
+            set[k] = sl;
             sumsq += (double)sl->idf * sl->idf;
             for (uint32_t j = 0; j < sl->wcount; j++)
                 score[m->pairs[sl->wfirst + j].cls] += m->pairs[sl->wfirst + j].w;
         }
     }
-    if (set != local)
+    if (set != local) {
         free(set);
+        free(used);
+    }
     double norm2 = sumsq > 0 ? sqrt(sumsq) : 1, max = -INFINITY, total = 0;
     for (int c = 0; c < m->nclasses; c++) {
         score[c] = m->bias[c] + score[c] / norm2;

@@ -39,6 +39,7 @@
 #define FQ_CATMODEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Inputs longer than this many bytes are cut (at a UTF-8 boundary) before normalising. */
 #define CATMODEL_MAX_INPUT 4096
@@ -63,6 +64,9 @@ void catnorm_close(catnorm *n);
 /* Normalises in[0..len) into out (NUL-terminated, at most cap-1 bytes, cut at a code point).
  * Returns the length written ((size_t)-1 only if cap is 0). Thread-safe. */
 size_t catnorm_apply(const catnorm *n, const char *in, size_t len, char *out, size_t cap);
+/* The same on text already decoded: cp[0..ncp), the code points of a valid UTF-8 text (already
+ * cut to CATMODEL_MAX_INPUT bytes by the caller), written as catnorm_apply writes that text. */
+size_t catnorm_apply_cps(const catnorm *n, const int32_t *cp, size_t ncp, char *out, size_t cap);
 
 /* The Simplified form of one code point by the OpenCC t2s table (cp itself when unchanged).
  * The place matching of handlers/classify.c reads names through it. */

@@ -26,6 +26,12 @@
  *   the counter directly after the number or after "of" ("of us", "of them").
  * - Phone: a mainland mobile 1[3-9]NNNNNNNNN (also written 138-1234-5678, 138 1234 5678, or
  *   after 86) or a landline 0AA(A)-NNNNNNN(N); a run of digits longer than that is not a phone.
+ * - One normalisation per message: classify_input_make makes every form of the text the readers
+ *   need (classify_normalize's text, its code points with their offsets, its mask, the models'
+ *   input by OpenCC t2s and folding, the place key) in one pass over the code points after one
+ *   over the bytes; the danger screen, both models, the place and the people count read those
+ *   instead of each decoding and normalising the text again. Word lists are searched through
+ *   their index (wordlist_candidates): only the words the text's mask lets through.
  * - Substantive: after removing filler words, org names and aliases, category labels, the
  *   phone number, punctuation and spaces, at least 4 characters remain, and the text is not a
  *   numbered choice. */
@@ -138,12 +144,6 @@ static size_t utf8_encode(int32_t c, char u[4])
     return n;
 }
 
-static void put_cp(struct fq_buf *b, int32_t c)
-{
-    char u[4];
-    buf_add(b, u, utf8_encode(c, u));
-}
-
 /* Decodes s into code points with their byte offsets (offs has n+1 entries: the end last).
  * Invalid bytes are skipped. Caller frees both arrays. */
 static size_t decode(const char *s, int32_t **cps, size_t **offs)
@@ -191,38 +191,50 @@ static int32_t next_folded(const char **p, const char *end)
     return -1;
 }
 
+/* One pass: the folded code points are written as they are read (folding only shortens: a
+ * full-width form or the ideographic space, three bytes, becomes one; any other code point is
+ * copied as it was written, which is how it encodes), and the trim is found on the way. */
 char *classify_normalize(const char *text)
 {
     if (!text)
         return NULL;
-    struct fq_buf b;
-    buf_init(&b);
-    buf_add(&b, "", 0);
-    const char *p = text, *end = text + strlen(text);
-    for (int32_t c; (c = next_folded(&p, end)) >= 0;)
-        put_cp(&b, c);
-    char *s = buf_take(&b);
+    size_t len = strlen(text), o = 0, first = SIZE_MAX, last_end = 0;
+    char *s = malloc(len + 1);
     if (!s)
         return NULL;
-    /* trim by code points */
-    const char *q = s, *e = s + strlen(s), *first = NULL, *last_end = s;
-    while (q < e) {
-        const char *at = q;
-        int32_t c = fq_utf8_next(&q, e);
-        if (c < 0)
-            break;
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        size_t at = o;
+        int32_t c = (unsigned char)*p;
+        if (c < 0x80) {
+            s[o++] = *p++;
+        } else {
+            const char *from = p;
+            if ((c = fq_utf8_next(&p, end)) < 0) {
+                p = from + 1;               /* not UTF-8 (the edge rejects it): skipped */
+                continue;
+            }
+            if (c >= 0xFF01 && c <= 0xFF5E)
+                s[o++] = (char)(c -= 0xFEE0);
+            else if (c == CP_IDEO_SPACE)
+                s[o++] = (char)(c = ' ');
+            else {
+                memcpy(s + o, from, (size_t)(p - from));
+                o += (size_t)(p - from);
+            }
+        }
         if (!is_punct_cp(c)) {
-            if (!first)
+            if (first == SIZE_MAX)
                 first = at;
-            last_end = q;
+            last_end = o;
         }
     }
-    if (!first) {
+    if (first == SIZE_MAX) {
         s[0] = '\0';
         return s;
     }
-    size_t n = (size_t)(last_end - first);
-    memmove(s, first, n);
+    size_t n = last_end - first;
+    memmove(s, s + first, n);
     s[n] = '\0';
     return s;
 }
@@ -330,11 +342,25 @@ static size_t unit_at(const struct fq_wordlist *wl, const char *p)
 
 static void blank(char *text, const struct fq_textmask *m, const char *word, uint16_t probe)
 {
-    size_t n = strlen(word);
     if (!i18n_textmask_probe(m, probe))
         return;
+    size_t n = strlen(word);
     for (char *p; n && (p = (char *)i18n_find_word(text, word));)
         memset(p, ' ', n);
+}
+
+/* Every word of wl blanked in text, in list order. */
+static void blank_list(char *text, const struct fq_textmask *m, const struct fq_wordlist *wl)
+{
+    uint32_t c[WORDLIST_CANDIDATES];
+    size_t nc = wordlist_candidates(wl, m, c, WORDLIST_CANDIDATES);
+    if (nc == (size_t)-1) {
+        for (size_t i = 0; i < wl->n; i++)
+            blank(text, m, wl->words[i], wordlist_probe(wl, i));
+        return;
+    }
+    for (size_t k = 0; k < nc; k++)
+        blank(text, m, wl->words[c[k]], wordlist_probe(wl, c[k]));
 }
 
 /* ---- category and place -------------------------------------------------------------------- */
@@ -347,10 +373,18 @@ static int find_category(const struct fq_lexicon *lx, const char *text,
     for (int i = 0; i < FQ_N_CATEGORIES; i++) {
         size_t score = 0;
         const struct fq_wordlist *wl = &lx->category_kw[i];
-        for (size_t k = 0; k < wl->n; k++)
-            if (i18n_textmask_probe(m, wordlist_probe(wl, k)) &&
-                i18n_find_word(text, wl->words[k]))
-                score += fq_utf8_len(wl->words[k]);
+        uint32_t c[WORDLIST_CANDIDATES];
+        size_t nc = wordlist_candidates(wl, m, c, WORDLIST_CANDIDATES);
+        if (nc != (size_t)-1) {
+            for (size_t k = 0; k < nc; k++)
+                if (i18n_find_word(text, wl->words[c[k]]))
+                    score += fq_utf8_len(wl->words[c[k]]);
+        } else {
+            for (size_t k = 0; k < wl->n; k++)
+                if (i18n_textmask_probe(m, wordlist_probe(wl, k)) &&
+                    i18n_find_word(text, wl->words[k]))
+                    score += fq_utf8_len(wl->words[k]);
+        }
         if (i == other) {
             other_hit = score > 0;
             other_score = score;
@@ -455,14 +489,17 @@ static int32_t latin_base(int32_t c)
     return 0;
 }
 
-/* A place key of s (see classify.h): into *key (caller frees); with at non-NULL also, for each
- * key byte, the byte offset in s of its code point ((*at)[i]), the offset after it ((*at)[i] of
- * the next byte, *at has keylen+1 entries with s's length last) and in *brk whether a word break
- * (a space or punctuation, or the start) comes just before it. Returns the key's length, or
+/* A place key (see classify.h) of the text whose code points are cp[0..n), cp[i] at byte offset
+ * off[i] (off[n]: the text's length): into *key (caller frees); with at non-NULL also, for each
+ * key byte, the byte offset in the text of its code point ((*at)[i]), the offset after it
+ * ((*at)[i] of the next byte, *at has keylen+1 entries with the text's length last) and in
+ * *brk whether a word break (a space or punctuation, or the start) comes just before it; with
+ * kc non-NULL (n entries) the key's code points, *nkc of them. Returns the key's length, or
  * (size_t)-1 out of memory. */
-static size_t place_key(const catnorm *cn, const char *s, char **key, size_t **at, bool **brk)
+static size_t place_key_cps(const catnorm *cn, const int32_t *cp, const size_t *off, size_t n,
+                            char **key, size_t **at, bool **brk, int32_t *kc, size_t *nkc)
 {
-    size_t len = strlen(s), o = 0;
+    size_t len = off[n], o = 0, nk = 0;
     char *k = malloc(len * 2 + 4);   /* t2s maps a BMP character to a BMP character */
     size_t *a = at ? malloc((len * 2 + 5) * sizeof *a) : NULL;
     bool *b = at ? malloc((len * 2 + 5) * sizeof *b) : NULL;
@@ -472,15 +509,9 @@ static size_t place_key(const catnorm *cn, const char *s, char **key, size_t **a
         free(b);
         return (size_t)-1;
     }
-    const char *p = s, *end = s + len;
     bool pending = true;
-    while (p < end) {
-        const char *from = p;
-        int32_t c = fq_utf8_next(&p, end);
-        if (c < 0) {
-            p = from + 1;
-            continue;
-        }
+    for (size_t j = 0; j < n; j++) {
+        int32_t c = cp[j];
         if (c >= 0xFF01 && c <= 0xFF5E)
             c -= 0xFEE0;
         if (c == CP_IDEO_SPACE || is_punct_cp(c)) {
@@ -493,11 +524,13 @@ static size_t place_key(const catnorm *cn, const char *s, char **key, size_t **a
             c = latin_base(c);
         else if (c >= 0x80)
             c = (int32_t)catnorm_t2s(cn, c);
+        if (kc)
+            kc[nk++] = c;
         char u[4];
-        size_t n = utf8_encode(c, u);
-        for (size_t i = 0; i < n; i++) {
+        size_t un = utf8_encode(c, u);
+        for (size_t i = 0; i < un; i++) {
             if (a) {
-                a[o] = (size_t)(from - s);
+                a[o] = off[j];
                 b[o] = i == 0 && pending;
             }
             k[o++] = u[i];
@@ -512,8 +545,25 @@ static size_t place_key(const catnorm *cn, const char *s, char **key, size_t **a
         *at = a;
         *brk = b;
     }
+    if (nkc)
+        *nkc = nk;
     *key = k;
     return o;
+}
+
+/* The place key of a name (place_key_cps on its code points; bytes that are not UTF-8 are
+ * skipped). */
+static size_t place_key(const catnorm *cn, const char *s, char **key)
+{
+    int32_t *cp;
+    size_t *off;
+    size_t n = decode(s, &cp, &off);
+    if (!cp)
+        return (size_t)-1;
+    size_t r = place_key_cps(cn, cp, off, n, key, NULL, NULL, NULL, NULL);
+    free(cp);
+    free(off);
+    return r;
 }
 
 void classify_roster_prepare(struct fq_roster *r, const struct classify_model *cm)
@@ -539,7 +589,7 @@ void classify_roster_prepare(struct fq_roster *r, const struct classify_model *c
         for (size_t k = 0; k <= o->n_aliases; k++) {
             const char *name = org_name(o, k);
             char *key = NULL;
-            if (name && place_key(cm ? cm->norm : NULL, name, &key, NULL, NULL) != (size_t)-1 &&
+            if (name && place_key(cm ? cm->norm : NULL, name, &key) != (size_t)-1 &&
                 *key) {
                 o->keys[k] = key;
                 o->key_probes[k] = i18n_probe(key);
@@ -550,15 +600,6 @@ void classify_roster_prepare(struct fq_roster *r, const struct classify_model *c
     }
 }
 
-/* A text's place key, made once per message. */
-struct text_key {
-    char *key;
-    size_t len;
-    size_t *at;
-    bool *brk;
-    struct fq_textmask m;
-};
-
 static bool ascii_word(unsigned char c)
 {
     return c < 0x80 && isalnum(c);
@@ -566,16 +607,16 @@ static bool ascii_word(unsigned char c)
 
 /* Where the name key w occurs in the text key at a word boundary (for a name that starts or
  * ends with an ASCII letter or digit), or (size_t)-1. */
-static size_t key_find(const struct text_key *t, const char *w)
+static size_t key_find(const struct classify_input *t, const char *w)
 {
     size_t wl = strlen(w);
     const char *from = t->key;
     for (const char *hit; wl && (hit = strstr(from, w)); from = hit + 1) {
         size_t i = (size_t)(hit - t->key), e = i + wl;
         const unsigned char *k = (const unsigned char *)t->key;
-        if (ascii_word((unsigned char)w[0]) && !t->brk[i] && ascii_word(k[i - 1]))
+        if (ascii_word((unsigned char)w[0]) && !t->key_brk[i] && ascii_word(k[i - 1]))
             continue;
-        if (ascii_word((unsigned char)w[wl - 1]) && !t->brk[e] && ascii_word(k[e]))
+        if (ascii_word((unsigned char)w[wl - 1]) && !t->key_brk[e] && ascii_word(k[e]))
             continue;
         return i;
     }
@@ -584,9 +625,11 @@ static size_t key_find(const struct text_key *t, const char *w)
 
 /* The place named (see the header comment) and its span in text (from *at, *len bytes: the
  * words as written, blanked by the substance count). */
-static int find_place(const struct fq_roster *r, const char *text, const struct fq_textmask *m,
-                      const struct text_key *tk, size_t *span_at, size_t *span_len)
+static int find_place(const struct fq_roster *r, const struct classify_input *tk,
+                      size_t *span_at, size_t *span_len)
 {
+    const char *text = tk->norm;
+    const struct fq_textmask *m = &tk->mask;
     int best = -1, best_level = -1;
     size_t best_len = 0;
     *span_len = 0;
@@ -597,15 +640,15 @@ static int find_place(const struct fq_roster *r, const char *text, const struct 
             if (!name || !*name)
                 continue;
             size_t len, sa, sl;
-            if (tk && tk->key && o->keys) {
+            if (tk->key && o->keys) {
                 /* the keys find whatever the names as written find, and more */
                 size_t at;
-                if (!o->keys[k] || !i18n_textmask_probe(&tk->m, o->key_probes[k]) ||
+                if (!o->keys[k] || !i18n_textmask_probe(&tk->key_mask, o->key_probes[k]) ||
                     (at = key_find(tk, o->keys[k])) == (size_t)-1)
                     continue;
                 len = strlen(o->keys[k]);
-                sa = tk->at[at];
-                sl = tk->at[at + len] - sa;    /* up to the next code point kept */
+                sa = tk->key_at[at];
+                sl = tk->key_at[at + len] - sa;    /* up to the next code point kept */
             } else {
                 const char *hit = i18n_textmask_probe(m, org_probe(o, k))
                                       ? i18n_find_word(text, name) : NULL;
@@ -798,13 +841,14 @@ static long find_people_en(const struct fq_lexicon *lx, const char *text)
     return best;
 }
 
-static int find_people(const struct fq_lexicon *lx, const char *text)
+static int find_people(const struct fq_lexicon *lx, const struct classify_input *in)
 {
-    int32_t *c = NULL;
-    size_t *off = NULL;
-    size_t n = decode(text, &c, &off);
+    const char *text = in->norm;
+    const int32_t *c = in->cp;
+    const size_t *off = in->off;
+    size_t n = in->n;
     long best = 0;
-    for (size_t i = 0; c && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (i > 0 && number_char(c[i - 1]))
             continue;                  /* only at the start of a number */
         if (!number_char(c[i]) && c[i] != CP_CN_UP && c[i] != CP_CN_GOOD)
@@ -819,8 +863,6 @@ static int find_people(const struct fq_lexicon *lx, const char *text)
         if (u && v > best)
             best = v;
     }
-    free(c);
-    free(off);
     long en = find_people_en(lx, text);
     if (en > best)
         best = en;
@@ -925,12 +967,8 @@ static bool substantive(const struct fq_lexicon *lx, const struct fq_roster *r, 
         memset(rest + (phone_at - norm), ' ', phone_len);
     if (place_len)
         memset(rest + place_at, ' ', place_len);   /* the place as written, in any form */
-    const struct fq_wordlist *fill = &lx->kw[FQ_KW_FILLER];
-    for (size_t i = 0; i < fill->n; i++)
-        blank(rest, m, fill->words[i], wordlist_probe(fill, i));
-    const struct fq_wordlist *names = &lx->category_names;
-    for (size_t i = 0; i < names->n; i++)
-        blank(rest, m, names->words[i], wordlist_probe(names, i));
+    blank_list(rest, m, &lx->kw[FQ_KW_FILLER]);
+    blank_list(rest, m, &lx->category_names);
     for (size_t i = 0; r && i < r->n_org; i++) {
         const struct fq_org *o = &r->org[i];
         for (size_t k = 0; k <= o->n_aliases; k++)
@@ -967,12 +1005,16 @@ void classify_text_screened(const struct fq_lexicon *lx, const struct fq_roster 
 /* The category of a substantive text by the model, the keyword category kw listed among the
  * likeliest when the model is not sure (classify.h); guess[] filled when unsure. */
 static void decide_category(const struct fq_lexicon *lx, const struct classify_model *cm,
-                            const char *norm, const struct fq_textmask *m,
-                            struct fq_classified *out)
+                            const struct classify_input *in, struct fq_classified *out)
 {
+    const char *norm = in->norm;
+    const struct fq_textmask *m = &in->mask;
     size_t kw_score = 0;
     catmodel_guess g[CLASSIFY_GUESSES];
-    int n = catmodel_predict(cm->model, cm->norm, norm, strlen(norm), g, CLASSIFY_GUESSES);
+    int n = in->model
+                ? catmodel_predict_normalised(cm->model, in->model, in->model_len, g,
+                                              CLASSIFY_GUESSES)
+                : catmodel_predict(cm->model, cm->norm, norm, in->len, g, CLASSIFY_GUESSES);
     if (n < 1) {
         out->category = find_category(lx, norm, m, &kw_score);   /* out of memory: keywords */
         return;
@@ -1000,51 +1042,106 @@ static void decide_category(const struct fq_lexicon *lx, const struct classify_m
     }
 }
 
-void classify_text_model(const struct fq_lexicon *lx, const struct fq_roster *r,
+/* ---- the prepared text ------------------------------------------------------------------------- */
+enum fq_err classify_input_make(struct classify_input *in, const struct fq_roster *r,
+                                const struct danger_screen *ds, const struct classify_model *cm,
+                                const char *text)
+{
+    memset(in, 0, sizeof *in);
+    if (!text)
+        return FQ_EINVAL;
+    if (!(in->norm = classify_normalize(text)))
+        return FQ_ENOMEM;
+    in->len = strlen(in->norm);
+    in->n = decode(in->norm, &in->cp, &in->off);
+    if (!in->cp) {
+        classify_input_cleanup(in);
+        return FQ_ENOMEM;
+    }
+    i18n_textmask_cps(in->cp, in->n, &in->mask);
+    /* The models' input. The danger screen's normaliser and the category model's are both
+     * OpenCC's t2s.json opened the same way (one table), so one text serves both. */
+    const catnorm *mn = cm ? cm->norm : (const catnorm *)danger_screen_normaliser(ds);
+    if (mn && ((cm && cm->model) || danger_screen_normaliser(ds))) {
+        size_t ncut = in->n;                /* catnorm_apply's cut, at a code point */
+        if (in->len > CATMODEL_MAX_INPUT)
+            for (ncut = 0; ncut < in->n && in->off[ncut + 1] <= CATMODEL_MAX_INPUT; ncut++)
+                ;
+        if ((in->model = malloc(CATMODEL_MAX_INPUT + 1)))
+            in->model_len = catnorm_apply_cps(mn, in->cp, ncut, in->model, CATMODEL_MAX_INPUT + 1);
+    }
+    /* The place key when the roster has keys (classify_roster_prepare); without memory for it
+     * the names are matched as written. */
+    if (r && r->n_org && r->org[0].keys) {
+        int32_t *kc = malloc((in->n + 1) * sizeof *kc);
+        size_t nkc = 0;
+        in->key_len = kc ? place_key_cps(cm ? cm->norm : NULL, in->cp, in->off, in->n, &in->key,
+                                         &in->key_at, &in->key_brk, kc, &nkc)
+                         : (size_t)-1;
+        if (in->key_len == (size_t)-1) {
+            in->key = NULL;
+            in->key_len = 0;
+        } else {
+            i18n_textmask_cps(kc, nkc, &in->key_mask);
+        }
+        free(kc);
+    }
+    return FQ_OK;
+}
+
+void classify_input_cleanup(struct classify_input *in)
+{
+    if (!in)
+        return;
+    free(in->norm);
+    free(in->cp);
+    free(in->off);
+    free(in->model);
+    free(in->key);
+    free(in->key_at);
+    free(in->key_brk);
+    memset(in, 0, sizeof *in);
+}
+
+void classify_text_input(const struct fq_lexicon *lx, const struct fq_roster *r,
                          const struct danger_screen *ds, const struct classify_model *cm,
-                         const char *text, struct fq_classified *out)
+                         const struct classify_input *in, struct fq_classified *out)
 {
     memset(out, 0, sizeof *out);
     out->category = -1;
     out->org = -1;
-    struct text_key tk = {0};
-    char *norm = classify_normalize(text);
-    if (!norm || !lx)
-        goto out;
-    struct fq_textmask m;
-    i18n_textmask(norm, &m);
-    if (r && r->n_org && r->org[0].keys) {
-        tk.len = place_key(cm ? cm->norm : NULL, norm, &tk.key, &tk.at, &tk.brk);
-        if (tk.len == (size_t)-1)
-            tk.key = NULL;
-        else
-            i18n_textmask(tk.key, &tk.m);
-    }
+    if (!in->norm || !lx)
+        return;
+    const char *norm = in->norm;
     size_t place_at = 0, place_len = 0;
-    out->org = find_place(r, norm, &m, &tk, &place_at, &place_len);
-    out->people = find_people(lx, norm);
+    out->org = find_place(r, in, &place_at, &place_len);
+    out->people = find_people(lx, in);
     struct danger_result dr;
-    out->danger_level = (int)danger_screen_text(ds, lx, norm, &dr);
+    out->danger_level = (int)danger_screen_prepared(ds, lx, norm, in->len, &in->mask, in->model,
+                                                    in->model_len, &dr);
     out->danger_word = dr.word;
     out->danger = dr.level == DANGER_RED;
     const char *at = NULL;
     size_t len = 0;
     out->phone = find_phone(norm, &at, &len);
     out->substantive = classify_choice(norm) < 0 &&
-                       substantive(lx, r, norm, &m, at, len, place_at, place_len);
+                       substantive(lx, r, norm, &in->mask, at, len, place_at, place_len);
     /* the keywords only when they decide or are listed (a sure model needs none) */
     size_t kw_score = 0;
     if (out->substantive && cm && cm->model)
-        decide_category(lx, cm, norm, &m, out);
+        decide_category(lx, cm, in, out);
     else
-        out->category = find_category(lx, norm, &m, &kw_score);
-out:
-    if (tk.key) {
-        free(tk.key);
-        free(tk.at);
-        free(tk.brk);
-    }
-    free(norm);
+        out->category = find_category(lx, norm, &in->mask, &kw_score);
+}
+
+void classify_text_model(const struct fq_lexicon *lx, const struct fq_roster *r,
+                         const struct danger_screen *ds, const struct classify_model *cm,
+                         const char *text, struct fq_classified *out)
+{
+    struct classify_input in;
+    classify_input_make(&in, r, ds, cm, text);   /* on failure in.norm is NULL: nothing found */
+    classify_text_input(lx, r, ds, cm, &in, out);
+    classify_input_cleanup(&in);
 }
 
 bool classify_category_specific(int category)

@@ -60,6 +60,37 @@ struct classify_model;
 void classify_text_model(const struct fq_lexicon *lx, const struct fq_roster *r,
                          const struct danger_screen *ds, const struct classify_model *cm,
                          const char *text, struct fq_classified *out);
+/* A message's text made ready once for every reader of classify_text_model: the danger screen,
+ * the category model, the place keys and the people count all read these forms, which each of
+ * them made again from the text before. classify_text_model(..., text, out) is
+ * classify_input_make, classify_text_input, classify_input_cleanup. */
+struct classify_input {
+    char *norm;                      /* classify_normalize(text); NULL: nothing made */
+    size_t len;                      /* its bytes */
+    int32_t *cp;                     /* its code points, n of them */
+    size_t *off;                     /* cp[i]'s byte offset in norm, n+1 entries (len last) */
+    size_t n;
+    struct fq_textmask mask;         /* i18n_textmask(norm) */
+    char *model;                     /* the models' input (catnorm_apply(norm), handlers/
+                                      * catmodel.h), or NULL (no model, or made when needed) */
+    size_t model_len;
+    char *key;                       /* norm's place key (classify_roster_prepare), or NULL: the
+                                      * roster has none, names are matched as written */
+    size_t key_len;
+    size_t *key_at;                  /* for each key byte its code point's offset in norm */
+    bool *key_brk;                   /* for each key byte: a word break just before it */
+    struct fq_textmask key_mask;     /* i18n_textmask(key) */
+};
+/* Makes every form of text that ds, cm and r call for (ds, cm, r may be NULL). FQ_EINVAL for
+ * a NULL text, FQ_ENOMEM; on failure in->norm is NULL. Free with classify_input_cleanup. */
+enum fq_err classify_input_make(struct classify_input *in, const struct fq_roster *r,
+                                const struct danger_screen *ds, const struct classify_model *cm,
+                                const char *text);
+void classify_input_cleanup(struct classify_input *in);   /* NULL-safe */
+/* classify_text_model on a prepared text (made with the same r, ds and cm). */
+void classify_text_input(const struct fq_lexicon *lx, const struct fq_roster *r,
+                         const struct danger_screen *ds, const struct classify_model *cm,
+                         const struct classify_input *in, struct fq_classified *out);
 void classify_cleanup(struct fq_classified *c);
 /* Whether a category (fq_categories index) names a matter: not -1 and not "other", the
  * catch-all, which the model also gives a vague text ("how is my case going"). What tells one

@@ -71,26 +71,42 @@ void danger_screen_close(struct danger_screen *ds)
 static const char *find_in(const struct fq_wordlist *wl, const char *text,
                            const struct fq_textmask *m)
 {
-    for (size_t i = 0; i < wl->n; i++)
-        if (i18n_textmask_probe(m, wordlist_probe(wl, i)) && i18n_find_word(text, wl->words[i]))
-            return wl->words[i];
-    return NULL;
+    return wordlist_first_in(wl, text, m);
 }
 
-static void words(const struct fq_lexicon *lx, char *text, struct danger_result *out)
+/* Blanks every occurrence of word i of wl in text (a mask of text given); true when any. */
+static bool blank_word(const struct fq_wordlist *wl, size_t i, char *text)
+{
+    size_t n = strlen(wl->words[i]);
+    bool blanked = false;
+    for (char *p; n && (p = (char *)i18n_find_word(text, wl->words[i]));) {
+        memset(p, ' ', n);
+        blanked = true;
+    }
+    return blanked;
+}
+
+/* The lexicon's words in text (a copy, blanked here); mask0: the mask of text as given, or NULL
+ * (made here). */
+static void words(const struct fq_lexicon *lx, char *text, const struct fq_textmask *mask0,
+                  struct danger_result *out)
 {
     struct fq_textmask m;
-    i18n_textmask(text, &m);
+    if (mask0)
+        m = *mask0;
+    else
+        i18n_textmask(text, &m);
     const struct fq_wordlist *not = &lx->kw[FQ_KW_DANGER_NOT];
     bool blanked = false;
-    for (size_t i = 0; i < not->n; i++) {
-        size_t n = strlen(not->words[i]);
-        if (!n || !i18n_textmask_probe(&m, wordlist_probe(not, i)))
-            continue;
-        for (char *p; (p = (char *)i18n_find_word(text, not->words[i]));) {
-            memset(p, ' ', n);
-            blanked = true;
-        }
+    uint32_t c[WORDLIST_CANDIDATES];
+    size_t nc = wordlist_candidates(not, &m, c, WORDLIST_CANDIDATES);
+    if (nc != (size_t)-1) {
+        for (size_t k = 0; k < nc; k++)
+            blanked |= blank_word(not, c[k], text);
+    } else {
+        for (size_t i = 0; i < not->n; i++)
+            if (i18n_textmask_probe(&m, wordlist_probe(not, i)))
+                blanked |= blank_word(not, i, text);
     }
     if (blanked)
         i18n_textmask(text, &m);   /* blanking only removes: the old mask would do; tighter */
@@ -105,13 +121,10 @@ static void words(const struct fq_lexicon *lx, char *text, struct danger_result 
     }
 }
 
-static void model(const struct danger_screen *ds, const char *text, size_t len,
+/* The model on norm[0..n) (catnorm_apply of the text). */
+static void model(const struct danger_screen *ds, const char *norm, size_t n,
                   struct danger_result *out)
 {
-    char norm[DANGER_MAX_INPUT + 1];
-    size_t n = catnorm_apply(ds->norm, text, len, norm, sizeof norm);
-    if (n == (size_t)-1)
-        return;
     size_t cps = 0;
     for (size_t i = 0; i < n; i++)
         cps += ((unsigned char)norm[i] & 0xC0) != 0x80 && norm[i] != ' ';
@@ -134,13 +147,21 @@ static void model(const struct danger_screen *ds, const char *text, size_t len,
     }
 }
 
-enum danger_level danger_screen_text(const struct danger_screen *ds, const struct fq_lexicon *lx,
-                                     const char *text, struct danger_result *out)
+const struct catnorm *danger_screen_normaliser(const struct danger_screen *ds)
+{
+    return ds ? ds->norm : NULL;
+}
+
+enum danger_level danger_screen_prepared(const struct danger_screen *ds,
+                                         const struct fq_lexicon *lx, const char *text,
+                                         size_t len, const struct fq_textmask *mask,
+                                         const char *model_text, size_t model_len,
+                                         struct danger_result *out)
 {
     memset(out, 0, sizeof *out);
     if (!text)
         return DANGER_NONE;
-    size_t len = strlen(text);
+    size_t full = len;
     if (len > DANGER_MAX_INPUT) {
         len = DANGER_MAX_INPUT;
         while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
@@ -150,8 +171,22 @@ enum danger_level danger_screen_text(const struct danger_screen *ds, const struc
     memcpy(buf, text, len);
     buf[len] = '\0';
     if (lx)
-        words(lx, buf, out);
-    if (ds && ds->model && out->level < DANGER_RED)
-        model(ds, text, len, out);
+        words(lx, buf, len == full ? mask : NULL, out);
+    if (ds && ds->model && out->level < DANGER_RED) {
+        if (model_text) {
+            model(ds, model_text, model_len, out);
+        } else {
+            char norm[DANGER_MAX_INPUT + 1];
+            size_t n = catnorm_apply(ds->norm, text, len, norm, sizeof norm);
+            if (n != (size_t)-1)
+                model(ds, norm, n, out);
+        }
+    }
     return out->level;
+}
+
+enum danger_level danger_screen_text(const struct danger_screen *ds, const struct fq_lexicon *lx,
+                                     const char *text, struct danger_result *out)
+{
+    return danger_screen_prepared(ds, lx, text, text ? strlen(text) : 0, NULL, NULL, 0, out);
 }

@@ -45,6 +45,21 @@ void danger_screen_close(struct danger_screen *ds);   /* NULL-safe */
 enum danger_level danger_screen_text(const struct danger_screen *ds, const struct fq_lexicon *lx,
                                      const char *text, struct danger_result *out);
 
+/* The same on a text whose other forms are made already (handlers/classify.h, struct
+ * classify_input, makes them once per message for every reader): text[0..len) as
+ * classify_normalize returns it, mask its i18n_textmask (NULL: made here), model_text[0..
+ * model_len) its catnorm_apply by a normaliser opened as danger_screen_open opens its own (NULL:
+ * made here). The same result as danger_screen_text(ds, lx, text, out). */
+struct fq_textmask;
+enum danger_level danger_screen_prepared(const struct danger_screen *ds,
+                                         const struct fq_lexicon *lx, const char *text,
+                                         size_t len, const struct fq_textmask *mask,
+                                         const char *model_text, size_t model_len,
+                                         struct danger_result *out);
+/* The screener's OpenCC t2s normaliser (handlers/catmodel.h), NULL without a model. */
+struct catnorm;
+const struct catnorm *danger_screen_normaliser(const struct danger_screen *ds);
+
 /* "none", "moderate", "red" */
 const char *danger_level_name(enum danger_level l);
 

@@ -89,7 +89,7 @@ static void wordlist_cleanup(struct fq_wordlist *w)
     for (size_t i = 0; i < w->n; i++)
         free(w->words[i]);
     free(w->words);
-    free(w->probe);
+    free(w->probe);   /* and the index, in the same allocation */
     memset(w, 0, sizeof *w);
 }
 
@@ -302,6 +302,19 @@ void i18n_textmask(const char *text, struct fq_textmask *m)
     }
 }
 
+void i18n_textmask_cps(const int32_t *cp, size_t n, struct fq_textmask *m)
+{
+    memset(m, 0, sizeof *m);
+    for (size_t i = 0; i < n; i++) {
+        unsigned k = mask_slot(cp[i]);
+        m->bits[k >> 6] |= (uint64_t)1 << (k & 63);
+        if (i > 0) {
+            k = pair_slot(cp[i - 1], cp[i]);
+            m->pairs[k >> 6] |= (uint64_t)1 << (k & 63);
+        }
+    }
+}
+
 uint16_t i18n_probe(const char *word)
 {
     const char *p = word, *end = word + strlen(word);
@@ -321,13 +334,24 @@ bool i18n_textmask_may_have(const struct fq_textmask *m, const char *word)
     return i18n_textmask_probe(m, i18n_probe(word));
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 enum fq_err wordlist_compile(struct fq_wordlist *wl)
 {
     free(wl->probe);
     wl->probe = NULL;
+    wl->index = NULL;
     if (!wl->n)
         return FQ_OK;
-    if (!(wl->probe = malloc(wl->n * sizeof *wl->probe)))
+    /* one allocation: the probes, then the index (struct fq_wordindex and its two arrays) */
+    bool indexed = wl->n <= UINT16_MAX;
+    size_t probes = (wl->n * sizeof *wl->probe + 7) / 8 * 8;
+    size_t size = probes + (indexed ? sizeof(struct fq_wordindex) + wl->n * sizeof(uint32_t) : 0);
+    if (!(wl->probe = malloc(size)))
         return FQ_ENOMEM;
     wl->maxlen = 0;
     for (size_t i = 0; i < wl->n; i++) {
@@ -336,7 +360,100 @@ enum fq_err wordlist_compile(struct fq_wordlist *wl)
         if (len > wl->maxlen)
             wl->maxlen = len;
     }
+    if (!indexed)
+        return FQ_OK;
+    struct fq_wordindex *ix = (struct fq_wordindex *)(void *)((char *)wl->probe + probes);
+    memset(ix, 0, sizeof *ix);
+    uint32_t *slots = (uint32_t *)(ix + 1);
+    size_t n_any = 0, n_keyed = 0;
+    for (size_t i = 0; i < wl->n; i++) {   /* the words always searched first, in list order */
+        if (wl->probe[i] & PROBE_ANY)
+            slots[n_any++] = (uint32_t)i;
+    }
+    ix->any = slots;
+    ix->keyed = slots + n_any;
+    for (size_t i = 0; i < wl->n; i++) {
+        uint16_t p = wl->probe[i];
+        if (p & PROBE_ANY)
+            continue;
+        unsigned k = p & 0xfffu;
+        uint64_t *bits = p & PROBE_PAIR ? ix->pairs : ix->bits;
+        bits[k >> 6] |= (uint64_t)1 << (k & 63);
+        ix->keyed[n_keyed++] = (uint32_t)(p & (PROBE_PAIR | 0xfffu)) << 16 | (uint32_t)i;
+    }
+    qsort(ix->keyed, n_keyed, sizeof *ix->keyed, cmp_u32);
+    ix->n_any = (uint32_t)n_any;
+    ix->n_keyed = (uint32_t)n_keyed;
+    wl->index = ix;
     return FQ_OK;
+}
+
+/* Appends to out the indices of the words keyed by probe key k (PROBE_PAIR | slot, or a slot). */
+static size_t keyed_words(const struct fq_wordindex *ix, uint32_t k, uint32_t *out, size_t nc,
+                          size_t cap)
+{
+    size_t lo = 0, hi = ix->n_keyed;
+    while (lo < hi) {                        /* the first entry of key k or above */
+        size_t mid = (lo + hi) / 2;
+        if (ix->keyed[mid] >> 16 < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < ix->n_keyed && ix->keyed[lo] >> 16 == k; lo++) {
+        if (nc < cap)
+            out[nc] = ix->keyed[lo] & 0xffffu;
+        nc++;
+    }
+    return nc;
+}
+
+size_t wordlist_candidates(const struct fq_wordlist *wl, const struct fq_textmask *m,
+                           uint32_t *out, size_t cap)
+{
+    const struct fq_wordindex *ix = wl->index;
+    if (!ix)
+        return (size_t)-1;
+    size_t nc = 0;
+    for (uint32_t i = 0; i < ix->n_any; i++) {
+        if (nc < cap)
+            out[nc] = ix->any[i];
+        nc++;
+    }
+    for (unsigned w = 0; w < 4; w++)
+        for (uint64_t x = m->bits[w] & ix->bits[w]; x; x &= x - 1)
+            nc = keyed_words(ix, w * 64 + (unsigned)__builtin_ctzll(x), out, nc, cap);
+    for (unsigned w = 0; w < 64; w++)
+        for (uint64_t x = m->pairs[w] & ix->pairs[w]; x; x &= x - 1)
+            nc = keyed_words(ix, PROBE_PAIR | (w * 64 + (unsigned)__builtin_ctzll(x)), out, nc,
+                             cap);
+    if (nc > cap)
+        return (size_t)-1;
+    for (size_t i = 1; i < nc; i++) {        /* list order: a few, so by insertion */
+        uint32_t v = out[i];
+        size_t j = i;
+        for (; j > 0 && out[j - 1] > v; j--)
+            out[j] = out[j - 1];
+        out[j] = v;
+    }
+    return nc;
+}
+
+const char *wordlist_first_in(const struct fq_wordlist *wl, const char *text,
+                              const struct fq_textmask *m)
+{
+    uint32_t c[WORDLIST_CANDIDATES];
+    size_t nc = wordlist_candidates(wl, m, c, WORDLIST_CANDIDATES);
+    if (nc != (size_t)-1) {
+        for (size_t k = 0; k < nc; k++)
+            if (i18n_find_word(text, wl->words[c[k]]))
+                return wl->words[c[k]];
+        return NULL;
+    }
+    for (size_t i = 0; i < wl->n; i++)
+        if (i18n_textmask_probe(m, wordlist_probe(wl, i)) && i18n_find_word(text, wl->words[i]))
+            return wl->words[i];
+    return NULL;
 }
 
 bool wordlist_has(const struct fq_wordlist *wl, const char *w)
@@ -359,8 +476,5 @@ const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text)
         return NULL;
     struct fq_textmask m;
     i18n_textmask(text, &m);
-    for (size_t i = 0; i < wl->n; i++)
-        if (i18n_textmask_probe(&m, wordlist_probe(wl, i)) && i18n_find_word(text, wl->words[i]))
-            return wl->words[i];
-    return NULL;
+    return wordlist_first_in(wl, text, &m);
 }

@@ -25,11 +25,22 @@ struct fq_strmap {                   /* sorted by key for bsearch */
     size_t n;
 };
 
+/* The words of a list by their probes (wordlist_compile), so the words a text's mask lets
+ * through are found from the mask's few bits instead of by testing every word. */
+struct fq_wordindex {
+    uint64_t bits[4], pairs[64];   /* the probes of the list's words, as a mask sets them */
+    uint32_t n_any, n_keyed;
+    uint32_t *any;                 /* the words always searched (a probe of any text), ascending */
+    uint32_t *keyed;               /* (probe << 16) | word index of the others, ascending */
+};
+
 struct fq_wordlist {
     char **words;
     size_t n;
-    uint16_t *probe;   /* i18n_probe of each word (wordlist_compile), or NULL: made when needed */
+    uint16_t *probe;   /* i18n_probe of each word (wordlist_compile), or NULL: made when needed;
+                        * one allocation with the index: freeing probe frees both */
     size_t maxlen;     /* the longest word's bytes (wordlist_compile), 0: not known */
+    const struct fq_wordindex *index;   /* in probe's allocation; NULL: not made */
 };
 
 /* Names of the keyword lists besides "category" (each catalog must have all of them). */
@@ -132,6 +143,8 @@ struct fq_textmask {
     uint64_t pairs[64];
 };
 void i18n_textmask(const char *text, struct fq_textmask *m);
+/* The same from a text's code points cp[0..n) (of a valid UTF-8 text: the same mask). */
+void i18n_textmask_cps(const int32_t *cp, size_t n, struct fq_textmask *m);
 /* The slot a word is tested by (computed once per keyword by wordlist_compile). */
 uint16_t i18n_probe(const char *word);
 /* False when word certainly does not occur in the text the mask was made from (or in any text
@@ -152,6 +165,16 @@ static inline uint16_t wordlist_probe(const struct fq_wordlist *wl, size_t i)
 }
 /* Fills wl->probe; FQ_ENOMEM on failure. */
 enum fq_err wordlist_compile(struct fq_wordlist *wl);
+/* The words of wl that the mask m lets through (i18n_textmask_probe true for their probe),
+ * as indices in list order into out[0..cap): their number, or (size_t)-1 when wl has no index
+ * or they are more than cap (then test every word). */
+#define WORDLIST_CANDIDATES 64
+size_t wordlist_candidates(const struct fq_wordlist *wl, const struct fq_textmask *m,
+                           uint32_t *out, size_t cap);
+/* The first word of wl, in list order, that m lets through and i18n_find_word finds in text
+ * (m made from text, or from a text text was made from by blanking), or NULL. */
+const char *wordlist_first_in(const struct fq_wordlist *wl, const char *text,
+                              const struct fq_textmask *m);
 /* The first word of the list found inside text, or NULL. */
 const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text);
 

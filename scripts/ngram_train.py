@@ -5,8 +5,9 @@ fixed split, the normaliser, the character n-grams, the training, the model file
 Features: character n-grams, n = NMIN..NMAX, and up to NMAX_ASCII of ASCII only (English
 words), of " " + text + " " (the lone space left out), binary, TF-IDF (smooth idf, L2 norm),
 n-grams seen in at least MIN_DF training messages; a multinomial logistic regression (lbfgs).
-Deterministic: no random state is used, the vocabulary and the output are sorted, numbers are
-printed with DECIMALS places, so the same corpus gives the same file byte for byte.
+Deterministic: no random state is used, each message's n-grams, the vocabulary and the output
+are sorted (nothing depends on Python's hash seed), numbers are printed with DECIMALS places, so
+the same corpus gives the same file byte for byte.
 
 Model file, UTF-8, TAB-separated:
     fqcat 1 / ngram NMIN NMAX NMAX_ASCII / classes K / K x "class NAME BIAS" / features N /
@@ -56,6 +57,10 @@ def normalise(catnorm, texts):
 
 
 def ngrams(text):
+    """The distinct n-grams of a normalised text, sorted: the order scikit-learn meets a
+    message's features in decides the order of its vocabulary and of the entries of each row,
+    and so the order floating-point sums are taken in; a set's order would follow Python's
+    per-process hash seed and the weights could differ in their last decimal from run to run."""
     t = " " + text + " "
     grams = set()
     for i in range(len(t)):
@@ -68,7 +73,7 @@ def ngrams(text):
             if n > NMAX and not g.isascii():
                 break
             grams.add(g)
-    return grams
+    return sorted(grams)
 
 
 def fmt(x):
