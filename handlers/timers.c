@@ -20,6 +20,8 @@
  *                    node who handles the category, fewest open cases first, when there is one.
  *   resolve_overdue  not finished by the resolve SLA: assignment "overdue" + notify to the
  *                    mediator and each supervisor; event "overdue"; the next one a day later.
+ *   Those three, for a case that is not red, wait for working hours when they fall due out of
+ *   them (calendar.hold_night): the timer is set again at the next working instant.
  *   digest           arg = a supervisor's id: the new, overdue and escalated cases of their node
  *                    and below over the last period (a day when sensitive.enabled, else a
  *                    week), as a notify text and an action of kind NOTIFY, type "digest" (bot/
@@ -639,22 +641,52 @@ static enum fq_err on_case(struct fq_ctx *c, const struct fq_timer *t, struct fq
     return err ? err : out->oom ? FQ_ENOMEM : FQ_OK;
 }
 
+/* A reminder, 督办 or overdue notice of an open case that falls due out of working hours waits
+ * for them (calendar.hold_night, sla_notice_at): the same timer again at the next working
+ * instant, nothing else now. A red case is never held. */
+static enum fq_err held(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                        struct fq_actions *out, case_fire_fn fn)
+{
+    int64_t at = is_finished(k) ? c->now : sla_notice_at(c->cfg, k->severity, c->now);
+    if (at <= c->now)
+        return fn(c, t, k, out);
+    return store_timer_add(c->store, at, t->kind, k->id, t->arg, NULL);
+}
+
+static enum fq_err remind_held(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                               struct fq_actions *out)
+{
+    return held(c, t, k, out, fire_remind);
+}
+
+static enum fq_err supervise_held(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                                  struct fq_actions *out)
+{
+    return held(c, t, k, out, fire_supervise);
+}
+
+static enum fq_err overdue_held(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                                struct fq_actions *out)
+{
+    return held(c, t, k, out, fire_overdue);
+}
+
 static enum fq_err fire_accept_remind(struct fq_ctx *c, const struct fq_timer *t,
                                       struct fq_actions *out)
 {
-    return on_case(c, t, out, fire_remind);
+    return on_case(c, t, out, remind_held);
 }
 
 static enum fq_err fire_accept_escalate(struct fq_ctx *c, const struct fq_timer *t,
                                         struct fq_actions *out)
 {
-    return on_case(c, t, out, fire_supervise);
+    return on_case(c, t, out, supervise_held);
 }
 
 static enum fq_err fire_resolve_overdue(struct fq_ctx *c, const struct fq_timer *t,
                                         struct fq_actions *out)
 {
-    return on_case(c, t, out, fire_overdue);
+    return on_case(c, t, out, overdue_held);
 }
 
 const struct timer_kind timers_kinds[FQ_TIMER__COUNT] = {
