@@ -11,8 +11,10 @@
  *   is also the longest one (a longer danger phrase wins over a word inside it). */
 #include "handlers/i18n.h"
 #include "common/fq.h"
+#include "common/localtime.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -358,4 +360,29 @@ const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text)
         if (i18n_textmask_probe(&m, wordlist_probe(wl, i)) && i18n_find_word(text, wl->words[i]))
             return wl->words[i];
     return NULL;
+}
+
+/* ---- deadlines in words --------------------------------------------------------------------- */
+void i18n_deadline(const struct fq_lexicon *lx, int locale, int64_t t, int64_t now, char *buf,
+                   size_t size)
+{
+    if (!buf || size == 0)
+        return;
+    struct fq_civil c, n;
+    fq_local_civil(t, &c);
+    fq_local_civil(now, &n);
+    char wkey[16], mkey[16], day[8], hm[8], year[8];
+    snprintf(wkey, sizeof wkey, "wday_%d", c.wday);
+    snprintf(mkey, sizeof mkey, "month_%d", c.month);
+    snprintf(day, sizeof day, "%d", c.day);
+    snprintf(hm, sizeof hm, "%02d:%02d", c.hour, c.min);
+    snprintf(year, sizeof year, "%d", c.year);
+    char *s = i18n_format(lx, locale, c.year == n.year ? "deadline_words" : "deadline_words_year",
+                          "year", year, "month", i18n_get(lx, locale, mkey), "day", day, "wday",
+                          i18n_get(lx, locale, wkey), "time", hm, (char *)NULL);
+    if (s)
+        snprintf(buf, size, "%s", s);
+    else   /* out of memory: the plain form still says when */
+        fq_local_format(t, FQ_LOCAL_MINUTE, buf, size);
+    free(s);
 }

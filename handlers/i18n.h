@@ -107,6 +107,13 @@ const struct fq_wordlist *i18n_command_words(const struct fq_lexicon *lx, const 
  * Caller frees; NULL on oom. An unknown placeholder stays as written. */
 char *i18n_format(const struct fq_lexicon *lx, int locale, const char *key, ...);
 
+/* The local time t (server.timezone) as a deadline in the locale's words, from the catalog's
+ * deadline_words with wday_N and month_N: "12月4日（周五）17:30" (zh-CN), "12月4日（週五）17:30"
+ * (zh-TW), "Fri 4 Dec 17:30" (en); deadline_words_year, with the year, when it is not the
+ * year of `now`. Into buf (at least 64 bytes); the texts around it say "by" or "前". */
+void i18n_deadline(const struct fq_lexicon *lx, int locale, int64_t t, int64_t now, char *buf,
+                   size_t size);
+
 /* True when the word list contains w exactly (after the caller's normalisation). */
 bool wordlist_has(const struct fq_wordlist *wl, const char *w);
 /* Where word occurs in text, ASCII case ignored; a word that starts or ends with an ASCII

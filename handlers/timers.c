@@ -182,8 +182,8 @@ static enum fq_err fire_remind(struct fq_ctx *c, const struct fq_timer *t, struc
     /* a reminder belongs to the assignment it was set for */
     if (!awaits_accept(k) || t->due_at < k->assigned_at)
         return FQ_OK;
-    char due[32];
-    fq_local_format(k->due_accept, FQ_LOCAL_MINUTE, due, sizeof due);
+    char due[96];
+    i18n_deadline(c->lex, loc, k->due_accept, c->now, due, sizeof due);
     enum fq_err err = record(c, k, "reminder", "{\"kind\":\"accept\"}", out);
     if (err)
         return err;
@@ -210,8 +210,8 @@ static enum fq_err fire_supervise(struct fq_ctx *c, const struct fq_timer *t, st
     int sup[MAX_SUPERVISORS];
     size_t n = case_supervisors(c, k, false, sup, MAX_SUPERVISORS);
 
-    char due[32];
-    fq_local_format(k->due_accept, FQ_LOCAL_MINUTE, due, sizeof due);
+    char due[96];
+    i18n_deadline(c->lex, loc, k->due_accept, c->now, due, sizeof due);
     const char *cat = i18n_category(c->lex, loc, k->category);
     const char *unit = org_name(r, node), *who = mediator_name(c, k->mediator_id);
     err = record(c, k, "reminder",
@@ -244,8 +244,8 @@ static enum fq_err fire_overdue(struct fq_ctx *c, const struct fq_timer *t, stru
     if (is_finished(k))
         return FQ_OK;
     const struct fq_roster *r = c->roster;
-    char due[32];
-    fq_local_format(k->due_resolve, FQ_LOCAL_MINUTE, due, sizeof due);
+    char due[96];
+    i18n_deadline(c->lex, loc, k->due_resolve, c->now, due, sizeof due);
     const char *cat = i18n_category(c->lex, loc, k->category);
     enum fq_err err = record(c, k, "overdue", NULL, out);
     if (!err)

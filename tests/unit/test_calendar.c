@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "bot/sys/config.h"
+#include "bot/sys/locale.h"
+#include "handlers/i18n.h"
 #include "common/calendar.h"
 #include "common/config_model.h"
 #include "common/fq.h"
@@ -303,4 +305,31 @@ Test(calendar, config_refusals)
     cr_expect_null(config_load(cf, &q));
     cr_expect(has_problem(&q, "cannot open"));
     config_problems_cleanup(&q);
+}
+
+/* ---- deadlines in words (handlers/i18n.c) ------------------------------------------------- */
+Test(calendar, deadline_in_the_words_of_each_locale)
+{
+    struct fq_lexicon *lx = NULL;
+    char *cause = NULL;
+    const char *dir = getenv("FENGQIAO_LOCALES");
+    if (!dir)
+        dir = access("locales/zh-CN.json", R_OK) == 0 ? "locales" : "../../locales";
+    cr_assert_eq(locale_load(dir, &lx, &cause), FQ_OK, "%s", cause ? cause : "");
+    int64_t due = L(2026, 12, 4, 17, 30), now = L(2026, 12, 1, 10, 0);
+    char buf[96];
+    i18n_deadline(lx, FQ_LOC_ZH_CN, due, now, buf, sizeof buf);
+    cr_expect_str_eq(buf, "12月4日（周五）17:30");
+    i18n_deadline(lx, FQ_LOC_ZH_TW, due, now, buf, sizeof buf);
+    cr_expect_str_eq(buf, "12月4日（週五）17:30");
+    i18n_deadline(lx, FQ_LOC_EN, due, now, buf, sizeof buf);
+    cr_expect_str_eq(buf, "Fri 4 Dec 17:30");
+    /* a deadline in the next year names it */
+    int64_t jan = L(2027, 1, 4, 17, 30);
+    i18n_deadline(lx, FQ_LOC_ZH_CN, jan, now, buf, sizeof buf);
+    cr_expect_str_eq(buf, "2027年1月4日（周一）17:30");
+    i18n_deadline(lx, FQ_LOC_EN, jan, now, buf, sizeof buf);
+    cr_expect_str_eq(buf, "Mon 4 Jan 2027 17:30");
+    lexicon_free(lx);
+    free(cause);
 }
