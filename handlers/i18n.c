@@ -34,6 +34,8 @@ const char *const fq_kw_names[FQ__KW_COUNT] = {
     [FQ_KW_SUPPLEMENT] = "supplement", [FQ_KW_SUPPLEMENT_NEW] = "supplement_new",
     [FQ_KW_CONFIRM] = "confirm",       [FQ_KW_REFUSE] = "refuse",
     [FQ_KW_STATUS_ASK] = "status_ask", [FQ_KW_PARTICLE] = "particle",
+    [FQ_KW_PAUSE_PARTY] = "pause_party", [FQ_KW_PAUSE_COOLING_OFF] = "pause_cooling_off",
+    [FQ_KW_PAUSE_APPRAISAL] = "pause_appraisal",
 };
 
 static const char *const locale_names[FQ_N_LOCALES] = {"zh-CN", "zh-TW", "en"};
@@ -385,4 +387,18 @@ void i18n_deadline(const struct fq_lexicon *lx, int locale, int64_t t, int64_t n
     else   /* out of memory: the plain form still says when */
         fq_local_format(t, FQ_LOCAL_MINUTE, buf, size);
     free(s);
+}
+
+void i18n_span(const struct fq_lexicon *lx, int locale, int64_t secs, char *buf, size_t size)
+{
+    if (!buf || size == 0)
+        return;
+    char a[24], b[24];
+    bool days = secs >= 86400;
+    snprintf(a, sizeof a, "%lld", (long long)(days ? secs / 86400 : secs / 3600));
+    snprintf(b, sizeof b, "%lld", (long long)(days ? secs % 86400 / 3600 : secs % 3600 / 60));
+    char *t = days ? i18n_format(lx, locale, "paused_days", "d", a, "h", b, (char *)NULL)
+                   : i18n_format(lx, locale, "paused_hours", "h", a, "m", b, (char *)NULL);
+    snprintf(buf, size, "%s", t ? t : "");
+    free(t);
 }

@@ -64,6 +64,10 @@ enum fq_kw {
     FQ_KW_REFUSE,            /* refusal: 不对 算了 不用了 nope not right */
     FQ_KW_STATUS_ASK,        /* status questions: 有进展吗 有人管吗 any update */
     FQ_KW_PARTICLE,          /* trailing particles ignored by intents: 吗 呢 吧 啊 la */
+    /* the mediator's pause reasons (handlers/lifecycle.c LC_PAUSE) */
+    FQ_KW_PAUSE_PARTY,       /* 等待当事人 party */
+    FQ_KW_PAUSE_COOLING_OFF, /* 冷静期 cooling_off */
+    FQ_KW_PAUSE_APPRAISAL,   /* 鉴定 appraisal */
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */
@@ -113,6 +117,9 @@ char *i18n_format(const struct fq_lexicon *lx, int locale, const char *key, ...)
  * year of `now`. Into buf (at least 64 bytes); the texts around it say "by" or "前". */
 void i18n_deadline(const struct fq_lexicon *lx, int locale, int64_t t, int64_t now, char *buf,
                    size_t size);
+
+/* A length of time in the locale's words: "2天3小时" / "5小时20分钟" (paused_days, paused_hours). */
+void i18n_span(const struct fq_lexicon *lx, int locale, int64_t secs, char *buf, size_t size);
 
 /* True when the word list contains w exactly (after the caller's normalisation). */
 bool wordlist_has(const struct fq_wordlist *wl, const char *w);

@@ -241,7 +241,7 @@ static enum fq_err fire_overdue(struct fq_ctx *c, const struct fq_timer *t, stru
                                 struct fq_actions *out)
 {
     (void)t;
-    if (is_finished(k))
+    if (is_finished(k) || k->status == FQ_CASE_PAUSED)   /* its clock stands still */
         return FQ_OK;
     const struct fq_roster *r = c->roster;
     char due[96];
