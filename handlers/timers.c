@@ -568,26 +568,20 @@ enum fq_err timers_housekeep(struct fq_ctx *c, struct fq_actions *out)
 }
 
 /* ---- danger words in a later message -------------------------------------------------------- */
-static void first_id(const struct fq_case *k, void *arg)
+enum fq_err timers_on_danger(struct fq_ctx *c, const char *case_no, struct fq_actions *out)
 {
-    int64_t *id = arg;
-    if (!*id)
-        *id = k->id;
-}
-
-enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *user,
-                             struct fq_actions *out)
-{
-    if (!channel || !user)
+    if (!case_no)
         return FQ_OK;
-    int64_t id = 0;
-    struct fq_case_filter f = {.status = "open", .channel = channel, .user = user, .limit = 1};
-    enum fq_err err = store_case_list(c->store, &f, first_id, &id);
-    if (err || !id)
-        return err;
     struct fq_case k;
-    if ((err = store_case_get_id(c->store, id, &k)))
+    enum fq_err err = store_case_get(c->store, case_no, &k);
+    if (err == FQ_ENOTFOUND)
+        return FQ_OK;
+    if (err)
         return err;
+    if (k.status >= FQ_CASE__COUNT || is_finished(&k)) {
+        case_cleanup(&k);
+        return FQ_OK;
+    }
     const struct fq_roster *r = c->roster;
     if (k.severity != FQ_SEV_RED) {
         k.severity = FQ_SEV_RED;

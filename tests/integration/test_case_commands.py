@@ -145,3 +145,27 @@ def test_unresolved_after_a_close_without_agreement_only():
     check(not published(sub, c2, "unresolved"), "a withdrawn case is not unresolved")
     check([e.get("type") for e in events(d, c1)][-2:] == ["closed", "unresolved"],
           f"history of {c1}: {short(events(d, c1))}")
+
+
+def test_danger_in_a_new_matter_raises_no_earlier_case():
+    """A resident with an open blue case writes about another matter with danger words: the
+    earlier case stays as it was (no red, no danger alert for it); the new matter becomes a case
+    of its own, red. A danger supplement to the case itself still raises it
+    (test_lifecycle.test_danger_words_in_a_later_message_alert_up_the_tree)."""
+    b = Broker()
+    sub = Sub(b)
+    d = Daemon(b)
+    d.wait_mqtt()
+    old, _ = submit(d, "res-newmatter", REPORT)
+    check(d.case(old).get("severity") == "blue", "a blue case first")
+    new, tr = submit(d, "res-newmatter", "另外一件事，隔壁两家人在打架，有人拿刀，栎桥村第一网格")
+    check(new != old, f"the new matter was added to {old}: {short([r.json for _, r in tr])}")
+    check(d.case(new).get("severity") == "red", f"new matter not red: {short(d.case(new))}")
+    check(wait_for(lambda: sub.messages(f"{PREFIX}/alerts/town-fq",
+                                        lambda m: mentions(m, new)), 10),
+          "no alert for the new red case")
+    time.sleep(1)
+    k = d.case(old)
+    check(k.get("severity") == "blue", f"the earlier case was raised: {short(k)}")
+    check(not sub.messages(pred=lambda m: "/alerts/" in m.topic and mentions(m, old)),
+          "a danger alert for the earlier case")
