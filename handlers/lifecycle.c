@@ -530,9 +530,13 @@ static enum fq_err do_raise(struct fq_ctx *c, struct fq_case *k, const struct lc
     }
     int old = k->severity;
     k->severity = severity;
-    if (k->paused_at > 0) {   /* a raised case runs again: the pause ends here */
-        k->paused_total += c->now > k->paused_at ? c->now - k->paused_at : 0;
+    bool was_paused = k->paused_at > 0;
+    if (was_paused) {   /* a raised case runs again: the pause ends here, as at a resume */
+        int64_t d = c->now > k->paused_at ? c->now - k->paused_at : 0;
+        k->paused_total += d;
         k->paused_at = 0;
+        if (k->due_resolve > 0)
+            k->due_resolve += d;
     }
     struct fq_buf data;
     buf_init(&data);
@@ -553,6 +557,9 @@ static enum fq_err do_raise(struct fq_ctx *c, struct fq_case *k, const struct lc
     actions_event(out, res->row->event, k);
     const struct lc_transition *row = res->row;
     err = hand_over(c, k, p.mediator, p.node, row, actor_id(c, rq), rq->note, false, out, true);
+    if (!err && was_paused)   /* the overdue timer went at the pause */
+        err = store_timer_add(c->store, k->due_resolve > c->now ? k->due_resolve : c->now,
+                              FQ_TIMER_RESOLVE_OVERDUE, k->id, NULL, NULL);
     if (err)
         return err;
     res->moved = true;

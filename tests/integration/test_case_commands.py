@@ -169,3 +169,22 @@ def test_danger_in_a_new_matter_raises_no_earlier_case():
     check(k.get("severity") == "blue", f"the earlier case was raised: {short(k)}")
     check(not sub.messages(pred=lambda m: "/alerts/" in m.topic and mentions(m, old)),
           "a danger alert for the earlier case")
+
+
+def test_raising_a_paused_case_ends_the_pause_and_moves_the_deadline():
+    b = Broker()
+    sub = Sub(b)
+    d = Daemon(b)
+    d.wait_mqtt()
+    case, _ = submit(d, "res-raise-paused", REPORT)
+    check(d.chat("m-wang", f"接单 {case}").status == 200, "accept")
+    before = parse_utc(d.case(case)["due_resolve"])
+    command(b, "m-wang", "pause", case, "rp-1", note="appraisal 等待伤情鉴定")
+    check(reply(sub, "m-wang", "rp-1").get("ok") is True, "pause")
+    time.sleep(2)
+    command(b, "m-wang", "raise", case, "rp-2", note="对方扬言报复")
+    check(reply(sub, "m-wang", "rp-2").get("ok") is True, "raise of a paused case")
+    c = d.case(case)
+    check(c.get("status") == "assigned" and c.get("severity") == "yellow", f"raised: {short(c)}")
+    moved = (parse_utc(c["due_resolve"]) - before).total_seconds()
+    check(moved >= 2, f"the deadline did not move by the pause: {moved} s")
