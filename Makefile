@@ -41,7 +41,7 @@ endif
 SRCS     := $(sort $(shell find common handlers store bot -name '*.c'))
 LIB_SRCS := $(filter-out bot/main.c,$(SRCS))
 GEN_OBJS := $(BUILD)/gen/migrations.o $(BUILD)/gen/version.o $(BUILD)/gen/danger_model.o \
-            $(BUILD)/gen/category_model.o $(BUILD)/gen/web_assets.o
+             $(BUILD)/gen/category_model.o $(BUILD)/gen/web_assets.o $(BUILD)/gen/calendar_cn.o
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 MIGRATIONS := $(sort $(wildcard store/migrations/*.sql))
@@ -106,6 +106,15 @@ $(BUILD)/gen/category_model.c: data/model/category.model scripts/embed-model.sh
 	$(Q)sh scripts/embed-model.sh fq_category_model $< > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/category_model.o: $(BUILD)/gen/category_model.c
+	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The shipped working calendar (data/calendar/cn.txt, common/calendar.h) likewise: the default
+# of calendar.file.
+$(BUILD)/gen/calendar_cn.c: data/calendar/cn.txt scripts/embed-model.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/embed-model.sh fq_calendar_cn $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/calendar_cn.o: $(BUILD)/gen/calendar_cn.c
 	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Rewritten only when the version or the commit changed, so a new commit relinks, nothing more.

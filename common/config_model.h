@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/calendar.h"
+
 /* Every string is owned by the struct (freed by config_free); durations are in seconds. */
 struct fq_config {
     char *file;                     /* the file it came from, NULL for built-in defaults */
@@ -37,8 +39,12 @@ struct fq_config {
 
     char *admin_token;              /* NULL: admin API answers 503 */
 
-    int64_t sla_accept[3];          /* by enum fq_severity: 24h, 12h, 1h */
+    /* by enum fq_severity; the amount in the unit of sla_*_unit (enum sla_unit, common/sla.h):
+     * seconds of calendar time (the default), a number of working days, or seconds of working
+     * time */
+    int64_t sla_accept[3];          /* 24h, 12h, 1h */
     int64_t sla_resolve[3];         /* 7d, 15d, 30d */
+    unsigned char sla_accept_unit[3], sla_resolve_unit[3];
     int sla_attempts_per_tier;      /* 3 */
 
     int64_t survey_delay;           /* 3d */
@@ -55,6 +61,12 @@ struct fq_config {
     int64_t retention_interval;     /* 1m: how often the scheduler prunes */
 
     bool sensitive_enabled;
+
+    char *calendar_file;            /* NULL: the shipped calendar (data/calendar/cn.txt) */
+    char *calendar_hours;           /* "08:30-12:00,14:00-17:30" */
+    bool calendar_hold_night;       /* true: a non-red reminder out of hours waits for them */
+    struct fq_calendar calendar;    /* the days of calendar_file and the hours, built by
+                                       config_load (freed by config_free) */
 
     char *log_level;                /* "info": error|warn|info|debug */
 };

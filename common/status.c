@@ -6,7 +6,7 @@
 
 const char *const fq_case_status_names[FQ_CASE__COUNT + 1] = {
     "unassigned", "assigned", "accepted", "in_progress", "resolved", "closed", "reopened",
-    "cancelled",  NULL,
+    "cancelled",  "paused",   NULL,
 };
 
 const char *const fq_convo_state_names[FQ_CONVO__COUNT + 1] = {

@@ -20,6 +20,8 @@ enum fq_case_status {
     FQ_CASE_CLOSED,           /* "closed": ended without agreement */
     FQ_CASE_REOPENED,         /* "reopened": the resident was not satisfied */
     FQ_CASE_CANCELLED,        /* "cancelled": withdrawn by the resident */
+    FQ_CASE_PAUSED,           /* "paused": the clock stopped (awaiting a party, a cooling-off
+                               * period, an expert appraisal) until the mediator resumes it */
     FQ_CASE__COUNT
 };
 /* Every name in enum order, NULL-terminated. */

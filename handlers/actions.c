@@ -103,7 +103,7 @@ static const size_t case_strings[] = {
     offsetof(struct fq_case, place_org),    offsetof(struct fq_case, place_text),
     offsetof(struct fq_case, description),  offsetof(struct fq_case, org_id),
     offsetof(struct fq_case, mediator_id),  offsetof(struct fq_case, close_reason),
-    offsetof(struct fq_case, locale),
+    offsetof(struct fq_case, locale),       offsetof(struct fq_case, pause_reason),
 };
 #define N_CASE_STRINGS (sizeof case_strings / sizeof case_strings[0])
 

@@ -116,8 +116,8 @@ enum fq_err case_open(struct fq_ctx *c, const struct fq_report *r, struct fq_act
     int loc = fq_locale_parse(r->locale);
     if (loc < 0)
         loc = FQ_LOC_ZH_CN;
-    char due[32];
-    fq_local_format(k->due_accept, FQ_LOCAL_MINUTE, due, sizeof due);
+    char due[96];   /* in the resident's words: "12月4日（周五）17:30" */
+    i18n_deadline(c->lex, loc, k->due_accept, c->now, due, sizeof due);
     const char *unit = pick.node >= 0 ? ro->org[pick.node].name : "";
     answer_reply_take(out, i18n_format(c->lex, loc, severity == FQ_SEV_RED ? "receipt_red" : "receipt",
                                        "case", k->case_no, "category",

@@ -11,8 +11,10 @@
  *   is also the longest one (a longer danger phrase wins over a word inside it). */
 #include "handlers/i18n.h"
 #include "common/fq.h"
+#include "common/localtime.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +39,8 @@ const char *const fq_kw_names[FQ__KW_COUNT] = {
     [FQ_KW_FIELD_CATEGORY] = "field_category", [FQ_KW_FIELD_PLACE] = "field_place",
     [FQ_KW_FIELD_DESCRIPTION] = "field_description", [FQ_KW_FIELD_CONTACT] = "field_contact",
     [FQ_KW_CORRECTION] = "correction", [FQ_KW_CORRECTION_LEAD] = "correction_lead",
+    [FQ_KW_PAUSE_PARTY] = "pause_party", [FQ_KW_PAUSE_COOLING_OFF] = "pause_cooling_off",
+    [FQ_KW_PAUSE_APPRAISAL] = "pause_appraisal",
 };
 
 static const char *const locale_names[FQ_N_LOCALES] = {"zh-CN", "zh-TW", "en"};
@@ -477,4 +481,43 @@ const char *wordlist_find_in(const struct fq_wordlist *wl, const char *text)
     struct fq_textmask m;
     i18n_textmask(text, &m);
     return wordlist_first_in(wl, text, &m);
+}
+
+/* ---- deadlines in words --------------------------------------------------------------------- */
+void i18n_deadline(const struct fq_lexicon *lx, int locale, int64_t t, int64_t now, char *buf,
+                   size_t size)
+{
+    if (!buf || size == 0)
+        return;
+    struct fq_civil c, n;
+    fq_local_civil(t, &c);
+    fq_local_civil(now, &n);
+    char wkey[16], mkey[16], day[8], hm[8], year[8];
+    snprintf(wkey, sizeof wkey, "wday_%d", c.wday);
+    snprintf(mkey, sizeof mkey, "month_%d", c.month);
+    snprintf(day, sizeof day, "%d", c.day);
+    snprintf(hm, sizeof hm, "%02d:%02d", c.hour, c.min);
+    snprintf(year, sizeof year, "%d", c.year);
+    char *s = i18n_format(lx, locale, c.year == n.year ? "deadline_words" : "deadline_words_year",
+                          "year", year, "month", i18n_get(lx, locale, mkey), "day", day, "wday",
+                          i18n_get(lx, locale, wkey), "time", hm, (char *)NULL);
+    if (s)
+        snprintf(buf, size, "%s", s);
+    else   /* out of memory: the plain form still says when */
+        fq_local_format(t, FQ_LOCAL_MINUTE, buf, size);
+    free(s);
+}
+
+void i18n_span(const struct fq_lexicon *lx, int locale, int64_t secs, char *buf, size_t size)
+{
+    if (!buf || size == 0)
+        return;
+    char a[24], b[24];
+    bool days = secs >= 86400;
+    snprintf(a, sizeof a, "%lld", (long long)(days ? secs / 86400 : secs / 3600));
+    snprintf(b, sizeof b, "%lld", (long long)(days ? secs % 86400 / 3600 : secs % 3600 / 60));
+    char *t = days ? i18n_format(lx, locale, "paused_days", "d", a, "h", b, (char *)NULL)
+                   : i18n_format(lx, locale, "paused_hours", "h", a, "m", b, (char *)NULL);
+    snprintf(buf, size, "%s", t ? t : "");
+    free(t);
 }

@@ -86,6 +86,10 @@ enum fq_kw {
     FQ_KW_FIELD_CONTACT,     /* 电话 phone */
     FQ_KW_CORRECTION,        /* between the field and the value: 不对 是 改成 is wrong it's */
     FQ_KW_CORRECTION_LEAD,   /* before the field: 把 我的 the change */
+    /* the mediator's pause reasons (handlers/lifecycle.c LC_PAUSE) */
+    FQ_KW_PAUSE_PARTY,       /* 等待当事人 party */
+    FQ_KW_PAUSE_COOLING_OFF, /* 冷静期 cooling_off */
+    FQ_KW_PAUSE_APPRAISAL,   /* 鉴定 appraisal */
     FQ__KW_COUNT
 };
 extern const char *const fq_kw_names[FQ__KW_COUNT];   /* "danger", "status", ... */
@@ -128,6 +132,16 @@ const struct fq_wordlist *i18n_command_words(const struct fq_lexicon *lx, const 
  * ending with NULL: i18n_format(lx, loc, "receipt", "case", no, "unit", name, NULL).
  * Caller frees; NULL on oom. An unknown placeholder stays as written. */
 char *i18n_format(const struct fq_lexicon *lx, int locale, const char *key, ...);
+
+/* The local time t (server.timezone) as a deadline in the locale's words, from the catalog's
+ * deadline_words with wday_N and month_N: "12月4日（周五）17:30" (zh-CN), "12月4日（週五）17:30"
+ * (zh-TW), "Fri 4 Dec 17:30" (en); deadline_words_year, with the year, when it is not the
+ * year of `now`. Into buf (at least 64 bytes); the texts around it say "by" or "前". */
+void i18n_deadline(const struct fq_lexicon *lx, int locale, int64_t t, int64_t now, char *buf,
+                   size_t size);
+
+/* A length of time in the locale's words: "2天3小时" / "5小时20分钟" (paused_days, paused_hours). */
+void i18n_span(const struct fq_lexicon *lx, int locale, int64_t secs, char *buf, size_t size);
 
 /* True when the word list contains w exactly (after the caller's normalisation). */
 bool wordlist_has(const struct fq_wordlist *wl, const char *w);

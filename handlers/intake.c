@@ -1262,9 +1262,8 @@ enum fq_err intake_on_message(struct fq_ctx *c, const struct fq_msg *m, struct f
         memset(&t.cls, 0, sizeof t.cls);
         t.cls.category = t.cls.org = -1;
     }
-    /* danger words from a resident with an open case: alert and tell the supervisors at once */
-    if (t.cls.danger && (err = timers_on_danger(c, m->channel, m->user, out)))
-        goto out;
+    /* danger words raise only the case the message is added to (supplement_record); a new
+     * matter is graded as its own case */
 
     bool handled = false;
     if ((err = commands(&t, &s, &handled)) || (err = t.err))

@@ -60,6 +60,20 @@ const struct lc_transition lifecycle_table[] = {
     {FQ_CASE_IN_PROGRESS, LC_ESCALATE, FQ_CASE_ASSIGNED, "escalated"},
     {FQ_CASE_IN_PROGRESS, LC_TRANSFER, FQ_CASE_ASSIGNED, "transferred"},
 
+    /* the clock stops while a party is awaited, in a cooling-off period or an appraisal; a
+     * paused case can also be closed or raised, and resumes where it was */
+    {FQ_CASE_ACCEPTED, LC_PAUSE, FQ_CASE_PAUSED, "paused"},
+    {FQ_CASE_IN_PROGRESS, LC_PAUSE, FQ_CASE_PAUSED, "paused"},
+    {FQ_CASE_PAUSED, LC_RESUME, FQ_CASE_IN_PROGRESS, "resumed"},
+    {FQ_CASE_PAUSED, LC_CLOSE, FQ_CASE_CLOSED, "closed"},
+
+    /* a severity raised by hand routes the case again as the new severity would */
+    {FQ_CASE_ASSIGNED, LC_RAISE, FQ_CASE_ASSIGNED, "raised"},
+    {FQ_CASE_REOPENED, LC_RAISE, FQ_CASE_ASSIGNED, "raised"},
+    {FQ_CASE_ACCEPTED, LC_RAISE, FQ_CASE_ASSIGNED, "raised"},
+    {FQ_CASE_IN_PROGRESS, LC_RAISE, FQ_CASE_ASSIGNED, "raised"},
+    {FQ_CASE_PAUSED, LC_RAISE, FQ_CASE_ASSIGNED, "raised"},
+
     {FQ_CASE_RESOLVED, LC_SURVEY, FQ_CASE_RESOLVED, "survey_answered"},
     {FQ_CASE_RESOLVED, LC_REOPEN, FQ_CASE_REOPENED, "reopened"},
 
@@ -83,12 +97,16 @@ const struct lc_command lifecycle_commands[LC__CMD_COUNT] = {
     [LC_ESCALATE] = {"escalate", LC_ARGS_NOTE, true, true},
     [LC_TRANSFER] = {"transfer", LC_ARGS_TARGET, true, false},
     [LC_SURVEY] = {"survey", LC_ARGS_ANSWER, true, false},
+    [LC_PAUSE] = {"pause", LC_ARGS_PAUSE, true, false},
+    [LC_RESUME] = {"resume", LC_ARGS_NOTE, true, false},
+    [LC_RAISE] = {"raise", LC_ARGS_NOTE, true, false},
     [LC_REOPEN] = {"reopen", LC_ARGS_NOTE, false, false},
     [LC_ASSIGN] = {"assign", LC_ARGS_NOTE, false, false},
     [LC_REROUTE] = {"reroute", LC_ARGS_NOTE, false, false},
 };
 
 static const char *const close_reasons[] = {"litigation", "petition", "withdrawn", "other"};
+static const char *const pause_reasons[] = {"party", "cooling_off", "appraisal"};
 
 const char *lifecycle_cmd_name(enum lc_cmd cmd)
 {
@@ -162,7 +180,8 @@ static enum fq_err accept_timers(struct fq_ctx *c, struct fq_case *k)
  * the two assignment messages. */
 static enum fq_err hand_over(struct fq_ctx *c, struct fq_case *k, int med, int node,
                              const struct lc_transition *row, const char *actor,
-                             const char *note, bool escalation, struct fq_actions *out)
+                             const char *note, bool escalation, struct fq_actions *out,
+                             bool recorded)
 {
     const struct fq_roster *r = c->roster;
     char *mid = fq_strdup(r->med[med].id), *oid = fq_strdup(r->org[node].id);
@@ -189,7 +208,7 @@ static enum fq_err hand_over(struct fq_ctx *c, struct fq_case *k, int med, int n
 
     enum fq_err err;
     if ((err = accept_timers(c, k)) || (err = save(c, k)) ||
-        (err = record(c, k, row->event, actor, note, NULL, out)))
+        (!recorded && (err = record(c, k, row->event, actor, note, NULL, out))))
         goto out;
     if (old && strcmp(old, mid) != 0)
         actions_assign(out, "unassigned", old, k);
@@ -218,7 +237,8 @@ static enum fq_err reassign(struct fq_ctx *c, struct fq_case *k, int node,
         return FQ_ENOTFOUND;
     if (picked)
         *picked = p.mediator;
-    return hand_over(c, k, p.mediator, p.node, row, actor ? actor : "system", note, true, out);
+    return hand_over(c, k, p.mediator, p.node, row, actor ? actor : "system", note, true, out,
+                     false);
 }
 
 enum fq_err case_reassign_at(struct fq_ctx *c, struct fq_case *k, int node, const char *actor,
@@ -331,6 +351,10 @@ static enum fq_err do_close(struct fq_ctx *c, struct fq_case *k, const struct lc
     enum fq_err err = data.oom ? FQ_ENOMEM : FQ_OK;
     if (!err && !(err = store_timer_cancel_all(c->store, k->id)) && !(err = save(c, k)))
         err = record(c, k, res->row->event, actor_id(c, rq), rq->note, data.s, out);
+    /* 调解不成: a case closed without agreement, withdrawn apart (docs/contract.md 4.3, the
+     * report's "unresolved" of 8.2), is also announced as such */
+    if (!err && strcmp(reason, "withdrawn") != 0)
+        err = record(c, k, "unresolved", actor_id(c, rq), NULL, data.s, out);
     buf_cleanup(&data);
     return err;
 }
@@ -379,7 +403,7 @@ static enum fq_err do_transfer(struct fq_ctx *c, struct fq_case *k, const struct
         return FQ_OK;
     }
     enum fq_err err = hand_over(c, k, to, r->med[to].org, res->row, actor_id(c, rq), rq->note,
-                                false, out);
+                                false, out, false);
     if (!err)
         res->moved = true;
     return err;
@@ -418,11 +442,141 @@ static enum fq_err do_reopen(struct fq_ctx *c, struct fq_case *k, const struct l
     return FQ_OK;
 }
 
+/* 暂停: the resolve deadline stops; its overdue timer goes until the case resumes. */
+static enum fq_err do_pause(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                            struct lc_result *res, struct fq_actions *out)
+{
+    const char *reason = NULL;
+    for (size_t i = 0; rq->reason && i < sizeof pause_reasons / sizeof pause_reasons[0]; i++)
+        if (strcmp(rq->reason, pause_reasons[i]) == 0)
+            reason = pause_reasons[i];
+    if (!reason) {
+        res->refusal = LC_BAD_PAUSE_REASON;
+        return FQ_OK;
+    }
+    char *copy = fq_strdup(reason);
+    if (!copy)
+        return FQ_ENOMEM;
+    free(k->pause_reason);
+    k->pause_reason = copy;
+    lifecycle_enter(k, rq->cmd);
+    k->paused_at = c->now;
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "reason", reason);
+    jobj_end(&jo);
+    enum fq_err err = data.oom ? FQ_ENOMEM : FQ_OK;
+    if (!err && !(err = store_timer_cancel(c->store, k->id, FQ_TIMER_RESOLVE_OVERDUE)) &&
+        !(err = save(c, k)))
+        err = record(c, k, res->row->event, actor_id(c, rq), rq->note, data.s, out);
+    buf_cleanup(&data);
+    return err;
+}
+
+/* 恢复: the deadlines move by the time paused; the overdue timer is set again. */
+static enum fq_err do_resume(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                             struct lc_result *res, struct fq_actions *out)
+{
+    int64_t d = k->paused_at > 0 && c->now > k->paused_at ? c->now - k->paused_at : 0;
+    lifecycle_enter(k, rq->cmd);
+    k->paused_at = 0;
+    k->paused_total += d;
+    if (k->due_resolve > 0)
+        k->due_resolve += d;
+    res->paused = d;
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "reason", k->pause_reason ? k->pause_reason : "");
+    jobj_int(&jo, "paused_seconds", d);
+    jobj_end(&jo);
+    enum fq_err err = data.oom ? FQ_ENOMEM : FQ_OK;
+    int64_t next = k->due_resolve > c->now ? k->due_resolve : c->now;
+    if (!err && !(err = store_timer_add(c->store, next, FQ_TIMER_RESOLVE_OVERDUE, k->id, NULL,
+                                        NULL)) &&
+        !(err = save(c, k)))
+        err = record(c, k, res->row->event, actor_id(c, rq), rq->note, data.s, out);
+    buf_cleanup(&data);
+    return err;
+}
+
+/* 升级: one severity up, with the reason in the note; routed again from the place as a case of
+ * the new severity is at opening (its tier, category routes), with fresh accept deadlines, and
+ * a red case's alerts up the tree. */
+static enum fq_err do_raise(struct fq_ctx *c, struct fq_case *k, const struct lc_request *rq,
+                            struct lc_result *res, struct fq_actions *out)
+{
+    if (k->severity >= FQ_SEV_RED) {
+        res->refusal = LC_ALREADY_RED;
+        return FQ_OK;
+    }
+    if (!rq->note || !*rq->note) {
+        res->refusal = LC_NO_RAISE_REASON;
+        return FQ_OK;
+    }
+    const struct fq_roster *r = c->roster;
+    int place = roster_org_index(r, k->place_org);
+    int from = place >= 0 ? place : handling_node(c, k);
+    int severity = k->severity + 1;
+    struct fq_route_pick p;
+    enum fq_err err = route_pick(c, k->category, severity, from, &p);
+    if (err)
+        return err;
+    if (p.mediator < 0 || p.node < 0) {
+        res->refusal = LC_NO_MEDIATOR;
+        res->node = from;
+        return FQ_OK;
+    }
+    int old = k->severity;
+    k->severity = severity;
+    bool was_paused = k->paused_at > 0;
+    if (was_paused) {   /* a raised case runs again: the pause ends here, as at a resume */
+        int64_t d = c->now > k->paused_at ? c->now - k->paused_at : 0;
+        k->paused_total += d;
+        k->paused_at = 0;
+        if (k->due_resolve > 0)
+            k->due_resolve += d;
+    }
+    struct fq_buf data;
+    buf_init(&data);
+    struct fq_jobj jo = jobj_begin(&data);
+    jobj_str(&jo, "from", fq_severity_name(old));
+    jobj_str(&jo, "to", fq_severity_name(severity));
+    jobj_end(&jo);
+    if (data.oom) {
+        buf_cleanup(&data);
+        return FQ_ENOMEM;
+    }
+    /* the event first, with the reason and the severities; the handing over records its own */
+    err = store_case_event_add(c->store, k->id, res->row->event, actor_id(c, rq), rq->note,
+                               data.s, c->now);
+    buf_cleanup(&data);
+    if (err)
+        return err;
+    actions_event(out, res->row->event, k);
+    const struct lc_transition *row = res->row;
+    err = hand_over(c, k, p.mediator, p.node, row, actor_id(c, rq), rq->note, false, out, true);
+    if (!err && was_paused)   /* the overdue timer went at the pause */
+        err = store_timer_add(c->store, k->due_resolve > c->now ? k->due_resolve : c->now,
+                              FQ_TIMER_RESOLVE_OVERDUE, k->id, NULL, NULL);
+    if (err)
+        return err;
+    res->moved = true;
+    if (severity == FQ_SEV_RED) {
+        int n = place >= 0 ? place : p.node;
+        for (size_t hops = 0; n >= 0 && hops <= r->n_org; hops++, n = r->org[n].parent)
+            actions_alert(out, "red", r->org[n].id, k);
+    }
+    return FQ_OK;
+}
+
 /* LC_ASSIGN and LC_REROUTE have none: case_open and case_reassign_at apply them. */
 static const effect_fn effects[LC__CMD_COUNT] = {
     [LC_ACCEPT] = do_accept,     [LC_PROGRESS] = do_progress, [LC_ATTEMPT_FAILED] = do_attempt_failed,
     [LC_RESOLVE] = do_resolve,   [LC_CLOSE] = do_close,       [LC_ESCALATE] = do_escalate,
     [LC_TRANSFER] = do_transfer, [LC_SURVEY] = do_survey,     [LC_REOPEN] = do_reopen,
+    [LC_PAUSE] = do_pause,       [LC_RESUME] = do_resume,     [LC_RAISE] = do_raise,
 };
 
 /* Who may act on k: its own mediator; for a survey answer also a grid worker of the grid where

@@ -27,6 +27,9 @@ enum lc_cmd {
     LC_ESCALATE,         /* 上报 */
     LC_TRANSFER,         /* 转办 */
     LC_SURVEY,           /* 回访: a survey answer taken by phone or visit */
+    LC_PAUSE,            /* 暂停: the clock stops (awaiting a party, cooling-off, appraisal) */
+    LC_RESUME,           /* 恢复: the clock runs again, the deadlines moved by the pause */
+    LC_RAISE,            /* 升级: blue → yellow → red by hand, routed again for it */
     LC_REOPEN,           /* system only */
     LC_ASSIGN,           /* system only */
     LC_REROUTE,          /* system only */
@@ -60,6 +63,7 @@ enum lc_args {
     LC_ARGS_REASON,      /* a close reason, then a note */
     LC_ARGS_TARGET,      /* the mediator to transfer to, then a note */
     LC_ARGS_ANSWER,      /* a survey answer 1..4, then a comment */
+    LC_ARGS_PAUSE,       /* a pause reason, then a note */
 };
 
 /* One row per command, indexed by enum lc_cmd. The name is the wire name (the MQTT "command"
@@ -97,6 +101,9 @@ enum lc_refusal {
     LC_BAD_REASON,       /* close: reason not one of litigation petition withdrawn other */
     LC_BAD_ANSWER,       /* survey: answer not 1..4 */
     LC_SYSTEM_ONLY,      /* the command is not a mediator's */
+    LC_BAD_PAUSE_REASON, /* pause: reason not one of party cooling_off appraisal */
+    LC_NO_RAISE_REASON,  /* raise: no reason given */
+    LC_ALREADY_RED,      /* raise: the case is red already */
 };
 
 /* A command and its arguments; every pointer borrowed for the call. */
@@ -104,7 +111,8 @@ struct lc_request {
     enum lc_cmd cmd;
     int actor;               /* roster index of the sender; -1 for the system */
     const char *note;        /* may be NULL */
-    const char *reason;      /* LC_CLOSE: litigation petition withdrawn other */
+    const char *reason;      /* LC_CLOSE: litigation petition withdrawn other;
+                              * LC_PAUSE: party cooling_off appraisal */
     const char *to;          /* LC_TRANSFER: the target mediator id */
     int answer;              /* LC_SURVEY: 1..4 */
 };
@@ -120,6 +128,7 @@ struct lc_result {
     int node;                /* roster index of the handling node after the command, -1 unknown */
     int mediator;            /* roster index of the mediator after the command, -1 none */
     int attempts;            /* failed attempts at the tier after the command */
+    int64_t paused;          /* LC_RESUME: the seconds this pause lasted */
 };
 
 /* Applies rq to case k (a case read from the store inside the core's transaction). On LC_DONE

@@ -47,6 +47,7 @@ struct word {
 };
 
 static const char *const reason_ids[] = {"litigation", "petition", "withdrawn", "other"};
+static const char *const pause_ids[] = {"party", "cooling_off", "appraisal"};
 
 #define N_COMMAND_WORDS (LC__CMD_COUNT + 2)
 
@@ -76,6 +77,15 @@ static size_t reason_words(const struct fq_lexicon *lx, struct word tab[4])
     for (int i = 0; i < 4; i++)
         tab[i] = (struct word){&lx->kw[lists[i]], i};
     return 4;
+}
+
+static size_t pause_words(const struct fq_lexicon *lx, struct word tab[4])
+{
+    static const enum fq_kw lists[3] = {FQ_KW_PAUSE_PARTY, FQ_KW_PAUSE_COOLING_OFF,
+                                        FQ_KW_PAUSE_APPRAISAL};
+    for (int i = 0; i < 3; i++)
+        tab[i] = (struct word){&lx->kw[lists[i]], i};
+    return 3;
 }
 
 /* ---- reading the text ---------------------------------------------------------------------- */
@@ -217,14 +227,15 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
-/* Reads "<reason> <note>" at p. */
-static enum fq_err read_reason(const struct fq_lexicon *lx, struct parsed *p, const char *s)
+/* Reads "<reason> <note>" at p: a close reason, or a pause reason when pause. */
+static enum fq_err read_reason(const struct fq_lexicon *lx, struct parsed *p, const char *s,
+                               bool pause)
 {
     size_t len;
     struct word tab[4];
-    int w = match_word(s, tab, reason_words(lx, tab), &len);
+    int w = match_word(s, tab, pause ? pause_words(lx, tab) : reason_words(lx, tab), &len);
     if (w >= 0) {
-        p->reason = reason_ids[w];
+        p->reason = pause ? pause_ids[w] : reason_ids[w];
         p->note = nonempty(skip_sep(s + len));
         return FQ_OK;
     }
@@ -272,7 +283,9 @@ static enum fq_err read_args(const struct fq_lexicon *lx, struct parsed *p, cons
 {
     switch (lifecycle_commands[p->cmd].args) {
     case LC_ARGS_REASON:
-        return read_reason(lx, p, s);
+        return read_reason(lx, p, s, false);
+    case LC_ARGS_PAUSE:
+        return read_reason(lx, p, s, true);
     case LC_ARGS_ANSWER:
         read_answer(p, s);
         return FQ_OK;
@@ -828,6 +841,12 @@ static char *refusal_text(const struct fq_ctx *c, int loc, const struct parsed *
         return fq_strdup(i18n_get(c->lex, loc, "med_bad_reason"));
     case LC_BAD_ANSWER:
         return fq_strdup(i18n_get(c->lex, loc, "med_bad_answer"));
+    case LC_BAD_PAUSE_REASON:
+        return fq_strdup(i18n_get(c->lex, loc, "med_bad_pause_reason"));
+    case LC_NO_RAISE_REASON:
+        return fq_strdup(i18n_get(c->lex, loc, "med_bad_raise_reason"));
+    case LC_ALREADY_RED:
+        return i18n_format(c->lex, loc, "med_already_red", "case", k->case_no, (char *)NULL);
     case LC_SYSTEM_ONLY:
     case LC_DONE:
         break;
@@ -864,6 +883,21 @@ static char *done_text(const struct fq_ctx *c, int loc, const struct parsed *p,
         snprintf(key, sizeof key, "med_answer_%d", p->answer);
         return i18n_format(c->lex, loc, "med_ok_survey", "case", k->case_no, "answer",
                            i18n_get(c->lex, loc, key), (char *)NULL);
+    case LC_PAUSE:
+        snprintf(key, sizeof key, "med_pause_%s", k->pause_reason ? k->pause_reason : "party");
+        return i18n_format(c->lex, loc, "med_ok_pause", "case", k->case_no, "reason",
+                           i18n_get(c->lex, loc, key), (char *)NULL);
+    case LC_RESUME: {
+        char span[64], words[96];
+        i18n_span(c->lex, loc, res->paused, span, sizeof span);
+        i18n_deadline(c->lex, loc, k->due_resolve, c->now, words, sizeof words);
+        return i18n_format(c->lex, loc, "med_ok_resume", "case", k->case_no, "paused", span,
+                           "due", words, (char *)NULL);
+    }
+    case LC_RAISE:
+        return i18n_format(c->lex, loc, "med_ok_raise", "case", k->case_no, "severity",
+                           i18n_severity(c->lex, loc, k->severity), "unit", unit, "mediator",
+                           who, (char *)NULL);
     default:   /* the command's med_ok_<name> */
         break;
     }

@@ -568,8 +568,25 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
         x->outcome = i18n_format(lx, L, "rp_outcome_closed", "status",
                                  i18n_status(lx, L, fq_case_status_name(k->status)), "reason",
                                  i18n_get(lx, L, key), (char *)NULL);
+    } else if (st == FQ_CASE_PAUSED && k->pause_reason) {
+        char key[48];
+        snprintf(key, sizeof key, "med_pause_%s", k->pause_reason);
+        x->outcome = i18n_format(lx, L, "rp_outcome_closed", "status",
+                                 i18n_status(lx, L, fq_case_status_name(k->status)), "reason",
+                                 i18n_get(lx, L, key), (char *)NULL);
     } else {
         x->outcome = fq_strdup(i18n_status(lx, L, fq_case_status_name(k->status)));
+    }
+    /* the clock stopped (docs/contract.md 8.3): how long in all, the current pause included */
+    int64_t paused = k->paused_total + (k->paused_at > 0 && c->now > k->paused_at
+                                            ? c->now - k->paused_at : 0);
+    if (x->outcome && paused > 0) {
+        char span[64];
+        i18n_span(lx, L, paused, span, sizeof span);
+        char *o = i18n_format(lx, L, "rp_outcome_paused", "outcome", x->outcome, "paused", span,
+                              (char *)NULL);
+        free(x->outcome);
+        x->outcome = o;
     }
     x->description = mask_numbers(k->description);
     char *note = NULL;

@@ -13,8 +13,12 @@
  * - Greetings, emoji and filler (classify's `substantive` false) are never a supplement: they
  *   go on as before.
  * - The supplement changes no status: it is a history row, an event and a push, written in the
- *   core's transaction with the answer (the outbox publishes after commit). */
+ *   core's transaction with the answer (the outbox publishes after commit). Danger words in it
+ *   raise that case to red with alerts (timers_on_danger); danger words in a new matter raise
+ *   none of the open cases, the new case is graded on its own. */
 #include "handlers/supplement.h"
+#include "handlers/classify.h"
+#include "handlers/timers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,8 +197,22 @@ enum fq_err supplement_record(struct fq_ctx *c, const char *case_no, const char 
     }
     answer_reply_take(out, ack);
     answer_set_case(out, k.case_no);
-    if (out->oom)
+    if (out->oom) {
         err = FQ_ENOMEM;
+        goto out;
+    }
+    /* danger words in the supplement raise this case, the one it is about (timers_on_danger) */
+    char *norm = classify_normalize(note);
+    if (!norm) {
+        err = FQ_ENOMEM;
+        goto out;
+    }
+    struct fq_classified cls;
+    classify_text_model(c->lex, c->roster, c->danger, c->catm, norm, &cls);
+    if (cls.danger)
+        err = timers_on_danger(c, k.case_no, out);
+    classify_cleanup(&cls);
+    free(norm);
 out:
     free(note);
     free(push);

@@ -18,7 +18,10 @@
  *   state "survey" for the reply.
  * - WeCom customer service ("wecom_kf", channel name "wecom_kf"): pushed like MQTT while
  *   survey_wecom_reachable() says the 48 h window is open (payload.c leaves the delivery to the
- *   WeCom sender); otherwise, or when MQTT is disabled for a gateway resident, the survey
+ *   WeCom sender);
+ * - the WeCom app ("wecom", channel "wecom"): pushed to the member through the app, which has
+ *   no window, whenever WeCom is enabled; otherwise, or when MQTT is disabled for a gateway
+ *   resident, or outside the 微信客服 window, the survey
  *   becomes a 回访 task for the grid worker of the case's grid (assignment "survey_task"),
  *   answered with the mediator command 回访 <case> <1-4> [comment].
  *
@@ -58,6 +61,7 @@
 #define KIND_SAT "satisfaction"
 #define KIND_RELAPSE "relapse"
 #define WECOM_KF "wecom_kf"
+#define WECOM_APP "wecom"   /* the self-built app: message/send reaches a member at any time */
 
 static bool is_relapse(const struct fq_survey *v) { return strcmp(v->kind, KIND_RELAPSE) == 0; }
 
@@ -130,7 +134,10 @@ enum fq_err survey_note_reach(struct fq_ctx *c, const struct fq_msg *m)
 {
     if (!m || !m->channel || !m->user)
         return FQ_OK;
-    const char *via = m->reach == FQ_REACH_PUSH                                    ? "mqtt"
+    /* the app's members share the app's stamp with 微信客服 customers (FQ_REACH_WINDOW), but the
+     * app has no window: it is its own way */
+    const char *via = fq_streq(m->channel, WECOM_APP)                                 ? WECOM_APP
+                      : m->reach == FQ_REACH_PUSH                                    ? "mqtt"
                       : m->reach == FQ_REACH_WINDOW || fq_streq(m->channel, WECOM_KF) ? WECOM_KF
                                                                                       : "chat";
     return store_reach_put(c->store, m->channel, m->user, via, c->now);
@@ -145,11 +152,11 @@ bool survey_wecom_reachable(const struct fq_ctx *c, const char *channel, const c
     return wecom_kf_can_reach(c->store, user, c->now);
 }
 
-/* "chat", "mqtt" or "wecom_kf" for the resident of k. */
+/* "chat", "mqtt", "wecom_kf" or "wecom" (the app) for the resident of k. */
 static void via_of(struct fq_ctx *c, const struct fq_case *k, char via[16])
 {
-    if (fq_streq(k->channel, WECOM_KF)) {
-        set_fixed(via, 16, WECOM_KF);
+    if (fq_streq(k->channel, WECOM_KF) || fq_streq(k->channel, WECOM_APP)) {
+        set_fixed(via, 16, k->channel);
         return;
     }
     if (store_reach_get(c->store, k->channel, k->user, via) != FQ_OK)
@@ -162,6 +169,8 @@ static bool reachable(struct fq_ctx *c, const struct fq_case *k, const char *via
         return c->cfg && c->cfg->mqtt_enabled;
     if (strcmp(via, WECOM_KF) == 0)
         return survey_wecom_reachable(c, k->channel, k->user);
+    if (strcmp(via, WECOM_APP) == 0)   /* pushed through the app (bot/chan/wecom) */
+        return c->cfg && c->cfg->wecom_enabled;
     return true;
 }
 

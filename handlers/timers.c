@@ -20,6 +20,8 @@
  *                    node who handles the category, fewest open cases first, when there is one.
  *   resolve_overdue  not finished by the resolve SLA: assignment "overdue" + notify to the
  *                    mediator and each supervisor; event "overdue"; the next one a day later.
+ *   Those three, for a case that is not red, wait for working hours when they fall due out of
+ *   them (calendar.hold_night): the timer is set again at the next working instant.
  *   digest           arg = a supervisor's id: the new, overdue and escalated cases of their node
  *                    and below over the last period (a day when sensitive.enabled, else a
  *                    week), as a notify text and an action of kind NOTIFY, type "digest" (bot/
@@ -180,8 +182,8 @@ static enum fq_err fire_remind(struct fq_ctx *c, const struct fq_timer *t, struc
     /* a reminder belongs to the assignment it was set for */
     if (!awaits_accept(k) || t->due_at < k->assigned_at)
         return FQ_OK;
-    char due[32];
-    fq_local_format(k->due_accept, FQ_LOCAL_MINUTE, due, sizeof due);
+    char due[96];
+    i18n_deadline(c->lex, loc, k->due_accept, c->now, due, sizeof due);
     enum fq_err err = record(c, k, "reminder", "{\"kind\":\"accept\"}", out);
     if (err)
         return err;
@@ -208,8 +210,8 @@ static enum fq_err fire_supervise(struct fq_ctx *c, const struct fq_timer *t, st
     int sup[MAX_SUPERVISORS];
     size_t n = case_supervisors(c, k, false, sup, MAX_SUPERVISORS);
 
-    char due[32];
-    fq_local_format(k->due_accept, FQ_LOCAL_MINUTE, due, sizeof due);
+    char due[96];
+    i18n_deadline(c->lex, loc, k->due_accept, c->now, due, sizeof due);
     const char *cat = i18n_category(c->lex, loc, k->category);
     const char *unit = org_name(r, node), *who = mediator_name(c, k->mediator_id);
     err = record(c, k, "reminder",
@@ -239,11 +241,11 @@ static enum fq_err fire_overdue(struct fq_ctx *c, const struct fq_timer *t, stru
                                 struct fq_actions *out)
 {
     (void)t;
-    if (is_finished(k))
+    if (is_finished(k) || k->status == FQ_CASE_PAUSED)   /* its clock stands still */
         return FQ_OK;
     const struct fq_roster *r = c->roster;
-    char due[32];
-    fq_local_format(k->due_resolve, FQ_LOCAL_MINUTE, due, sizeof due);
+    char due[96];
+    i18n_deadline(c->lex, loc, k->due_resolve, c->now, due, sizeof due);
     const char *cat = i18n_category(c->lex, loc, k->category);
     enum fq_err err = record(c, k, "overdue", NULL, out);
     if (!err)
@@ -566,26 +568,20 @@ enum fq_err timers_housekeep(struct fq_ctx *c, struct fq_actions *out)
 }
 
 /* ---- danger words in a later message -------------------------------------------------------- */
-static void first_id(const struct fq_case *k, void *arg)
+enum fq_err timers_on_danger(struct fq_ctx *c, const char *case_no, struct fq_actions *out)
 {
-    int64_t *id = arg;
-    if (!*id)
-        *id = k->id;
-}
-
-enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *user,
-                             struct fq_actions *out)
-{
-    if (!channel || !user)
+    if (!case_no)
         return FQ_OK;
-    int64_t id = 0;
-    struct fq_case_filter f = {.status = "open", .channel = channel, .user = user, .limit = 1};
-    enum fq_err err = store_case_list(c->store, &f, first_id, &id);
-    if (err || !id)
-        return err;
     struct fq_case k;
-    if ((err = store_case_get_id(c->store, id, &k)))
+    enum fq_err err = store_case_get(c->store, case_no, &k);
+    if (err == FQ_ENOTFOUND)
+        return FQ_OK;
+    if (err)
         return err;
+    if (k.status >= FQ_CASE__COUNT || is_finished(&k)) {
+        case_cleanup(&k);
+        return FQ_OK;
+    }
     const struct fq_roster *r = c->roster;
     if (k.severity != FQ_SEV_RED) {
         k.severity = FQ_SEV_RED;
@@ -639,22 +635,52 @@ static enum fq_err on_case(struct fq_ctx *c, const struct fq_timer *t, struct fq
     return err ? err : out->oom ? FQ_ENOMEM : FQ_OK;
 }
 
+/* A reminder, 督办 or overdue notice of an open case that falls due out of working hours waits
+ * for them (calendar.hold_night, sla_notice_at): the same timer again at the next working
+ * instant, nothing else now. A red case is never held. */
+static enum fq_err held(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                        struct fq_actions *out, case_fire_fn fn)
+{
+    int64_t at = is_finished(k) ? c->now : sla_notice_at(c->cfg, k->severity, c->now);
+    if (at <= c->now)
+        return fn(c, t, k, out);
+    return store_timer_add(c->store, at, t->kind, k->id, t->arg, NULL);
+}
+
+static enum fq_err remind_held(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                               struct fq_actions *out)
+{
+    return held(c, t, k, out, fire_remind);
+}
+
+static enum fq_err supervise_held(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                                  struct fq_actions *out)
+{
+    return held(c, t, k, out, fire_supervise);
+}
+
+static enum fq_err overdue_held(struct fq_ctx *c, const struct fq_timer *t, struct fq_case *k,
+                                struct fq_actions *out)
+{
+    return held(c, t, k, out, fire_overdue);
+}
+
 static enum fq_err fire_accept_remind(struct fq_ctx *c, const struct fq_timer *t,
                                       struct fq_actions *out)
 {
-    return on_case(c, t, out, fire_remind);
+    return on_case(c, t, out, remind_held);
 }
 
 static enum fq_err fire_accept_escalate(struct fq_ctx *c, const struct fq_timer *t,
                                         struct fq_actions *out)
 {
-    return on_case(c, t, out, fire_supervise);
+    return on_case(c, t, out, supervise_held);
 }
 
 static enum fq_err fire_resolve_overdue(struct fq_ctx *c, const struct fq_timer *t,
                                         struct fq_actions *out)
 {
-    return on_case(c, t, out, fire_overdue);
+    return on_case(c, t, out, overdue_held);
 }
 
 const struct timer_kind timers_kinds[FQ_TIMER__COUNT] = {

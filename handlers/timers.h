@@ -27,12 +27,12 @@ enum fq_err timers_ensure_digests(struct fq_ctx *c);
 /* timers_absence then timers_ensure_digests: run by the core after a roster change and at
  * start-up. */
 enum fq_err timers_housekeep(struct fq_ctx *c, struct fq_actions *out);
-/* A resident's message with danger words: when they have an open case (the newest), the case
- * becomes red (event "progress" {"severity":"red"}), an alert "danger" goes to its place node
- * and every ancestor, and its mediator and the supervisors are notified. Nothing when no case
- * is open. */
-enum fq_err timers_on_danger(struct fq_ctx *c, const char *channel, const char *user,
-                             struct fq_actions *out);
+/* A resident's supplement with danger words to the open case case_no (handlers/supplement.c:
+ * only the case the message is about; a new matter opens a case of its own, graded itself):
+ * the case becomes red (event "progress" {"severity":"red"}), an alert "danger" goes to its
+ * place node and every ancestor, and its mediator and the supervisors are notified. Nothing
+ * when the case is gone or finished. */
+enum fq_err timers_on_danger(struct fq_ctx *c, const char *case_no, struct fq_actions *out);
 /* The next digest time after now: 08:00 local the next day (daily) or the next Monday. */
 int64_t timers_digest_next(int64_t now, bool daily);
 /* What each timer kind does: one row per kind, indexed by enum fq_timer_kind (its stored name

@@ -31,6 +31,7 @@ void case_cleanup(struct fq_case *c)
     free(c->org_id);
     free(c->mediator_id);
     free(c->close_reason);
+    free(c->pause_reason);
     free(c->locale);
     memset(c, 0, sizeof *c);
 }
@@ -51,7 +52,8 @@ void case_event_cleanup(struct fq_case_event *e)
     "description, people, org_id, mediator_id, status, tier, attempts, escalations, "          \
     "close_reason, locale, parent_case, created_at, assigned_at, accepted_at, resolved_at, "   \
     "closed_at, due_accept, due_resolve, updated_at, latitude, longitude, "                    \
-    "(SELECT p.case_no FROM cases p WHERE p.id = cases.parent_case)"
+    "(SELECT p.case_no FROM cases p WHERE p.id = cases.parent_case), paused_at, pause_reason, "  \
+    "paused_total"
 
 static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *oom)
 {
@@ -89,6 +91,9 @@ static void case_from_row(sqlite3_stmt *st, struct fq_case *c, bool dup, bool *o
     c->latitude = c->has_location ? sqlite3_column_double(st, 29) : 0;
     c->longitude = c->has_location ? sqlite3_column_double(st, 30) : 0;
     col_text_buf(st, 31, c->parent_case_no, sizeof c->parent_case_no);
+    c->paused_at = sqlite3_column_int64(st, 32);
+    c->pause_reason = col_text(st, 33, dup, oom);
+    c->paused_total = sqlite3_column_int64(st, 34);
 }
 
 /* Binds the mutable fields at ?2.. in the order of the UPDATE and INSERT below. */
@@ -128,6 +133,9 @@ static void bind_case_fields(sqlite3_stmt *st, const struct fq_case *c)
         sqlite3_bind_null(st, 29);
         sqlite3_bind_null(st, 30);
     }
+    bind_int64(st, 31, c->paused_at);
+    bind_text(st, 32, c->pause_reason);
+    bind_int64(st, 33, c->paused_total);
 }
 
 static enum fq_err next_day_seq(struct store *s, int day, int64_t *seq)
@@ -172,9 +180,9 @@ enum fq_err store_case_insert(struct store *s, struct fq_case *c)
         "place_org, place_text, description, people, org_id, mediator_id, status, tier, "
         "attempts, escalations, close_reason, locale, parent_case, created_at, assigned_at, "
         "accepted_at, resolved_at, closed_at, due_accept, due_resolve, updated_at, latitude, "
-        "longitude) VALUES "
+        "longitude, paused_at, pause_reason, paused_total) VALUES "
         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-        " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)");
+        " ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)");
     if (!st) {
         err = store_err(s);
         goto out;
@@ -202,7 +210,8 @@ enum fq_err store_case_update(struct store *s, const struct fq_case *c)
         " escalations = ?17, close_reason = ?18, locale = ?19, parent_case = ?20,"
         " created_at = ?21, assigned_at = ?22, accepted_at = ?23, resolved_at = ?24,"
         " closed_at = ?25, due_accept = ?26, due_resolve = ?27, updated_at = ?28,"
-        " latitude = ?29, longitude = ?30 "
+        " latitude = ?29, longitude = ?30, paused_at = ?31, pause_reason = ?32,"
+        " paused_total = ?33 "
         "WHERE id = ?1");
     if (!st)
         return store_err(s);

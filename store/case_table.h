@@ -35,6 +35,9 @@ struct fq_case {
     int64_t created_at, assigned_at, accepted_at, resolved_at, closed_at;
     int64_t due_accept, due_resolve;
     int64_t updated_at;
+    int64_t paused_at;               /* while paused: since when; 0 otherwise */
+    char *pause_reason;              /* party cooling_off appraisal: the last pause's */
+    int64_t paused_total;            /* seconds paused in all, the current pause excluded */
 };
 void case_cleanup(struct fq_case *c);
 

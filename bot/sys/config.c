@@ -43,13 +43,17 @@
 #include <unistd.h>
 
 extern char **environ;
+extern const char fq_calendar_cn[];   /* data/calendar/cn.txt, embedded by the Makefile */
+extern const size_t fq_calendar_cn_len;
 
 #define SECRET_MAX 4096
 #define DUR_MAX (3650LL * 86400)       /* ten years: keeps due-time arithmetic far from overflow */
 #define LINE_MAX_BYTES 65536
 
 /* ---- the key table --------------------------------------------------------------------------- */
-enum ktype { K_STR, K_BOOL, K_INT, K_SIZE, K_DUR };
+/* K_SLA: a duration, or working days `3wd` / working hours `4wh` (common/sla.h): the amount at
+ * off, the enum sla_unit in the sla_*_unit element beside it (unit_at). */
+enum ktype { K_STR, K_BOOL, K_INT, K_SIZE, K_DUR, K_SLA };
 
 enum {
     KF_OPTIONAL = 1 << 0,   /* string: empty means NULL */
@@ -76,6 +80,7 @@ static bool check_prefix(char *v, struct fq_buf *why);
 static bool check_api_base(char *v, struct fq_buf *why);
 static bool check_timezone(char *v, struct fq_buf *why);
 static bool check_log_level(char *v, struct fq_buf *why);
+static bool check_hours(char *v, struct fq_buf *why);
 
 #define OFF(f) offsetof(struct fq_config, f)
 #define D_ANY 0, DUR_MAX
@@ -118,12 +123,12 @@ static const struct key_def keys[] = {
 
     {"admin", "token", K_STR, OFF(admin_token), NULL, 0, 0, KF_OPTIONAL | KF_SECRET, NULL},
 
-    {"sla", "accept_blue", K_DUR, OFF(sla_accept[FQ_SEV_BLUE]), "24h", D_POS, 0, NULL},
-    {"sla", "accept_yellow", K_DUR, OFF(sla_accept[FQ_SEV_YELLOW]), "12h", D_POS, 0, NULL},
-    {"sla", "accept_red", K_DUR, OFF(sla_accept[FQ_SEV_RED]), "1h", D_POS, 0, NULL},
-    {"sla", "resolve_blue", K_DUR, OFF(sla_resolve[FQ_SEV_BLUE]), "7d", D_POS, 0, NULL},
-    {"sla", "resolve_yellow", K_DUR, OFF(sla_resolve[FQ_SEV_YELLOW]), "15d", D_POS, 0, NULL},
-    {"sla", "resolve_red", K_DUR, OFF(sla_resolve[FQ_SEV_RED]), "30d", D_POS, 0, NULL},
+    {"sla", "accept_blue", K_SLA, OFF(sla_accept[FQ_SEV_BLUE]), "24h", D_POS, 0, NULL},
+    {"sla", "accept_yellow", K_SLA, OFF(sla_accept[FQ_SEV_YELLOW]), "12h", D_POS, 0, NULL},
+    {"sla", "accept_red", K_SLA, OFF(sla_accept[FQ_SEV_RED]), "1h", D_POS, 0, NULL},
+    {"sla", "resolve_blue", K_SLA, OFF(sla_resolve[FQ_SEV_BLUE]), "7d", D_POS, 0, NULL},
+    {"sla", "resolve_yellow", K_SLA, OFF(sla_resolve[FQ_SEV_YELLOW]), "15d", D_POS, 0, NULL},
+    {"sla", "resolve_red", K_SLA, OFF(sla_resolve[FQ_SEV_RED]), "30d", D_POS, 0, NULL},
     {"sla", "attempts_per_tier", K_INT, OFF(sla_attempts_per_tier), "3", 1, 20, 0, NULL},
 
     {"survey", "delay", K_DUR, OFF(survey_delay), "3d", D_POS, 0, NULL},
@@ -140,6 +145,11 @@ static const struct key_def keys[] = {
 
     {"sensitive", "enabled", K_BOOL, OFF(sensitive_enabled), "false", 0, 0, 0, NULL},
 
+    {"calendar", "file", K_STR, OFF(calendar_file), NULL, 0, 0, KF_OPTIONAL, NULL},
+    {"calendar", "hours", K_STR, OFF(calendar_hours), "08:30-12:00,14:00-17:30", 0, 0, 0,
+     check_hours},
+    {"calendar", "hold_night", K_BOOL, OFF(calendar_hold_night), "true", 0, 0, 0, NULL},
+
     {"log", "level", K_STR, OFF(log_level), "info", 0, 0, 0, check_log_level},
 };
 
@@ -149,7 +159,7 @@ _Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");
 
 static const char *const sections[] = {"server", "store", "mqtt", "chat", "wecom",
                                        "admin", "sla", "survey", "conversation", "retention",
-                                       "sensitive", "log"};
+                                       "sensitive", "calendar", "log"};
 #define N_SECTIONS (sizeof sections / sizeof sections[0])
 
 static char **str_at(struct fq_config *c, const struct key_def *k)
@@ -171,6 +181,29 @@ static int *int_at(struct fq_config *c, const struct key_def *k)
 static bool *bool_at(struct fq_config *c, const struct key_def *k)
 {
     return (bool *)(void *)((char *)c + k->off);
+}
+
+/* The unit of a K_SLA key's value: sla_accept_unit[i] for sla_accept[i], and so on. */
+static unsigned char *unit_at(struct fq_config *c, const struct key_def *k)
+{
+    for (int i = 0; i < 3; i++) {
+        if (k->off == OFF(sla_accept[i]))
+            return &c->sla_accept_unit[i];
+        if (k->off == OFF(sla_resolve[i]))
+            return &c->sla_resolve_unit[i];
+    }
+    return NULL;
+}
+
+static unsigned char unit_of(const struct fq_config *c, const struct key_def *k)
+{
+    for (int i = 0; i < 3; i++) {
+        if (k->off == OFF(sla_accept[i]))
+            return c->sla_accept_unit[i];
+        if (k->off == OFF(sla_resolve[i]))
+            return c->sla_resolve_unit[i];
+    }
+    return SLA_UNIT_TIME;
 }
 
 static const struct key_def *key_find(const char *section, const char *name)
@@ -367,6 +400,15 @@ static bool check_prefix(char *v, struct fq_buf *why)
     return ok;
 }
 
+static bool check_hours(char *v, struct fq_buf *why)
+{
+    struct fq_calendar cal;
+    cal_init(&cal);
+    bool ok = cal_parse_hours(&cal, v, why);
+    cal_cleanup(&cal);
+    return ok;
+}
+
 static bool check_log_level(char *v, struct fq_buf *why)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};
@@ -535,6 +577,47 @@ static enum set_rc set_value(struct fq_config *c, const struct key_def *k, const
         *i64_at(c, k) = d;
         return SET_OK;
     }
+    case K_SLA: {
+        size_t n = strlen(v);
+        unsigned char *unit = unit_at(c, k);
+        if (!unit)
+            return SET_BAD;
+        if (n > 2 && v[n - 2] == 'w' && (v[n - 1] == 'd' || v[n - 1] == 'h')) {
+            int64_t amount = -1;
+            char num[24];
+            bool days = v[n - 1] == 'd';
+            int64_t max = days ? 3650 : 87600;   /* ten years either way */
+            if (n - 2 < sizeof num) {
+                memcpy(num, v, n - 2);
+                num[n - 2] = '\0';
+                if (!isdigit((unsigned char)num[0]) || !parse_i64(num, &amount))
+                    amount = -1;
+            }
+            if (amount < 1 || amount > max) {
+                buf_printf(why, "expected working days from 1wd to %lldwd or working hours "
+                                "from 1wh to %lldwh, got \"%s\"", 3650LL, 87600LL, v);
+                return SET_BAD;
+            }
+            *i64_at(c, k) = days ? amount : amount * 3600;
+            *unit = days ? SLA_UNIT_WORKDAYS : SLA_UNIT_WORKHOURS;
+            return SET_OK;
+        }
+        int64_t d = config_parse_duration(v);
+        char hi[32];
+        fmt_duration(k->max, hi, sizeof hi);
+        if (d < 0) {
+            buf_printf(why, "expected a duration with a unit, such as 30s, 15m, 12h or 7d, or "
+                            "working days or hours such as 3wd or 4wh, got \"%s\"", v);
+            return SET_BAD;
+        }
+        if (d < k->min || d > k->max) {
+            buf_printf(why, "expected a duration from 1s to %s, got \"%s\"", hi, v);
+            return SET_BAD;
+        }
+        *i64_at(c, k) = d;
+        *unit = SLA_UNIT_TIME;
+        return SET_OK;
+    }
     }
     return SET_BAD;
 }
@@ -672,7 +755,12 @@ struct fq_config *config_new_defaults(void)
         }
     }
     c->mqtt_client_id = default_client_id();
-    if (!c->mqtt_client_id) {
+    struct fq_buf why;
+    buf_init(&why);
+    bool cal_ok = cal_parse_hours(&c->calendar, c->calendar_hours, &why) &&
+                  cal_parse_days(&c->calendar, fq_calendar_cn, fq_calendar_cn_len, NULL, &why);
+    buf_cleanup(&why);
+    if (!c->mqtt_client_id || !cal_ok) {   /* a bad shipped calendar is a bug the tests catch */
         config_free(c);
         return NULL;
     }
@@ -686,6 +774,7 @@ void config_free(struct fq_config *c)
     for (size_t i = 0; i < N_KEYS; i++)
         if (keys[i].type == K_STR)
             free(*str_at(c, &keys[i]));
+    cal_cleanup(&c->calendar);
     free(c->file);
     free(c);
 }
@@ -1087,6 +1176,81 @@ static void check_all(struct load *L)
         prob_add(L, NULL, 0, "mqtt.tls_ca", "cannot read %s: %s", c->mqtt_tls_ca, strerror(errno));
 }
 
+/* ---- the calendar ---------------------------------------------------------------------------- */
+
+/* Reads calendar.file (at most CAL_TEXT_MAX bytes) into a malloc'd buffer; NULL with a problem. */
+static char *read_calendar(struct load *L, const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        prob_add(L, NULL, 0, "calendar.file", "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = malloc(CAL_TEXT_MAX + 1);
+    size_t n = text ? fread(text, 1, CAL_TEXT_MAX + 1, f) : 0;
+    bool bad = ferror(f);
+    fclose(f);
+    if (!text) {
+        L->oom = true;
+        return NULL;
+    }
+    if (bad || n > CAL_TEXT_MAX) {
+        prob_add(L, NULL, 0, "calendar.file", bad ? "cannot read %s" : "%s is larger than 1 MiB",
+                 path);
+        free(text);
+        return NULL;
+    }
+    *len = n;
+    return text;
+}
+
+/* The working calendar of calendar.file (the shipped one when unset) and calendar.hours, and the
+ * rule that red cases stay on calendar time. */
+static void load_calendar(struct load *L)
+{
+    struct fq_config *c = L->c;
+    static const char *const red[2] = {"sla.accept_red", "sla.resolve_red"};
+    const unsigned char units[2] = {c->sla_accept_unit[FQ_SEV_RED],
+                                    c->sla_resolve_unit[FQ_SEV_RED]};
+    for (int i = 0; i < 2; i++)
+        if (units[i] != SLA_UNIT_TIME)
+            prob_add(L, NULL, 0, red[i], "red cases run on calendar time: give a duration such "
+                                         "as 1h or 30d, not working days or hours");
+    struct fq_buf why;
+    buf_init(&why);
+    if (!cal_parse_hours(&c->calendar, c->calendar_hours, &why))
+        prob_add(L, NULL, 0, "calendar.hours", "%s", why.s ? why.s : "");
+    buf_cleanup(&why);
+
+    size_t len = fq_calendar_cn_len;
+    char *text = NULL;
+    const char *name = "calendar (built in)";
+    if (c->calendar_file) {
+        if (!(text = read_calendar(L, c->calendar_file, &len)))
+            return;
+        name = c->calendar_file;
+    }
+    struct fq_buf probs;
+    buf_init(&probs);
+    if (!cal_parse_days(&c->calendar, text ? text : fq_calendar_cn, len, name, &probs)) {
+        /* one problem a line of the file: "NAME:LINE: what" */
+        char *p = probs.s;
+        while (p && *p) {
+            char *nl = strchr(p, '\n');
+            if (nl)
+                *nl = '\0';
+            prob_add(L, NULL, 0, "calendar.file", "%s", p);
+            p = nl ? nl + 1 : NULL;
+        }
+        if (!probs.s || !*probs.s)
+            prob_add(L, NULL, 0, "calendar.file", "cannot be read as a calendar");
+    }
+    if (probs.oom)
+        L->oom = true;
+    buf_cleanup(&probs);
+    free(text);
+}
+
 /* ---- load ------------------------------------------------------------------------------------ */
 struct fq_config *config_load(const char *file, struct fq_config_problems *probs)
 {
@@ -1120,6 +1284,8 @@ struct fq_config *config_load(const char *file, struct fq_config_problems *probs
         load_secret_files(&L);
     if (!L.oom)
         check_all(&L);
+    if (!L.oom)
+        load_calendar(&L);
 out:
     for (size_t i = 0; i < N_KEYS; i++)
         free(L.sfile[i]);
@@ -1170,6 +1336,18 @@ void config_print(const struct fq_config *c, FILE *f)
             fmt_duration(*(const int64_t *)(const void *)base, num, sizeof num);
             v = num;
             break;
+        case K_SLA: {
+            int64_t n = *(const int64_t *)(const void *)base;
+            unsigned char u = unit_of(c, k);
+            if (u == SLA_UNIT_WORKDAYS)
+                snprintf(num, sizeof num, "%lldwd", (long long)n);
+            else if (u == SLA_UNIT_WORKHOURS)
+                snprintf(num, sizeof num, "%lldwh", (long long)(n / 3600));
+            else
+                fmt_duration(n, num, sizeof num);
+            v = num;
+            break;
+        }
         }
         bool quote = *v && (v[0] == ' ' || v[0] == '\t' || v[0] == '"' ||
                             v[strlen(v) - 1] == ' ' || v[strlen(v) - 1] == '\t' ||

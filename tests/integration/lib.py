@@ -442,6 +442,9 @@ class Daemon:
             "mqtt": {"enabled": "true" if broker else "false"},
             "chat": {"secret": SECRET},
             "admin": {"token": ADMIN},
+            # the suite runs at any hour: reminders are not held for working hours except in
+            # the tests of that (test_calendar.py)
+            "calendar": {"hold_night": "false"},
         }
         if broker:
             sections["mqtt"].update({"host": "127.0.0.1", "port": str(broker.port),

@@ -30,6 +30,18 @@ def shown(dt, zone):
     return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+WDAYS = "一二三四五六日"
+
+
+def in_words(dt, zone, now=None):
+    """The receipt's deadline in zh-CN words (docs/contract.md 9): 12月4日（周五）17:30, with the
+    year in front when it is not this year's."""
+    t = dt.astimezone(zone)
+    n = (now or datetime.datetime.now(zone)).astimezone(zone)
+    year = f"{t.year}年" if t.year != n.year else ""
+    return f"{year}{t.month}月{t.day}日（周{WDAYS[t.weekday()]}）{t.hour:02d}:{t.minute:02d}"
+
+
 def deadlines_shown(zone_conf, env_tz, zone):
     extra = {"server.timezone": zone_conf} if zone_conf else None
     d = Daemon(extra=extra, env={"TZ": env_tz})
@@ -38,9 +50,9 @@ def deadlines_shown(zone_conf, env_tz, zone):
     k = d.case(case)
     check(k and k.get("due_accept", "").endswith("Z"), f"the case's due_accept in UTC: {short(k)}")
     due = instant(k["due_accept"])
-    check(shown(due, zone) in receipt,
+    check(in_words(due, zone) in receipt,
           f"TZ={env_tz}, server.timezone={zone_conf}: the receipt should show the deadline "
-          f"{shown(due, zone)} ({zone}), not {shown(due, UTC)} UTC: {receipt!r}")
+          f"{in_words(due, zone)} ({zone}), not {in_words(due, UTC)} UTC: {receipt!r}")
     r = d.chat("m-wang", f"接单 {case}")
     check(r.status == 200, f"accept: {r}")
     k = d.case(case)
@@ -170,11 +182,11 @@ def test_sighup_with_a_new_zone_keeps_the_running_one_until_restart():
           f"the changed zone is not logged as needing a restart:\n{d.tail()}")
     case, tr = submit(d, "tz-hup", REPORT)
     due = instant(d.case(case)["due_accept"])
-    check(shown(due, SHANGHAI) in tr[-1][1].replies()[-1],
+    check(in_words(due, SHANGHAI) in tr[-1][1].replies()[-1],
           f"after SIGHUP the receipt left Shanghai time: {tr[-1][1].replies()[-1]!r}")
     d.stop()
     d.start()
     case, tr = submit(d, "tz-hup-2", REPORT)
     due = instant(d.case(case)["due_accept"])
-    check(shown(due, UTC) in tr[-1][1].replies()[-1],
+    check(in_words(due, UTC) in tr[-1][1].replies()[-1],
           f"after a restart the receipt should be in UTC: {tr[-1][1].replies()[-1]!r}")

@@ -365,7 +365,8 @@ Test(config, duration_in_file_names_expected_form)
     char *t = load_bad(path, &probs);
     char want[512];
     snprintf(want, sizeof want, "%s:2: sla.accept_red: expected a duration with a unit, such as "
-             "30s, 15m, 12h or 7d, got \"90\"\n", path);
+             "30s, 15m, 12h or 7d, or working days or hours such as 3wd or 4wh, got \"90\"\n",
+             path);
     cr_expect_not_null(strstr(t, want), "got:\n%s", t);
     snprintf(want, sizeof want, "%s:4: survey.delay: expected a duration from 1s", path);
     cr_expect_not_null(strstr(t, want), "got:\n%s", t);

@@ -9,7 +9,8 @@
 
 /* The stored texts, in enum order, as the schema and earlier versions wrote them. */
 static const char *const case_texts[] = {"unassigned", "assigned", "accepted", "in_progress",
-                                         "resolved",   "closed",   "reopened", "cancelled"};
+                                         "resolved",   "closed",   "reopened", "cancelled",
+                                         "paused"};
 static const char *const convo_texts[] = {"idle",        "ask_category", "ask_location",
                                           "ask_description", "ask_contact", "confirm",
                                           "submitted",   "survey", "ask_safety",

@@ -641,3 +641,45 @@ Test(survey, an_emoji_gets_the_question_again)
     actions_cleanup(&a);
     case_cleanup(&k);
 }
+
+/* A resident who reported over the WeCom app (channel "wecom", an app member reached with
+ * message/send at any time, no 微信客服 window) is asked the survey themselves: the question is
+ * pushed to the app, not handed to the grid worker as a task. With WeCom off they cannot be
+ * reached, and only then is it a task. */
+Test(survey, wecom_app_resident_is_asked_not_a_task)
+{
+    struct fq_case k;
+    resolved_case("wecom", &k);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_CHAT);
+    m->reach = FQ_REACH_WINDOW;   /* as the WeCom callback stamps an app message */
+    m->channel = strdup(k.channel);
+    m->user = strdup(k.user);
+    cr_assert_eq(survey_note_reach(&ctx, m), FQ_OK);
+    fq_msg_free(m);
+    cfg->wecom_enabled = true;
+    struct fq_actions a;
+    fire("survey", k.id, ctx.now + 10, &a);
+    cr_assert_eq(count_kind(&a, FQ_ACT_ASSIGN, "survey_task", NULL), 0, "not a task");
+    cr_assert_eq(count_kind(&a, FQ_ACT_OUTBOUND, NULL, k.user), 1, "pushed to the resident");
+    for (size_t i = 0; i < a.n; i++)
+        if (a.v[i].kind == FQ_ACT_OUTBOUND)
+            cr_assert_str_eq(a.v[i].text, "wecom", "addressed to the WeCom app");
+    actions_cleanup(&a);
+    struct fq_survey v;
+    survey_of(k.id, "satisfaction", k.resolved_at, &v);
+    cr_assert_str_eq(v.via, "wecom");
+    cr_assert_str_eq(fq_survey_status_name(v.status), "asked");
+    survey_row_cleanup(&v);
+    resident_says(&k, "2", &a);
+    cr_assert_eq(count_kind(&a, FQ_ACT_EVENT, "survey_answered", NULL), 1);
+    actions_cleanup(&a);
+
+    struct fq_case k2;
+    resolved_case("wecom", &k2);
+    cfg->wecom_enabled = false;
+    fire("survey", k2.id, ctx.now + 10, &a);
+    cr_assert_eq(count_kind(&a, FQ_ACT_ASSIGN, "survey_task", "m-wang"), 1);
+    actions_cleanup(&a);
+    case_cleanup(&k2);
+    case_cleanup(&k);
+}

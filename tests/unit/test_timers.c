@@ -611,7 +611,7 @@ Test(timers, danger_words_raise_alerts_up_the_tree_and_make_the_case_red)
     cr_assert_eq(k.severity, FQ_SEV_BLUE);
     struct fq_actions a;
     actions_init(&a);
-    cr_assert_eq(timers_on_danger(&ctx, "web", k.user, &a), FQ_OK);
+    cr_assert_eq(timers_on_danger(&ctx, k.case_no, &a), FQ_OK);
     const char *chain[] = {"grid-fy-01", "vil-fy", "town-fq", "county-zj"};
     for (size_t i = 0; i < 4; i++)
         cr_assert_eq(count_kind(&a, FQ_ACT_ALERT, "danger", chain[i]), 1, "%s", chain[i]);
@@ -626,16 +626,16 @@ Test(timers, danger_words_raise_alerts_up_the_tree_and_make_the_case_red)
     cr_assert_eq(k.severity, FQ_SEV_RED);
     cr_assert(strstr(events(k.id, "progress").last_data, "\"red\""));
 
-    /* a resident without an open case: nothing */
+    /* no such case: nothing */
     actions_init(&a);
-    cr_assert_eq(timers_on_danger(&ctx, "web", "u-nobody", &a), FQ_OK);
+    cr_assert_eq(timers_on_danger(&ctx, "FQ20000101-0001", &a), FQ_OK);
     cr_assert_eq(a.n, 0);
     actions_cleanup(&a);
     /* a finished case is not open */
     apply(&k, M_WANG, LC_ACCEPT);
     apply(&k, M_WANG, LC_RESOLVE);
     actions_init(&a);
-    cr_assert_eq(timers_on_danger(&ctx, "web", k.user, &a), FQ_OK);
+    cr_assert_eq(timers_on_danger(&ctx, k.case_no, &a), FQ_OK);
     cr_assert_eq(a.n, 0);
     actions_cleanup(&a);
     case_cleanup(&k);

@@ -13,8 +13,9 @@
  * read (the keys, the query, the envelope) it leaves in q->scratch for parse.
  *
  * An app member is FQ_IDENT_MEMBER (a mediator by wecom_userid); a customer is a resident. Both
- * have FQ_REACH_WINDOW: a survey for either is pushed only while the 微信客服 window is open
- * (an app member never opens one, so theirs becomes a 回访 task). */
+ * have FQ_REACH_WINDOW: a survey for a customer is pushed only while the 微信客服 window is open;
+ * one for an app member goes through the app, which has no window (handlers/survey.c tells the
+ * two apart by the channel). */
 #include "bot/chan/wecom/wecom_chan.h"
 
 #include <stdlib.h>

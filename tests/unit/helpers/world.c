@@ -99,6 +99,9 @@ void world_open(struct world *w, const char *tag)
         die("locale_load", cause);
     if (!(w->cfg = config_new_defaults()) || !(w->ro = roster_new()))
         die("setup", "out of memory");
+    /* the tests fire timers at whatever hour they run: no waiting for working hours unless a
+     * test turns it on (test_calendar.c) */
+    w->cfg->calendar_hold_night = false;
     world_add_org(w, "county-zj", "诸暨市", FQ_LEVEL_COUNTY, NULL);
     world_add_org(w, "town-fq", "枫桥镇", FQ_LEVEL_TOWN, "county-zj");
     world_add_org(w, "vil-fy", "枫源村", FQ_LEVEL_VILLAGE, "town-fq");
