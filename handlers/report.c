@@ -668,21 +668,35 @@ enum fq_err report_ensure_timer(struct fq_ctx *c)
     return add_report_timer(c, c->now);
 }
 
-enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+/* Whether timer t is the live report timer (kv names it); a stray one would send the report
+ * twice. */
+static enum fq_err live_timer(struct fq_ctx *c, const struct fq_timer *t, bool *live)
 {
-    /* only the timer the kv names is the live one: a stray one would send the report twice */
     char *cur = NULL;
-    enum fq_err kerr = store_kv_get(c->store, TIMER_KEY, &cur);
-    if (kerr && kerr != FQ_ENOTFOUND)
-        return kerr;
-    bool stray = cur && atoll(cur) != t->id;
+    enum fq_err err = store_kv_get(c->store, TIMER_KEY, &cur);
+    if (err && err != FQ_ENOTFOUND)
+        return err;
+    *live = !cur || atoll(cur) == t->id;
     free(cur);
-    if (stray)
-        return FQ_OK;
-    /* the month before the one the timer was due in (it may fire late, after a restart) */
-    int64_t due = t->due_at > 0 ? t->due_at : c->now;
+    return FQ_OK;
+}
+
+/* When the timer counts as due: it may fire late, after a restart. */
+static int64_t due_of(const struct fq_ctx *c, const struct fq_timer *t)
+{
+    return t->due_at > 0 ? t->due_at : c->now;
+}
+
+enum fq_err report_timer_compute(struct fq_ctx *c, const struct fq_timer *t,
+                                 struct fq_actions *out)
+{
+    bool live = false;
+    enum fq_err err = live_timer(c, t, &live);
+    if (err || !live)
+        return err;
+    /* the month before the one the timer was due in */
     struct fq_civil d;
-    fq_local_civil(due, &d);
+    fq_local_civil(due_of(c, t), &d);
     int y = d.year, m = d.month - 1;   /* the previous month */
     if (m == 0) {
         m = 12;
@@ -691,7 +705,6 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
     char month[24];
     snprintf(month, sizeof month, "%04d-%02d", y, m);
     const struct fq_roster *ro = c->roster;
-    enum fq_err err = FQ_OK;
     /* one report per node that has a supervisor, and one per root (the whole county) */
     for (size_t i = 0; i < ro->n_org && !err; i++) {
         bool wanted = ro->org[i].parent < 0;
@@ -723,9 +736,25 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
             free(text);
         }
     }
-    if (!err)
-        err = add_report_timer(c, c->now > due ? c->now : due);
     if (!err && out->oom)
         err = FQ_ENOMEM;
     return err;
+}
+
+enum fq_err report_timer_commit(struct fq_ctx *c, const struct fq_timer *t, bool *send)
+{
+    *send = false;
+    enum fq_err err = live_timer(c, t, send);
+    if (err || !*send)
+        return err;
+    int64_t due = due_of(c, t);
+    return add_report_timer(c, c->now > due ? c->now : due);
+}
+
+enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+{
+    /* in one transaction both halves agree on whether t is live */
+    enum fq_err err = report_timer_compute(c, t, out);
+    bool send = false;
+    return err ? err : report_timer_commit(c, t, &send);
 }
