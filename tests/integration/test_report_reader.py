@@ -66,7 +66,8 @@ def big_db(d):
 def q(d, sql):
     db = sqlite3.connect(f"file:{d.db}?mode=ro", uri=True, timeout=10)
     try:
-        return db.execute(sql).fetchone()[0]
+        row = db.execute(sql).fetchone()
+        return row[0] if row else None
     finally:
         db.close()
 
