@@ -11,6 +11,7 @@ import datetime
 import hashlib
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import time
@@ -174,5 +175,20 @@ def test_a_restart_between_computing_and_committing_sends_the_report_once():
                "AND cancelled_at IS NULL") == 1, "the next month's timer scheduled twice")
 
 
+def test_a_stop_cuts_the_computation_short_and_the_timer_stays_due():
+    d = Daemon(None, roster=None, start=False)
+    big_db(d)
+    d.start(timeout=60)
+    tid = force_report(d)
+    check(wait_for(lambda: computing(tid) in log(d), 30), "the report was never computed:\n"
+          + d.tail())
+    rc = d.stop(signal.SIGTERM, timeout=30)
+    check(rc == 0, f"exit code {rc} after a stop during the computation:\n" + d.tail())
+    check(computed(tid) not in log(d), "the computation was not cut short by the stop")
+    check(q(d, f"SELECT fired_at IS NULL FROM timers WHERE id = {tid}") == 1,
+          "a report cut short consumed its timer")
+
+
 test_chat_is_answered_while_the_monthly_report_is_computed.timeout = 300
 test_a_restart_between_computing_and_committing_sends_the_report_once.timeout = 300
+test_a_stop_cuts_the_computation_short_and_the_timer_stays_due.timeout = 300
