@@ -202,7 +202,8 @@ bench-callgrind: deps all
 
 # Costs against years of history (tests/bench/scale.sh): a database of SCALE_CASES cases
 # (default 1 000 000) built once under build/scale/, the monthly report, a case-list page, a
-# month's ledger and a 99 100-node roster import timed with FQ_BIN (default bin/fengqiao).
+# month's ledger and a 99 100-node roster import timed with FQ_BIN (default bin/fengqiao), then
+# chat latency while the monthly report and the digests are forced due (SCALE_CHAT=0 skips it).
 scale: deps all
 	@sh tests/bench/scale.sh
 

@@ -516,5 +516,7 @@ void fq_msg_free(struct fq_msg *m)
         free(*fields[i]);
     roster_free(m->roster);
     free(m->ids);
+    if (m->work && m->work_free)
+        m->work_free(m->work);
     free(m);
 }

@@ -212,6 +212,10 @@ struct fq_msg {
      * table of store/retention.h, where the core writes how many rows it removed. */
     int64_t *ids;
     size_t n_ids;
+    /* FQ_MSG_TIMER with one id: the work a reader thread did for it (bot/core/reports.c: the
+     * actions of a heavy timer), opaque here, freed by work_free. NULL: the core does the work. */
+    void *work;
+    void (*work_free)(void *work);
 
     /* The answer, filled by the core before done() is called: HTTP-like status and a JSON body
      * (owned by the message). */

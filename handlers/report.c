@@ -281,146 +281,132 @@ static bool nonzero(const struct rp_counts *n)
     return n->received || n->resolved || n->unresolved || n->withdrawn || n->open || n->overdue;
 }
 
-enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *org,
-                           struct rp_monthly **out)
+/* One report being made: its scope (a roster index, -1: the whole roster) and what is summed
+ * for it. org_row maps a roster index to its row in by_org (-1: not in this report), so a case
+ * finds its rows without a search among the rows (thousands for a county). */
+struct scope {
+    struct rp_monthly *r;
+    int node;
+    int *org_row;
+    struct durs acc, res;
+};
+
+static void scope_cleanup(struct scope *s)
 {
-    *out = NULL;
+    report_monthly_free(s->r);
+    free(s->org_row);
+    free(s->acc.v);
+    free(s->res.v);
+    memset(s, 0, sizeof *s);
+}
+
+static enum fq_err scope_init(struct fq_ctx *c, struct scope *s, int year, int month,
+                              const char *org)
+{
     const struct fq_roster *ro = c->roster;
-    int scope = -1;
-    if (org) {
-        scope = roster_org_index(ro, org);
-        if (scope < 0)
-            return FQ_ENOTFOUND;
-    }
-    struct rp_monthly *r = calloc(1, sizeof *r);
-    if (!r)
+    memset(s, 0, sizeof *s);
+    s->node = -1;
+    if (org && (s->node = roster_org_index(ro, org)) < 0)
+        return FQ_ENOTFOUND;
+    struct rp_monthly *r = s->r = calloc(1, sizeof *r);
+    if (!r || !(s->org_row = malloc((ro->n_org ? ro->n_org : 1) * sizeof *s->org_row)))
         return FQ_ENOMEM;
     r->year = year;
     r->month = month;
     report_month_bounds(year, month, &r->start, &r->end);
     r->generated_at = c->now;
     r->success_rate = r->satisfaction_rate = r->response_rate = -1;
-    enum fq_err err = FQ_OK;
-    int64_t *ids = NULL;
-    size_t n_ids = 0;
-    struct durs acc = {0}, res = {0};
-    struct svlist sv = {0};
-    struct evcount ec = {.start = r->start, .end = r->end};
-    if (org && (!(r->org = fq_strdup(org)) || !(r->org_name = fq_strdup(ro->org[scope].name)))) {
-        err = FQ_ENOMEM;
-        goto out;
-    }
-
+    if (org && (!(r->org = fq_strdup(org)) || !(r->org_name = fq_strdup(ro->org[s->node].name))))
+        return FQ_ENOMEM;
     /* the fixed rows, so a zero report still lists every category, severity and node */
     for (int i = 0; i < FQ_N_CATEGORIES; i++)
         if (!row_add(&r->by_category, fq_categories[i],
                      i18n_category(c->lex, FQ_LOC_ZH_CN, fq_categories[i]), 0))
-            err = FQ_ENOMEM;
+            return FQ_ENOMEM;
     for (int i = FQ_SEV_BLUE; i <= FQ_SEV_RED; i++)
         if (!row_add(&r->by_severity, fq_severity_name(i), i18n_severity(c->lex, FQ_LOC_ZH_CN, i),
                      0))
-            err = FQ_ENOMEM;
-    for (size_t i = 0; i < ro->n_org && !err; i++)
-        if ((scope >= 0 ? (int)i == scope : ro->org[i].parent < 0) &&
+            return FQ_ENOMEM;
+    for (size_t i = 0; i < ro->n_org; i++)
+        if ((s->node >= 0 ? (int)i == s->node : ro->org[i].parent < 0) &&
             !org_rows(ro, (int)i, 0, &r->by_org))
-            err = FQ_ENOMEM;
-    if (err)
-        goto out;
+            return FQ_ENOMEM;
+    for (size_t i = 0; i < ro->n_org; i++)
+        s->org_row[i] = -1;
+    for (size_t i = 0; i < r->by_org.n; i++) {
+        int o = roster_org_index(ro, r->by_org.v[i].key);
+        if (o >= 0)
+            s->org_row[o] = (int)i;
+    }
+    return FQ_OK;
+}
 
-    if ((err = store_report_case_ids(c->store, r->start, r->end, &ids, &n_ids)))
-        goto out;
-    for (size_t i = 0; i < n_ids && !err; i++) {
-        struct fq_case k;
-        if ((err = store_case_get_id(c->store, ids[i], &k)))
+static bool in_scope(const struct fq_roster *ro, const struct scope *s, int node)
+{
+    return s->node < 0 || (node >= 0 && roster_org_is_ancestor(ro, s->node, node));
+}
+
+/* Adds case k (at roster node `node`, with facts n and ec's events in the month) to s. */
+static enum fq_err scope_add(struct fq_ctx *c, struct scope *s, const struct fq_case *k, int node,
+                             const struct rp_counts *n, const struct evcount *ec)
+{
+    const struct fq_roster *ro = c->roster;
+    struct rp_monthly *r = s->r;
+    if (k->accepted_at >= r->start && k->accepted_at < r->end && k->accepted_at > 0)
+        durs_add(&s->acc, k->accepted_at - k->created_at);
+    if (n->resolved)
+        durs_add(&s->res, k->resolved_at - k->created_at);
+    if (n->received && k->parent_case)
+        r->relapses++;
+    r->escalations += ec->escalations;
+    r->reopened += ec->reopened;
+    if (!nonzero(n))
+        return FQ_OK;
+    counts_add(&r->total, n);
+    int ci = fq_category_index(k->category);
+    if (ci >= 0)
+        counts_add(&r->by_category.v[ci].n, n);
+    if (k->severity >= FQ_SEV_BLUE && k->severity <= FQ_SEV_RED)
+        counts_add(&r->by_severity.v[k->severity].n, n);
+    struct rp_row *ch = row_find(&r->by_channel, k->channel ? k->channel : "");
+    if (!ch)
+        ch = row_add(&r->by_channel, k->channel ? k->channel : "", NULL, 0);
+    if (!ch)
+        return FQ_ENOMEM;
+    counts_add(&ch->n, n);
+    if (node < 0) {
+        const char *unplaced = i18n_get(c->lex, FQ_LOC_ZH_CN, "rp_unplaced");
+        struct rp_row *u = row_find(&r->by_org, "");
+        if (!u)
+            u = row_add(&r->by_org, "", unplaced, 0);
+        if (!u)
+            return FQ_ENOMEM;
+        counts_add(&u->n, n);
+    }
+    for (int a = node; a >= 0; a = ro->org[a].parent) {
+        if (s->org_row[a] >= 0)
+            counts_add(&r->by_org.v[s->org_row[a]].n, n);
+        if (a == s->node)
             break;
-        int node = case_node(ro, &k);
-        if (scope >= 0 && (node < 0 || !roster_org_is_ancestor(ro, scope, node))) {
-            case_cleanup(&k);
-            continue;
-        }
-        struct rp_counts n;
-        classify_case(&k, r->start, r->end, c->now, &n);
-        if (k.accepted_at >= r->start && k.accepted_at < r->end && k.accepted_at > 0)
-            durs_add(&acc, k.accepted_at - k.created_at);
-        if (n.resolved)
-            durs_add(&res, k.resolved_at - k.created_at);
-        if (n.received && k.parent_case)
-            r->relapses++;
-        if (k.updated_at >= r->start)   /* only a case touched since start has events in P */
-            err = store_case_events(c->store, k.id, count_event, &ec);
-        if (!err && nonzero(&n)) {
-            counts_add(&r->total, &n);
-            int ci = fq_category_index(k.category);
-            if (ci >= 0)
-                counts_add(&r->by_category.v[ci].n, &n);
-            if (k.severity >= FQ_SEV_BLUE && k.severity <= FQ_SEV_RED)
-                counts_add(&r->by_severity.v[k.severity].n, &n);
-            struct rp_row *ch = row_find(&r->by_channel, k.channel ? k.channel : "");
-            if (!ch)
-                ch = row_add(&r->by_channel, k.channel ? k.channel : "", NULL, 0);
-            if (!ch)
-                err = FQ_ENOMEM;
-            else
-                counts_add(&ch->n, &n);
-            if (node < 0) {
-                const char *unplaced = i18n_get(c->lex, FQ_LOC_ZH_CN, "rp_unplaced");
-                struct rp_row *u = row_find(&r->by_org, "");
-                if (!u)
-                    u = row_add(&r->by_org, "", unplaced, 0);
-                if (!u)
-                    err = FQ_ENOMEM;
-                else
-                    counts_add(&u->n, &n);
-            }
-            for (int a = node; a >= 0 && !err; a = ro->org[a].parent) {
-                struct rp_row *o = row_find(&r->by_org, ro->org[a].id);
-                if (o)
-                    counts_add(&o->n, &n);
-                if (a == scope)
-                    break;
-            }
-        }
-        case_cleanup(&k);
     }
-    if (err)
-        goto out;
-    r->escalations = ec.escalations;
-    r->reopened = ec.reopened;
+    return FQ_OK;
+}
 
-    if ((err = store_survey_closed_in(c->store, r->start, r->end, collect_survey, &sv)))
-        goto out;
-    if (sv.oom) {
-        err = FQ_ENOMEM;
-        goto out;
+static void survey_add(struct rp_monthly *r, const struct fq_survey *sv)
+{
+    if (sv->status == FQ_SURVEY_NO_RESPONSE) {
+        r->surveys_no_response++;
+    } else if (sv->answer >= 1 && sv->answer <= 4) {
+        r->surveys_answered++;
+        r->answers[sv->answer]++;
+        if (sv->answer <= 3)
+            r->surveys_satisfied++;
     }
-    for (size_t i = 0; i < sv.n && !err; i++) {
-        const struct fq_survey *s = &sv.v[i];
-        if (scope >= 0) {
-            struct fq_case k;
-            err = store_case_get_id(c->store, s->case_id, &k);
-            if (err == FQ_ENOTFOUND) {
-                err = FQ_OK;
-                continue;
-            }
-            if (err)
-                break;
-            int node = case_node(ro, &k);
-            case_cleanup(&k);
-            if (node < 0 || !roster_org_is_ancestor(ro, scope, node))
-                continue;
-        }
-        if (s->status == FQ_SURVEY_NO_RESPONSE) {
-            r->surveys_no_response++;
-        } else if (s->answer >= 1 && s->answer <= 4) {
-            r->surveys_answered++;
-            r->answers[s->answer]++;
-            if (s->answer <= 3)
-                r->surveys_satisfied++;
-        }
-    }
-    if (err)
-        goto out;
+}
 
+static enum fq_err scope_finish(struct scope *s)
+{
+    struct rp_monthly *r = s->r;
     if (r->total.resolved + r->total.unresolved > 0)
         r->success_rate =
             (double)r->total.resolved / (double)(r->total.resolved + r->total.unresolved);
@@ -429,22 +415,98 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
     if (r->surveys_answered + r->surveys_no_response > 0)
         r->response_rate = (double)r->surveys_answered /
                            (double)(r->surveys_answered + r->surveys_no_response);
-    if (acc.oom || res.oom) {
-        err = FQ_ENOMEM;
-        goto out;
+    if (s->acc.oom || s->res.oom)
+        return FQ_ENOMEM;
+    durs_stats(&s->acc, &r->to_accept);
+    durs_stats(&s->res, &r->to_resolve);
+    return FQ_OK;
+}
+
+/* The reports of one month for n scopes in one pass over the month's cases: each case is read
+ * once and added to every report whose scope holds it (a case's node and its ancestors). */
+static enum fq_err monthly_many(struct fq_ctx *c, int year, int month, const char *const *orgs,
+                                size_t n, struct rp_monthly **out)
+{
+    const struct fq_roster *ro = c->roster;
+    struct scope *sc = calloc(n ? n : 1, sizeof *sc);
+    if (!sc)
+        return FQ_ENOMEM;
+    enum fq_err err = FQ_OK;
+    bool some_node = false;
+    for (size_t i = 0; i < n && !err; i++) {
+        err = scope_init(c, &sc[i], year, month, orgs[i]);
+        some_node |= sc[i].node >= 0;
     }
-    durs_stats(&acc, &r->to_accept);
-    durs_stats(&res, &r->to_resolve);
-out:
+    int64_t start = 0, end = 0;
+    report_month_bounds(year, month, &start, &end);
+    int64_t *ids = NULL;
+    size_t n_ids = 0;
+    struct svlist sv = {0};
+    if (!err)
+        err = store_report_case_ids(c->store, start, end, &ids, &n_ids);
+    for (size_t i = 0; i < n_ids && !err; i++) {
+        struct fq_case k;
+        if ((err = store_case_get_id(c->store, ids[i], &k)))
+            break;
+        int node = case_node(ro, &k);
+        bool wanted = false;
+        for (size_t j = 0; j < n && !wanted; j++)
+            wanted = in_scope(ro, &sc[j], node);
+        struct rp_counts cn;
+        classify_case(&k, start, end, c->now, &cn);
+        struct evcount ec = {.start = start, .end = end};
+        if (wanted && k.updated_at >= start)   /* only a case touched since start has events in P */
+            err = store_case_events(c->store, k.id, count_event, &ec);
+        for (size_t j = 0; j < n && wanted && !err; j++)
+            if (in_scope(ro, &sc[j], node))
+                err = scope_add(c, &sc[j], &k, node, &cn, &ec);
+        case_cleanup(&k);
+    }
+    if (!err)
+        err = store_survey_closed_in(c->store, start, end, collect_survey, &sv);
+    if (!err && sv.oom)
+        err = FQ_ENOMEM;
+    for (size_t i = 0; i < sv.n && !err; i++) {
+        int node = -1;
+        if (some_node) {
+            struct fq_case k;
+            err = store_case_get_id(c->store, sv.v[i].case_id, &k);
+            if (err == FQ_ENOTFOUND) {   /* its case is not in any node's report */
+                err = FQ_OK;
+                for (size_t j = 0; j < n; j++)
+                    if (sc[j].node < 0)
+                        survey_add(sc[j].r, &sv.v[i]);
+                continue;
+            }
+            if (err)
+                break;
+            node = case_node(ro, &k);
+            case_cleanup(&k);
+        }
+        for (size_t j = 0; j < n; j++)
+            if (in_scope(ro, &sc[j], node))
+                survey_add(sc[j].r, &sv.v[i]);
+    }
+    for (size_t i = 0; i < n && !err; i++)
+        err = scope_finish(&sc[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (!err) {
+            out[i] = sc[i].r;
+            sc[i].r = NULL;
+        }
+        scope_cleanup(&sc[i]);
+    }
+    free(sc);
     free(ids);
-    free(acc.v);
-    free(res.v);
     free(sv.v);
-    if (err)
-        report_monthly_free(r);
-    else
-        *out = r;
     return err;
+}
+
+enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *org,
+                           struct rp_monthly **out)
+{
+    *out = NULL;
+    return monthly_many(c, year, month, &org, 1, out);
 }
 
 /* ---- the ledger ---------------------------------------------------------------------------- */
@@ -685,21 +747,35 @@ enum fq_err report_ensure_timer(struct fq_ctx *c)
     return add_report_timer(c, c->now);
 }
 
-enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+/* Whether timer t is the live report timer (kv names it); a stray one would send the report
+ * twice. */
+static enum fq_err live_timer(struct fq_ctx *c, const struct fq_timer *t, bool *live)
 {
-    /* only the timer the kv names is the live one: a stray one would send the report twice */
     char *cur = NULL;
-    enum fq_err kerr = store_kv_get(c->store, TIMER_KEY, &cur);
-    if (kerr && kerr != FQ_ENOTFOUND)
-        return kerr;
-    bool stray = cur && atoll(cur) != t->id;
+    enum fq_err err = store_kv_get(c->store, TIMER_KEY, &cur);
+    if (err && err != FQ_ENOTFOUND)
+        return err;
+    *live = !cur || atoll(cur) == t->id;
     free(cur);
-    if (stray)
-        return FQ_OK;
-    /* the month before the one the timer was due in (it may fire late, after a restart) */
-    int64_t due = t->due_at > 0 ? t->due_at : c->now;
+    return FQ_OK;
+}
+
+/* When the timer counts as due: it may fire late, after a restart. */
+static int64_t due_of(const struct fq_ctx *c, const struct fq_timer *t)
+{
+    return t->due_at > 0 ? t->due_at : c->now;
+}
+
+enum fq_err report_timer_compute(struct fq_ctx *c, const struct fq_timer *t,
+                                 struct fq_actions *out)
+{
+    bool live = false;
+    enum fq_err err = live_timer(c, t, &live);
+    if (err || !live)
+        return err;
+    /* the month before the one the timer was due in */
     struct fq_civil d;
-    fq_local_civil(due, &d);
+    fq_local_civil(due_of(c, t), &d);
     int y = d.year, m = d.month - 1;   /* the previous month */
     if (m == 0) {
         m = 12;
@@ -708,17 +784,29 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
     char month[24];
     snprintf(month, sizeof month, "%04d-%02d", y, m);
     const struct fq_roster *ro = c->roster;
-    enum fq_err err = FQ_OK;
-    /* one report per node that has a supervisor, and one per root (the whole county) */
+    /* one report per node that has a supervisor, and one per root (the whole county), made in
+     * one pass over the month's cases */
+    const char **orgs = calloc(ro->n_org ? ro->n_org : 1, sizeof *orgs);
+    int *node_of = calloc(ro->n_org ? ro->n_org : 1, sizeof *node_of);
+    struct rp_monthly **reps = calloc(ro->n_org ? ro->n_org : 1, sizeof *reps);
+    size_t n = 0;
+    if (!orgs || !node_of || !reps)
+        err = FQ_ENOMEM;
     for (size_t i = 0; i < ro->n_org && !err; i++) {
         bool wanted = ro->org[i].parent < 0;
         for (size_t j = 0; j < ro->n_med && !wanted; j++)
             wanted = ro->med[j].supervisor && ro->med[j].org == (int)i;
-        if (!wanted)
-            continue;
-        struct rp_monthly *r = NULL;
-        if ((err = report_monthly(c, y, m, ro->org[i].id, &r)))
-            break;
+        if (wanted) {
+            node_of[n] = (int)i;
+            orgs[n++] = ro->org[i].id;
+        }
+    }
+    if (!err && n)
+        err = monthly_many(c, y, m, orgs, n, reps);
+    for (size_t k = 0; k < n && !err; k++) {
+        size_t i = (size_t)node_of[k];
+        struct rp_monthly *r = reps[k];
+        reps[k] = NULL;
         char rec[24], res[24], unres[24], open[24], over[24];
         snprintf(rec, sizeof rec, "%lld", (long long)r->total.received);
         snprintf(res, sizeof res, "%lld", (long long)r->total.resolved);
@@ -740,9 +828,30 @@ enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct f
             free(text);
         }
     }
-    if (!err)
-        err = add_report_timer(c, c->now > due ? c->now : due);
+    for (size_t k = 0; reps && k < n; k++)
+        report_monthly_free(reps[k]);
+    free(reps);
+    free(orgs);
+    free(node_of);
     if (!err && out->oom)
         err = FQ_ENOMEM;
     return err;
+}
+
+enum fq_err report_timer_commit(struct fq_ctx *c, const struct fq_timer *t, bool *send)
+{
+    *send = false;
+    enum fq_err err = live_timer(c, t, send);
+    if (err || !*send)
+        return err;
+    int64_t due = due_of(c, t);
+    return add_report_timer(c, c->now > due ? c->now : due);
+}
+
+enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+{
+    /* in one transaction both halves agree on whether t is live */
+    enum fq_err err = report_timer_compute(c, t, out);
+    bool send = false;
+    return err ? err : report_timer_commit(c, t, &send);
 }

@@ -88,8 +88,17 @@ enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_
 void report_ledger_free(struct rp_ledger *l);     /* NULL-safe */
 
 /* A "report_monthly" timer: the previous month's report for each supervisor's node (retained
- * MQTT report and a notify text), then the next month's timer. */
+ * MQTT report and a notify text), then the next month's timer: report_timer_compute then
+ * report_timer_commit. */
 enum fq_err report_on_timer(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
+/* Its reading half: the reports and notify texts into out, from c->store, writing nothing (run
+ * off the core on a read-only connection inside one snapshot, bot/core/reports.c). Nothing when
+ * t is not the live report timer. */
+enum fq_err report_timer_compute(struct fq_ctx *c, const struct fq_timer *t,
+                                 struct fq_actions *out);
+/* Its writing half, on the core once the timer is marked fired: the next month's timer. *send
+ * false: t is not the live report timer, and what was computed for it must not be sent. */
+enum fq_err report_timer_commit(struct fq_ctx *c, const struct fq_timer *t, bool *send);
 /* Makes sure one "report_monthly" timer is pending (due at the start of next month); its id is
  * kept in kv "rp_monthly_timer". Called by timers_housekeep at start-up. */
 enum fq_err report_ensure_timer(struct fq_ctx *c);

@@ -366,22 +366,37 @@ static enum fq_err digest_schedule(struct fq_ctx *c, const char *id)
     return store_kv_put(c->store, key, val);
 }
 
-static enum fq_err fire_digest(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+/* The supervisor whose live digest timer t is (its roster index into *m), or -1 in *m: no longer
+ * a supervisor (timers_ensure_digests starts again if needed), or a stray timer that kv does
+ * not name (it would double the digests). */
+static enum fq_err digest_owner(struct fq_ctx *c, const struct fq_timer *t, int *m)
 {
     const struct fq_roster *r = c->roster;
-    int m = roster_mediator_index(r, t->arg);
-    if (m < 0 || !r->med[m].supervisor || !r->med[m].active)
-        return FQ_OK;   /* no longer a supervisor: timers_ensure_digests starts again if needed */
-    /* only the digest timer kv names is the supervisor's: a stray one would double the digests */
+    *m = roster_mediator_index(r, t->arg);
+    if (*m < 0 || !r->med[*m].supervisor || !r->med[*m].active) {
+        *m = -1;
+        return FQ_OK;
+    }
     char key[160], *cur = NULL;
-    snprintf(key, sizeof key, "tm_digest:%s", r->med[m].id);
+    snprintf(key, sizeof key, "tm_digest:%s", r->med[*m].id);
     enum fq_err err = store_kv_get(c->store, key, &cur);
     if (err && err != FQ_ENOTFOUND)
         return err;
-    bool stray = cur && atoll(cur) != t->id;
+    if (cur && atoll(cur) != t->id)
+        *m = -1;
     free(cur);
-    if (stray)
-        return FQ_OK;
+    return FQ_OK;
+}
+
+/* The reading half: the digest text and figures (writes nothing). */
+static enum fq_err digest_compute(struct fq_ctx *c, const struct fq_timer *t,
+                                  struct fq_actions *out)
+{
+    const struct fq_roster *r = c->roster;
+    int m = -1;
+    enum fq_err err = digest_owner(c, t, &m);
+    if (err || m < 0)
+        return err;
     bool daily = digest_period(c) == DAY;
     struct digest d = {.r = r, .node = r->med[m].org};
     for (int i = 0; i < 3; i++) {
@@ -449,12 +464,29 @@ static enum fq_err fire_digest(struct fq_ctx *c, const struct fq_timer *t, struc
         goto out;
     }
     actions_digest(out, r->med[m].id, text, data);
-    err = out->oom ? FQ_ENOMEM : digest_schedule(c, r->med[m].id);
+    err = out->oom ? FQ_ENOMEM : FQ_OK;
 out:
     free(text);
     free(data);
     digest_cleanup(&d);
     return err;
+}
+
+/* The writing half, on the core once the timer is marked fired: the next digest. */
+static enum fq_err digest_commit(struct fq_ctx *c, const struct fq_timer *t, bool *send)
+{
+    int m = -1;
+    enum fq_err err = digest_owner(c, t, &m);
+    *send = !err && m >= 0;
+    return *send ? digest_schedule(c, c->roster->med[m].id) : err;
+}
+
+static enum fq_err fire_digest(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+{
+    /* in one transaction both halves agree on the owner */
+    enum fq_err err = digest_compute(c, t, out);
+    bool send = false;
+    return err ? err : digest_commit(c, t, &send);
 }
 
 enum fq_err timers_ensure_digests(struct fq_ctx *c)
@@ -693,9 +725,30 @@ const struct timer_kind timers_kinds[FQ_TIMER__COUNT] = {
     [FQ_TIMER_RELAPSE_CHECK] = {FQ_TIMER_RELAPSE_CHECK, survey_on_timer, "relapse"},
     [FQ_TIMER_SURVEY_RELAPSE_REMIND] = {FQ_TIMER_SURVEY_RELAPSE_REMIND, survey_on_timer, "survey"},
     [FQ_TIMER_SURVEY_RELAPSE_EXPIRE] = {FQ_TIMER_SURVEY_RELAPSE_EXPIRE, survey_on_timer, "survey"},
-    [FQ_TIMER_DIGEST] = {FQ_TIMER_DIGEST, fire_digest, "other"},
-    [FQ_TIMER_REPORT_MONTHLY] = {FQ_TIMER_REPORT_MONTHLY, report_on_timer, "other"},
+    [FQ_TIMER_DIGEST] = {FQ_TIMER_DIGEST, fire_digest, "other", digest_compute, digest_commit},
+    [FQ_TIMER_REPORT_MONTHLY] = {FQ_TIMER_REPORT_MONTHLY, report_on_timer, "other",
+                                 report_timer_compute, report_timer_commit},
 };
+
+bool timers_heavy(enum fq_timer_kind kind)
+{
+    return (int)kind >= 0 && kind < FQ_TIMER__COUNT && timers_kinds[kind].compute;
+}
+
+enum fq_err timers_compute(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out)
+{
+    if (!timers_heavy(t->kind))
+        return FQ_EINVAL;
+    return timers_kinds[t->kind].compute(c, t, out);
+}
+
+enum fq_err timers_commit(struct fq_ctx *c, const struct fq_timer *t, bool *send)
+{
+    *send = false;
+    if (!timers_heavy(t->kind))
+        return FQ_EINVAL;
+    return timers_kinds[t->kind].commit(c, t, send);
+}
 
 const char *timers_metric_label(enum fq_timer_kind kind)
 {

@@ -41,12 +41,25 @@ int64_t timers_digest_next(int64_t now, bool daily);
  * name in common/status.c and a row here. */
 typedef enum fq_err (*timer_fire_fn)(struct fq_ctx *c, const struct fq_timer *t,
                                      struct fq_actions *out);
+typedef enum fq_err (*timer_commit_fn)(struct fq_ctx *c, const struct fq_timer *t, bool *send);
+/* A heavy kind (a long read: the digests, the monthly report) also has its two halves, which
+ * fire is the sum of: compute reads only (no write, any connection, inside one snapshot) and
+ * makes the actions; commit runs on the core in the transaction that marks the timer fired and
+ * writes what follows (the next timer); *send false: the timer turned out not to be live, the
+ * computed actions must be dropped. NULL for the other kinds. */
 struct timer_kind {
     enum fq_timer_kind kind;
     timer_fire_fn fire;
     const char *metric;
+    timer_fire_fn compute;
+    timer_commit_fn commit;
 };
 extern const struct timer_kind timers_kinds[FQ_TIMER__COUNT];
+/* Heavy kinds (see struct timer_kind): bot/core/reports.c computes them on a reader thread
+ * and hands the actions to the core, which commits them with timers_commit. */
+bool timers_heavy(enum fq_timer_kind kind);
+enum fq_err timers_compute(struct fq_ctx *c, const struct fq_timer *t, struct fq_actions *out);
+enum fq_err timers_commit(struct fq_ctx *c, const struct fq_timer *t, bool *send);
 /* The label of metrics_timer_fired for a timer kind ("reminder", "escalation", ...; "other"
  * for a kind out of range). */
 const char *timers_metric_label(enum fq_timer_kind kind);

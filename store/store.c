@@ -326,6 +326,32 @@ enum fq_err store_begin(struct store *s)
     return exec_cached(s, ST_BEGIN, "BEGIN IMMEDIATE");
 }
 
+enum fq_err store_read_begin(struct store *s)
+{
+    s->sp_depth = 0;
+    enum fq_err err = exec_cached(s, ST_READ_BEGIN, "BEGIN DEFERRED");
+    /* a deferred transaction takes its snapshot at its first read: take it here */
+    if (!err && (err = exec_cached(s, ST_READ_PIN, "SELECT count(*) FROM sqlite_schema")))
+        store_rollback(s);
+    return err;
+}
+
+void store_read_end(struct store *s)
+{
+    store_rollback(s);
+}
+
+static int cancel_cb(void *arg)
+{
+    return atomic_load((const atomic_bool *)arg) ? 1 : 0;
+}
+
+void store_set_cancel(struct store *s, const atomic_bool *flag)
+{
+    /* fixed handler, the flag as its argument: every 4096 virtual machine steps */
+    sqlite3_progress_handler(s->db, flag ? 4096 : 0, flag ? cancel_cb : NULL, (void *)flag);
+}
+
 enum fq_err store_commit(struct store *s)
 {
     enum fq_err err = exec_cached(s, ST_COMMIT, "COMMIT");

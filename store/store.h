@@ -13,6 +13,8 @@
 #ifndef FQ_STORE_H
 #define FQ_STORE_H
 
+#include <stdatomic.h>
+
 #include "common/fq.h"
 #include "common/status.h"
 #include "store/stmt.h"
@@ -32,6 +34,14 @@ int store_schema_latest(void);                          /* newest compiled-in mi
  * without losing the batch: store_savepoint / store_release / store_rollback_to. */
 enum fq_err store_begin(struct store *s);
 enum fq_err store_commit(struct store *s);
+/* A read transaction: everything read until store_read_end sees the database as it was at
+ * store_read_begin (a WAL snapshot), whatever the writer commits meanwhile; the writer never
+ * waits for it. For the long reads of the reader threads (bot/core/reports.c). */
+enum fq_err store_read_begin(struct store *s);
+void store_read_end(struct store *s);
+/* While *flag (borrowed, may be set from any thread) is true, every statement of this connection
+ * stops within a few thousand steps with FQ_ESTORE: a long read given up at shutdown. NULL: off. */
+void store_set_cancel(struct store *s, const atomic_bool *flag);
 void store_rollback(struct store *s);
 enum fq_err store_savepoint(struct store *s);
 enum fq_err store_release(struct store *s);

@@ -57,8 +57,9 @@ enum fq_err store_timer_get(struct store *s, int64_t id, struct fq_timer *out, i
     "  EXISTS (SELECT 1 FROM case_events ev WHERE ev.case_id = cases.id AND ev.at >= ?1"       \
     "   AND (ev.type = 'escalated' OR (ev.type = 'reminder'"                                   \
     "        AND ev.data LIKE '%\"supervise\"%'))) AS e"                                      \
-    " FROM cases WHERE created_at >= ?1 OR updated_at >= ?1"                                   \
-    "  OR status NOT IN ('resolved', 'closed', 'cancelled'))"                                 \
+    " FROM cases WHERE id IN (SELECT id FROM cases WHERE created_at >= ?1"                     \
+    "  UNION SELECT id FROM cases WHERE updated_at >= ?1"                                      \
+    "  UNION SELECT id FROM cases WHERE status NOT IN ('resolved', 'closed', 'cancelled')))"   \
     " WHERE n OR o OR e ORDER BY created_at, id"
 
 enum fq_err store_digest_cases(struct store *s, int64_t since, int64_t now,

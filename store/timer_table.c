@@ -43,17 +43,10 @@ enum fq_err store_timer_add(struct store *s, int64_t due_at, enum fq_timer_kind 
     return err;
 }
 
-enum fq_err store_timer_due(struct store *s, int64_t now, size_t limit,
+/* The due rows of statement st (bound) copied out, then handed to cb. */
+static enum fq_err due_rows(struct store *s, enum stmt_id id, sqlite3_stmt *st,
                             void (*cb)(const struct fq_timer *t, void *arg), void *arg)
 {
-    sqlite3_stmt *st = STMT(s, ST_TIMER_DUE,
-                            "SELECT id, due_at, kind, case_id, arg FROM timers "
-                            "WHERE " LIVE " AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2");
-    if (!st)
-        return store_err(s);
-    bind_int64(st, 1, now);
-    bind_int64(st, 2, limit ? (int64_t)limit : -1);
-
     enum fq_err err = FQ_OK;
     struct fq_timer *rows = NULL;
     size_t n = 0, cap = 0;
@@ -78,7 +71,7 @@ enum fq_err store_timer_due(struct store *s, int64_t now, size_t limit,
     }
     if (!err && rc != SQLITE_DONE)
         err = store_map_rc(rc);
-    stmt_done(s, ST_TIMER_DUE, st);
+    stmt_done(s, id, st);
 
     for (size_t i = 0; i < n; i++) {
         if (!err && cb)
@@ -87,6 +80,46 @@ enum fq_err store_timer_due(struct store *s, int64_t now, size_t limit,
     }
     free(rows);
     return err;
+}
+
+enum fq_err store_timer_due(struct store *s, int64_t now, size_t limit,
+                            void (*cb)(const struct fq_timer *t, void *arg), void *arg)
+{
+    sqlite3_stmt *st = STMT(s, ST_TIMER_DUE,
+                            "SELECT id, due_at, kind, case_id, arg FROM timers "
+                            "WHERE " LIVE " AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2");
+    if (!st)
+        return store_err(s);
+    bind_int64(st, 1, now);
+    bind_int64(st, 2, limit ? (int64_t)limit : -1);
+    return due_rows(s, ST_TIMER_DUE, st, cb, arg);
+}
+
+enum fq_err store_timer_due_kinds(struct store *s, int64_t now, size_t limit, bool in,
+                                  const enum fq_timer_kind *kinds, size_t n_kinds,
+                                  void (*cb)(const struct fq_timer *t, void *arg), void *arg)
+{
+    if (n_kinds == 0 || n_kinds > STORE_DUE_KINDS_MAX)
+        return FQ_EINVAL;
+    for (size_t i = 0; i < n_kinds; i++)
+        if ((int)kinds[i] < 0 || kinds[i] >= FQ_TIMER__COUNT)
+            return FQ_EINVAL;
+    /* the unused places repeat the first kind: a NULL would make NOT IN never true */
+    enum stmt_id id = in ? ST_TIMER_DUE_IN : ST_TIMER_DUE_NOT_IN;
+    sqlite3_stmt *st =
+        in ? STMT(s, id, "SELECT id, due_at, kind, case_id, arg FROM timers "
+                         "WHERE " LIVE " AND due_at <= ?1 AND kind IN (?3, ?4, ?5, ?6) "
+                         "ORDER BY due_at, id LIMIT ?2")
+           : STMT(s, id, "SELECT id, due_at, kind, case_id, arg FROM timers "
+                         "WHERE " LIVE " AND due_at <= ?1 AND kind NOT IN (?3, ?4, ?5, ?6) "
+                         "ORDER BY due_at, id LIMIT ?2");
+    if (!st)
+        return store_err(s);
+    bind_int64(st, 1, now);
+    bind_int64(st, 2, limit ? (int64_t)limit : -1);
+    for (int i = 0; i < STORE_DUE_KINDS_MAX; i++)
+        bind_text(st, 3 + i, fq_timer_kind_name(kinds[(size_t)i < n_kinds ? (size_t)i : 0]));
+    return due_rows(s, id, st, cb, arg);
 }
 
 enum fq_err store_timer_fire(struct store *s, int64_t id, int64_t now)

@@ -23,6 +23,13 @@ enum fq_err store_timer_add(struct store *s, int64_t due_at, enum fq_timer_kind 
 /* Unfired timers with due_at <= now, oldest first, at most limit. */
 enum fq_err store_timer_due(struct store *s, int64_t now, size_t limit,
                             void (*cb)(const struct fq_timer *t, void *arg), void *arg);
+/* The same, only of the given kinds (in) or of every other kind (!in): at most
+ * STORE_DUE_KINDS_MAX kinds, FQ_EINVAL otherwise. The scheduler takes the heavy kinds apart, so
+ * they never fill a batch that the others wait behind. */
+#define STORE_DUE_KINDS_MAX 4
+enum fq_err store_timer_due_kinds(struct store *s, int64_t now, size_t limit, bool in,
+                                  const enum fq_timer_kind *kinds, size_t n_kinds,
+                                  void (*cb)(const struct fq_timer *t, void *arg), void *arg);
 /* Marks a timer fired (once: FQ_ENOTFOUND if it was fired or cancelled already). */
 enum fq_err store_timer_fire(struct store *s, int64_t id, int64_t now);
 /* Cancels the unfired timers of one kind of a case / of every kind. */

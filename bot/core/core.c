@@ -130,6 +130,7 @@ void core_view_take(struct core *c, struct core_view *out)
     if (h)
         atomic_fetch_add(&h->refs, 1);
     out->lex = c->lex;
+    out->cfg = c->cfg;
     pthread_mutex_unlock(&c->mu);
     out->hold = h;
     out->roster = h ? h->roster : NULL;

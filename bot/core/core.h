@@ -35,6 +35,7 @@ struct core_view {
     const struct fq_roster *roster;
     const char *roster_gen;
     const struct fq_lexicon *lex;
+    const struct fq_config *cfg;     /* the configuration in force (kept until exit) */
     struct core_hold *hold;
 };
 void core_view_take(struct core *c, struct core_view *out);

@@ -27,7 +27,13 @@
  *   milliseconds), and while a table gave a full piece the loop asks again PRUNE_AGAIN_MS later,
  *   so a long backlog drains without ever holding the writer for long. After each round this
  *   thread counts the tables on its own connection (a WAL reader: the core does not wait) for
- *   /metrics. */
+ *   /metrics.
+ * - Heavy kinds (timers_heavy: the digests, the monthly report) are long reads over the ledger;
+ *   they are not fired on the core but offered to the fq-reports thread (bot/core/reports.c),
+ *   which computes them from a snapshot and hands the core only the actions to publish
+ *   (sched_run with m->work). They are queried apart from the other kinds, so a week's digests
+ *   never fill a batch that reminders wait behind, and offered only while that thread is idle
+ *   (it says so by a kick), so a timer is never offered twice while its result is on the way. */
 #include "bot/core/sched.h"
 
 #include <pthread.h>
@@ -45,6 +51,7 @@
 #include "store/timer_table.h"
 #include "store/store.h"
 #include "bot/core/core.h"
+#include "bot/core/reports.h"
 #include "bot/sys/log.h"
 #include "bot/sys/metrics.h"
 #include "bot/render/payload.h"
@@ -65,6 +72,9 @@ struct sched {
 
     struct store *store;             /* this thread's own connection */
     struct core *core;
+    struct reports *reports;         /* the reader thread of the heavy kinds */
+    enum fq_timer_kind heavy[STORE_DUE_KINDS_MAX];
+    size_t n_heavy;
     int64_t prune_every_ms;          /* retention.interval */
     int64_t pruned[PRUNE__COUNT];    /* the last round's removals (set by the done callback) */
 
@@ -84,8 +94,10 @@ static bool transient(enum fq_err e)
     return e == FQ_ENOMEM || e == FQ_ESTORE || e == FQ_EBUSY || e == FQ_EIO;
 }
 
-/* One timer, under its own savepoint. *effect: it did something. */
-static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id, bool *effect)
+/* One timer, under its own savepoint; w: its actions computed off the core (reports.c), or
+ * NULL. *effect: it did something. */
+static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id,
+                            struct sched_work *w, bool *effect)
 {
     *effect = false;
     struct store *st = ctx->store;
@@ -100,15 +112,23 @@ static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id, 
     memset(&t, 0, sizeof t);
     if (!err)
         err = store_timer_get(st, id, &t, NULL);
-    struct fq_actions a;
-    actions_init(&a);
-    if (!err)
-        err = timers_fire(ctx, &t, &a);
-    if (!err && a.oom)
+    struct fq_actions own, *ap = &own;
+    actions_init(&own);
+    if (!err && w && w->failed) {
+        err = w->failed;              /* consumed below, as a timer that cannot fire */
+    } else if (!err && w) {
+        bool send = false;
+        err = timers_commit(ctx, &t, &send);
+        if (!err && send)
+            ap = &w->actions;         /* else: no longer live, what was computed is dropped */
+    } else if (!err) {
+        err = timers_fire(ctx, &t, &own);
+    }
+    if (!err && ap->oom)
         err = FQ_ENOMEM;
     /* no message caused it: an answer a timer sends (a survey question) names its resident */
     if (!err)
-        err = payload_emit(ctx, prefix, NULL, &a, NULL);
+        err = payload_emit(ctx, prefix, NULL, ap, NULL);
     if (err) {
         store_rollback_to(st);
         if (!transient(err)) {
@@ -122,9 +142,9 @@ static enum fq_err fire_one(struct fq_ctx *ctx, const char *prefix, int64_t id, 
         }
     } else {
         err = store_release(st);
-        *effect = a.n > 0;
+        *effect = ap->n > 0;
     }
-    actions_cleanup(&a);
+    actions_cleanup(&own);
     timer_cleanup(&t);
     return err;
 }
@@ -145,7 +165,8 @@ enum fq_err sched_run(struct fq_ctx *ctx, const char *prefix, struct fq_msg *m)
     }
     for (size_t i = 0; i < m->n_ids; i++) {
         bool effect = false;
-        enum fq_err err = fire_one(ctx, prefix, m->ids[i], &effect);
+        enum fq_err err = fire_one(ctx, prefix, m->ids[i], m->n_ids == 1 ? m->work : NULL,
+                                   &effect);
         if (err)
             return err;
         if (!effect)
@@ -217,7 +238,8 @@ static int push_due(struct sched *s)
         return -1;
     s->ids = ids;
     s->n_ids = 0;
-    enum fq_err err = store_timer_due(s->store, fq_now(), BATCH, due_cb, s);
+    enum fq_err err = store_timer_due_kinds(s->store, fq_now(), BATCH, false, s->heavy,
+                                            s->n_heavy, due_cb, s);
     s->ids = NULL;
     if (err) {
         log_warn("scheduler: due timers query failed err=\"%s\" db=\"%s\"", fq_strerror(err),
@@ -246,6 +268,54 @@ static int push_due(struct sched *s)
     }
     log_debug("scheduler: timers handled n=%zu", n);
     return (int)n;
+}
+
+struct heavy_list {
+    struct fq_timer *v;
+    size_t n;
+    bool oom;
+};
+
+static void heavy_cb(const struct fq_timer *t, void *arg)
+{
+    struct heavy_list *l = arg;
+    if (l->oom || l->n >= BATCH)
+        return;
+    struct fq_timer *x = &l->v[l->n];
+    *x = *t;
+    x->arg = NULL;
+    if (t->arg && !(x->arg = fq_strdup(t->arg))) {
+        l->oom = true;
+        return;
+    }
+    l->n++;
+}
+
+/* Offers the due timers of the heavy kinds to the reports thread when it is idle. Returns how
+ * many were offered, -1 on failure. */
+static int offer_heavy(struct sched *s)
+{
+    if (reports_busy(s->reports))
+        return 0;
+    struct heavy_list l = {.v = calloc(BATCH, sizeof *l.v)};
+    if (!l.v)
+        return -1;
+    enum fq_err err = store_timer_due_kinds(s->store, fq_now(), BATCH, true, s->heavy,
+                                            s->n_heavy, heavy_cb, &l);
+    if (!err && l.oom)
+        err = FQ_ENOMEM;
+    if (!err && l.n && !reports_offer(s->reports, l.v, l.n))
+        err = FQ_EBUSY;
+    if (err || !l.n) {
+        for (size_t i = 0; i < l.n; i++)
+            timer_cleanup(&l.v[i]);
+        free(l.v);
+    }
+    if (err) {
+        log_warn("scheduler: heavy timers not offered err=\"%s\"", fq_strerror(err));
+        return -1;
+    }
+    return (int)l.n;
 }
 
 static bool housekeep(struct sched *s)
@@ -334,15 +404,20 @@ static void *sched_main(void *arg)
             }
         }
         free(g);
+        if (!need_housekeeping)       /* the heavy timers need the roster housekeeping set up */
+            (void)offer_heavy(s);
         int pushed = push_due(s);
         if (pushed > 0)
             continue;                 /* maybe more are due: ask again at once */
         int64_t wait = pushed < 0 || need_housekeeping ? RETRY_MS : POLL_MS;
         int64_t next = 0;
+        /* a due one now can only be heavy and with the reports thread, which kicks when idle */
         if (pushed == 0 && store_timer_next(s->store, &next) == FQ_OK) {
             int64_t until = next * 1000 - fq_now_ms();
-            if (until < wait)
-                wait = until < 0 ? 0 : until;
+            if (until < wait && until > 0)
+                wait = until;
+            else if (until <= 0 && !reports_busy(s->reports) && !need_housekeeping)
+                wait = 0;
         }
         int64_t deadline = fq_mono_ms() + wait;
         sleep_until(s, deadline < next_prune ? deadline : next_prune);
@@ -350,6 +425,8 @@ static void *sched_main(void *arg)
     free(gen);
     return NULL;
 }
+
+static void on_idle(void *arg);
 
 enum fq_err sched_start(const struct fq_config *cfg, struct core *core, struct sched **out,
                         char **cause)
@@ -366,8 +443,13 @@ enum fq_err sched_start(const struct fq_config *cfg, struct core *core, struct s
     pthread_condattr_destroy(&ca);
     s->core = core;
     s->prune_every_ms = cfg->retention_interval * 1000;
+    for (int k = 0; k < FQ_TIMER__COUNT && s->n_heavy < STORE_DUE_KINDS_MAX; k++)
+        if (timers_heavy((enum fq_timer_kind)k))
+            s->heavy[s->n_heavy++] = (enum fq_timer_kind)k;
     enum fq_err err = store_open(cfg->store_path, &s->store, cause);
     if (err)
+        goto fail;
+    if ((err = reports_start(cfg, core, on_idle, s, &s->reports, cause)))
         goto fail;
     if (pthread_create(&s->thread, NULL, sched_main, s) != 0) {
         err = FQ_ENOMEM;
@@ -379,11 +461,17 @@ enum fq_err sched_start(const struct fq_config *cfg, struct core *core, struct s
     *out = s;
     return FQ_OK;
 fail:
+    reports_stop(s->reports);
     store_close(s->store);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
     return err;
+}
+
+static void on_idle(void *arg)
+{
+    sched_kick(arg);
 }
 
 void sched_kick(struct sched *s)
@@ -406,6 +494,7 @@ void sched_stop(struct sched *s)
     pthread_mutex_unlock(&s->mu);
     if (s->started)
         pthread_join(s->thread, NULL);
+    reports_stop(s->reports);   /* after the loop: nothing offers it timers any more */
     store_close(s->store);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);

@@ -31,5 +31,13 @@ void sched_stop(struct sched *s);
  * (after start-up or a roster change): timers_housekeep. Returns a store error or FQ_ENOMEM,
  * after which the core rolls m back (the timers stay due and are tried again). */
 enum fq_err sched_run(struct fq_ctx *ctx, const char *prefix, struct fq_msg *m);
+/* The result of a heavy timer computed off the core (bot/core/reports.c), carried by an
+ * FQ_MSG_TIMER with that one id in m->work: sched_run marks the timer fired, runs its commit
+ * half (timers_commit) and writes these actions; a timer fired or cancelled meanwhile, or no
+ * longer live, drops them. failed: the computation failed for good; the timer is consumed. */
+struct sched_work {
+    struct fq_actions actions;
+    enum fq_err failed;
+};
 
 #endif

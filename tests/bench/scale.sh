@@ -8,7 +8,10 @@
 #     and the newest 100 of all;
 #   - report ledger for last month as XLSX, and its peak memory;
 #   - roster import of a 99 100-node roster (tests/bench/scale_roster.py 99 100 9; under the
-#     100 000 entries older builds accept, so both can be timed).
+#     100 000 entries older builds accept, so both can be timed);
+#   - chat latency (a daemon on a copy of the database, CHAT_RATE messages/s for CHAT_SECONDS):
+#     alone, while the monthly report timer is forced due, while every digest timer is; and how
+#     long the report and the digests took to be committed (SCALE_CHAT=0 skips this part).
 # Compare two builds by running it with FQ_BIN=... for each (an older build gets a database
 # made by its own migrations).
 set -eu
@@ -72,3 +75,79 @@ t "report ledger $FROM..$TO xlsx" \
 "$PY" tests/bench/scale_roster.py 99 100 9 > "$TMP/big-roster.json"
 conf "$TMP/big.db" > "$TMP/big.conf"
 t "roster import, 99 100 nodes" "$BIN" roster import "$TMP/big-roster.json" -c "$TMP/big.conf"
+
+# ---- chat while the scheduled reads run (SCALE_CHAT=0 skips it) ---------------------------------
+# A daemon on a copy of the database; an open-loop chat load (CHAT_RATE messages/s, each a new
+# resident's report, so every one is a real conversation step with its commit) measured alone,
+# then while the monthly report timer is forced due, then while every digest timer is. For
+# each: chat p50/p99/max, and how long the report (or the digests) took to be committed: the
+# time from forcing the timers until none of them is pending.
+[ "${SCALE_CHAT:-1}" = 0 ] && exit 0
+command -v cc >/dev/null 2>&1 || die "cc is not installed"
+RATE=${CHAT_RATE:-50}
+SECS=${CHAT_SECONDS:-20}
+mkdir -p build/scale
+# shellcheck disable=SC2046  # pkg-config output is a list of flags
+cc -O2 -std=c11 $(pkg-config --cflags openssl) tests/bench/loadgen.c -o build/scale/loadgen \
+    $(pkg-config --libs openssl) || die "loadgen did not build"
+LG=$PWD/build/scale/loadgen
+mkdir -p "$TMP/chat"
+cp "$DB" "$TMP/chat/fq.db"
+PORT=$("$LG" port)
+SECRET=scale-secret-not-for-production
+cat > "$TMP/chat.conf" <<CONF
+[server]
+listen = 127.0.0.1:$PORT
+threads = 2
+[store]
+path = $TMP/chat/fq.db
+[mqtt]
+enabled = false
+[chat]
+secret = $SECRET
+CONF
+"$BIN" serve -c "$TMP/chat.conf" 2>"$TMP/chat.log" &
+FQ_PID=$!
+trap 'kill -TERM "$FQ_PID" 2>/dev/null; wait "$FQ_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+"$LG" wait -a "127.0.0.1:$PORT" -p /readyz -t 120 || { tail -n 20 "$TMP/chat.log" >&2; die "the daemon never became ready"; }
+# the start-up housekeeping schedules the report and digest timers
+sq() { sqlite3 -cmd '.timeout 10000' "$TMP/chat/fq.db" "$@"; }
+i=0
+while [ "$(sq "SELECT count(*) FROM timers WHERE kind = 'report_monthly' AND fired_at IS NULL")" = 0 ]; do
+    i=$((i + 1))
+    [ $i -lt 100 ] || die "the daemon scheduled no monthly report"
+    sleep 0.1
+done
+TEXT="枫源村一网格的邻居在楼道堆放杂物，多次沟通无果，我的电话13800000001"
+N=$((RATE * SECS))
+# chat LABEL PREFIX: one open-loop run of fresh residents; prints its figures
+chat() {
+    "$LG" gen -s "$SECRET" -a "127.0.0.1:$PORT" -n "$N" -x "$2" -t "$TEXT" -o "$TMP/$2.req"
+    line=$("$LG" run -a "127.0.0.1:$PORT" -f "$TMP/$2.req" -c 8 -d "$SECS" -r "$RATE") ||
+        die "loadgen failed ($1)"
+    kv() { echo "$line" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+    printf '%-44s p50 %7.1f ms  p99 %7.1f ms  max %7.1f ms  errors %s\n' "chat $1" \
+        "$(kv p50_ms)" "$(kv p99_ms)" "$(kv max_ms)" "$(kv errors)"
+}
+# forced LABEL KIND PREFIX: forces every pending timer of KIND due, measures chat meanwhile,
+# then waits for them to be committed
+forced() {
+    n=$(sq "SELECT count(*) FROM timers WHERE kind = '$2' AND fired_at IS NULL AND cancelled_at IS NULL")
+    rm -f "$TMP/done"
+    t0=$(date +%s.%N)
+    sq "UPDATE timers SET due_at = CAST(strftime('%s','now') AS INTEGER) WHERE kind = '$2' AND fired_at IS NULL AND cancelled_at IS NULL"
+    (
+        while [ "$(sq "SELECT count(*) FROM timers WHERE kind = '$2' AND fired_at IS NULL AND due_at <= CAST(strftime('%s','now') AS INTEGER)")" != 0 ]; do
+            sleep 0.2
+        done
+        date +%s.%N > "$TMP/done"
+    ) &
+    poller=$!
+    chat "$1" "$3"
+    wait "$poller"
+    printf '%-44s %7.2f s  (%s timer(s))\n' "  $2 committed after" \
+        "$(awk "BEGIN { print $(cat "$TMP/done") - $t0 }")" "$n"
+}
+chat "alone, $RATE/s" alone
+forced "while the monthly report runs, $RATE/s" report_monthly rp
+forced "while the digests run, $RATE/s" digest dg

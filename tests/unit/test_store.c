@@ -1320,6 +1320,111 @@ Test(store, timer_callback_may_fire)
     cr_assert_eq(store_timer_pending_count(st), 0);
 }
 
+/* The scheduler takes the heavy kinds apart: one query of only them, one of every other kind. */
+Test(store, timers_due_of_some_kinds_or_of_the_others)
+{
+    open_store();
+    int64_t dg, rp, rm, sv;
+    cr_assert_eq(store_timer_add(st, 10, fq_timer_kind_parse("digest"), 0, "m-1", &dg), FQ_OK);
+    cr_assert_eq(store_timer_add(st, 20, fq_timer_kind_parse("accept_remind"), 7, NULL, &rm),
+                 FQ_OK);
+    cr_assert_eq(store_timer_add(st, 30, fq_timer_kind_parse("report_monthly"), 0, NULL, &rp),
+                 FQ_OK);
+    cr_assert_eq(store_timer_add(st, 40, fq_timer_kind_parse("survey"), 8, NULL, &sv), FQ_OK);
+    const enum fq_timer_kind heavy[2] = {fq_timer_kind_parse("digest"),
+                                         fq_timer_kind_parse("report_monthly")};
+    struct tm_list l = {0};
+    cr_assert_eq(store_timer_due_kinds(st, 100, 10, true, heavy, 2, tm_cb, &l), FQ_OK);
+    cr_assert_eq(l.n, 2);
+    cr_assert_eq(l.ids[0], dg);
+    cr_assert_str_eq(l.args[0], "m-1");
+    cr_assert_eq(l.ids[1], rp);
+    memset(&l, 0, sizeof l);
+    cr_assert_eq(store_timer_due_kinds(st, 100, 10, false, heavy, 2, tm_cb, &l), FQ_OK);
+    cr_assert_eq(l.n, 2, "the unused places of the list exclude nothing more");
+    cr_assert_eq(l.ids[0], rm);
+    cr_assert_eq(l.ids[1], sv);
+    /* one kind; due time and limit as store_timer_due */
+    memset(&l, 0, sizeof l);
+    cr_assert_eq(store_timer_due_kinds(st, 25, 10, false, heavy, 1, tm_cb, &l), FQ_OK);
+    cr_assert_eq(l.n, 1);
+    cr_assert_eq(l.ids[0], rm);
+    memset(&l, 0, sizeof l);
+    cr_assert_eq(store_timer_due_kinds(st, 100, 1, false, heavy, 1, tm_cb, &l), FQ_OK);
+    cr_assert_eq(l.n, 1);
+    cr_assert_eq(l.ids[0], rm);
+    cr_assert_eq(store_timer_fire(st, dg, 50), FQ_OK);
+    memset(&l, 0, sizeof l);
+    cr_assert_eq(store_timer_due_kinds(st, 100, 10, true, heavy, 2, tm_cb, &l), FQ_OK);
+    cr_assert_eq(l.n, 1, "fired ones are not due");
+    cr_assert_eq(l.ids[0], rp);
+    cr_assert_eq(store_timer_due_kinds(st, 100, 10, true, heavy, 0, tm_cb, &l), FQ_EINVAL);
+    cr_assert_eq(store_timer_due_kinds(st, 100, 10, true, heavy, STORE_DUE_KINDS_MAX + 1, tm_cb,
+                                       &l), FQ_EINVAL);
+    const enum fq_timer_kind bad[1] = {FQ_TIMER__COUNT};
+    cr_assert_eq(store_timer_due_kinds(st, 100, 10, true, bad, 1, tm_cb, &l), FQ_EINVAL);
+}
+
+/* A read transaction sees the database as it was when it began, whatever the writer commits
+ * meanwhile, and the writer does not wait for it. */
+Test(store, read_transaction_is_a_snapshot)
+{
+    open_store();
+    cr_assert_eq(store_kv_put(st, "k", "one"), FQ_OK);
+    struct store *r = NULL;
+    cr_assert_eq(store_open_readonly(dbpath, &r, NULL), FQ_OK);
+    cr_assert_eq(store_read_begin(r), FQ_OK);
+    cr_assert_eq(store_begin(st), FQ_OK);
+    cr_assert_eq(store_kv_put(st, "k", "two"), FQ_OK);
+    cr_assert_eq(store_kv_put(st, "k2", "new"), FQ_OK);
+    cr_assert_eq(store_commit(st), FQ_OK, "the writer commits under an open reader");
+    char *v = NULL;
+    cr_assert_eq(store_kv_get(r, "k", &v), FQ_OK);
+    cr_assert_str_eq(v, "one", "the snapshot of the begin");
+    free(v);
+    v = NULL;
+    cr_assert_eq(store_kv_get(r, "k2", &v), FQ_ENOTFOUND);
+    store_read_end(r);
+    cr_assert_eq(store_kv_get(r, "k", &v), FQ_OK);
+    cr_assert_str_eq(v, "two", "after the end: the newest");
+    free(v);
+    store_close(r);
+}
+
+static void count_cb(const struct fq_timer *t, void *arg)
+{
+    (void)t;
+    (*(int *)arg)++;
+}
+
+/* The cancel flag stops a statement of the connection under way, and only while it is set. */
+Test(store, cancel_flag_stops_a_read)
+{
+    open_store();
+    cr_assert_eq(store_begin(st), FQ_OK);
+    for (int i = 0; i < 20000; i++)
+        cr_assert_eq(store_timer_add(st, 10 + i, fq_timer_kind_parse("survey"), i, NULL, NULL),
+                     FQ_OK);
+    cr_assert_eq(store_commit(st), FQ_OK);
+    struct store *r = NULL;
+    cr_assert_eq(store_open_readonly(dbpath, &r, NULL), FQ_OK);
+    atomic_bool flag;
+    atomic_init(&flag, false);
+    store_set_cancel(r, &flag);
+    int n = 0;
+    cr_assert_eq(store_timer_due(r, INT64_MAX / 2, 0, count_cb, &n), FQ_OK);
+    cr_assert_eq(n, 20000);
+    atomic_store(&flag, true);
+    n = 0;
+    cr_assert_eq(store_timer_due(r, INT64_MAX / 2, 0, count_cb, &n), FQ_ESTORE);
+    cr_assert_eq(n, 0, "nothing handed out from a cut-short read");
+    atomic_store(&flag, false);
+    cr_assert_eq(store_timer_due(r, INT64_MAX / 2, 0, count_cb, &n), FQ_OK);
+    cr_assert_eq(n, 20000);
+    store_set_cancel(r, NULL);
+    store_close(r);
+}
+
 /* ---- batch throughput sanity: many messages, one commit ------------------------------------ */
 Test(store, group_commit_batch)
 {

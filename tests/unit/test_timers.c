@@ -26,6 +26,7 @@
 #include "handlers/actions.h"
 #include "handlers/i18n.h"
 #include "handlers/intake.h"
+#include "handlers/report.h"
 #include "handlers/timers.h"
 #include "store/case_table.h"
 #include "store/outbox_table.h"
@@ -818,6 +819,143 @@ Test(timers, digest_is_published_on_the_digest_topic)
             json_decref(j);
         }
     cr_assert_eq(pending(0, "digest").n, 3, "each rescheduled");
+}
+
+/* ---- heavy timers computed off the core ------------------------------------------------------ */
+static void work_free(void *x)
+{
+    struct sched_work *w = x;
+    actions_cleanup(&w->actions);
+    free(w);
+}
+
+static void report_timer_cb(const struct fq_timer *t, void *arg)
+{
+    struct fq_timer *out = arg;
+    if (strcmp(fq_timer_kind_name(t->kind), "report_monthly") == 0) {
+        out->id = t->id;
+        out->due_at = t->due_at;
+        out->kind = t->kind;
+    }
+}
+
+/* The live monthly report timer (id 0: none). */
+static struct fq_timer report_timer(void)
+{
+    struct fq_timer t = {0};
+    cr_assert_eq(store_timer_due(st, INT64_MAX / 2, 0, report_timer_cb, &t), FQ_OK);
+    return t;
+}
+
+/* What bot/core/reports.c does for timer t: its actions computed on a read-only connection of
+ * its own inside one read transaction, at time now; returned as the work of an FQ_MSG_TIMER. */
+static struct fq_msg *computed_off_core(const struct fq_timer *t, int64_t now)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/fq.db", w.dir);
+    struct store *rs = NULL;
+    cr_assert_eq(store_open_readonly(path, &rs, NULL), FQ_OK);
+    struct sched_work *x = calloc(1, sizeof *x);
+    cr_assert_not_null(x);
+    actions_init(&x->actions);
+    struct fq_ctx rc = ctx;
+    rc.store = rs;
+    rc.now = now;
+    cr_assert(timers_heavy(t->kind));
+    cr_assert_eq(store_read_begin(rs), FQ_OK);
+    cr_assert_eq(timers_compute(&rc, t, &x->actions), FQ_OK);
+    store_read_end(rs);
+    store_close(rs);
+    struct fq_msg *m = fq_msg_new(FQ_MSG_TIMER);
+    m->ids = malloc(sizeof *m->ids);
+    m->ids[0] = t->id;
+    m->n_ids = 1;
+    m->work = x;
+    m->work_free = work_free;
+    return m;
+}
+
+/* The core's side of it: sched_run in a transaction; true when the timer had an effect. */
+static bool commit_work(struct fq_msg *m, int64_t now)
+{
+    ctx.now = now;
+    cr_assert_eq(store_begin(st), FQ_OK);
+    cr_assert_eq(store_savepoint(st), FQ_OK);
+    enum fq_err err = sched_run(&ctx, "fq/v1", m);
+    cr_assert_eq(err, FQ_OK, "sched_run: %s (%s)", fq_strerror(err), store_errmsg(st));
+    cr_assert_eq(store_release(st), FQ_OK);
+    cr_assert_eq(store_commit(st), FQ_OK);
+    bool effect = m->ids[0] != 0;
+    fq_msg_free(m);
+    drain_outbox();
+    return effect;
+}
+
+Test(timers, a_digest_computed_off_the_core_is_sent_once)
+{
+    cr_assert_eq(timers_ensure_digests(&ctx), FQ_OK);
+    struct fq_timer t = digest_of("m-zhao");
+    t.kind = fq_timer_kind_parse("digest");
+    t.arg = "m-zhao";
+    drain_outbox();
+    /* computed twice (a restart between computing and committing computes it again) */
+    struct fq_msg *first = computed_off_core(&t, t.due_at);
+    struct fq_msg *again = computed_off_core(&t, t.due_at);
+    cr_assert_eq(((struct sched_work *)first->work)->actions.n, 1);
+    /* the reader wrote nothing: still pending, not rescheduled */
+    cr_assert_eq(digest_of("m-zhao").id, t.id);
+    cr_assert(commit_work(first, t.due_at + 1));
+    cr_assert_eq(count_rows("fq/v1/mediators/m-zhao/digest", "type", "digest", NULL), 1);
+    struct fq_timer next = digest_of("m-zhao");
+    cr_assert(next.id > 0 && next.id != t.id, "rescheduled by the commit half");
+    /* the second result finds the timer fired: dropped, nothing published, not rescheduled */
+    cr_assert(!commit_work(again, t.due_at + 2));
+    cr_assert_eq(count_rows("fq/v1/mediators/m-zhao/digest", "type", "digest", NULL), 0);
+    cr_assert_eq(digest_of("m-zhao").id, next.id);
+    cr_assert_eq(pending(0, "digest").n, 3);
+}
+
+Test(timers, a_result_for_a_timer_no_longer_live_is_dropped)
+{
+    cr_assert_eq(timers_ensure_digests(&ctx), FQ_OK);
+    struct fq_timer t = digest_of("m-li");
+    t.kind = fq_timer_kind_parse("digest");
+    t.arg = "m-li";
+    drain_outbox();
+    struct fq_msg *m = computed_off_core(&t, t.due_at);
+    cr_assert_eq(((struct sched_work *)m->work)->actions.n, 1);
+    /* meanwhile m-li stopped being a supervisor (a roster import) */
+    ro->med[M_LI].supervisor = false;
+    cr_assert(!commit_work(m, t.due_at + 1));
+    cr_assert_eq(count_rows("fq/v1/mediators/m-li/digest", "type", "digest", NULL), 0);
+    cr_assert_eq(digest_of("m-li").id, 0, "consumed, not rescheduled");
+    /* a computation that failed for good consumes its timer without effect */
+    struct fq_timer z = digest_of("m-zhao");
+    z.kind = fq_timer_kind_parse("digest");
+    z.arg = "m-zhao";
+    m = computed_off_core(&z, z.due_at);
+    ((struct sched_work *)m->work)->failed = FQ_EINVAL;
+    cr_assert(!commit_work(m, z.due_at + 1));
+    cr_assert_eq(count_rows("fq/v1/mediators/m-zhao/digest", "type", "digest", NULL), 0);
+    cr_assert_eq(digest_of("m-zhao").id, 0);
+}
+
+Test(timers, the_monthly_report_computed_off_the_core_is_sent_once)
+{
+    cr_assert_eq(report_ensure_timer(&ctx), FQ_OK);
+    struct fq_timer t = report_timer();
+    cr_assert(t.id > 0);
+    drain_outbox();
+    struct fq_msg *first = computed_off_core(&t, t.due_at + 1);
+    struct fq_msg *again = computed_off_core(&t, t.due_at + 1);
+    cr_assert_eq(report_timer().id, t.id, "the reader wrote nothing");
+    cr_assert(commit_work(first, t.due_at + 2));
+    cr_assert_eq(count_rows("fq/v1/reports/county-zj/monthly", "org", "county-zj", NULL), 1);
+    struct fq_timer n = report_timer();
+    cr_assert(n.id > 0 && n.id != t.id && n.due_at > t.due_at, "the next month's timer");
+    cr_assert(!commit_work(again, t.due_at + 3));
+    cr_assert_eq(count_rows("fq/v1/reports/county-zj/monthly", "org", "county-zj", NULL), 0);
+    cr_assert_eq(report_timer().id, n.id, "not scheduled twice");
 }
 
 Test(timers, metric_labels)
