@@ -136,6 +136,7 @@ void report_monthly_free(struct rp_monthly *r)
     rows_cleanup(&r->by_channel);
     free(r->org);
     free(r->org_name);
+    free(r->org_row);
     free(r);
 }
 
@@ -163,8 +164,7 @@ static bool org_rows(const struct fq_roster *ro, int i, int depth, struct rp_row
 /* The territory node of a case (roster index), -1 when the roster knows none. */
 static int case_node(const struct fq_roster *ro, const struct fq_case *k)
 {
-    int n = roster_org_index(ro, k->place_org);
-    return n >= 0 ? n : roster_org_index(ro, k->org_id);
+    return report_node_of(ro, k->place_org, k->org_id);
 }
 
 /* ---- durations ----------------------------------------------------------------------------- */
@@ -281,8 +281,8 @@ static bool nonzero(const struct rp_counts *n)
     return n->received || n->resolved || n->unresolved || n->withdrawn || n->open || n->overdue;
 }
 
-enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *org,
-                           struct rp_monthly **out)
+enum fq_err report_begin(const struct fq_ctx *c, int year, int month, const char *org,
+                         struct rp_monthly **out, int *scope_out)
 {
     *out = NULL;
     const struct fq_roster *ro = c->roster;
@@ -301,22 +301,15 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
     r->generated_at = c->now;
     r->success_rate = r->satisfaction_rate = r->response_rate = -1;
     enum fq_err err = FQ_OK;
-    int64_t *ids = NULL;
-    size_t n_ids = 0;
-    struct durs acc = {0}, res = {0};
-    struct svlist sv = {0};
-    struct evcount ec = {.start = r->start, .end = r->end};
-    if (org && (!(r->org = fq_strdup(org)) || !(r->org_name = fq_strdup(ro->org[scope].name)))) {
+    if (org && (!(r->org = fq_strdup(org)) || !(r->org_name = fq_strdup(ro->org[scope].name))))
         err = FQ_ENOMEM;
-        goto out;
-    }
 
     /* the fixed rows, so a zero report still lists every category, severity and node */
-    for (int i = 0; i < FQ_N_CATEGORIES; i++)
+    for (int i = 0; i < FQ_N_CATEGORIES && !err; i++)
         if (!row_add(&r->by_category, fq_categories[i],
                      i18n_category(c->lex, FQ_LOC_ZH_CN, fq_categories[i]), 0))
             err = FQ_ENOMEM;
-    for (int i = FQ_SEV_BLUE; i <= FQ_SEV_RED; i++)
+    for (int i = FQ_SEV_BLUE; i <= FQ_SEV_RED && !err; i++)
         if (!row_add(&r->by_severity, fq_severity_name(i), i18n_severity(c->lex, FQ_LOC_ZH_CN, i),
                      0))
             err = FQ_ENOMEM;
@@ -324,8 +317,117 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
         if ((scope >= 0 ? (int)i == scope : ro->org[i].parent < 0) &&
             !org_rows(ro, (int)i, 0, &r->by_org))
             err = FQ_ENOMEM;
+    if (!err && !(r->org_row = malloc((ro->n_org ? ro->n_org : 1) * sizeof *r->org_row)))
+        err = FQ_ENOMEM;
+    for (size_t i = 0; i < ro->n_org && !err; i++)
+        r->org_row[i] = -1;
+    for (size_t i = 0; i < r->by_org.n && !err; i++) {
+        int o = roster_org_index(ro, r->by_org.v[i].key);
+        if (o >= 0)
+            r->org_row[o] = (int)i;
+    }
+    if (err) {
+        report_monthly_free(r);
+        return err;
+    }
+    *out = r;
+    *scope_out = scope;
+    return FQ_OK;
+}
+
+bool report_in_scope(const struct fq_roster *ro, int scope, int node)
+{
+    return scope < 0 || (node >= 0 && roster_org_is_ancestor(ro, scope, node));
+}
+
+int report_node_of(const struct fq_roster *ro, const char *place_org, const char *org_id)
+{
+    int n = roster_org_index(ro, place_org);
+    return n >= 0 ? n : roster_org_index(ro, org_id);
+}
+
+enum fq_err report_tally(struct rp_monthly *r, const struct fq_ctx *c, int scope, int node,
+                         const char *category, int severity, const char *channel,
+                         const struct rp_counts *n)
+{
+    const struct fq_roster *ro = c->roster;
+    if (!nonzero(n))
+        return FQ_OK;
+    counts_add(&r->total, n);
+    int ci = fq_category_index(category);
+    if (ci >= 0)
+        counts_add(&r->by_category.v[ci].n, n);
+    if (severity >= FQ_SEV_BLUE && severity <= FQ_SEV_RED)
+        counts_add(&r->by_severity.v[severity].n, n);
+    struct rp_row *ch = row_find(&r->by_channel, channel ? channel : "");
+    if (!ch)
+        ch = row_add(&r->by_channel, channel ? channel : "", NULL, 0);
+    if (!ch)
+        return FQ_ENOMEM;
+    counts_add(&ch->n, n);
+    if (node < 0) {
+        const char *unplaced = i18n_get(c->lex, FQ_LOC_ZH_CN, "rp_unplaced");
+        struct rp_row *u = row_find(&r->by_org, "");
+        if (!u)
+            u = row_add(&r->by_org, "", unplaced, 0);
+        if (!u)
+            return FQ_ENOMEM;
+        counts_add(&u->n, n);
+    }
+    for (int a = node; a >= 0; a = ro->org[a].parent) {
+        if (r->org_row[a] >= 0)
+            counts_add(&r->by_org.v[r->org_row[a]].n, n);
+        if (a == scope)
+            break;
+    }
+    return FQ_OK;
+}
+
+void report_durations(int64_t *v, size_t n, struct rp_duration *out)
+{
+    struct durs d = {.v = v, .n = n, .cap = n};
+    durs_stats(&d, out);
+}
+
+void report_rates(struct rp_monthly *r)
+{
+    if (r->total.resolved + r->total.unresolved > 0)
+        r->success_rate =
+            (double)r->total.resolved / (double)(r->total.resolved + r->total.unresolved);
+    if (r->surveys_answered > 0)
+        r->satisfaction_rate = (double)r->surveys_satisfied / (double)r->surveys_answered;
+    if (r->surveys_answered + r->surveys_no_response > 0)
+        r->response_rate = (double)r->surveys_answered /
+                           (double)(r->surveys_answered + r->surveys_no_response);
+}
+
+void report_survey_tally(struct rp_monthly *r, bool no_response, int answer, int64_t count)
+{
+    if (no_response) {
+        r->surveys_no_response += count;
+    } else if (answer >= 1 && answer <= 4) {
+        r->surveys_answered += count;
+        r->answers[answer] += count;
+        if (answer <= 3)
+            r->surveys_satisfied += count;
+    }
+}
+
+enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *org,
+                           struct rp_monthly **out)
+{
+    *out = NULL;
+    const struct fq_roster *ro = c->roster;
+    int scope = -1;
+    struct rp_monthly *r = NULL;
+    enum fq_err err = report_begin(c, year, month, org, &r, &scope);
     if (err)
-        goto out;
+        return err;
+    int64_t *ids = NULL;
+    size_t n_ids = 0;
+    struct durs acc = {0}, res = {0};
+    struct svlist sv = {0};
+    struct evcount ec = {.start = r->start, .end = r->end};
 
     if ((err = store_report_case_ids(c->store, r->start, r->end, &ids, &n_ids)))
         goto out;
@@ -334,7 +436,7 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
         if ((err = store_case_get_id(c->store, ids[i], &k)))
             break;
         int node = case_node(ro, &k);
-        if (scope >= 0 && (node < 0 || !roster_org_is_ancestor(ro, scope, node))) {
+        if (!report_in_scope(ro, scope, node)) {
             case_cleanup(&k);
             continue;
         }
@@ -348,38 +450,8 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
             r->relapses++;
         if (k.updated_at >= r->start)   /* only a case touched since start has events in P */
             err = store_case_events(c->store, k.id, count_event, &ec);
-        if (!err && nonzero(&n)) {
-            counts_add(&r->total, &n);
-            int ci = fq_category_index(k.category);
-            if (ci >= 0)
-                counts_add(&r->by_category.v[ci].n, &n);
-            if (k.severity >= FQ_SEV_BLUE && k.severity <= FQ_SEV_RED)
-                counts_add(&r->by_severity.v[k.severity].n, &n);
-            struct rp_row *ch = row_find(&r->by_channel, k.channel ? k.channel : "");
-            if (!ch)
-                ch = row_add(&r->by_channel, k.channel ? k.channel : "", NULL, 0);
-            if (!ch)
-                err = FQ_ENOMEM;
-            else
-                counts_add(&ch->n, &n);
-            if (node < 0) {
-                const char *unplaced = i18n_get(c->lex, FQ_LOC_ZH_CN, "rp_unplaced");
-                struct rp_row *u = row_find(&r->by_org, "");
-                if (!u)
-                    u = row_add(&r->by_org, "", unplaced, 0);
-                if (!u)
-                    err = FQ_ENOMEM;
-                else
-                    counts_add(&u->n, &n);
-            }
-            for (int a = node; a >= 0 && !err; a = ro->org[a].parent) {
-                struct rp_row *o = row_find(&r->by_org, ro->org[a].id);
-                if (o)
-                    counts_add(&o->n, &n);
-                if (a == scope)
-                    break;
-            }
-        }
+        if (!err)
+            err = report_tally(r, c, scope, node, k.category, k.severity, k.channel, &n);
         case_cleanup(&k);
     }
     if (err)
@@ -406,29 +478,15 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
                 break;
             int node = case_node(ro, &k);
             case_cleanup(&k);
-            if (node < 0 || !roster_org_is_ancestor(ro, scope, node))
+            if (!report_in_scope(ro, scope, node))
                 continue;
         }
-        if (s->status == FQ_SURVEY_NO_RESPONSE) {
-            r->surveys_no_response++;
-        } else if (s->answer >= 1 && s->answer <= 4) {
-            r->surveys_answered++;
-            r->answers[s->answer]++;
-            if (s->answer <= 3)
-                r->surveys_satisfied++;
-        }
+        report_survey_tally(r, s->status == FQ_SURVEY_NO_RESPONSE, s->answer, 1);
     }
     if (err)
         goto out;
 
-    if (r->total.resolved + r->total.unresolved > 0)
-        r->success_rate =
-            (double)r->total.resolved / (double)(r->total.resolved + r->total.unresolved);
-    if (r->surveys_answered > 0)
-        r->satisfaction_rate = (double)r->surveys_satisfied / (double)r->surveys_answered;
-    if (r->surveys_answered + r->surveys_no_response > 0)
-        r->response_rate = (double)r->surveys_answered /
-                           (double)(r->surveys_answered + r->surveys_no_response);
+    report_rates(r);
     if (acc.oom || res.oom) {
         err = FQ_ENOMEM;
         goto out;
