@@ -138,6 +138,8 @@ enum fq_msg_kind {
     FQ_MSG_DELIVERED,    /* the outbox confirms delivery of some rows */
     FQ_MSG_TIMER,        /* the scheduler says timers are due */
     FQ_MSG_PRUNE,        /* the scheduler asks to remove operational rows past their keep time */
+    FQ_MSG_SUPERVISE,    /* a 督办 note for a case's mediator (bot/web/stats.c): case_no, note,
+                          * user (who sends it), to (the sender's org node, NULL: any case) */
 };
 
 /* Who vouches for the sender of a message: set by the channel adapter that made it (bot/chan/),

@@ -389,8 +389,16 @@ void report_durations(int64_t *v, size_t n, struct rp_duration *out)
     durs_stats(&d, out);
 }
 
-void report_rates(struct rp_monthly *r)
+static int cmp_row_key(const void *a, const void *b)
 {
+    return strcmp(((const struct rp_row *)a)->key, ((const struct rp_row *)b)->key);
+}
+
+void report_finish(struct rp_monthly *r)
+{
+    /* channels in the order of their names, whichever order their cases were read in */
+    if (r->by_channel.n > 1)
+        qsort(r->by_channel.v, r->by_channel.n, sizeof *r->by_channel.v, cmp_row_key);
     if (r->total.resolved + r->total.unresolved > 0)
         r->success_rate =
             (double)r->total.resolved / (double)(r->total.resolved + r->total.unresolved);
@@ -486,7 +494,7 @@ enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *or
     if (err)
         goto out;
 
-    report_rates(r);
+    report_finish(r);
     if (acc.oom || res.oom) {
         err = FQ_ENOMEM;
         goto out;

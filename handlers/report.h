@@ -76,7 +76,8 @@ void report_monthly_free(struct rp_monthly *r);   /* NULL-safe */
  * report_survey_tally: count satisfaction surveys concluded with answer (or no_response).
  * report_durations: mean and p90 of v[0..n) (sorted in place; negatives count as 0 only when
  *   the caller clamps them, as report_monthly does).
- * report_rates: the success, satisfaction and response rates from the counts. */
+ * report_finish: the success, satisfaction and response rates from the counts, and the channel
+ *   rows in the order of their names. */
 enum fq_err report_begin(const struct fq_ctx *c, int year, int month, const char *org,
                          struct rp_monthly **out, int *scope);
 int report_node_of(const struct fq_roster *ro, const char *place_org, const char *org_id);
@@ -86,7 +87,7 @@ enum fq_err report_tally(struct rp_monthly *r, const struct fq_ctx *c, int scope
                          const struct rp_counts *n);
 void report_survey_tally(struct rp_monthly *r, bool no_response, int answer, int64_t count);
 void report_durations(int64_t *v, size_t n, struct rp_duration *out);
-void report_rates(struct rp_monthly *r);
+void report_finish(struct rp_monthly *r);
 
 /* One line of the ledger (台账). Times are unix seconds, 0 when not yet. */
 struct rp_ledger_row {

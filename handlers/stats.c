@@ -151,7 +151,7 @@ enum fq_err stats_month(struct fq_ctx *c, int year, int month, const char *org,
     if (!err)
         err = store_stats_surveys(c->store, m->start, m->end, on_survey, &a);
     if (!err) {
-        report_rates(m);
+        report_finish(m);
         report_durations(a.acc, a.n_acc, &m->to_accept);   /* sorts */
         report_durations(a.res, a.n_res, &m->to_resolve);
         s->accept_median_s = median(a.acc, a.n_acc);
@@ -278,6 +278,33 @@ static bool awaits_accept(const struct fq_case *k)
     return k->status == FQ_CASE_ASSIGNED || k->status == FQ_CASE_REOPENED;
 }
 
+/* The late cases of the scope, by id and node, before any is read: the list stops at max. */
+struct late_ids {
+    const struct fq_roster *ro;
+    int scope;
+    size_t max, n;
+    struct {
+        int64_t id;
+        int node;
+    } *v;
+    bool oom;
+};
+
+static bool late_id(int64_t id, const char *place_org, const char *org_id, void *arg)
+{
+    struct late_ids *li = arg;
+    int node = report_node_of(li->ro, place_org, org_id);
+    if (!report_in_scope(li->ro, li->scope, node))
+        return true;
+    if (!li->v && !(li->v = calloc(li->max ? li->max : 1, sizeof *li->v))) {
+        li->oom = true;
+        return false;
+    }
+    li->v[li->n].id = id;
+    li->v[li->n].node = node;
+    return ++li->n < li->max;
+}
+
 enum fq_err stats_late(struct fq_ctx *c, const char *org, int64_t within, size_t max,
                        struct st_late **out, size_t *n)
 {
@@ -287,31 +314,24 @@ enum fq_err stats_late(struct fq_ctx *c, const char *org, int64_t within, size_t
     int scope = -1;
     if (org && (scope = roster_org_index(ro, org)) < 0)
         return FQ_ENOTFOUND;
-    int64_t *ids = NULL;
-    size_t n_ids = 0;
-    /* the subtree's cases are a part of all late ones: read more ids than max, filter here */
-    size_t want = max * 8 > 20000 ? max * 8 : 20000;
-    enum fq_err err = store_stats_late_ids(c->store, c->now + within, want, &ids, &n_ids);
-    if (err)
+    struct late_ids li = {.ro = ro, .scope = scope, .max = max};
+    enum fq_err err = store_stats_late(c->store, c->now + within, late_id, &li);
+    if (!err && li.oom)
+        err = FQ_ENOMEM;
+    struct st_late *v = err ? NULL : calloc(max ? max : 1, sizeof *v);
+    if (!err && !v)
+        err = FQ_ENOMEM;
+    if (err) {
+        free(li.v);
         return err;
-    struct st_late *v = calloc(max ? max : 1, sizeof *v);
-    if (!v) {
-        free(ids);
-        return FQ_ENOMEM;
     }
     size_t k = 0;
-    for (size_t i = 0; i < n_ids && k < max && !err; i++) {
+    for (size_t i = 0; i < li.n && !err; i++) {
         struct st_late *l = &v[k];
-        if ((err = store_case_get_id(c->store, ids[i], &l->k)))
+        if ((err = store_case_get_id(c->store, li.v[i].id, &l->k)))
             break;
-        int node = report_node_of(ro, l->k.place_org, l->k.org_id);
-        if (!report_in_scope(ro, scope, node)) {
-            case_cleanup(&l->k);
-            memset(l, 0, sizeof *l);
-            continue;
-        }
         k++;
-        l->node = node;
+        l->node = li.v[i].node;
         l->accept = awaits_accept(&l->k) && l->k.due_accept > 0 &&
                     (l->k.due_resolve == 0 || l->k.due_accept < l->k.due_resolve);
         l->due = l->accept ? l->k.due_accept : l->k.due_resolve;
@@ -321,7 +341,7 @@ enum fq_err stats_late(struct fq_ctx *c, const char *org, int64_t within, size_t
         if (!err && sl.oom)
             err = FQ_ENOMEM;
     }
-    free(ids);
+    free(li.v);
     if (err) {
         stats_late_free(v, k);
         return err;

@@ -5,7 +5,13 @@
  *
  * The candidates of a month are the report's union of index ranges (migration 0007: created,
  * updated, resolved, closed, and the open cases), grouped by what the breakdowns need, so the
- * cost follows the month's cases and the open backlog, never the whole history. */
+ * cost follows the month's cases and the open backlog, never the whole history.
+ *
+ * On the partial indexes (resolved_at > 0, closed_at > 0) the period's bound comes before the
+ * term that selects the index: with bound parameters SQLite 3.40 takes the first lower bound it
+ * meets as the start of the range, and "resolved_at > 0" first walks every case ever resolved
+ * (measured: 89 ms against 0.1 ms for a month of the 1M-case `make scale` database). The plan
+ * reads the same either way, so tests/unit/test_plans.c cannot tell; the order is the fix. */
 #include "store/stats_query.h"
 #include "store/stmt.h"
 
@@ -16,8 +22,8 @@
     " id IN ("                                                                                 \
     " SELECT id FROM cases WHERE created_at >= ?1 AND created_at < ?2"                         \
     " UNION SELECT id FROM cases WHERE updated_at >= ?1"                                       \
-    " UNION SELECT id FROM cases WHERE resolved_at > 0 AND resolved_at >= ?1"                  \
-    " UNION SELECT id FROM cases WHERE closed_at > 0 AND closed_at >= ?1"                      \
+    " UNION SELECT id FROM cases WHERE resolved_at >= ?1 AND resolved_at > 0"                  \
+    " UNION SELECT id FROM cases WHERE closed_at >= ?1 AND closed_at > 0"                      \
     " UNION SELECT id FROM cases WHERE status NOT IN ('resolved', 'closed', 'cancelled'))"     \
     " AND created_at < ?2"
 
@@ -61,7 +67,7 @@
 #define SURVEYS_SQL                                                                            \
     "SELECT c.place_org, c.org_id, s.status = 'no_response', s.answer, count(*)"               \
     " FROM surveys s LEFT JOIN cases c ON c.id = s.case_id"                                    \
-    " WHERE s.closed_at > 0 AND s.closed_at >= ?1 AND s.closed_at < ?2"                        \
+    " WHERE s.closed_at >= ?1 AND s.closed_at < ?2 AND s.closed_at > 0"                        \
     " AND s.status IN ('answered', 'no_response') AND s.kind = 'satisfaction'"                 \
     " GROUP BY c.place_org, c.org_id, s.status = 'no_response', s.answer"
 
@@ -71,16 +77,16 @@
 /* +status: the resolved cases of the period through cases_resolved, not every resolved case
  * through cases_status_created */
 #define FLOW_RESOLVED_SQL                                                                      \
-    "SELECT place_org, org_id, count(*) FROM cases WHERE resolved_at > 0"                      \
-    " AND resolved_at >= ?1 AND resolved_at < ?2 AND +status = 'resolved'"                      \
+    "SELECT place_org, org_id, count(*) FROM cases WHERE resolved_at >= ?1"                    \
+    " AND resolved_at < ?2 AND resolved_at > 0 AND +status = 'resolved'"                       \
     " GROUP BY place_org, org_id"
 
 /* the deadline in force: acceptance while a mediator has not accepted, else resolution */
 #define LATE_SQL                                                                               \
-    "SELECT id FROM (SELECT id, CASE WHEN status IN ('assigned', 'reopened') AND due_accept > 0" \
+    "SELECT id, place_org, org_id FROM (SELECT id, place_org, org_id, CASE WHEN status IN ('assigned', 'reopened') AND due_accept > 0" \
     " AND (due_resolve = 0 OR due_accept < due_resolve) THEN due_accept ELSE due_resolve END"  \
     " AS due FROM cases WHERE status NOT IN ('resolved', 'closed', 'cancelled'))"              \
-    " WHERE due > 0 AND due < ?1 ORDER BY due, id LIMIT ?2"
+    " WHERE due > 0 AND due < ?1 ORDER BY due, id"
 
 const char *store_stats_sql(int which)
 {
@@ -224,33 +230,20 @@ enum fq_err store_stats_flow(struct store *s, int which, int64_t start, int64_t 
     return finish(s, id, st, rc);
 }
 
-enum fq_err store_stats_late_ids(struct store *s, int64_t before, size_t max, int64_t **ids,
-                                 size_t *n)
+enum fq_err store_stats_late(struct store *s, int64_t before,
+                             bool (*cb)(int64_t id, const char *place_org, const char *org_id,
+                                        void *arg),
+                             void *arg)
 {
-    *ids = NULL;
-    *n = 0;
     sqlite3_stmt *st = STMT(s, ST_STATS_LATE, LATE_SQL);
     if (!st)
         return store_err(s);
     bind_int64(st, 1, before);
-    bind_int64(st, 2, (int64_t)max);
-    size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!store_grow((void **)ids, &cap, *n, sizeof **ids)) {
-            stmt_done(s, ST_STATS_LATE, st);
-            free(*ids);
-            *ids = NULL;
-            *n = 0;
-            return FQ_ENOMEM;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (!cb(sqlite3_column_int64(st, 0), text_or_null(st, 1), text_or_null(st, 2), arg)) {
+            rc = SQLITE_DONE;
+            break;
         }
-        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
-    }
-    enum fq_err err = finish(s, ST_STATS_LATE, st, rc);
-    if (err) {
-        free(*ids);
-        *ids = NULL;
-        *n = 0;
-    }
-    return err;
+    return finish(s, ST_STATS_LATE, st, rc);
 }

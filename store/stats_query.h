@@ -63,11 +63,13 @@ struct stq_count {
 enum fq_err store_stats_flow(struct store *s, int which, int64_t start, int64_t end,
                              void (*cb)(const struct stq_count *c, void *arg), void *arg);
 
-/* Ids of the open cases whose deadline in force (due_accept while waiting for acceptance, else
- * due_resolve) is before `before`, the earliest deadline first, at most max. *ids: caller
- * frees. */
-enum fq_err store_stats_late_ids(struct store *s, int64_t before, size_t max, int64_t **ids,
-                                 size_t *n);
+/* The open cases whose deadline in force (due_accept while waiting for acceptance, else
+ * due_resolve) is before `before`, the earliest deadline first: id, place and handling node
+ * (strings borrowed for the call) to cb, which returns false to stop. */
+enum fq_err store_stats_late(struct store *s, int64_t before,
+                             bool (*cb)(int64_t id, const char *place_org, const char *org_id,
+                                        void *arg),
+                             void *arg);
 
 /* The statements above by number (0 groups, 1 times, 2 events, 3 surveys, 4 flow received,
  * 5 flow resolved, 6 late), for tests that check their query plans; NULL past the end. */

@@ -205,6 +205,8 @@ static void compare(int y, int m, const char *org)
     same_rows(&a->by_severity, &r->by_severity, "by_severity");
     same_rows(&a->by_org, &r->by_org, "by_org");
     same_rows(&a->by_channel, &r->by_channel, "by_channel");
+    for (size_t i = 0; i < r->by_channel.n; i++)   /* and in the same order */
+        cr_assert_str_eq(a->by_channel.v[i].key, r->by_channel.v[i].key);
     cr_assert(a->success_rate == r->success_rate && a->satisfaction_rate == r->satisfaction_rate &&
                   a->response_rate == r->response_rate,
               "%s rates: %f %f %f vs %f %f %f", what, a->success_rate, a->satisfaction_rate,
