@@ -661,7 +661,16 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
 
 enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_ledger **out)
 {
+    return report_ledger_in(c, from, to, NULL, out);
+}
+
+enum fq_err report_ledger_in(struct fq_ctx *c, int64_t from, int64_t to, const char *org,
+                             struct rp_ledger **out)
+{
     *out = NULL;
+    int scope = -1;
+    if (org && (scope = roster_org_index(c->roster, org)) < 0)
+        return FQ_ENOTFOUND;
     struct rp_ledger *l = calloc(1, sizeof *l);
     if (!l)
         return FQ_ENOMEM;
@@ -676,8 +685,11 @@ enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_
         struct fq_case k;
         if ((err = store_case_get_id(c->store, ids[i], &k)))
             break;
-        l->n++;
-        err = ledger_row(c, &k, &l->v[i]);
+        if (!report_in_scope(c->roster, scope, case_node(c->roster, &k))) {
+            case_cleanup(&k);
+            continue;
+        }
+        err = ledger_row(c, &k, &l->v[l->n++]);
         case_cleanup(&k);
     }
     free(ids);

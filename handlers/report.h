@@ -111,6 +111,10 @@ struct rp_ledger {
 /* The ledger of cases received in [from, to), oldest first. *out: free with
  * report_ledger_free. */
 enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_ledger **out);
+/* The same for the cases of org's subtree only (as report_monthly counts them: by place, else
+ * handling node); org NULL: every case. FQ_ENOTFOUND when the roster has no such node. */
+enum fq_err report_ledger_in(struct fq_ctx *c, int64_t from, int64_t to, const char *org,
+                             struct rp_ledger **out);
 void report_ledger_free(struct rp_ledger *l);     /* NULL-safe */
 
 /* A "report_monthly" timer: the previous month's report for each supervisor's node (retained

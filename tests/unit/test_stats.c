@@ -448,3 +448,33 @@ Test(stats, a_note_outside_the_scope_or_on_a_finished_case_is_refused)
     cr_assert_eq(a.n, 0, "a refused note made actions");
     actions_cleanup(&a);
 }
+
+Test(stats, the_ledger_of_a_subtree_holds_its_cases_only)
+{
+    int64_t from, to, s2, e2;
+    report_month_bounds(2025, 2, &from, &e2);
+    report_month_bounds(2025, 4, &s2, &to);
+    struct rp_ledger *l = NULL;
+    cr_assert_eq(report_ledger_in(&w.ctx, from, to, "vil-b", &l), FQ_OK);
+    size_t want = 0;
+    for (int i = 0; i < N_CASES; i++) {
+        const struct wrote *c = &cases[i];
+        const char *node = c->place && strcmp(c->place, "nowhere") ? c->place : c->org;
+        if (node && (!strcmp(node, "vil-b") || !strcmp(node, "grid-b-01")) &&
+            c->created >= from && c->created < to) {
+            want++;
+            bool listed = false;
+            for (size_t j = 0; j < l->n; j++)
+                listed |= !strcmp(l->v[j].case_no, c->case_no);
+            cr_assert(listed, "%s is missing from vil-b's ledger", c->case_no);
+        }
+    }
+    cr_assert_gt(want, 5);
+    cr_assert_eq(l->n, want, "vil-b's ledger has %zu rows, %zu cases written", l->n, want);
+    report_ledger_free(l);
+    struct rp_ledger *all = NULL;
+    cr_assert_eq(report_ledger_in(&w.ctx, from, to, NULL, &all), FQ_OK);
+    cr_assert_gt(all->n, want);
+    report_ledger_free(all);
+    cr_assert_eq(report_ledger_in(&w.ctx, from, to, "nowhere", &l), FQ_ENOTFOUND);
+}
