@@ -20,8 +20,6 @@
 #include "handlers/stats.h"
 #include "store/store.h"
 
-#define LATE_MAX 500                 /* cases in one 督办 list */
-#define WITHIN_MAX_H 720
 
 static void fail(int *status, char **json, int st, const char *code, const char *msg)
 {
@@ -50,7 +48,7 @@ static void duration_or_null(struct fq_jobj *o, const char *key, double v)
         jobj_real(o, key, v);
 }
 
-static char *stats_json(const struct st_stats *s)
+char *web_stats_json(const struct st_stats *s)
 {
     struct fq_buf b;
     buf_init(&b);
@@ -110,7 +108,7 @@ void web_stats(const struct fq_config *cfg, const struct admin_have *have, const
         fail(status, json, 400, "bad_request", "org: no such org node in the roster");
     else if (err)
         fail(status, json, 503, "unavailable", "the store cannot be read");
-    else if (!(*json = stats_json(st)))
+    else if (!(*json = web_stats_json(st)))
         fail(status, json, 503, "unavailable", "out of memory");
     else
         *status = 200;
@@ -152,7 +150,7 @@ static void tallies_json(struct fq_jobj *o, const char *key, const char *idkey,
     jarr_end(&a);
 }
 
-static char *late_json(const struct fq_ctx *c, const struct st_late *v, size_t n, int64_t within)
+char *web_late_json(const struct fq_ctx *c, const struct st_late *v, size_t n, int64_t within)
 {
     const struct fq_roster *ro = c->roster;
     struct tally *meds = calloc(n ? n : 1, sizeof *meds), *nodes = calloc(n ? n : 1, sizeof *nodes);
@@ -242,7 +240,7 @@ void web_supervision(const struct fq_config *cfg, const struct admin_have *have,
         fail(status, json, 400, "bad_request", "org: no such org node in the roster");
     else if (err)
         fail(status, json, 503, "unavailable", "the store cannot be read");
-    else if (!(*json = late_json(&ctx, v, n, (int64_t)hours * 3600)))
+    else if (!(*json = web_late_json(&ctx, v, n, (int64_t)hours * 3600)))
         fail(status, json, 503, "unavailable", "out of memory");
     else
         *status = 200;
@@ -265,14 +263,22 @@ struct fq_msg *web_supervise_msg(const char *body, size_t len, const char *actor
         fail(status, json, 400, "bad_request", "body: {\"case_no\": \"...\", \"note\": \"...\"}");
     } else if (!*note || strlen(note) > STATS_NOTE_MAX) {
         fail(status, json, 400, "bad_request", "note: 1..2000 bytes");
-    } else if (!(m = fq_msg_new(FQ_MSG_SUPERVISE)) || !(m->case_no = fq_strdup(no)) ||
-               !(m->note = fq_strdup(note)) || !(m->user = fq_strdup(actor)) ||
-               (org && !(m->to = fq_strdup(org)))) {
-        fq_msg_free(m);
-        m = NULL;
+    } else if (!(m = web_supervise_note_msg(no, note, actor, org))) {
         fail(status, json, 503, "unavailable", "out of memory");
     }
     json_decref(j);
+    return m;
+}
+
+struct fq_msg *web_supervise_note_msg(const char *case_no, const char *note, const char *actor,
+                                      const char *org)
+{
+    struct fq_msg *m = fq_msg_new(FQ_MSG_SUPERVISE);
+    if (!m || !(m->case_no = fq_strdup(case_no)) || !(m->note = fq_strdup(note)) ||
+        !(m->user = fq_strdup(actor)) || (org && !(m->to = fq_strdup(org)))) {
+        fq_msg_free(m);
+        return NULL;
+    }
     return m;
 }
 
