@@ -2,7 +2,7 @@
 # runs every test; `make run` starts the demo. Quiet unless V=1.
 
 CC      ?= cc
-PKGS    := libmicrohttpd libcurl jansson libmosquitto sqlite3 expat openssl xlsxwriter opencc
+PKGS    := libmicrohttpd libcurl jansson libmosquitto sqlite3 expat openssl xlsxwriter opencc libargon2
 CFLAGS  ?= -O2 -g
 # Warnings are errors here and in CI; a packager building with another compiler can turn that
 # off with `make WERROR=0`. The language and warning flags stay whatever CFLAGS a caller passes
@@ -41,10 +41,11 @@ endif
 SRCS     := $(sort $(shell find common handlers store bot -name '*.c'))
 LIB_SRCS := $(filter-out bot/main.c,$(SRCS))
 GEN_OBJS := $(BUILD)/gen/migrations.o $(BUILD)/gen/version.o $(BUILD)/gen/danger_model.o \
-            $(BUILD)/gen/category_model.o
+            $(BUILD)/gen/category_model.o $(BUILD)/gen/web_assets.o
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 MIGRATIONS := $(sort $(wildcard store/migrations/*.sql))
+WEB_ASSETS := $(sort $(wildcard web/static/*))
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -76,6 +77,19 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) $(BUILD)/gen/migrations.list scripts/em
 
 $(BUILD)/gen/migrations.o: $(BUILD)/gen/migrations.c
 	$(Q)$(CC) $(CPPFLAGS) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The workbench's static files (web/static/) are compiled into the binary too, with their
+# content types and ETags (bot/web/assets.h): no CDN and no file to find at run time.
+$(BUILD)/gen/web_assets.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(WEB_ASSETS)' | cmp -s - $@ || echo '$(WEB_ASSETS)' > $@
+
+$(BUILD)/gen/web_assets.c: $(WEB_ASSETS) $(BUILD)/gen/web_assets.list scripts/embed-assets.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/embed-assets.sh $(WEB_ASSETS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The danger model (data/model/danger.model, handlers/danger.h) is compiled into the binary too,
 # so the daemon screens for danger without a file to find at run time.

@@ -138,6 +138,8 @@ enum fq_msg_kind {
     FQ_MSG_DELIVERED,    /* the outbox confirms delivery of some rows */
     FQ_MSG_TIMER,        /* the scheduler says timers are due */
     FQ_MSG_PRUNE,        /* the scheduler asks to remove operational rows past their keep time */
+    FQ_MSG_APPLY,        /* a write of an I/O module's own rows (the workbench's sessions and
+                          * audit): the core runs m->apply inside the batch's transaction */
     FQ_MSG_SUPERVISE,    /* a 督办 note for a case's mediator (bot/web/stats.c): case_no, note,
                           * user (who sends it), to (the sender's org node, NULL: any case) */
 };
@@ -166,6 +168,7 @@ enum fq_reach {
 
 struct fq_roster;  /* common/roster_model.h */
 struct fq_chan;    /* the channel adapter of a message (bot/chan/chan.h); opaque below bot/ */
+struct fq_ctx;     /* the handlers' context (handlers/actions.h) */
 
 /* One unit of work for the core thread. Every pointer is owned by the message and freed by
  * fq_msg_free(). Ownership of the whole message moves with core_push(). */
@@ -191,6 +194,12 @@ struct fq_msg {
 
     /* FQ_MSG_ROSTER */
     struct fq_roster *roster;
+
+    /* FQ_MSG_APPLY: run by the core inside its transaction, with the batch's context; an error
+     * rolls the message back (503). apply_arg belongs to the message's maker, who frees it when
+     * the message comes back in done(). */
+    enum fq_err (*apply)(struct fq_ctx *c, struct fq_msg *m);
+    void *apply_arg;
 
     /* FQ_MSG_DELIVERED: outbox row ids. FQ_MSG_TIMER: timer ids. FQ_MSG_PRUNE: one slot per
      * table of store/retention.h, where the core writes how many rows it removed. */

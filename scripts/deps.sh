@@ -18,8 +18,8 @@
 # That needs apt's package lists; without them the script runs apt-get update first.
 set -eu
 mode=${1:-build}
-libdev="libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libxlsxwriter-dev zlib1g-dev libopencc-dev"
-build="build-essential pkg-config $libdev libcriterion-dev mosquitto mosquitto-clients sqlite3 python3 python3-yaml curl valgrind tzdata"
+libdev="libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev libmosquitto-dev libsqlite3-dev libexpat1-dev libssl-dev libxlsxwriter-dev zlib1g-dev libopencc-dev libargon2-dev"
+build="build-essential pkg-config $libdev libcriterion-dev mosquitto mosquitto-clients sqlite3 python3 python3-yaml curl valgrind tzdata chromium chromium-driver python3-selenium fonts-wqy-zenhei"
 ci="$build docker-compose systemd groff-base shellcheck"
 # `make model` (retraining data/model/category.model); neither `make test` nor CI needs it.
 model="python3-sklearn opencc"

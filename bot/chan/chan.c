@@ -6,6 +6,7 @@
 
 #include "bot/chan/chat/chat_chan.h"
 #include "bot/chan/mqtt/mqtt_chan.h"
+#include "bot/chan/web/web_chan.h"
 #include "bot/chan/wecom/wecom_chan.h"
 #include "common/fq.h"
 
@@ -14,6 +15,7 @@ static const struct fq_chan *const table[] = {
     &chan_mqtt,       /* gateways and mediator commands over MQTT (docs/contract.md 4.3, 4.4) */
     &chan_wecom,      /* the WeCom app: callback, cards, texts (docs/contract.md 3.2) */
     &chan_wecom_kf,   /* WeCom customer service (微信客服), pulled after the app's doorbell */
+    &chan_web,        /* the web workbench's commands (docs/contract.md 12) */
 };
 
 size_t chan_count(void) { return sizeof table / sizeof *table; }

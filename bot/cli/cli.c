@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "bot/admin/admin.h"
 #include "bot/cli/backup_cmd.h"
+#include "bot/cli/user_cmd.h"
 #include "bot/sys/crypto.h"
 #include "bot/render/payload.h"
 #include "bot/render/report_forms.h"
@@ -54,6 +55,7 @@ static const char usage_main[] =
     "                                           the case ledger for a period\n"
     "  backup FILE [-c FILE]                    a consistent copy of the database, online\n"
     "  restore FILE [-c FILE]                   check a backup, then replace the database\n"
+    "  user add|list|disable|passwd ...         the web workbench's accounts\n"
     "\n"
     "Without -c, ./fengqiao.conf is used when present, else the built-in defaults.\n"
     "Every command takes -c FILE (also -cFILE, --config FILE, --config=FILE) and -h/--help;\n"
@@ -796,6 +798,8 @@ int cli_main(int argc, char **argv)
         return cmd_backup(argc - 1, argv + 1);
     if (strcmp(cmd, "restore") == 0)
         return cmd_restore(argc - 1, argv + 1);
+    if (strcmp(cmd, "user") == 0)
+        return cmd_user(argc - 1, argv + 1);    /* bot/cli/user_cmd.c */
     fprintf(stderr, "fengqiao: unknown command \"%s\"\n%s", cmd, usage_main);
     return 2;
 }

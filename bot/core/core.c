@@ -385,6 +385,11 @@ static enum fq_err run_one(struct core *c, struct fq_ctx *ctx, struct fq_msg *m,
         return sched_run(ctx, ctx->cfg->mqtt_prefix, m);
     case FQ_MSG_PRUNE:
         return run_prune(ctx, m);
+    case FQ_MSG_APPLY:
+        if (!m->apply)
+            return FQ_EINVAL;
+        m->status = 200;
+        return m->apply(ctx, m);
     case FQ_MSG_SUPERVISE:
         return run_supervise(ctx, m, st);
     }

@@ -31,6 +31,7 @@
 #include "bot/net/ratelimit.h"
 #include "bot/admin/roster_file.h"
 #include "bot/chan/chan.h"
+#include "bot/web/web.h"
 #include "common/config_model.h"
 #include "common/fq.h"
 #include "common/roster_model.h"
@@ -48,6 +49,7 @@ struct http {
     pthread_mutex_t mu;
     /* each channel's own state (fq_chan.open), by table index; freed by http_stop */
     void *chan_state[16];
+    struct web *web;      /* the workbench under /app/ (bot/web/web.h) */
 };
 
 /* Per-request state, owned by MHD's con_cls slot until the completed callback frees it. */
@@ -65,6 +67,8 @@ struct req {
     bool close;           /* answer with Connection: close and drop the connection */
     const char *allow;    /* the Allow header of a 405 (static) */
     const char *www_auth; /* the WWW-Authenticate header of a 401 (static) */
+    struct web_res *wres; /* a workbench request's answer, kept while it waits for the core */
+    struct fq_msg *wmsg;  /* and its message, back from the core */
 };
 
 static const struct fq_config *cfg_of(struct http *h)
@@ -225,6 +229,132 @@ static enum MHD_Result chan_request(struct http *h, struct req *r, struct MHD_Co
         res.status = 503;
     }
     return send_res(conn, r, &res);
+}
+
+/* ---- the workbench (/app/, bot/web/web.h) --------------------------------------------------- */
+/* Sent with every /app answer: no script, style or frame from anywhere but this origin, no
+ * inline script, no framing of the pages (clickjacking), no type sniffing, no referrer to other
+ * sites. */
+#define WEB_CSP "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
+                "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; " \
+                "form-action 'self'; frame-ancestors 'none'"
+
+static const char *web_header(const struct web_req *q, const char *name)
+{
+    return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *web_query(const struct web_req *q, const char *name)
+{
+    return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static const char *web_cookie(const struct web_req *q, const char *name)
+{
+    return MHD_lookup_connection_value(q->conn, MHD_COOKIE_KIND, name);
+}
+
+static enum MHD_Result send_web(struct MHD_Connection *conn, struct req *r, struct web_res *res)
+{
+    struct MHD_Response *resp =
+        res->data ? MHD_create_response_from_buffer(res->len, (void *)res->data,
+                                                    MHD_RESPMEM_PERSISTENT)
+                  : MHD_create_response_from_buffer(res->body.oom ? 0 : res->body.len,
+                                                    res->body.s ? res->body.s : (void *)"",
+                                                    MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    if (res->status != 304)
+        MHD_add_response_header(resp, "Content-Type", res->type);
+    MHD_add_response_header(resp, "Content-Security-Policy", WEB_CSP);
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+    MHD_add_response_header(resp, "Cache-Control", res->cacheable && res->cache ? res->cache
+                                                                                : "no-store");
+    for (size_t i = 0; i < res->n_headers; i++)
+        MHD_add_response_header(resp, res->hname[i], res->hvalue[i]);
+    if (r->close)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    int status = res->body.oom ? 503 : res->status;
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    metrics_request(EP_WEB, status);
+    return ret;
+}
+
+/* Called by the core after the commit of a workbench message: keep it, wake the connection. */
+static void on_web_done(struct fq_msg *m, void *arg)
+{
+    struct req *r = arg;
+    r->wmsg = m;
+    r->answered = true;
+    MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result web_request(struct http *h, struct req *r, struct MHD_Connection *conn,
+                                   const struct fq_config *cfg, const char *method,
+                                   const char *url)
+{
+    r->wres = malloc(sizeof *r->wres);
+    if (!r->wres)
+        return send_error(conn, r, 503, "unavailable", "out of memory");
+    web_res_init(r->wres);
+    char peer[INET6_ADDRSTRLEN] = "";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+    }
+    /* a proxy in front that speaks TLS: the cookie is then sent over TLS only (Secure only
+     * narrows where it goes, so trusting the header cannot weaken anything) */
+    const char *xfp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+    struct web_req q = {
+        .cfg = cfg,
+        .now = fq_now(),
+        .method = method,
+        .path = url,
+        .body = r->body.s ? r->body.s : "",
+        .len = r->body.len,
+        .too_big = r->too_big,
+        .peer = peer,
+        .tls = xfp && strcasecmp(xfp, "https") == 0,
+        .header = web_header,
+        .query = web_query,
+        .cookie = web_cookie,
+        .conn = conn,
+    };
+    if (web_handle(h->web, &q, r->wres) != WEB_CORE || !r->wres->msg)
+        return send_web(conn, r, r->wres);
+    struct fq_msg *m = r->wres->msg;
+    r->wres->msg = NULL;
+    m->done = on_web_done;
+    m->done_arg = r;
+    r->conn = conn;
+    r->suspended = true;
+    r->counted = true;
+    atomic_fetch_add(&h->inflight, 1);
+    MHD_suspend_connection(conn);
+    enum fq_err err = core_push(h->core, m);
+    if (err) {
+        atomic_fetch_sub(&h->inflight, 1);
+        r->counted = false;
+        MHD_resume_connection(conn);
+        r->suspended = false;
+        web_msg_free(m);
+        return send_error(conn, r, 503, "unavailable",
+                          err == FQ_ELIMIT ? "too busy, try again" : "shutting down");
+    }
+    return MHD_YES;
+}
+
+static bool is_web_path(const char *url)
+{
+    return strcmp(url, "/app") == 0 || strncmp(url, "/app/", 5) == 0;
 }
 
 static enum MHD_Result roster_request(struct http *h, struct req *r, struct MHD_Connection *conn)
@@ -433,7 +563,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             return MHD_NO;
         const struct route *rt = route_of(url);
         r->h = h;
-        r->ep = rt ? rt->ep : EP_OTHER;
+        r->ep = rt ? rt->ep : is_web_path(url) ? EP_WEB : EP_OTHER;
         r->chan = rt ? chan_by_path(rt->path) : NULL;
         buf_init(&r->body);
         *con_cls = r;
@@ -443,6 +573,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         if (bad) {
             r->close = true;
             return send_error(conn, r, bad, bad == 501 ? "not_implemented" : "bad_request", why);
+        }
+        if (r->ep == EP_WEB) {   /* the workbench routes its own paths (bot/web/web.c) */
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+            if (cl && strtoull(cl, NULL, 10) > (unsigned long long)cfg->server_max_body)
+                return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
+            return MHD_YES;
         }
         if (!rt)
             return send_error(conn, r, 404, "not_found", "no such endpoint");
@@ -469,6 +605,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         if (!r->answered)
             return MHD_YES;
         r->suspended = false;
+        if (r->wres) {
+            struct fq_msg *m = r->wmsg;
+            r->wmsg = NULL;
+            web_finish(m, r->wres);
+            return send_web(conn, r, r->wres);
+        }
         return send_json(conn, r, r->status, r->answer);
     }
     if (r->body.oom)
@@ -476,6 +618,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 
     if (r->chan)
         return chan_request(h, r, conn, cfg, method);
+    if (r->ep == EP_WEB)
+        return web_request(h, r, conn, cfg, method, url);
     switch (r->ep) {
     case EP_HEALTHZ:
         return send_json(conn, r, 200, "{\"status\":\"ok\"}");
@@ -566,6 +710,11 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&r->h->active, 1);
     buf_cleanup(&r->body);
     free(r->answer);
+    if (r->wres) {
+        web_res_cleanup(r->wres);
+        free(r->wres);
+    }
+    web_msg_free(r->wmsg);
     free(r);
     *con_cls = NULL;
 }
@@ -640,6 +789,7 @@ enum fq_err http_start(const struct fq_config *cfg, struct core *core, struct ht
     h->cfg = cfg;
     pthread_mutex_init(&h->mu, NULL);
     h->rl = ratelimit_new(RATE_BURST, RATE_PERIOD_MS);
+    h->web = web_new(core);
     for (size_t i = 0; i < chan_count() && i < sizeof h->chan_state / sizeof *h->chan_state; i++)
         if (chan_at(i)->open)
             h->chan_state[i] = chan_at(i)->open();
@@ -657,9 +807,13 @@ enum fq_err http_start(const struct fq_config *cfg, struct core *core, struct ht
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
                             MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
                             MHD_OPTION_END);
-    if (!h->d || !h->rl) {
-        *cause = fq_strdup("cannot listen on server.listen (address in use or not permitted)");
+    if (!h->d || !h->rl || !h->web) {
+        if (h->d)
+            MHD_stop_daemon(h->d);
+        *cause = fq_strdup(h->d ? "out of memory"
+                                : "cannot listen on server.listen (address in use or not permitted)");
         ratelimit_free(h->rl);
+        web_free(h->web);
         close_chans(h);
         pthread_mutex_destroy(&h->mu);
         free(h);
@@ -688,6 +842,7 @@ void http_stop(struct http *h)
         return;
     MHD_stop_daemon(h->d);
     ratelimit_free(h->rl);
+    web_free(h->web);
     close_chans(h);
     pthread_mutex_destroy(&h->mu);
     free(h);

@@ -106,6 +106,11 @@ bool crypto_equal(const void *a, size_t a_len, const void *b, size_t b_len)
 }
 
 /* ---- WeCom ------------------------------------------------------------------------------------ */
+void crypto_sha256(const void *in, size_t n, unsigned char out[32])
+{
+    SHA256(in, n, out);
+}
+
 void crypto_sha1(const void *in, size_t n, unsigned char out[20])
 {
     const void *parts[1] = {in};

@@ -23,6 +23,9 @@ void crypto_hex(const unsigned char *in, size_t n, char *out);
 /* Compares two buffers in time that depends only on the lengths. */
 bool crypto_equal(const void *a, size_t a_len, const void *b, size_t b_len);
 
+/* SHA-256 of n bytes into out (32 bytes): the workbench's session token hashes. */
+void crypto_sha256(const void *in, size_t n, unsigned char out[32]);
+
 /* ---- WeCom (docs/wecom.md 3) --------------------------------------------------------------- */
 /* SHA-1 of n bytes into out (20 bytes). */
 void crypto_sha1(const void *in, size_t n, unsigned char out[20]);

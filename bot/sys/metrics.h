@@ -10,7 +10,7 @@
 enum metrics_endpoint {
     EP_CHAT = 0, EP_WECOM, EP_HEALTHZ, EP_READYZ, EP_METRICS, EP_ADMIN_CASES, EP_ADMIN_CASE,
     EP_ADMIN_REPORT, EP_ADMIN_ROSTER, EP_ADMIN_STATS, EP_ADMIN_SUPERVISION, EP_ADMIN_SUPERVISE,
-    EP_OTHER, EP__COUNT
+    EP_WEB, EP_OTHER, EP__COUNT
 };
 
 void metrics_request(enum metrics_endpoint ep, int status);

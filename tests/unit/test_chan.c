@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bot/chan/chan.h"
+#include "bot/chan/web/web_chan.h"
 #include "bot/chan/chat/chat_chan.h"
 #include "bot/chan/mqtt/mqtt_chan.h"
 #include "bot/chan/wecom/wecom_callback.h"
@@ -31,7 +32,12 @@ static const char *header(const struct chan_req *q, const char *name)
 
 Test(chan, table_lookups)
 {
-    cr_assert_eq(chan_count(), 4);
+    cr_assert_eq(chan_count(), 5);
+    /* the workbench's commands come through its pages, never a route or topic of their own */
+    cr_assert_null(chan_web.http_path);
+    cr_assert_null(chan_web.mqtt_topics);
+    cr_assert_null(chan_web.verify);
+    cr_assert_not_null(chan_web.reply, "a command's outcome is the page's answer, not a publication");
     cr_assert_eq(chan_by_path("/chat/v1/messages"), &chan_chat);
     cr_assert_eq(chan_by_path("/wecom/callback"), &chan_wecom);
     cr_assert_null(chan_by_path("/healthz"));
