@@ -38,6 +38,11 @@
     if (!canvas) return;
     var kind = canvas.getAttribute("data-kind"), d = read(table);
     var round = kind === "doughnut";
+    // a breakdown draws its rows that hold something (the table keeps every row); a timeline
+    // and the units keep theirs, zeros too
+    if (canvas.getAttribute("data-skip-zero") === "1")
+      d.rows = d.rows.filter(function (r) { return r.values.some(function (v) { return v !== 0; }); });
+    canvas.setAttribute("data-keys", JSON.stringify(d.rows.map(function (r) { return r.key; })));
     var datasets = d.series.map(function (s, i) {
       var ds = { label: s.label, data: d.rows.map(function (r) { return r.values[i]; }) };
       if (round) {
@@ -46,7 +51,7 @@
       } else {
         ds.backgroundColor = seriesColor[s.key] || slices[i % slices.length];
         ds.borderColor = ds.backgroundColor;
-        if (kind === "line") { ds.tension = 0.25; ds.pointRadius = 3; ds.fill = false; }
+        if (kind === "line") { ds.cubicInterpolationMode = "monotone"; ds.pointRadius = 3; ds.fill = false; }
         else { ds.borderRadius = 3; ds.maxBarThickness = 28; }
       }
       return ds;
