@@ -54,7 +54,7 @@ UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 TEST_HELPERS := $(wildcard tests/unit/helpers/*.c)
 
-.PHONY: all deps FORCE test unit integration run bench bench-callgrind scale fuzz fuzz-bins soak asan layering clean smoke valgrind
+.PHONY: all deps FORCE test unit integration run bench bench-web bench-callgrind scale fuzz fuzz-bins soak asan layering clean smoke valgrind
 
 all: $(BIN)
 
@@ -186,6 +186,11 @@ run: deps all
 
 bench: deps all
 	@sh tests/bench/run.sh
+	@FQ_BIN=$(abspath $(BIN)) python3 tests/bench/web_bench.py
+
+# The workbench's board and case page over 100 000 cases (tests/bench/web_bench.py).
+bench-web: all
+	@FQ_BIN=$(abspath $(BIN)) python3 tests/bench/web_bench.py
 
 # The core thread's instructions per chat message under callgrind (tests/bench/callgrind.sh);
 # FQ_BIN=path/to/fengqiao measures another build, e.g. an older commit's.

@@ -32,6 +32,7 @@ struct fq_config {
     char *wecom_corp_id, *wecom_agent_id, *wecom_secret, *wecom_token, *wecom_encoding_aes_key;
     char *wecom_kf_secret, *wecom_open_kfid;
     char *wecom_api_base;           /* "https://qyapi.weixin.qq.com" */
+    char *wecom_oauth_base;         /* "https://open.weixin.qq.com": the workbench's OAuth page */
     int64_t wecom_max_age;          /* 0 = off */
 
     char *admin_token;              /* NULL: admin API answers 503 */

@@ -5,7 +5,10 @@ command-line tool).
 
 Faces:
   API       /cgi-bin/gettoken, message/send, message/update_template_card, kf/sync_msg,
-            kf/send_msg, webhook/send (always HTTP 200 + {"errcode":..} for business outcomes)
+            kf/send_msg, webhook/send, auth/getuserinfo (always HTTP 200 + {"errcode":..} for
+            business outcomes)
+  OAuth     /connect/oauth2/authorize (open.weixin.qq.com's page inside the WeCom client: 302 to
+            redirect_uri?code=CODE&state=STATE for the member Stub.oauth_as names)
   control   /__stub/reset, /__stub/credentials, /__stub/faults, /__stub/journal, /__stub/clock,
             /__stub/tokens/expire, /__stub/tokens/invalidate, /__stub/kf/messages, /__stub/inbox
   callbacks Stub.callback(...), Stub.url_verify(...), Stub.customer_says(...), Stub.card_click(...):
@@ -43,7 +46,8 @@ ERRMSG = {
     48002: "api forbidden", 60020: "not allow to access from your ip", 81013: "user & party & tag all invalid",
     82001: "all touser invalid", 93000: "invalid webhook url", 95000: "invalid open_kfid",
     95001: "send msg count limit", 95002: "send msg window expired", 95007: "invalid msg token",
-    95018: "send msg session status invalid",
+    95018: "send msg session status invalid", 40029: "invalid code", 41008: "missing code",
+    50001: "redirect_uri unauthorized",
 }
 
 
@@ -143,6 +147,10 @@ class Stub:
             self.kf_sent = []          # kf/send_msg bodies accepted
             self.robots = {}           # key -> [bodies]
             self.directory = None      # None: every userid is valid
+            self.oauth_codes = {}      # code -> {"who": {...}, "issued": t, "used": bool}
+            self.oauth_member = None   # who the WeCom client is signed in as: {"userid": ..} or
+                                       # {"openid": .., "external_userid": ..}
+            self.trusted_domain = None # the app's trusted domain (None: any redirect host)
             self.add_credential(self.app_secret, "app", self.agent_id)
             self.add_credential(self.kf_secret, "kf")
 
@@ -184,6 +192,56 @@ class Stub:
         with self.lock:
             self.faults.append({"path": path, "action": action, "times": times, "nth": nth,
                                 "body_contains": body_contains, "seen": 0, "fired": 0})
+
+    # -- OAuth (网页授权登录) ------------------------------------------------------------------
+    def oauth_code(self, userid=None, openid=None, external_userid=None):
+        """A fresh code as WeCom issues one to the redirect: single use, 5 minutes, for a member
+        (userid) or someone who is not (openid, maybe external_userid)."""
+        with self.lock:
+            code = _rand(43, string.ascii_letters + string.digits + "-_")
+            who = {"userid": userid} if userid else {"openid": openid or "o" + _rand(27)}
+            if external_userid:
+                who["external_userid"] = external_userid
+            self.oauth_codes[code] = {"who": who, "issued": self.now(), "used": False}
+            return code
+
+    def oauth_as(self, userid=None, openid=None):
+        with self.lock:
+            self.oauth_member = {"userid": userid} if userid else ({"openid": openid} if openid else None)
+
+    def authorize(self, q):
+        """GET /connect/oauth2/authorize: (status, headers, body). Inside the WeCom client the
+        member is sent on at once (snsapi_base asks nothing) to redirect_uri with code and state."""
+        with self.lock:
+            redirect = q.get("redirect_uri", "")
+            host = urllib.parse.urlsplit(redirect).hostname
+            state = q.get("state", "")
+            bad = (q.get("appid") != self.corp_id or q.get("response_type") != "code"
+                   or q.get("scope") not in ("snsapi_base", "snsapi_privateinfo")
+                   or (q.get("scope") == "snsapi_privateinfo" and not q.get("agentid"))
+                   or not redirect.startswith(("http://", "https://"))
+                   or (self.trusted_domain and host != self.trusted_domain)
+                   or len(state) > 128 or not re.fullmatch(r"[A-Za-z0-9]*", state))
+            if bad:
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, \
+                    "<html><body>redirect_uri 参数错误</body></html>".encode()
+            if not self.oauth_member:
+                return 200, {"Content-Type": "text/html; charset=utf-8"}, b"<html>login</html>"
+            m = self.oauth_member
+            code = self.oauth_code(m.get("userid"), m.get("openid"))
+        sep = "&" if "?" in redirect else "?"
+        loc = redirect + sep + urllib.parse.urlencode({"code": code, "state": state})
+        return 302, {"Location": loc}, b""
+
+    def _getuserinfo(self, q, E):
+        code = q.get("code")
+        if not code:
+            return E(41008)
+        c = self.oauth_codes.get(code)
+        if len(code) > 512 or not c or c["used"] or self.now() - c["issued"] > 300:
+            return E(40029)
+        c["used"] = True
+        return E(0, **c["who"])
 
     def calls(self, path=None):
         with self.lock:
@@ -279,6 +337,8 @@ class Stub:
             code = self._token_check(q, kind)
             if code:
                 return E(code)
+            if path == "/cgi-bin/auth/getuserinfo":   # GET, no body
+                return self._getuserinfo(q, E)
             try:
                 b = json.loads(raw.decode("utf-8"))
                 if not isinstance(b, dict):
@@ -576,6 +636,20 @@ class Stub:
                 raw = self._body() if method == "POST" else b""
                 if u.path.startswith("/__stub/"):
                     return self._control(method, u.path, q, raw)
+                if u.path == "/connect/oauth2/authorize":
+                    status, hdrs, data = stub.authorize(q)
+                    self.send_response(status)
+                    for k, v in hdrs.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    with stub.lock:
+                        stub.journal.append({"t": stub.now(), "method": method, "path": u.path,
+                                             "query": q, "body": None, "raw": "", "status": status,
+                                             "response": hdrs.get("Location", ""), "fault": None,
+                                             "effect": None})
+                    return
                 status, data, ctype, fault = stub.api(method, u.path, q, raw)
                 with stub.lock:
                     try:
@@ -662,7 +736,7 @@ class Stub:
                 "wecom.agent_id": str(self.agent_id), "wecom.secret": self.app_secret,
                 "wecom.token": self.token, "wecom.encoding_aes_key": self.encoding_aes_key,
                 "wecom.kf_secret": self.kf_secret, "wecom.open_kfid": self.open_kfid,
-                "wecom.api_base": self.base}
+                "wecom.api_base": self.base, "wecom.oauth_base": self.base}
 
 
 def main():

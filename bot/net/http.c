@@ -789,7 +789,7 @@ enum fq_err http_start(const struct fq_config *cfg, struct core *core, struct ht
     h->cfg = cfg;
     pthread_mutex_init(&h->mu, NULL);
     h->rl = ratelimit_new(RATE_BURST, RATE_PERIOD_MS);
-    h->web = web_new(core);
+    h->web = web_new(core, cfg);
     for (size_t i = 0; i < chan_count() && i < sizeof h->chan_state / sizeof *h->chan_state; i++)
         if (chan_at(i)->open)
             h->chan_state[i] = chan_at(i)->open();

@@ -112,6 +112,8 @@ static const struct key_def keys[] = {
     {"wecom", "open_kfid", K_STR, OFF(wecom_open_kfid), NULL, 0, 0, KF_OPTIONAL, NULL},
     {"wecom", "api_base", K_STR, OFF(wecom_api_base), "https://qyapi.weixin.qq.com", 0, 0, 0,
      check_api_base},
+    {"wecom", "oauth_base", K_STR, OFF(wecom_oauth_base), "https://open.weixin.qq.com", 0, 0, 0,
+     check_api_base},
     {"wecom", "max_age", K_DUR, OFF(wecom_max_age), "0", D_ANY, 0, NULL},
 
     {"admin", "token", K_STR, OFF(admin_token), NULL, 0, 0, KF_OPTIONAL | KF_SECRET, NULL},

@@ -9,13 +9,16 @@
  * (Secure over TLS), stored only as its SHA-256, valid WEB_SESSION_SECONDS. */
 #include "bot/web/web.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bot/chan/wecom/wecom_api.h"
 #include "bot/core/core.h"
+#include "bot/sys/log.h"
 #include "bot/net/ratelimit.h"
 #include "bot/web/auth.h"
 #include "bot/web/assets.h"
@@ -42,23 +45,39 @@ struct lock_slot {
 
 struct web {
     struct core *core;
+    struct wecom_api *wecom;         /* WeCom's API for the OAuth sign-in; NULL without WeCom */
+    char *corp_id, *agent_id, *oauth_base;
     struct ratelimit *login_rate;
     pthread_mutex_t mu;
     struct lock_slot locks[LOCK_SLOTS];
 };
 
-struct web *web_new(struct core *core)
+struct web *web_new(struct core *core, const struct fq_config *cfg)
 {
     struct web *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->core = core;
     w->login_rate = ratelimit_new(WEB_LOGIN_RATE, 60000);
+    pthread_mutex_init(&w->mu, NULL);
+    if (w->login_rate && cfg && cfg->wecom_enabled) {
+        struct wecom_api_opts o = {.api_base = cfg->wecom_api_base, .corp_id = cfg->wecom_corp_id,
+                                   .secret = {cfg->wecom_secret, NULL},
+                                   .connect_timeout_ms = 3000, .timeout_ms = 5000};
+        char *cause = NULL;
+        if (wecom_api_new(&o, &w->wecom, &cause) != FQ_OK) {
+            log_warn("web wecom sign-in off reason=\"%s\"", cause ? cause : "api");
+            w->wecom = NULL;
+        }
+        free(cause);
+        w->corp_id = fq_strdup(cfg->wecom_corp_id);
+        w->agent_id = fq_strdup(cfg->wecom_agent_id);
+        w->oauth_base = fq_strdup(cfg->wecom_oauth_base);
+    }
     if (!w->login_rate) {
-        free(w);
+        web_free(w);
         return NULL;
     }
-    pthread_mutex_init(&w->mu, NULL);
     return w;
 }
 
@@ -66,6 +85,10 @@ void web_free(struct web *w)
 {
     if (!w)
         return;
+    wecom_api_free(w->wecom);
+    free(w->corp_id);
+    free(w->agent_id);
+    free(w->oauth_base);
     ratelimit_free(w->login_rate);
     pthread_mutex_destroy(&w->mu);
     free(w);
@@ -578,6 +601,7 @@ struct session_job {
     char token[AUTH_TOKEN_HEX + 1], hash[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1];
     char how[16];                    /* password wecom */
     bool tls;
+    bool meta;                       /* answer a page that goes on (see session_done) */
     char next[128];                  /* where to go after sign-in */
 };
 
@@ -620,6 +644,17 @@ static void session_done(struct fq_msg *m, struct web_res *res)
     if (j->end) {
         cookie_header(res, "", 0, j->tls);
         web_redirect(res, "/app/login");
+    } else if (j->meta) {
+        /* after WeCom's redirects a SameSite=Strict cookie is not sent with a redirect that
+         * continues them, so the sign-in ends on a page of this site that goes on by itself */
+        cookie_header(res, j->token, WEB_SESSION_SECONDS, j->tls);
+        web_res_header(res, "Set-Cookie", "fq_oauth=; Path=/app/oauth; Max-Age=0; HttpOnly; SameSite=Lax");
+        web_buf_reset(&res->body);
+        res->status = 200;
+        res->type = "text/html; charset=utf-8";
+        buf_puts(&res->body, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                             "<meta http-equiv=\"refresh\" content=\"0;url=/app/\"></head>"
+                             "<body><a href=\"/app/\">/app/</a></body></html>\n");
     } else {
         cookie_header(res, j->token, WEB_SESSION_SECONDS, j->tls);
         web_redirect(res, *j->next ? j->next : "/app/");
@@ -627,9 +662,10 @@ static void session_done(struct fq_msg *m, struct web_res *res)
 }
 
 /* Sets res to push a new session for login (how: "password" or "wecom"); false on oom. */
-bool web_session_start(struct web_res *res, const struct web_req *q, const char *login,
+static bool web_session_start(struct web_res *res, const struct web_req *q, const char *login,
                        const char *how, const char *next)
 {
+    bool meta = strcmp(how, "wecom") == 0;
     struct fq_msg *m = fq_msg_new(FQ_MSG_APPLY);
     struct session_job *j = calloc(1, sizeof *j);
     if (!m || !j || !auth_token_new(j->token) || !auth_token_new(j->csrf)) {
@@ -645,11 +681,123 @@ bool web_session_start(struct web_res *res, const struct web_req *q, const char 
         strncmp(next, "/app//", 6) != 0)
         snprintf(j->next, sizeof j->next, "%s", next);
     j->tls = q->tls;
+    j->meta = meta;
     m->apply = apply_session;
     m->apply_arg = j;
     res->msg = m;
     res->then = session_done;
     return true;
+}
+
+/* ---- WeCom's OAuth sign-in (docs/contract.md 12.6) -----------------------------------------
+ * GET /app/oauth/wecom without a code sends the browser to WeCom's authorize page with a fresh
+ * state, kept in a short cookie (SameSite=Lax: it must come back with WeCom's redirect). WeCom
+ * sends it back with code and state; the state must be the cookie's (no one else's sign-in can
+ * be planted), the code goes to auth/getuserinfo (one GET of at most 5 s on this thread; a
+ * mediator signs in once a session), the userid to the roster's mediator and the mediator to
+ * their enabled account. Anything else ends on the sign-in form. */
+static void url_escape(struct fq_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            buf_add(b, (const char *)p, 1);
+        else
+            buf_printf(b, "%%%02X", *p);
+    }
+}
+
+static void login_form(struct web_call *c, struct web_res *res, int status, const char *error_key);
+
+static enum web_step oauth_page(struct web_call *c, struct web_res *res)
+{
+    struct web *w = c->w;
+    const struct web_req *q = c->q;
+    if (!w->wecom) {
+        web_error_page(res, c->lex, c->loc, 404, NULL);
+        return WEB_ANSWER;
+    }
+    const char *code = q->query ? q->query(q, "code") : NULL;
+    const char *state = q->query ? q->query(q, "state") : NULL;
+    if (!code) {
+        char st[AUTH_TOKEN_HEX + 1];
+        const char *host = q->header ? q->header(q, "Host") : NULL;
+        if (!auth_token_new(st) || !host || strpbrk(host, "/\\ \"<>")) {
+            web_error_page(res, c->lex, c->loc, 400, NULL);
+            return WEB_ANSWER;
+        }
+        st[32] = '\0';
+        struct fq_buf self, to;
+        buf_init(&self);
+        buf_init(&to);
+        buf_printf(&self, "%s://%s/app/oauth/wecom", q->tls ? "https" : "http", host);
+        buf_printf(&to, "%s/connect/oauth2/authorize?appid=", w->oauth_base);
+        url_escape(&to, w->corp_id ? w->corp_id : "");
+        buf_puts(&to, "&redirect_uri=");
+        url_escape(&to, self.s ? self.s : "");
+        buf_printf(&to, "&response_type=code&scope=snsapi_base&state=%s&agentid=", st);
+        url_escape(&to, w->agent_id ? w->agent_id : "");
+        buf_puts(&to, "#wechat_redirect");
+        char ck[160];
+        snprintf(ck, sizeof ck, "fq_oauth=%s; Path=/app/oauth; Max-Age=300; HttpOnly; SameSite=Lax%s",
+                 st, q->tls ? "; Secure" : "");
+        if (self.oom || to.oom) {
+            web_error_page(res, c->lex, c->loc, 503, NULL);
+        } else {
+            res->status = 302;
+            res->type = "text/plain; charset=utf-8";
+            web_res_header(res, "Location", to.s);
+            web_res_header(res, "Set-Cookie", ck);
+        }
+        buf_cleanup(&self);
+        buf_cleanup(&to);
+        return WEB_ANSWER;
+    }
+    const char *kept = q->cookie ? q->cookie(q, "fq_oauth") : NULL;
+    if (!state || !kept || strlen(kept) != 32 || !auth_token_equal(state, kept) ||
+        strlen(code) > 512 || !*code) {
+        log_warn("web wecom sign-in refused reason=\"state or code\"");
+        login_form(c, res, 403, "web_login_wecom_failed");
+        return WEB_ANSWER;
+    }
+    struct wecom_result wr;
+    wecom_api_get(w->wecom, WECOM_CRED_APP, "auth/getuserinfo", "code", code, &wr);
+    json_t *o = wr.outcome == WECOM_RES_OK && wr.body ? json_loads(wr.body, 0, NULL) : NULL;
+    const char *userid = json_string_value(json_object_get(o, "userid"));
+    int med = userid ? roster_mediator_by_wecom(c->roster, userid) : -1;
+    struct web_user_row row = {0};
+    enum fq_err err = FQ_ENOTFOUND;
+    if (med >= 0) {
+        struct store *s = NULL;
+        char *cause = NULL;
+        if (store_open_readonly(q->cfg->store_path, &s, &cause) == FQ_OK) {
+            err = store_web_user_by_mediator(s, c->roster->med[med].id, &row);
+            store_close(s);
+        }
+        free(cause);
+    }
+    if (wr.outcome != WECOM_RES_OK || !userid || med < 0 || err) {
+        log_warn("web wecom sign-in refused errcode=%ld reason=\"%s\"", wr.errcode,
+                 wr.outcome != WECOM_RES_OK ? "getuserinfo"
+                 : !userid                   ? "not a member"
+                 : med < 0                   ? "not a mediator"
+                                             : "no account");
+        json_decref(o);
+        wecom_result_cleanup(&wr);
+        web_user_row_cleanup(&row);
+        login_form(c, res, 403, "web_login_wecom_failed");
+        return WEB_ANSWER;
+    }
+    char login[WEB_LOGIN_MAX + 1];
+    snprintf(login, sizeof login, "%s", row.login);
+    json_decref(o);
+    wecom_result_cleanup(&wr);
+    web_user_row_cleanup(&row);
+    if (!web_session_start(res, q, login, "wecom", NULL)) {
+        web_error_page(res, c->lex, c->loc, 503, NULL);
+        return WEB_ANSWER;
+    }
+    return WEB_CORE;
 }
 
 /* ---- sign-in -------------------------------------------------------------------------------- */
@@ -693,8 +841,10 @@ static void login_form(struct web_call *c, struct web_res *res, int status, cons
                 "required maxlength=\"256\"></label><button type=\"submit\" class=\"primary\">");
     web_html(b, i18n_get(c->lex, c->loc, "web_login_submit"));
     buf_puts(b, "</button></form>");
-    if (c->q->cfg->wecom_enabled) {
-        buf_puts(b, "<p class=\"muted small\">");
+    if (c->w->wecom) {
+        buf_puts(b, "<p class=\"alt\"><a class=\"button\" href=\"/app/oauth/wecom\">");
+        web_html(b, i18n_get(c->lex, c->loc, "web_login_wecom_button"));
+        buf_puts(b, "</a></p><p class=\"muted small\">");
         web_html(b, i18n_get(c->lex, c->loc, "web_login_wecom"));
         buf_puts(b, "</p>");
     }
@@ -850,6 +1000,7 @@ struct web_page {
 static const struct web_page pages[] = {
     {"/app/static/", true, "GET, HEAD", true, false, serve_asset},
     {"/app/login", false, "GET, HEAD, POST", true, false, login_page},
+    {"/app/oauth/wecom", false, "GET", true, false, oauth_page},
     {"/app/logout", false, "POST", false, false, logout_page},
     {"/app/", false, "GET, HEAD", false, false, web_board},
     {"/app/cases/", true, "GET, HEAD, POST", false, false, web_case_page},

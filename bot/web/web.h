@@ -82,8 +82,10 @@ struct web_user {
 };
 
 struct web;
-/* The workbench's state (sign-in limits, the core to push to). core is borrowed. */
-struct web *web_new(struct core *core);
+/* The workbench's state (sign-in limits, the core to push to, WeCom's API for the OAuth
+ * sign-in when cfg enables WeCom: its values at start are used until a restart). core and cfg
+ * are borrowed. */
+struct web *web_new(struct core *core, const struct fq_config *cfg);
 void web_free(struct web *w);        /* NULL-safe */
 
 enum web_step { WEB_ANSWER = 0, WEB_CORE };

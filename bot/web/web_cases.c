@@ -326,8 +326,8 @@ static enum fq_err collect(const struct web_call *c, struct store *s, const stru
         return FQ_ENOMEM;
     struct fq_case_filter cf = {.since = f->since, .until = f->until, .limit = SCAN_BATCH,
                                 .after_created_at = f->after_created_at, .after_id = f->after_id};
-    if (f->status && strcmp(f->status, "open") != 0)
-        cf.status = f->status;
+    if (f->status)
+        cf.status = f->status;      /* "open" too: the store's list knows it */
     if (mine) {
         cf.mediator_id = c->u->mediator_id;
         cf.status = "open";
@@ -411,13 +411,12 @@ static void row_html(const struct web_call *c, struct fq_buf *b, const struct fq
     buf_puts(b, "</td><td class=\"desc\">");
     char cut[121];
     snprintf(cut, sizeof cut, "%s", k->description ? k->description : "");
-    size_t n = strlen(cut);
-    while (n && ((unsigned char)cut[n - 1] & 0xC0) == 0x80)   /* do not split a character */
-        n--;
-    if (n && (unsigned char)cut[n - 1] >= 0xC0)
-        n--;
-    if (k->description && strlen(k->description) > n)
-        cut[n] = '\0';
+    if (k->description && strlen(k->description) >= sizeof cut) {
+        size_t n = strlen(cut);   /* cut at a character's start, not inside one */
+        while (n && ((unsigned char)cut[n] & 0xC0) == 0x80)
+            n--;
+        snprintf(cut + n, sizeof cut - n, "%s", n + 3 < sizeof cut ? "…" : "");
+    }
     web_html(b, cut);
     buf_puts(b, "</td><td>");
     web_html(b, k->place_org ? org_name(c, k->place_org) : k->place_text);
@@ -449,7 +448,8 @@ static void table_html(const struct web_call *c, struct fq_buf *b, const struct 
 {
     static const char *const cols[] = {"no", "status", "severity", "category", "description",
                                        "place", "mediator", "contact", "created", "due"};
-    buf_printf(b, "<div class=\"scroll\" id=\"%s\"><table class=\"cases\"><thead><tr>", id);
+    (void)id;
+    buf_puts(b, "<div class=\"scroll\"><table class=\"cases\"><thead><tr>");
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
         char key[32];
         snprintf(key, sizeof key, "web_col_%s", cols[i]);
@@ -515,7 +515,12 @@ static void filters_html(const struct web_call *c, struct fq_buf *b, const struc
     web_html(b, text_of(c, "web_f_q_hint"));
     buf_puts(b, "\" value=\"");
     web_html(b, f->q ? f->q : "");
-    buf_puts(b, "\"></label>");
+    buf_puts(b, "\"></label><details class=\"more\"");
+    if (f->status || f->severity || f->category || f->due || f->org || f->channel || f->from || f->to)
+        buf_puts(b, " open");
+    buf_puts(b, "><summary>");
+    web_html(b, text_of(c, "web_f_more"));
+    buf_puts(b, "</summary><div class=\"more-grid\">");
     select_begin(c, b, "status");
     option(b, "open", text_of(c, "web_f_open"), f->status);
     for (int i = 0; i < FQ_CASE__COUNT; i++)
@@ -552,7 +557,7 @@ static void filters_html(const struct web_call *c, struct fq_buf *b, const struc
     web_html(b, text_of(c, "web_f_to"));
     buf_puts(b, "</span><input type=\"date\" name=\"to\" value=\"");
     web_html(b, f->to ? f->to : "");
-    buf_puts(b, "\"></label><div class=\"actions\"><button type=\"submit\" class=\"primary\">");
+    buf_puts(b, "\"></label></div></details><div class=\"actions\"><button type=\"submit\" class=\"primary\">");
     web_html(b, text_of(c, "web_f_apply"));
     buf_puts(b, "</button><a class=\"button\" href=\"/app/\">");
     web_html(b, text_of(c, "web_f_reset"));
@@ -636,13 +641,13 @@ enum web_step web_board(struct web_call *c, struct web_res *res)
     buf_puts(b, "</a></div>");
     filters_html(c, b, &f);
     if (with_mine) {
-        buf_puts(b, "<section class=\"card\"><h2>");
+        buf_puts(b, "<section class=\"card\" id=\"mine\"><h2>");
         web_html(b, text_of(c, "web_board_mine"));
         buf_printf(b, " <span class=\"count\">%zu%s</span></h2>", mine.n, mine.more ? "+" : "");
         table_html(c, b, &mine, "mine");
         buf_puts(b, "</section>");
     }
-    buf_puts(b, "<section class=\"card\"><h2>");
+    buf_puts(b, "<section class=\"card\" id=\"board\"><h2>");
     web_html(b, text_of(c, f.after ? "web_board_more_title" : "web_board_all"));
     buf_puts(b, "</h2>");
     table_html(c, b, &all, "board");

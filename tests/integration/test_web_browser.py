@@ -80,3 +80,70 @@ def test_phone_layout_and_sign_in_screens():
 
 
 test_phone_layout_and_sign_in_screens.timeout = 120
+
+
+def test_wecom_oauth_sign_in_through_the_stub():
+    import sys
+    sys.path.insert(0, os.path.join(lib.ROOT, "tests"))
+    import wecom_stub
+    from test_web import Web
+    stub = lib.register(wecom_stub.Stub().start())
+    d = Daemon(extra=stub.config())
+    add_user(d, "wang", "mediator", "grid-fy-01", "m-wang")      # WeCom userid WangJianGuo
+    case, _ = lib.submit(d, "res-oauth", "隔壁养的鸡天天跑到我家菜地")
+    # in the WeCom client: the app's page, WeCom's authorize page, back with a code
+    stub.oauth_as("WangJianGuo")
+    b = Browser(d, size=PHONE)
+    b.open("/app/oauth/wecom")
+    b.wait(lambda: b.path() == "/app/", "the board after WeCom's sign-in", 20)
+    b.wait_css(f'#board tr[data-case="{case}"]')
+    check("wang" in b.el("header .who").text, f"signed in as wang: {b.el('header .who').text}")
+    b.shot("board-wecom-phone")
+    calls = stub.calls("/cgi-bin/auth/getuserinfo")
+    check(len(calls) == 1 and calls[0]["query"].get("code") and calls[0]["query"].get("access_token"),
+          f"one getuserinfo with the code and the app's token: {calls}")
+    auth = stub.calls("/connect/oauth2/authorize")
+    q = auth[0]["query"]
+    check(q["appid"] == stub.corp_id and q["scope"] == "snsapi_base" and q["response_type"] == "code"
+          and q["redirect_uri"].endswith("/app/oauth/wecom") and q["state"], f"authorize: {q}")
+
+    # refusals: each ends on the sign-in form with no session
+    w = Web(d)
+    start = w.get("/app/oauth/wecom")
+    check(start.status == 302 and "SameSite=Lax" in start.headers.get("set-cookie", ""), f"{start.headers}")
+    state_cookie = start.headers["set-cookie"].split(";")[0]
+    state = state_cookie.split("=", 1)[1]
+
+    def back(code, st=state, ck=state_cookie):
+        return lib.http_request(d.port, "GET", f"/app/oauth/wecom?code={code}&state={st}", None,
+                                {"Cookie": ck, "Host": f"127.0.0.1:{d.port}"})
+
+    used = calls[0]["query"]["code"]
+    r = back(used)
+    check(r.status == 403 and "fq_session" not in r.headers.get("set-cookie", ""),
+          f"a code used twice (40029): {r.status}")
+    r = back(stub.oauth_code(userid="WangJianGuo"), st="0" * 32)
+    check(r.status == 403, f"a state that is not the cookie's: {r.status}")
+    r = back(stub.oauth_code(openid="oNotAMember"))
+    check(r.status == 403, f"someone outside the company: {r.status}")
+    r = back(stub.oauth_code(userid="Stranger"))
+    check(r.status == 403, f"a member who is no mediator: {r.status}")
+    r = back(stub.oauth_code(userid="ChenXiuYing"))
+    check(r.status == 403, f"a mediator without an account: {r.status}")
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+    c.request("GET", f"/app/oauth/wecom?code={stub.oauth_code(userid='WangJianGuo')}&state={state}",
+              headers={"Cookie": state_cookie, "Host": f"127.0.0.1:{d.port}"})
+    resp = c.getresponse()
+    body = resp.read().decode()
+    cookies = resp.msg.get_all("Set-Cookie") or []
+    c.close()
+    session = [x.split(";")[0] for x in cookies if x.startswith("fq_session=")]
+    check(resp.status == 200 and 'http-equiv="refresh"' in body and session
+          and any(x.startswith("fq_oauth=;") for x in cookies), f"a good code: {resp.status} {cookies}")
+    check(Web(d).get("/app/", {"Cookie": session[0]}).status == 200, "its session opens the board")
+    errs = [json.loads(c["response"]).get("errcode") for c in stub.calls("/cgi-bin/auth/getuserinfo")]
+    check(errs[1] == 40029, f"the stub answered the used code with 40029: {errs}")
+
+
+test_wecom_oauth_sign_in_through_the_stub.timeout = 120

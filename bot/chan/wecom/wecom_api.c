@@ -402,8 +402,9 @@ uint64_t wecom_api_token_fetches(struct wecom_api *a, enum wecom_cred cred)
 /* ---- calls ----------------------------------------------------------------------------------- */
 static bool token_error(long e) { return e == 40001 || e == 40014 || e == 42001; }
 
-enum wecom_outcome wecom_api_post(struct wecom_api *a, enum wecom_cred cred, const char *path,
-                                  const char *json, struct wecom_result *res)
+/* A call with the token of cred: a POST of json, or a GET when json is NULL. */
+static enum wecom_outcome call(struct wecom_api *a, enum wecom_cred cred, const char *path,
+                               const char *json, struct wecom_result *res)
 {
     memset(res, 0, sizeof *res);
     bool refreshed = false;
@@ -438,6 +439,31 @@ enum wecom_outcome wecom_api_post(struct wecom_api *a, enum wecom_cred cred, con
         }
     }
     return res->outcome;
+}
+
+enum wecom_outcome wecom_api_post(struct wecom_api *a, enum wecom_cred cred, const char *path,
+                                  const char *json, struct wecom_result *res)
+{
+    return call(a, cred, path, json, res);
+}
+
+enum wecom_outcome wecom_api_get(struct wecom_api *a, enum wecom_cred cred, const char *path,
+                                 const char *name, const char *value, struct wecom_result *res)
+{
+    char *v = escape(value ? value : "");
+    struct fq_buf p;
+    buf_init(&p);
+    buf_printf(&p, "%s?%s=%s", path, name, v ? v : "");
+    free(v);
+    if (p.oom) {
+        buf_cleanup(&p);
+        memset(res, 0, sizeof *res);
+        res->outcome = WECOM_RES_RETRY;
+        return res->outcome;
+    }
+    enum wecom_outcome o = call(a, cred, p.s, NULL, res);
+    buf_cleanup(&p);
+    return o;
 }
 
 enum wecom_outcome wecom_api_robot_send(struct wecom_api *a, const char *key, const char *json,

@@ -55,6 +55,10 @@ void wecom_api_free(struct wecom_api *a);   /* NULL-safe; no call may be in flig
  * timeouts); never call it from an HTTP or core thread. */
 enum wecom_outcome wecom_api_post(struct wecom_api *a, enum wecom_cred cred, const char *path,
                                   const char *json, struct wecom_result *res);
+/* GETs {api_base}/cgi-bin/<path>?<name>=<value, escaped>&access_token=<token of cred>, with the
+ * token handling of wecom_api_post (auth/getuserinfo: a member's OAuth code). Blocking. */
+enum wecom_outcome wecom_api_get(struct wecom_api *a, enum wecom_cred cred, const char *path,
+                                 const char *name, const char *value, struct wecom_result *res);
 /* The group-robot webhook: POSTs json to {api_base}/cgi-bin/webhook/send?key=<key> (the key is
  * a secret: never logged). */
 enum wecom_outcome wecom_api_robot_send(struct wecom_api *a, const char *key, const char *json,
