@@ -38,7 +38,7 @@
 #include "bot/sys/notify.h"
 #include "bot/sys/metrics.h"
 #include "bot/render/payload.h"
-#include "bot/web/stats.h"
+#include "bot/web/stats_api.h"
 #include "bot/core/sched.h"
 
 /* data/model/danger.model, compiled in (scripts/embed-model.sh, build/gen/danger_model.c) */
@@ -354,7 +354,7 @@ static enum fq_err run_prune(struct fq_ctx *ctx, struct fq_msg *m)
     return err;
 }
 
-/* A 督办 note (bot/web/stats.c): the event and the pushes to the mediator, or a refusal. */
+/* A 督办 note (bot/web/stats_api.c): the event and the pushes to the mediator, or a refusal. */
 static enum fq_err run_supervise(struct fq_ctx *ctx, struct fq_msg *m, struct payload_stats *st)
 {
     struct fq_actions a;

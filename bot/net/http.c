@@ -22,7 +22,7 @@
 
 #include "store/store.h"
 #include "bot/admin/admin.h"
-#include "bot/web/stats.h"
+#include "bot/web/stats_api.h"
 #include "bot/chan/chat/chat_msg.h"
 #include "bot/core/core.h"
 #include "bot/sys/crypto.h"

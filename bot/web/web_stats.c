@@ -15,7 +15,7 @@
 
 #include "bot/admin/roster_file.h"
 #include "bot/render/report_forms.h"
-#include "bot/web/stats.h"
+#include "bot/web/stats_api.h"
 #include "common/localtime.h"
 #include "common/roster_model.h"
 #include "handlers/i18n.h"

@@ -12,7 +12,7 @@
 #include "bot/chan/chan.h"
 #include "bot/core/sched.h"
 #include "bot/render/payload.h"
-#include "bot/web/stats.h"
+#include "bot/web/stats_api.h"
 #include "common/fq.h"
 #include "handlers/actions.h"
 #include "handlers/classify.h"
@@ -165,7 +165,7 @@ const struct timer_kind timers_kinds[FQ_TIMER__COUNT] = {
     [FQ_TIMER_ACCEPT_REMIND] = {FQ_TIMER_ACCEPT_REMIND, NULL, "other"},
 };
 
-/* A 督办 note (bot/web/stats.c, which would bring in the real handlers): the core's tests send
+/* A 督办 note (bot/web/stats_api.c, which would bring in the real handlers): the core's tests send
  * none, so one that arrived would be refused as an unknown case. */
 enum fq_err web_supervise_run(struct fq_ctx *ctx, struct fq_msg *m, struct fq_actions *a)
 {

@@ -1,8 +1,9 @@
-/* stats.h (bot/web/stats.c): the workbench's statistics and 督办 answers as JSON, each on its own
- * read-only connection like the admin reads (bot/admin/admin.h), and the 督办 note as a message
- * for the core. The caller has checked who asks; org is the subtree they may see (NULL: all). */
-#ifndef FQ_WEB_STATS_H
-#define FQ_WEB_STATS_H
+/* stats_api.h (bot/web/stats_api.c): the workbench's statistics and 督办 answers as JSON, each
+ * on its own read-only connection like the admin reads (bot/admin/admin.h), and the 督办 note as
+ * a message for the core. The caller has checked who asks; org is the subtree they may see
+ * (NULL: all). */
+#ifndef FQ_WEB_STATS_API_H
+#define FQ_WEB_STATS_API_H
 
 #include "bot/admin/admin.h"
 #include "common/config_model.h"

@@ -1,8 +1,8 @@
-/* stats.c: the JSON of the workbench's statistics (handlers/stats.c) and 督办 list, and the 督办
- * note's request and answer (bot/web/stats.h). The month's object is the monthly report's
+/* stats_api.c: the JSON of the workbench's statistics (handlers/stats.c) and 督办 list, and the
+ * 督办 note's request and answer (bot/web/stats_api.h). The month's object is the monthly report's
  * (report_fields, the same keys `fengqiao report monthly --format json` prints) with two more
  * keys: median_s and trend. */
-#include "bot/web/stats.h"
+#include "bot/web/stats_api.h"
 
 #include <jansson.h>
 #include <stdio.h>
