@@ -45,7 +45,10 @@ GEN_OBJS := $(BUILD)/gen/migrations.o $(BUILD)/gen/version.o $(BUILD)/gen/danger
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN_OBJS)
 MIGRATIONS := $(sort $(wildcard store/migrations/*.sql))
-WEB_ASSETS := $(sort $(wildcard web/static/*))
+# Chart.js for the statistics page: Debian's minified build (libjs-chart.js, scripts/deps.sh),
+# embedded like the files of web/static/.
+CHARTJS    ?= /usr/share/javascript/chart.js/chart.min.js
+WEB_ASSETS := $(sort $(wildcard web/static/*)) $(CHARTJS)
 
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -87,6 +90,9 @@ $(BUILD)/gen/web_assets.list: FORCE
 $(BUILD)/gen/web_assets.c: $(WEB_ASSETS) $(BUILD)/gen/web_assets.list scripts/embed-assets.sh
 	@mkdir -p $(dir $@)
 	$(Q)sh scripts/embed-assets.sh $(WEB_ASSETS) > $@.tmp && mv $@.tmp $@
+
+$(CHARTJS):
+	@echo "$@ is missing: make deps installs it (libjs-chart.js)" >&2; exit 1
 
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	$(Q)$(CC) $(FQ_CFLAGS) $(CFLAGS) -c -o $@ $<

@@ -149,6 +149,8 @@ enum fq_msg_kind {
     FQ_MSG_PRUNE,        /* the scheduler asks to remove operational rows past their keep time */
     FQ_MSG_APPLY,        /* a write of an I/O module's own rows (the workbench's sessions and
                           * audit): the core runs m->apply inside the batch's transaction */
+    FQ_MSG_SUPERVISE,    /* a 督办 note for a case's mediator (bot/web/stats_api.c): case_no,
+                          * note, user (who sends it), to (the sender's org node, NULL: any) */
 };
 
 /* Who vouches for the sender of a message: set by the channel adapter that made it (bot/chan/),

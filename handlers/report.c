@@ -136,6 +136,7 @@ void report_monthly_free(struct rp_monthly *r)
     rows_cleanup(&r->by_channel);
     free(r->org);
     free(r->org_name);
+    free(r->org_row);
     free(r);
 }
 
@@ -163,8 +164,7 @@ static bool org_rows(const struct fq_roster *ro, int i, int depth, struct rp_row
 /* The territory node of a case (roster index), -1 when the roster knows none. */
 static int case_node(const struct fq_roster *ro, const struct fq_case *k)
 {
-    int n = roster_org_index(ro, k->place_org);
-    return n >= 0 ? n : roster_org_index(ro, k->org_id);
+    return report_node_of(ro, k->place_org, k->org_id);
 }
 
 /* ---- durations ----------------------------------------------------------------------------- */
@@ -281,96 +281,87 @@ static bool nonzero(const struct rp_counts *n)
     return n->received || n->resolved || n->unresolved || n->withdrawn || n->open || n->overdue;
 }
 
-/* One report being made: its scope (a roster index, -1: the whole roster) and what is summed
- * for it. org_row maps a roster index to its row in by_org (-1: not in this report), so a case
- * finds its rows without a search among the rows (thousands for a county). */
-struct scope {
-    struct rp_monthly *r;
-    int node;
-    int *org_row;
-    struct durs acc, res;
-};
-
-static void scope_cleanup(struct scope *s)
+enum fq_err report_begin(const struct fq_ctx *c, int year, int month, const char *org,
+                         struct rp_monthly **out, int *scope_out)
 {
-    report_monthly_free(s->r);
-    free(s->org_row);
-    free(s->acc.v);
-    free(s->res.v);
-    memset(s, 0, sizeof *s);
-}
-
-static enum fq_err scope_init(struct fq_ctx *c, struct scope *s, int year, int month,
-                              const char *org)
-{
+    *out = NULL;
     const struct fq_roster *ro = c->roster;
-    memset(s, 0, sizeof *s);
-    s->node = -1;
-    if (org && (s->node = roster_org_index(ro, org)) < 0)
-        return FQ_ENOTFOUND;
-    struct rp_monthly *r = s->r = calloc(1, sizeof *r);
-    if (!r || !(s->org_row = malloc((ro->n_org ? ro->n_org : 1) * sizeof *s->org_row)))
+    int scope = -1;
+    if (org) {
+        scope = roster_org_index(ro, org);
+        if (scope < 0)
+            return FQ_ENOTFOUND;
+    }
+    struct rp_monthly *r = calloc(1, sizeof *r);
+    if (!r)
         return FQ_ENOMEM;
     r->year = year;
     r->month = month;
     report_month_bounds(year, month, &r->start, &r->end);
     r->generated_at = c->now;
     r->success_rate = r->satisfaction_rate = r->response_rate = -1;
-    if (org && (!(r->org = fq_strdup(org)) || !(r->org_name = fq_strdup(ro->org[s->node].name))))
-        return FQ_ENOMEM;
+    enum fq_err err = FQ_OK;
+    if (org && (!(r->org = fq_strdup(org)) || !(r->org_name = fq_strdup(ro->org[scope].name))))
+        err = FQ_ENOMEM;
+
     /* the fixed rows, so a zero report still lists every category, severity and node */
-    for (int i = 0; i < FQ_N_CATEGORIES; i++)
+    for (int i = 0; i < FQ_N_CATEGORIES && !err; i++)
         if (!row_add(&r->by_category, fq_categories[i],
                      i18n_category(c->lex, FQ_LOC_ZH_CN, fq_categories[i]), 0))
-            return FQ_ENOMEM;
-    for (int i = FQ_SEV_BLUE; i <= FQ_SEV_RED; i++)
+            err = FQ_ENOMEM;
+    for (int i = FQ_SEV_BLUE; i <= FQ_SEV_RED && !err; i++)
         if (!row_add(&r->by_severity, fq_severity_name(i), i18n_severity(c->lex, FQ_LOC_ZH_CN, i),
                      0))
-            return FQ_ENOMEM;
-    for (size_t i = 0; i < ro->n_org; i++)
-        if ((s->node >= 0 ? (int)i == s->node : ro->org[i].parent < 0) &&
+            err = FQ_ENOMEM;
+    for (size_t i = 0; i < ro->n_org && !err; i++)
+        if ((scope >= 0 ? (int)i == scope : ro->org[i].parent < 0) &&
             !org_rows(ro, (int)i, 0, &r->by_org))
-            return FQ_ENOMEM;
-    for (size_t i = 0; i < ro->n_org; i++)
-        s->org_row[i] = -1;
-    for (size_t i = 0; i < r->by_org.n; i++) {
+            err = FQ_ENOMEM;
+    if (!err && !(r->org_row = malloc((ro->n_org ? ro->n_org : 1) * sizeof *r->org_row)))
+        err = FQ_ENOMEM;
+    for (size_t i = 0; i < ro->n_org && !err; i++)
+        r->org_row[i] = -1;
+    for (size_t i = 0; i < r->by_org.n && !err; i++) {
         int o = roster_org_index(ro, r->by_org.v[i].key);
         if (o >= 0)
-            s->org_row[o] = (int)i;
+            r->org_row[o] = (int)i;
     }
+    if (err) {
+        report_monthly_free(r);
+        return err;
+    }
+    *out = r;
+    *scope_out = scope;
     return FQ_OK;
 }
 
-static bool in_scope(const struct fq_roster *ro, const struct scope *s, int node)
+bool report_in_scope(const struct fq_roster *ro, int scope, int node)
 {
-    return s->node < 0 || (node >= 0 && roster_org_is_ancestor(ro, s->node, node));
+    return scope < 0 || (node >= 0 && roster_org_is_ancestor(ro, scope, node));
 }
 
-/* Adds case k (at roster node `node`, with facts n and ec's events in the month) to s. */
-static enum fq_err scope_add(struct fq_ctx *c, struct scope *s, const struct fq_case *k, int node,
-                             const struct rp_counts *n, const struct evcount *ec)
+int report_node_of(const struct fq_roster *ro, const char *place_org, const char *org_id)
+{
+    int n = roster_org_index(ro, place_org);
+    return n >= 0 ? n : roster_org_index(ro, org_id);
+}
+
+enum fq_err report_tally(struct rp_monthly *r, const struct fq_ctx *c, int scope, int node,
+                         const char *category, int severity, const char *channel,
+                         const struct rp_counts *n)
 {
     const struct fq_roster *ro = c->roster;
-    struct rp_monthly *r = s->r;
-    if (k->accepted_at >= r->start && k->accepted_at < r->end && k->accepted_at > 0)
-        durs_add(&s->acc, k->accepted_at - k->created_at);
-    if (n->resolved)
-        durs_add(&s->res, k->resolved_at - k->created_at);
-    if (n->received && k->parent_case)
-        r->relapses++;
-    r->escalations += ec->escalations;
-    r->reopened += ec->reopened;
     if (!nonzero(n))
         return FQ_OK;
     counts_add(&r->total, n);
-    int ci = fq_category_index(k->category);
+    int ci = fq_category_index(category);
     if (ci >= 0)
         counts_add(&r->by_category.v[ci].n, n);
-    if (k->severity >= FQ_SEV_BLUE && k->severity <= FQ_SEV_RED)
-        counts_add(&r->by_severity.v[k->severity].n, n);
-    struct rp_row *ch = row_find(&r->by_channel, k->channel ? k->channel : "");
+    if (severity >= FQ_SEV_BLUE && severity <= FQ_SEV_RED)
+        counts_add(&r->by_severity.v[severity].n, n);
+    struct rp_row *ch = row_find(&r->by_channel, channel ? channel : "");
     if (!ch)
-        ch = row_add(&r->by_channel, k->channel ? k->channel : "", NULL, 0);
+        ch = row_add(&r->by_channel, channel ? channel : "", NULL, 0);
     if (!ch)
         return FQ_ENOMEM;
     counts_add(&ch->n, n);
@@ -384,29 +375,30 @@ static enum fq_err scope_add(struct fq_ctx *c, struct scope *s, const struct fq_
         counts_add(&u->n, n);
     }
     for (int a = node; a >= 0; a = ro->org[a].parent) {
-        if (s->org_row[a] >= 0)
-            counts_add(&r->by_org.v[s->org_row[a]].n, n);
-        if (a == s->node)
+        if (r->org_row[a] >= 0)
+            counts_add(&r->by_org.v[r->org_row[a]].n, n);
+        if (a == scope)
             break;
     }
     return FQ_OK;
 }
 
-static void survey_add(struct rp_monthly *r, const struct fq_survey *sv)
+void report_durations(int64_t *v, size_t n, struct rp_duration *out)
 {
-    if (sv->status == FQ_SURVEY_NO_RESPONSE) {
-        r->surveys_no_response++;
-    } else if (sv->answer >= 1 && sv->answer <= 4) {
-        r->surveys_answered++;
-        r->answers[sv->answer]++;
-        if (sv->answer <= 3)
-            r->surveys_satisfied++;
-    }
+    struct durs d = {.v = v, .n = n, .cap = n};
+    durs_stats(&d, out);
 }
 
-static enum fq_err scope_finish(struct scope *s)
+static int cmp_row_key(const void *a, const void *b)
 {
-    struct rp_monthly *r = s->r;
+    return strcmp(((const struct rp_row *)a)->key, ((const struct rp_row *)b)->key);
+}
+
+void report_finish(struct rp_monthly *r)
+{
+    /* channels in the order of their names, whichever order their cases were read in */
+    if (r->by_channel.n > 1)
+        qsort(r->by_channel.v, r->by_channel.n, sizeof *r->by_channel.v, cmp_row_key);
     if (r->total.resolved + r->total.unresolved > 0)
         r->success_rate =
             (double)r->total.resolved / (double)(r->total.resolved + r->total.unresolved);
@@ -415,10 +407,64 @@ static enum fq_err scope_finish(struct scope *s)
     if (r->surveys_answered + r->surveys_no_response > 0)
         r->response_rate = (double)r->surveys_answered /
                            (double)(r->surveys_answered + r->surveys_no_response);
+}
+
+void report_survey_tally(struct rp_monthly *r, bool no_response, int answer, int64_t count)
+{
+    if (no_response) {
+        r->surveys_no_response += count;
+    } else if (answer >= 1 && answer <= 4) {
+        r->surveys_answered += count;
+        r->answers[answer] += count;
+        if (answer <= 3)
+            r->surveys_satisfied += count;
+    }
+}
+
+/* One report being made in a pass that makes several: its scope (a roster index, -1: the whole
+ * roster), the report (rows, counts, org_row) and the durations summed for it. */
+struct scope {
+    struct rp_monthly *r;
+    int node;
+    struct durs acc, res;
+};
+
+static void scope_cleanup(struct scope *s)
+{
+    report_monthly_free(s->r);
+    free(s->acc.v);
+    free(s->res.v);
+    memset(s, 0, sizeof *s);
+}
+
+/* Adds case k (at roster node `node`, with facts n and ec's events in the month) to s. */
+static enum fq_err scope_add(struct fq_ctx *c, struct scope *s, const struct fq_case *k, int node,
+                             const struct rp_counts *n, const struct evcount *ec)
+{
+    struct rp_monthly *r = s->r;
+    if (k->accepted_at >= r->start && k->accepted_at < r->end && k->accepted_at > 0)
+        durs_add(&s->acc, k->accepted_at - k->created_at);
+    if (n->resolved)
+        durs_add(&s->res, k->resolved_at - k->created_at);
+    if (n->received && k->parent_case)
+        r->relapses++;
+    r->escalations += ec->escalations;
+    r->reopened += ec->reopened;
+    return report_tally(r, c, s->node, node, k->category, k->severity, k->channel, n);
+}
+
+static void survey_add(struct rp_monthly *r, const struct fq_survey *sv)
+{
+    report_survey_tally(r, sv->status == FQ_SURVEY_NO_RESPONSE, sv->answer, 1);
+}
+
+static enum fq_err scope_finish(struct scope *s)
+{
+    report_finish(s->r);
     if (s->acc.oom || s->res.oom)
         return FQ_ENOMEM;
-    durs_stats(&s->acc, &r->to_accept);
-    durs_stats(&s->res, &r->to_resolve);
+    durs_stats(&s->acc, &s->r->to_accept);
+    durs_stats(&s->res, &s->r->to_resolve);
     return FQ_OK;
 }
 
@@ -434,7 +480,8 @@ static enum fq_err monthly_many(struct fq_ctx *c, int year, int month, const cha
     enum fq_err err = FQ_OK;
     bool some_node = false;
     for (size_t i = 0; i < n && !err; i++) {
-        err = scope_init(c, &sc[i], year, month, orgs[i]);
+        sc[i].node = -1;
+        err = report_begin(c, year, month, orgs[i], &sc[i].r, &sc[i].node);
         some_node |= sc[i].node >= 0;
     }
     int64_t start = 0, end = 0;
@@ -451,14 +498,14 @@ static enum fq_err monthly_many(struct fq_ctx *c, int year, int month, const cha
         int node = case_node(ro, &k);
         bool wanted = false;
         for (size_t j = 0; j < n && !wanted; j++)
-            wanted = in_scope(ro, &sc[j], node);
+            wanted = report_in_scope(ro, sc[j].node, node);
         struct rp_counts cn;
         classify_case(&k, start, end, c->now, &cn);
         struct evcount ec = {.start = start, .end = end};
         if (wanted && k.updated_at >= start)   /* only a case touched since start has events in P */
             err = store_case_events(c->store, k.id, count_event, &ec);
         for (size_t j = 0; j < n && wanted && !err; j++)
-            if (in_scope(ro, &sc[j], node))
+            if (report_in_scope(ro, sc[j].node, node))
                 err = scope_add(c, &sc[j], &k, node, &cn, &ec);
         case_cleanup(&k);
     }
@@ -484,7 +531,7 @@ static enum fq_err monthly_many(struct fq_ctx *c, int year, int month, const cha
             case_cleanup(&k);
         }
         for (size_t j = 0; j < n; j++)
-            if (in_scope(ro, &sc[j], node))
+            if (report_in_scope(ro, sc[j].node, node))
                 survey_add(sc[j].r, &sv.v[i]);
     }
     for (size_t i = 0; i < n && !err; i++)
@@ -674,7 +721,16 @@ static enum fq_err ledger_row(struct fq_ctx *c, const struct fq_case *k, struct 
 
 enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_ledger **out)
 {
+    return report_ledger_in(c, from, to, NULL, out);
+}
+
+enum fq_err report_ledger_in(struct fq_ctx *c, int64_t from, int64_t to, const char *org,
+                             struct rp_ledger **out)
+{
     *out = NULL;
+    int scope = -1;
+    if (org && (scope = roster_org_index(c->roster, org)) < 0)
+        return FQ_ENOTFOUND;
     struct rp_ledger *l = calloc(1, sizeof *l);
     if (!l)
         return FQ_ENOMEM;
@@ -689,8 +745,11 @@ enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_
         struct fq_case k;
         if ((err = store_case_get_id(c->store, ids[i], &k)))
             break;
-        l->n++;
-        err = ledger_row(c, &k, &l->v[i]);
+        if (!report_in_scope(c->roster, scope, case_node(c->roster, &k))) {
+            case_cleanup(&k);
+            continue;
+        }
+        err = ledger_row(c, &k, &l->v[l->n++]);
         case_cleanup(&k);
     }
     free(ids);

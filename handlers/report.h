@@ -49,6 +49,7 @@ struct rp_monthly {
     double response_rate;            /* answered / (answered + no_response), -1 when none */
     struct rp_duration to_accept, to_resolve;
     int64_t escalations, reopened, relapses;
+    int *org_row;                    /* roster index -> index in by_org, -1 when not a row */
 };
 
 /* Parses "YYYY-MM" (month 01-12, year 1970-9999). Returns 0, or -1 when invalid. */
@@ -62,6 +63,31 @@ void report_month_bounds(int year, int month, int64_t *start, int64_t *end);
 enum fq_err report_monthly(struct fq_ctx *c, int year, int month, const char *org,
                            struct rp_monthly **out);
 void report_monthly_free(struct rp_monthly *r);   /* NULL-safe */
+
+/* The pieces report_monthly is made of, for another reader of the same figures (the
+ * workbench's statistics, handlers/stats.c, which selects them with aggregate queries) so that
+ * both bucket, total and divide alike:
+ * report_begin: the report of month for org (FQ_ENOTFOUND when the roster has none) with its
+ *   fixed rows and zero counts; *scope the roster index of org, -1 for everything.
+ * report_node_of: the territory node of a case (its place, else its handling node), -1 none.
+ * report_in_scope: whether a case at node counts in a report of scope.
+ * report_tally: adds one case's (or a group of like cases') counts to the total and the rows
+ *   of its category, severity, channel and node with every ancestor up to scope.
+ * report_survey_tally: count satisfaction surveys concluded with answer (or no_response).
+ * report_durations: mean and p90 of v[0..n) (sorted in place; negatives count as 0 only when
+ *   the caller clamps them, as report_monthly does).
+ * report_finish: the success, satisfaction and response rates from the counts, and the channel
+ *   rows in the order of their names. */
+enum fq_err report_begin(const struct fq_ctx *c, int year, int month, const char *org,
+                         struct rp_monthly **out, int *scope);
+int report_node_of(const struct fq_roster *ro, const char *place_org, const char *org_id);
+bool report_in_scope(const struct fq_roster *ro, int scope, int node);
+enum fq_err report_tally(struct rp_monthly *r, const struct fq_ctx *c, int scope, int node,
+                         const char *category, int severity, const char *channel,
+                         const struct rp_counts *n);
+void report_survey_tally(struct rp_monthly *r, bool no_response, int answer, int64_t count);
+void report_durations(int64_t *v, size_t n, struct rp_duration *out);
+void report_finish(struct rp_monthly *r);
 
 /* One line of the ledger (台账). Times are unix seconds, 0 when not yet. */
 struct rp_ledger_row {
@@ -85,6 +111,10 @@ struct rp_ledger {
 /* The ledger of cases received in [from, to), oldest first. *out: free with
  * report_ledger_free. */
 enum fq_err report_ledger(struct fq_ctx *c, int64_t from, int64_t to, struct rp_ledger **out);
+/* The same for the cases of org's subtree only (as report_monthly counts them: by place, else
+ * handling node); org NULL: every case. FQ_ENOTFOUND when the roster has no such node. */
+enum fq_err report_ledger_in(struct fq_ctx *c, int64_t from, int64_t to, const char *org,
+                             struct rp_ledger **out);
 void report_ledger_free(struct rp_ledger *l);     /* NULL-safe */
 
 /* A "report_monthly" timer: the previous month's report for each supervisor's node (retained

@@ -23,6 +23,10 @@ build="build-essential pkg-config $libdev libcriterion-dev mosquitto mosquitto-c
 ci="$build docker-compose systemd groff-base shellcheck"
 # `make model` (retraining data/model/category.model); neither `make test` nor CI needs it.
 model="python3-sklearn opencc"
+# The workbench's charts: Debian's Chart.js, whose minified build make embeds with the other
+# assets (the file at the package's version, no download at build or run time).
+build="$build libjs-chart.js"
+ci="$ci libjs-chart.js"
 list=0
 if [ "$mode" = --list ]; then list=1; mode=${2:-build}; fi
 

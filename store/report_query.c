@@ -52,8 +52,8 @@ static enum fq_err collect_ids(struct store *s, enum stmt_id id, sqlite3_stmt *s
     "SELECT id FROM cases WHERE id IN ("                                                       \
     " SELECT id FROM cases WHERE created_at >= ?1 AND created_at < ?2"                         \
     " UNION SELECT id FROM cases WHERE updated_at >= ?1"                                       \
-    " UNION SELECT id FROM cases WHERE resolved_at > 0 AND resolved_at >= ?1"                  \
-    " UNION SELECT id FROM cases WHERE closed_at > 0 AND closed_at >= ?1"                      \
+    " UNION SELECT id FROM cases WHERE resolved_at >= ?1 AND resolved_at > 0"                  \
+    " UNION SELECT id FROM cases WHERE closed_at >= ?1 AND closed_at > 0"                      \
     " UNION SELECT id FROM cases WHERE status NOT IN ('resolved', 'closed', 'cancelled'))"     \
     " AND created_at < ?2 ORDER BY created_at, id"
 #define REPORT_CREATED_IDS_SQL                                                                 \

@@ -222,8 +222,8 @@ enum fq_err store_survey_closed_in(struct store *s, int64_t start, int64_t end,
                                    void (*cb)(const struct fq_survey *v, void *arg), void *arg)
 {
     sqlite3_stmt *st = STMT(s, ST_SURVEY_CLOSED_IN,
-                            "SELECT " SURVEY_COLS " FROM surveys WHERE closed_at > 0 AND "
-                            "closed_at >= ?1 AND closed_at < ?2 AND status IN (?3, ?4) "
+                            "SELECT " SURVEY_COLS " FROM surveys WHERE closed_at >= ?1 AND "
+                            "closed_at < ?2 AND closed_at > 0 AND status IN (?3, ?4) "
                             "ORDER BY closed_at, id");
     if (!st)
         return store_err(s);

@@ -114,9 +114,9 @@ static void error(int *status, char **json, int st, const char *code, const char
 /* Opens a read-only connection and finds the roster for names: the one the core has loaded
  * (have) when it is the stored generation, else (the CLI, or an import the core has not picked
  * up yet) one loaded from the store into *own (caller frees). */
-static bool open_read(const struct fq_config *cfg, const struct admin_have *have,
-                      struct store **s, const struct fq_roster **r, struct fq_roster **own,
-                      int *status, char **json)
+bool admin_open_read(const struct fq_config *cfg, const struct admin_have *have,
+                     struct store **s, const struct fq_roster **r, struct fq_roster **own,
+                     int *status, char **json)
 {
     char *cause = NULL;
     *own = NULL;
@@ -172,7 +172,7 @@ void admin_cases(const struct fq_config *cfg, const struct admin_have *have,
     struct store *s;
     const struct fq_roster *r;
     struct fq_roster *own;
-    if (!open_read(cfg, have, &s, &r, &own, status, json))
+    if (!admin_open_read(cfg, have, &s, &r, &own, status, json))
         return;
     struct fq_ctx ctx = {.store = s, .cfg = cfg, .roster = r, .now = fq_now()};
     struct fq_buf b;
@@ -258,7 +258,7 @@ void admin_case(const struct fq_config *cfg, const struct admin_have *have,
     struct fq_roster *own;
     if (!q->case_no || strlen(q->case_no) > 32)
         return error(status, json, 404, "not_found", "no such case");
-    if (!open_read(cfg, have, &s, &r, &own, status, json))
+    if (!admin_open_read(cfg, have, &s, &r, &own, status, json))
         return;
     struct fq_case k;
     memset(&k, 0, sizeof k);
@@ -328,7 +328,7 @@ void admin_report(const struct fq_config *cfg, const struct admin_have *have,
     struct store *s;
     const struct fq_roster *r;
     struct fq_roster *own;
-    if (!open_read(cfg, have, &s, &r, &own, status, json)) {
+    if (!admin_open_read(cfg, have, &s, &r, &own, status, json)) {
         lexicon_free(own_lex);
         return;
     }

@@ -39,6 +39,14 @@ void admin_case(const struct fq_config *cfg, const struct admin_have *have,
 void admin_report(const struct fq_config *cfg, const struct admin_have *have,
                   const struct admin_query *q, int *status, char **json);
 
+/* Opens a read-only connection and finds the roster for names: the one lent in have when it is
+ * the stored generation, else one loaded from the store into *own (caller frees both: roster_free
+ * and store_close). On failure sets the 503 answer and returns false. */
+struct store;
+bool admin_open_read(const struct fq_config *cfg, const struct admin_have *have,
+                     struct store **s, const struct fq_roster **r, struct fq_roster **own,
+                     int *status, char **json);
+
 /* Parses "since": unix seconds, YYYY-MM-DD (local midnight) or RFC 3339. -1 when invalid. */
 int64_t admin_parse_time(const char *s);
 

@@ -38,6 +38,7 @@
 #include "bot/sys/notify.h"
 #include "bot/sys/metrics.h"
 #include "bot/render/payload.h"
+#include "bot/web/stats_api.h"
 #include "bot/core/sched.h"
 
 /* data/model/danger.model, compiled in (scripts/embed-model.sh, build/gen/danger_model.c) */
@@ -354,6 +355,20 @@ static enum fq_err run_prune(struct fq_ctx *ctx, struct fq_msg *m)
     return err;
 }
 
+/* A 督办 note (bot/web/stats_api.c): the event and the pushes to the mediator, or a refusal. */
+static enum fq_err run_supervise(struct fq_ctx *ctx, struct fq_msg *m, struct payload_stats *st)
+{
+    struct fq_actions a;
+    actions_init(&a);
+    enum fq_err err = web_supervise_run(ctx, m, &a);
+    if (!err && a.oom)
+        err = FQ_ENOMEM;
+    if (!err && m->status == 200)
+        err = payload_emit(ctx, ctx->cfg->mqtt_prefix, NULL, &a, st);
+    actions_cleanup(&a);
+    return err;
+}
+
 /* Runs one message; a failure leaves the savepoint for the caller to roll back. */
 static enum fq_err run_one(struct core *c, struct fq_ctx *ctx, struct fq_msg *m,
                            struct payload_stats *st)
@@ -376,6 +391,8 @@ static enum fq_err run_one(struct core *c, struct fq_ctx *ctx, struct fq_msg *m,
             return FQ_EINVAL;
         m->status = 200;
         return m->apply(ctx, m);
+    case FQ_MSG_SUPERVISE:
+        return run_supervise(ctx, m, st);
     }
     return FQ_EINVAL;
 }

@@ -22,6 +22,7 @@
 
 #include "store/store.h"
 #include "bot/admin/admin.h"
+#include "bot/web/stats_api.h"
 #include "bot/chan/chat/chat_msg.h"
 #include "bot/core/core.h"
 #include "bot/sys/crypto.h"
@@ -379,6 +380,24 @@ static enum MHD_Result roster_request(struct http *h, struct req *r, struct MHD_
     return to_core(h, r, conn, m);
 }
 
+/* A 督办 note from actor over org's subtree (NULL: all), answered after the core committed it. */
+static enum MHD_Result supervise_request(struct http *h, struct req *r,
+                                         struct MHD_Connection *conn, const char *actor,
+                                         const char *org)
+{
+    if (r->too_big)
+        return send_error(conn, r, 413, "too_large", "request body exceeds server.max_body");
+    int status = 400;
+    char *json = NULL;
+    struct fq_msg *m = web_supervise_msg(r->body.s, r->body.len, actor, org, &status, &json);
+    if (!m) {
+        enum MHD_Result ret = send_json(conn, r, status, json);
+        free(json);
+        return ret;
+    }
+    return to_core(h, r, conn, m);
+}
+
 /* RFC 6750 3: a 401 names the scheme and realm; error="invalid_token" when a token was sent. */
 #define BEARER_CHALLENGE "Bearer realm=\"fengqiao\""
 #define BEARER_INVALID BEARER_CHALLENGE ", error=\"invalid_token\""
@@ -499,6 +518,9 @@ static const struct route routes[] = {
     ROUTE("/api/v1/cases/", true, EP_ADMIN_CASE, "GET, HEAD"),
     ROUTE("/api/v1/reports/monthly", false, EP_ADMIN_REPORT, "GET, HEAD"),
     ROUTE("/api/v1/roster", false, EP_ADMIN_ROSTER, "POST"),
+    ROUTE("/api/v1/stats", false, EP_ADMIN_STATS, "GET, HEAD"),
+    ROUTE("/api/v1/supervision", false, EP_ADMIN_SUPERVISION, "GET, HEAD"),
+    ROUTE("/api/v1/supervision/notes", false, EP_ADMIN_SUPERVISE, "POST"),
 };
 
 static const struct route *route_of(const char *url)
@@ -637,6 +659,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return send_error(conn, r, 401, "unauthorized", "missing or wrong bearer token");
     if (r->ep == EP_ADMIN_ROSTER)
         return roster_request(h, r, conn);
+    if (r->ep == EP_ADMIN_SUPERVISE)
+        return supervise_request(h, r, conn, "admin", NULL);
 
     struct admin_query q = {
         .status = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "status"),
@@ -653,7 +677,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     struct core_view v;   /* what the core has loaded, held for this request only */
     core_view_take(h->core, &v);
     const struct admin_have have = {.roster = v.roster, .roster_gen = v.roster_gen, .lex = v.lex};
-    if (r->ep == EP_ADMIN_CASES)
+    if (r->ep == EP_ADMIN_STATS)
+        web_stats(cfg, &have, q.month, q.org && *q.org ? q.org : NULL, &status, &json);
+    else if (r->ep == EP_ADMIN_SUPERVISION)
+        web_supervision(cfg, &have,
+                        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "within"),
+                        q.org && *q.org ? q.org : NULL, &status, &json);
+    else if (r->ep == EP_ADMIN_CASES)
         admin_cases(cfg, &have, &q, &status, &json);
     else if (r->ep == EP_ADMIN_CASE)
         admin_case(cfg, &have, &q, &status, &json);

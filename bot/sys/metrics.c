@@ -31,6 +31,9 @@ static const char *const ep_names[EP__COUNT] = {
     [EP_ADMIN_CASE] = "admin_case",
     [EP_ADMIN_REPORT] = "admin_report",
     [EP_ADMIN_ROSTER] = "admin_roster",
+    [EP_ADMIN_STATS] = "admin_stats",
+    [EP_ADMIN_SUPERVISION] = "admin_supervision",
+    [EP_ADMIN_SUPERVISE] = "admin_supervise",
     [EP_WEB] = "web",
     [EP_OTHER] = "other",
 };

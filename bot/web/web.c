@@ -23,6 +23,7 @@
 #include "bot/web/auth.h"
 #include "bot/web/assets.h"
 #include "bot/web/web_internal.h"
+#include "bot/web/pages.h"
 #include "common/roster_model.h"
 #include "handlers/actions.h"
 #include "handlers/i18n.h"
@@ -313,7 +314,7 @@ void web_html(struct fq_buf *b, const char *s)
 }
 
 /* The asset's link with its ETag as version, so it may be cached for good. */
-static void asset_link(struct fq_buf *b, const char *name)
+void web_asset_link(struct fq_buf *b, const char *name)
 {
     const struct web_asset *a = web_asset_find(name);
     buf_puts(b, "/app/static/");
@@ -335,11 +336,11 @@ void web_page_begin(struct fq_buf *b, const struct fq_lexicon *lex, int loc, con
     buf_puts(b, " · ");
     web_html(b, i18n_get(lex, loc, "web_product"));
     buf_puts(b, "</title><link rel=\"stylesheet\" href=\"");
-    asset_link(b, "app.css");
+    web_asset_link(b, "app.css");
     buf_puts(b, "\"><link rel=\"icon\" href=\"");
-    asset_link(b, "icon.svg");
+    web_asset_link(b, "icon.svg");
     buf_puts(b, "\"><script defer src=\"");
-    asset_link(b, "app.js");
+    web_asset_link(b, "app.js");
     buf_puts(b, "\"></script></head><body");
     if (u) {
         buf_puts(b, " data-csrf=\"");
@@ -347,15 +348,19 @@ void web_page_begin(struct fq_buf *b, const struct fq_lexicon *lex, int loc, con
         buf_puts(b, "\"");
     }
     buf_puts(b, "><header class=\"top\"><a class=\"brand\" href=\"/app/\"><img src=\"");
-    asset_link(b, "icon.svg");
+    web_asset_link(b, "icon.svg");
     buf_puts(b, "\" alt=\"\" width=\"28\" height=\"28\"><span>");
     web_html(b, i18n_get(lex, loc, "web_product"));
     buf_puts(b, "</span></a>");
     if (u) {
-        static const char *const nav[][2] = {{"board", "/app/"}};
+        static const char *const nav[][2] = {{"board", "/app/"}, {"stats", "/app/stats"},
+                                             {"supervision", "/app/supervision"},
+                                             {"roster", "/app/roster"}};
         buf_puts(b, "<nav>");
         for (size_t i = 0; i < sizeof nav / sizeof *nav; i++) {
             char key[32];
+            if (i && strcmp(u->role, "mediator") == 0)
+                break;   /* statistics, 督办 and roster are the offices' (bot/web/pages.h) */
             snprintf(key, sizeof key, "web_nav_%s", nav[i][0]);
             buf_printf(b, "<a href=\"%s\"%s>", nav[i][1],
                        active && strcmp(active, nav[i][0]) == 0 ? " class=\"on\"" : "");
@@ -1002,6 +1007,12 @@ static const struct web_page pages[] = {
     {"/app/api/cases", false, "GET, HEAD", false, true, web_board_api},
     {"/app/api/cases/", true, "GET, HEAD", false, true, web_case_api},
     {"/app/api/events", false, "GET", false, true, web_events},
+    {"/app/stats", false, "GET, HEAD", false, false, web_stats_page},
+    {"/app/api/stats", false, "GET, HEAD", false, true, web_stats_api},
+    {"/app/reports/", true, "GET, HEAD", false, false, web_report_file},
+    {"/app/supervision", false, "GET, HEAD, POST", false, false, web_supervision_page},
+    {"/app/api/supervision", false, "GET, HEAD", false, true, web_supervision_api},
+    {"/app/roster", false, "GET, HEAD, POST", false, false, web_roster_page},
 };
 
 static const struct web_page *page_of(const char *path, const char **rest)

@@ -15,6 +15,8 @@ static inline void web_buf_reset(struct fq_buf *b)
 }
 
 struct core *web_core(struct web *w);
+/* The path of an embedded asset with its version (?v=, from the ETag) into b. */
+void web_asset_link(struct fq_buf *b, const char *name);
 /* 303 to a path of this server. */
 void web_redirect(struct web_res *res, const char *to);
 /* {"error": code} with status. */

@@ -235,6 +235,12 @@ def exercise(c, d, stub, case_no):
             body = json.dumps(lib.base_roster(), ensure_ascii=False).encode()
             hdrs["Content-Type"] = "application/json"
             c.call(d, key, "invalid roster", url, b'{"org": 1}', hdrs)
+        elif path == "/api/v1/supervision/notes":
+            body = json.dumps({"case_no": case_no, "note": "请抓紧办理"}, ensure_ascii=False).encode()
+            hdrs["Content-Type"] = "application/json"
+            c.call(d, key, "no note", url, b'{"case_no": "x"}', hdrs)
+            c.call(d, key, "unknown case", url, b'{"case_no": "FQ00000000-0000", "note": "x"}',
+                   hdrs)
         elif path == "/wecom/callback" and method in ("GET", "HEAD"):
             if stub:
                 url = path + "?" + wecom_verify_query(stub)

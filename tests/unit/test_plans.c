@@ -17,6 +17,7 @@
 #include "common/fq.h"
 #include "store/case_table.h"
 #include "store/report_query.h"
+#include "store/stats_query.h"
 #include "store/store.h"
 
 static char tmpdir[256];
@@ -128,4 +129,27 @@ Test(plans, the_report_reads_its_period_through_indexes)
     /* the open cases through either index on them (both are partial: open cases only) */
     cr_assert(strstr(p, "cases_open_created") || strstr(p, "cases_mediator_open"),
               "the open cases are not read through an index of open cases:\n%s", p);
+}
+
+Test(plans, the_workbench_statistics_read_their_period_through_indexes)
+{
+    char p[8192];
+    for (int w = 0; store_stats_sql(w); w++) {
+        plan(store_stats_sql(w), p, sizeof p);
+        if (getenv("FQ_SHOW_PLANS"))
+            printf("stats %d:\n%s\n", w, p);
+        cr_assert(!full_scan(p), "statistics query %d scans every case:\n%s", w, p);
+        cr_assert(!strstr(p, "(created_at<?)"), "statistics query %d reads every case before "
+                                                "the period's end:\n%s", w, p);
+        cr_assert(!strstr(p, "SCAN e\n") && !strstr(p, "SCAN case_events\n"),
+                  "statistics query %d scans every event:\n%s", w, p);
+        cr_assert(!strstr(p, "SCAN c USING") && !strstr(p, "SCAN cases USING INDEX cases_place") &&
+                      !strstr(p, "SCAN cases USING INDEX cases_org"),
+                  "statistics query %d walks every case through an index:\n%s", w, p);
+    }
+    plan(store_stats_sql(2), p, sizeof p);
+    cr_assert(strstr(p, "cases_updated") && strstr(p, "case_events_case"),
+              "the events are not read by the cases touched in the period:\n%s", p);
+    plan(store_stats_sql(5), p, sizeof p);
+    cr_assert(strstr(p, "cases_resolved"), "the resolved are not read by their time:\n%s", p);
 }

@@ -12,6 +12,7 @@
 #include "bot/chan/chan.h"
 #include "bot/core/sched.h"
 #include "bot/render/payload.h"
+#include "bot/web/stats_api.h"
 #include "common/fq.h"
 #include "handlers/actions.h"
 #include "handlers/classify.h"
@@ -163,3 +164,13 @@ void chan_scope(const struct fq_msg *m, struct fq_buf *b)
 const struct timer_kind timers_kinds[FQ_TIMER__COUNT] = {
     [FQ_TIMER_ACCEPT_REMIND] = {FQ_TIMER_ACCEPT_REMIND, NULL, "other"},
 };
+
+/* A 督办 note (bot/web/stats_api.c, which would bring in the real handlers): the core's tests send
+ * none, so one that arrived would be refused as an unknown case. */
+enum fq_err web_supervise_run(struct fq_ctx *ctx, struct fq_msg *m, struct fq_actions *a)
+{
+    (void)ctx;
+    (void)a;
+    m->status = 404;
+    return FQ_OK;
+}
