@@ -744,6 +744,19 @@ static void history_event(const struct fq_case_event *e, void *arg)
     else
         web_html(b, med_name(c, actor));
     buf_puts(b, "</span>");
+    if (strcmp(e->type, "paused") == 0 && e->data) {   /* the reason, as the form offered it */
+        json_t *d = json_loads(e->data, 0, NULL);
+        const char *why = json_string_value(json_object_get(d, "reason"));
+        char rkey[48];
+        snprintf(rkey, sizeof rkey, "web_pause_%s", why ? why : "");
+        const char *rl = why ? text_opt(c, rkey) : NULL;
+        if (rl) {
+            buf_puts(b, " <span class=\"muted\">");
+            web_html(b, rl);
+            buf_puts(b, "</span>");
+        }
+        json_decref(d);
+    }
     if (e->note && *e->note) {
         /* an assignment's note is the mediator's id: their name reads better */
         int mi = roster_mediator_index(c->roster, e->note);
@@ -871,6 +884,18 @@ static void actions_html(const struct web_call *c, struct fq_buf *b, const struc
             char key[40];
             snprintf(key, sizeof key, "web_reason_%s", reasons[i]);
             option(b, reasons[i], text_of(c, key), NULL);
+        }
+        buf_puts(b, "</select></label>");
+    }
+    if (may_press(c, k, LC_PAUSE)) {   /* the reasons of handlers/lifecycle.c's pause */
+        static const char *const pauses[] = {"party", "cooling_off", "appraisal"};
+        buf_puts(b, "<label><span>");
+        web_html(b, text_of(c, "web_case_pause_reason"));
+        buf_puts(b, "</span><select name=\"pause_reason\">");
+        for (size_t i = 0; i < 3; i++) {
+            char key[40];
+            snprintf(key, sizeof key, "web_pause_%s", pauses[i]);
+            option(b, pauses[i], text_of(c, key), NULL);
         }
         buf_puts(b, "</select></label>");
     }
@@ -1232,6 +1257,11 @@ enum web_step web_case_post(struct web_call *c, struct web_res *res)
     buf_init(&nb);
     if (cmd == LC_CLOSE && reason && *reason) {
         buf_puts(&nb, reason);
+        buf_puts(&nb, " ");
+    }
+    const char *pause = web_form_get(c->form, "pause_reason");
+    if (cmd == LC_PAUSE && pause && *pause) {
+        buf_puts(&nb, pause);
         buf_puts(&nb, " ");
     }
     if (cmd == LC_SURVEY && answer && *answer) {

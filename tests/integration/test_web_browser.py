@@ -47,7 +47,7 @@ def test_report_appears_live_and_accept_goes_through_the_core():
     b.wait(lambda: b.path() == f"/app/cases/{case}", "the case page")
     b.wait_css("textarea[name=note]")
     words = [x.text for x in b.els("button[name=command]")]
-    check(words == ["接单", "上报", "转办"], f"buttons of an assigned case: {words}")
+    check(words == ["接单", "上报", "转办", "升级"], f"buttons of an assigned case: {words}")
     b.fill("note", "已电话联系双方，明天上门")
     b.button("接单").click()
     b.wait(lambda: "已电话联系双方，明天上门" in b.el("#history").text, "the note in the history")
@@ -59,6 +59,14 @@ def test_report_appears_live_and_accept_goes_through_the_core():
     # the lifecycle (not the page) decided: accepted again is refused, the buttons follow
     words = [x.text for x in b.els("button[name=command]")]
     check("接单" not in words and "调结" in words, f"buttons of an accepted case: {words}")
+    # a pause needs its reason, chosen on the form; it reaches the lifecycle like the chat's
+    check("暂停" in words, f"pause offered on an accepted case: {words}")
+    b.el("select[name=pause_reason] option[value=cooling_off]").click()
+    b.button("暂停").click()
+    ev = sub.wait(lib.event_topic(case), lambda m: m.payload.get("type") == "paused", timeout=10)
+    check(ev, f"paused event of {case} on MQTT")
+    b.wait(lambda: "冷静期" in b.el("#history").text, "the pause and its reason in the history")
+    b.wait(lambda: "恢复" in [x.text for x in b.els("button[name=command]")], "resume offered")
     check(not b.console_errors(), f"browser console errors (CSP?): {b.console_errors()}")
 
 
